@@ -1,0 +1,88 @@
+"""Ventanilla: booking, video calls and same-day turns for government counters."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask
+
+from config import Config, config_from_env, development_secret_key
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, CLI, error pages."""
+    config_class = config_class or config_from_env()
+    config_class.check()
+
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config_class)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = development_secret_key()
+    Path(app.config["UPLOAD_DIR"]).mkdir(parents=True, exist_ok=True)
+    _prepare_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    from app import cli, errors, security, templating
+
+    errors.init_error_pages(app)
+    security.init_security_headers(app)
+    templating.init_templating(app)
+    cli.init_cli(app)
+
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+    return app
+
+
+def _prepare_sqlite_dir(uri: str) -> None:
+    prefix = "sqlite:///"
+    if uri.startswith(prefix) and len(uri) > len(prefix):
+        Path(uri[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401  (registers the tables with the metadata)
+    from app.extensions import csrf, db, limiter, login_manager, migrate, socketio
+    from app.i18n import init_i18n
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        render_as_batch=True,  # SQLite can only ALTER by copying the table
+        compare_type=True,
+    )
+    csrf.init_app(app)
+    init_i18n(app)
+    limiter.init_app(app)
+
+    login_manager.init_app(app)
+    login_manager.login_view = "staff.login"
+    login_manager.login_message = None  # the login page explains itself
+
+    socketio.init_app(
+        app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
+        message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        # Relayed messages must keep their order per connection (shared/BROWSER-TESTING.md).
+        async_handlers=False,
+        manage_session=False,
+    )
+
+    @login_manager.user_loader
+    def load_staff(staff_id: str):
+        from app.models import Staff
+
+        if not staff_id.isdigit():
+            return None
+        return db.session.get(Staff, int(staff_id))
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.main import bp as main_bp
+    from app.staff import bp as staff_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(staff_bp, url_prefix="/staff")

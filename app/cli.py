@@ -1,0 +1,54 @@
+"""Command-line tools: flask seed-demo, flask create-staff."""
+
+from __future__ import annotations
+
+import click
+import sqlalchemy as sa
+from flask import Flask
+
+from app.extensions import db
+
+
+def init_cli(app: Flask) -> None:
+    app.cli.add_command(seed_demo_command)
+    app.cli.add_command(create_staff_command)
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when any agency already exists.")
+def seed_demo_command(if_empty: bool) -> None:
+    """Add the demo agencies, services and staff (safe to run again)."""
+    from app.demo import seed_demo
+    from app.models import Agency
+
+    if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Agency)):
+        click.echo("Database already has data: demo seed skipped.")
+        return
+    report = seed_demo()
+    if not report.created:
+        click.echo("Demo data already present: nothing to add.")
+        return
+    click.echo(f"Added {len(report.created)} demo rows.")
+    if report.credentials:
+        click.echo("\nDemo staff accounts (shown only this once; log in at /staff/login):")
+        for email, role, password in report.credentials:
+            click.echo(f"  {role:<6} {email:<36} {password}")
+
+
+@click.command("create-staff")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--agency", "agency_slug", help="Agency slug (not needed for a superadmin).")
+@click.option("--role", type=click.Choice(["clerk", "admin", "superadmin"]), default="clerk",
+              show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given (use the option only in scripts).")
+def create_staff_command(email, name, agency_slug, role, password) -> None:
+    """Create a staff account."""
+    from app.staff.auth import StaffError, create_staff
+
+    try:
+        staff = create_staff(email, name, password, role, agency_slug)
+    except StaffError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"Created {staff.role} {staff.email}.")

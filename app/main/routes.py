@@ -1,0 +1,76 @@
+"""Public pages: the service catalogue, language choice, health check."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import abort, current_app, jsonify, redirect, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db, limiter
+from app.main import bp
+from app.models import Agency, Service
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: never '//host' or 'scheme:' (an open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+@bp.get("/")
+def home():
+    agencies = db.session.scalars(
+        sa.select(Agency)
+        .options(selectinload(Agency.services).selectinload(Service.requirements))
+        .order_by(Agency.name_es)
+    ).all()
+    return render_template("main/home.html", agencies=agencies)
+
+
+@bp.get("/agencies/<slug>")
+def agency(slug: str):
+    agency = db.session.scalar(sa.select(Agency).where(Agency.slug == slug))
+    if agency is None:
+        abort(404, _("There is no agency with that name."))
+    return render_template("main/agency.html", agency=agency)
+
+
+@bp.get("/services/<slug>")
+def service(slug: str):
+    service = db.session.scalar(
+        sa.select(Service).where(Service.slug == slug, Service.active.is_(True))
+    )
+    if service is None:
+        abort(404, _("There is no service with that name."))
+    return render_template("main/service.html", service=service, agency=service.agency)
+
+
+@bp.get("/language/<code>")
+def set_language(code: str):
+    lang = code if code in current_app.config["LANGUAGES"] else current_app.config["BABEL_DEFAULT_LOCALE"]
+    response = redirect(safe_next(request.args.get("next")))
+    response.set_cookie(
+        current_app.config["LANGUAGE_COOKIE"],
+        lang,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response
+
+
+@bp.get("/healthz")
+@limiter.exempt
+def healthz():
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+        database = "ok"
+    except sa.exc.SQLAlchemyError as error:
+        current_app.logger.warning("health check: database unavailable: %s", error)
+        db.session.rollback()
+        database = "unavailable"
+    status = 200 if database == "ok" else 503
+    return jsonify(status="ok" if status == 200 else "degraded", database=database), status

@@ -1,0 +1,452 @@
+"""The domain model: SQLAlchemy 2.0 typed models.
+
+Times are stored in UTC (`UTCDateTime`) and shown in the agency's time zone. Rules that protect
+data live in the schema: unique slugs and codes, foreign keys, allowed status values, and the
+capacity rule — a booking holds one numbered seat of its slot, and a unique constraint on
+(service, office, start, seat) lets the database, not Python, decide who gets the last seat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Optional
+
+import sqlalchemy as sa
+from flask_babel import get_locale
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware datetime, always UTC in Python and in the database.
+
+    SQLite has no time zone type, so values go in as naive UTC there; they come back aware.
+    Naive datetimes are refused on the way in: they are a bug waiting to show up at DST.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Bilingual:
+    """Models with `<field>_es` / `<field>_en` columns: `localized('name')` picks the current locale."""
+
+    def localized(self, field: str, locale: str | None = None) -> str:
+        lang = locale or str(get_locale() or "es")
+        value = getattr(self, f"{field}_{lang}", None) if lang in ("es", "en") else None
+        return value or getattr(self, f"{field}_es")
+
+
+AGENCY_KINDS = ("agency", "corporation", "municipality")
+SERVICE_MODES = ("video", "in_person", "phone_turn")
+LANGUAGES = ("es", "en")
+APPOINTMENT_STATUSES = ("booked", "checked_in", "in_call", "completed", "no_show", "cancelled")
+APPOINTMENT_OUTCOMES = (
+    "completed",
+    "needs_in_person",
+    "documents_missing",
+    "no_show",
+    "technical_failure",
+    "phone_fallback",
+)
+TURN_STATUSES = ("waiting", "calling", "attended", "no_answer", "cancelled", "missed")
+STAFF_ROLES = ("clerk", "admin", "superadmin")
+DOCUMENT_SOURCES = ("citizen", "clerk")
+OUTBOX_CHANNELS = ("email", "sms")
+OUTBOX_STATUSES = ("pending", "sent", "failed")
+
+
+class Agency(Bilingual, db.Model):
+    __tablename__ = "agency"
+    __table_args__ = (sa.CheckConstraint(_in("kind", AGENCY_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name_es: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(20), default="agency")
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="America/Puerto_Rico")
+    observes_pr_holidays: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    offices: Mapped[list[Office]] = relationship(back_populates="agency", order_by="Office.id")
+    services: Mapped[list[Service]] = relationship(back_populates="agency", order_by="Service.id")
+
+    def __repr__(self) -> str:
+        return f"<Agency {self.slug}>"
+
+
+service_office = sa.Table(
+    "service_office",
+    db.Model.metadata,
+    sa.Column("service_id", sa.ForeignKey("service.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("office_id", sa.ForeignKey("office.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Office(Bilingual, db.Model):
+    __tablename__ = "office"
+    __table_args__ = (sa.UniqueConstraint("agency_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(60))
+    name_es: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    is_remote: Mapped[bool] = mapped_column(default=False)
+    address: Mapped[Optional[str]] = mapped_column(sa.String(300))
+    municipality: Mapped[Optional[str]] = mapped_column(sa.String(80))
+    phone: Mapped[Optional[str]] = mapped_column(sa.String(30))
+
+    agency: Mapped[Agency] = relationship(back_populates="offices")
+    services: Mapped[list[Service]] = relationship(
+        secondary=service_office, back_populates="offices", order_by="Service.id"
+    )
+    hours: Mapped[list[OpeningHours]] = relationship(
+        back_populates="office",
+        cascade="all, delete-orphan",
+        order_by="(OpeningHours.weekday, OpeningHours.opens_at)",
+    )
+
+
+class Service(Bilingual, db.Model):
+    __tablename__ = "service"
+    __table_args__ = (
+        sa.CheckConstraint(_in("mode", SERVICE_MODES), name="mode"),
+        sa.CheckConstraint("slot_minutes > 0", name="slot_minutes_positive"),
+        sa.CheckConstraint("capacity_per_slot > 0", name="capacity_positive"),
+        sa.CheckConstraint("lead_time_minutes >= 0", name="lead_time_not_negative"),
+        sa.CheckConstraint("horizon_days > 0", name="horizon_positive"),
+        sa.CheckConstraint(
+            "daily_capacity IS NULL OR daily_capacity > 0", name="daily_capacity_positive"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name_es: Mapped[str] = mapped_column(sa.String(200))
+    name_en: Mapped[str] = mapped_column(sa.String(200))
+    description_es: Mapped[str] = mapped_column(sa.Text, default="")
+    description_en: Mapped[str] = mapped_column(sa.Text, default="")
+    mode: Mapped[str] = mapped_column(sa.String(20))
+    slot_minutes: Mapped[int] = mapped_column(default=20)
+    capacity_per_slot: Mapped[int] = mapped_column(default=1)
+    lead_time_minutes: Mapped[int] = mapped_column(default=120)
+    horizon_days: Mapped[int] = mapped_column(default=30)
+    daily_capacity: Mapped[Optional[int]] = mapped_column()
+    turn_prefix: Mapped[Optional[str]] = mapped_column(sa.String(4))
+    asks_licence_number: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    agency: Mapped[Agency] = relationship(back_populates="services")
+    offices: Mapped[list[Office]] = relationship(
+        secondary=service_office, back_populates="services", order_by="Office.id"
+    )
+    requirements: Mapped[list[DocumentRequirement]] = relationship(
+        back_populates="service",
+        cascade="all, delete-orphan",
+        order_by="DocumentRequirement.position",
+    )
+
+    def __repr__(self) -> str:
+        return f"<Service {self.slug} ({self.mode})>"
+
+
+class DocumentRequirement(Bilingual, db.Model):
+    __tablename__ = "document_requirement"
+    __table_args__ = (
+        sa.UniqueConstraint("service_id", "code"),
+        sa.CheckConstraint("max_pages > 0", name="max_pages_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id", ondelete="CASCADE"))
+    code: Mapped[str] = mapped_column(sa.String(40))
+    label_es: Mapped[str] = mapped_column(sa.String(200))
+    label_en: Mapped[str] = mapped_column(sa.String(200))
+    required: Mapped[bool] = mapped_column(default=True)
+    max_pages: Mapped[int] = mapped_column(default=10)
+    position: Mapped[int] = mapped_column(default=0)
+
+    service: Mapped[Service] = relationship(back_populates="requirements")
+
+
+class OpeningHours(db.Model):
+    """One opening interval of an office on a weekday (0 = Monday); split shifts are two rows."""
+
+    __tablename__ = "opening_hours"
+    __table_args__ = (
+        sa.UniqueConstraint("office_id", "weekday", "opens_at"),
+        sa.CheckConstraint("weekday BETWEEN 0 AND 6", name="weekday"),
+        sa.CheckConstraint("opens_at < closes_at", name="opens_before_closes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column()
+    opens_at: Mapped[dt.time] = mapped_column(sa.Time)
+    closes_at: Mapped[dt.time] = mapped_column(sa.Time)
+
+    office: Mapped[Office] = relationship(back_populates="hours")
+
+
+class Closure(Bilingual, db.Model):
+    """A one-off closed day, for one office or (office_id NULL) the whole agency."""
+
+    __tablename__ = "closure"
+    __table_args__ = (sa.UniqueConstraint("agency_id", "office_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    office_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("office.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(sa.Date)
+    reason_es: Mapped[str] = mapped_column(sa.String(200), default="")
+    reason_en: Mapped[str] = mapped_column(sa.String(200), default="")
+
+
+class Staff(UserMixin, db.Model):
+    __tablename__ = "staff"
+    __table_args__ = (
+        sa.CheckConstraint(_in("role", STAFF_ROLES), name="role"),
+        sa.CheckConstraint(
+            "role = 'superadmin' OR agency_id IS NOT NULL", name="agency_unless_superadmin"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str] = mapped_column(sa.String(20), default="clerk")
+    agency_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+
+    agency: Mapped[Optional[Agency]] = relationship()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
+        return self.active
+
+    def has_role(self, role: str) -> bool:
+        """True when this account's role is `role` or ranks above it."""
+        return STAFF_ROLES.index(self.role) >= STAFF_ROLES.index(role)
+
+    def __repr__(self) -> str:
+        return f"<Staff {self.email} {self.role}>"
+
+
+class Appointment(db.Model):
+    __tablename__ = "appointment"
+    __table_args__ = (
+        # The capacity rule: a slot has seats 1..capacity; two bookings can never hold the same one.
+        sa.UniqueConstraint("service_id", "office_id", "start_at", "seat", name="uq_appointment_seat"),
+        sa.CheckConstraint("seat IS NULL OR seat >= 1", name="seat_positive"),
+        sa.CheckConstraint("end_at > start_at", name="ends_after_start"),
+        sa.CheckConstraint(_in("status", APPOINTMENT_STATUSES), name="status"),
+        sa.CheckConstraint(
+            "outcome IS NULL OR " + _in("outcome", APPOINTMENT_OUTCOMES), name="outcome"
+        ),
+        sa.CheckConstraint(_in("language", LANGUAGES), name="language"),
+        # A cancelled appointment gives its seat back; every other status holds one.
+        sa.CheckConstraint(
+            "(status = 'cancelled') = (seat IS NULL)", name="seat_held_unless_cancelled"
+        ),
+        sa.Index("ix_appointment_slot", "service_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"))
+    start_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    end_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    seat: Mapped[Optional[int]] = mapped_column()
+    status: Mapped[str] = mapped_column(sa.String(20), default="booked")
+    citizen_name: Mapped[str] = mapped_column(sa.String(120))
+    citizen_email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    citizen_phone: Mapped[str] = mapped_column(sa.String(30))
+    licence_number: Mapped[Optional[str]] = mapped_column(sa.String(30))
+    language: Mapped[str] = mapped_column(sa.String(2), default="es")
+    join_token_hash: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
+    manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    clerk_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
+    outcome: Mapped[Optional[str]] = mapped_column(sa.String(30))
+    outcome_message: Mapped[Optional[str]] = mapped_column(sa.Text)
+    identity_verified_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
+    identity_verified_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    cancelled_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+
+    service: Mapped[Service] = relationship()
+    office: Mapped[Office] = relationship()
+    clerk: Mapped[Optional[Staff]] = relationship(foreign_keys=[clerk_id])
+    identity_verified_by: Mapped[Optional[Staff]] = relationship(
+        foreign_keys=[identity_verified_by_id]
+    )
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="appointment", order_by="Document.id"
+    )
+
+
+class Document(db.Model):
+    __tablename__ = "document"
+    __table_args__ = (
+        sa.CheckConstraint(_in("source", DOCUMENT_SOURCES), name="source"),
+        sa.CheckConstraint("size_bytes >= 0", name="size_not_negative"),
+        sa.CheckConstraint("pages > 0", name="pages_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id"), index=True)
+    requirement_code: Mapped[str] = mapped_column(sa.String(40))
+    source: Mapped[str] = mapped_column(sa.String(10), default="citizen")
+    original_name: Mapped[str] = mapped_column(sa.String(255))
+    size_bytes: Mapped[int] = mapped_column(sa.BigInteger)
+    pages: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    purged_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+
+    appointment: Mapped[Appointment] = relationship(back_populates="documents")
+
+
+class Turn(db.Model):
+    """A same-day place in a service's queue: a phone callback or an in-person check-in."""
+
+    __tablename__ = "turn"
+    __table_args__ = (
+        sa.UniqueConstraint("service_id", "day", "number"),
+        sa.CheckConstraint("number > 0", name="number_positive"),
+        sa.CheckConstraint(_in("status", TURN_STATUSES), name="status"),
+        sa.CheckConstraint(_in("language", LANGUAGES), name="language"),
+        sa.Index("ix_turn_queue", "service_id", "day", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
+    office_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("office.id"))
+    appointment_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("appointment.id"))
+    day: Mapped[dt.date] = mapped_column(sa.Date)
+    number: Mapped[int] = mapped_column()
+    code: Mapped[str] = mapped_column(sa.String(12))
+    citizen_name: Mapped[str] = mapped_column(sa.String(120))
+    citizen_phone: Mapped[str] = mapped_column(sa.String(30))
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    language: Mapped[str] = mapped_column(sa.String(2), default="es")
+    status: Mapped[str] = mapped_column(sa.String(20), default="waiting")
+    status_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    called_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    clerk_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
+    moved_back: Mapped[bool] = mapped_column(default=False)
+    no_answer_count: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    service: Mapped[Service] = relationship()
+    clerk: Mapped[Optional[Staff]] = relationship()
+
+
+class CallSession(db.Model):
+    __tablename__ = "call_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id"), index=True)
+    clerk_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
+    waiting_since: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    admitted_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    connected_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    end_reason: Mapped[Optional[str]] = mapped_column(sa.String(40))
+
+    appointment: Mapped[Appointment] = relationship()
+
+
+class SurveyResponse(db.Model):
+    __tablename__ = "survey_response"
+    __table_args__ = (sa.CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id"), unique=True)
+    rating: Mapped[int] = mapped_column()
+    comment: Mapped[str] = mapped_column(sa.String(1000), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AuditEvent(db.Model):
+    """Who did what, when: document views, identity checks, logins, admin changes."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_staff_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
+    agency_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(60))
+    object_type: Mapped[Optional[str]] = mapped_column(sa.String(40))
+    object_id: Mapped[Optional[int]] = mapped_column()
+    ip: Mapped[Optional[str]] = mapped_column(sa.String(45))
+    detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class OutboxMessage(db.Model):
+    """An email or SMS waiting to be sent; `dedupe_key` keeps a reminder from being queued twice."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        sa.CheckConstraint(_in("channel", OUTBOX_CHANNELS), name="channel"),
+        sa.CheckConstraint(_in("status", OUTBOX_STATUSES), name="status"),
+        sa.CheckConstraint(_in("language", LANGUAGES), name="language"),
+        sa.CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        sa.Index("ix_outbox_due", "status", "send_after"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    recipient: Mapped[str] = mapped_column(sa.String(254))
+    language: Mapped[str] = mapped_column(sa.String(2), default="es")
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    subject: Mapped[str] = mapped_column(sa.String(200), default="")
+    body_text: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[Optional[str]] = mapped_column(sa.Text)
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    dedupe_key: Mapped[Optional[str]] = mapped_column(sa.String(120), unique=True)
+    appointment_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("appointment.id"))
+    turn_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("turn.id"))
+    send_after: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status: Mapped[str] = mapped_column(sa.String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[Optional[str]] = mapped_column(sa.Text)
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

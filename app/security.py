@@ -1,0 +1,109 @@
+"""Tokens, passwords, security headers and the staff role guard."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from functools import wraps
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, abort, current_app
+from flask_login import current_user
+
+_password_hasher = PasswordHasher()
+# Verified against when the email is unknown, so a wrong email costs the same time as a wrong password.
+_DUMMY_HASH = _password_hasher.hash(secrets.token_hex(16))
+
+# No 0/O, 1/I/L: reference codes are read aloud over the phone.
+REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+
+
+def new_token() -> tuple[str, str]:
+    """A fresh unguessable token for a citizen link and the hash to store in its place."""
+    token = secrets.token_urlsafe(32)
+    return token, hash_token(token)
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def token_matches(token: str, stored_hash: str | None) -> bool:
+    return stored_hash is not None and hmac.compare_digest(hash_token(token), stored_hash)
+
+
+def new_reference(prefix: str, length: int = 6) -> str:
+    """A public appointment reference such as DTOP-7K3M9Q."""
+    body = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(length))
+    return f"{prefix.upper()[:6]}-{body}"
+
+
+def hash_password(password: str) -> str:
+    return _password_hasher.hash(password)
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Check a password; with no stored hash, still spend the same time and say no."""
+    try:
+        return _password_hasher.verify(stored_hash or _DUMMY_HASH, password) and bool(stored_hash)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def staff_required(role: str = "clerk"):
+    """Route decorator: a logged-in, active staff member whose role is `role` or above."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def staff_may_act_for(staff, agency_id: int) -> bool:
+    """Staff act only for their own agency; a superadmin acts for all."""
+    return staff.role == "superadmin" or staff.agency_id == agency_id
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self' ws: wss:",
+        "font-src 'self'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+    ]
+)
+
+
+def init_security_headers(app: Flask) -> None:
+    @app.after_request
+    def set_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault(
+            "Permissions-Policy", "camera=(self), microphone=(self), geolocation=()"
+        )
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response
