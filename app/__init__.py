@@ -24,6 +24,11 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    if app.config["TRUSTED_PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     from app import cli, errors, security, templating
 

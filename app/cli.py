@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask.cli import with_appcontext
 
 from app.extensions import db
 
@@ -16,6 +17,7 @@ def init_cli(app: Flask) -> None:
 
 @click.command("seed-demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when any agency already exists.")
+@with_appcontext
 def seed_demo_command(if_empty: bool) -> None:
     """Add the demo agencies, services and staff (safe to run again)."""
     from app.demo import seed_demo
@@ -43,6 +45,7 @@ def seed_demo_command(if_empty: bool) -> None:
               show_default=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="Prompted for when not given (use the option only in scripts).")
+@with_appcontext
 def create_staff_command(email, name, agency_slug, role, password) -> None:
     """Create a staff account."""
     from app.staff.auth import StaffError, create_staff

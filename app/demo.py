@@ -115,8 +115,8 @@ SERVICES = [
          description_es="Cita por videollamada para dar seguimiento a su caso con la CFSE.",
          description_en="A video appointment to follow up on your State Insurance Fund case.",
          slot_minutes=30, capacity_per_slot=1, lead_time_minutes=240, horizon_days=30,
-         requirements=[dict(code="case_document", label_es="Documento del caso (opcional), en PDF",
-                            label_en="Case document (optional), as PDF", required=False,
+         requirements=[dict(code="case_document", label_es="Documento del caso, en PDF",
+                            label_en="Case document, as PDF", required=False,
                             max_pages=10)]),
 ]
 

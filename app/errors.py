@@ -47,8 +47,11 @@ def init_error_pages(app: Flask) -> None:
         code = error.code or 500
         if code not in ERROR_TEXT:
             return error
-        # Messages we raised ourselves (abort(404, msg)) are shown; werkzeug's English defaults are not.
-        custom = error.description if error.description != type(error).description else None
+        # Messages we raised ourselves (abort(404, msg)) are shown; werkzeug's English defaults
+        # and Flask-Limiter's "3 per 1 minute" are not.
+        custom = None
+        if code != 429 and error.description != type(error).description:
+            custom = error.description
         return error_response(code, custom)
 
     @app.errorhandler(InternalServerError)

@@ -1,0 +1,54 @@
+# syntax=docker/dockerfile:1
+# Ventanilla production image: gunicorn + gevent serving pages, the API and Socket.IO on :8000.
+#   docker build -t ventanilla .    docker compose up    (see docker-compose.yml)
+
+# --- Stage 1: front-end assets (USWDS, Socket.IO client) from the npm lockfile ---------------------
+FROM node:22-bookworm-slim AS assets
+WORKDIR /build
+COPY package.json package-lock.json ./
+# Exact versions from the lockfile; dev dependencies (axe-core, for browser tests) are not shipped.
+RUN npm ci --omit=dev --no-audit --no-fund
+COPY scripts/vendor-assets.sh scripts/
+# The script copies node_modules/… into app/static/vendor/ (it skips npm ci: node_modules exists).
+RUN mkdir -p app/static && bash scripts/vendor-assets.sh
+
+# --- Stage 2: the Python app ----------------------------------------------------------------------
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /app
+
+# Dependencies first, so code changes do not reinstall them. All pins ship manylinux wheels
+# (gevent, psycopg[binary], argon2-cffi), so no compiler is needed.
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+
+COPY config.py wsgi.py gunicorn.conf.py boot.sh babel.cfg ./
+COPY migrations/ migrations/
+COPY app/ app/
+COPY --from=assets /build/app/static/vendor/ app/static/vendor/
+# .mo catalogs are build products (git-ignored): compile them here.
+RUN pybabel compile -d app/translations
+
+# Run unprivileged; only instance/ (uploads, outbox) is writable, and it is the volume.
+RUN useradd --system --user-group --uid 10001 --home-dir /app --no-create-home \
+        --shell /usr/sbin/nologin ventanilla \
+    && mkdir -p /app/instance \
+    && chown ventanilla:ventanilla /app/instance \
+    && chmod +x boot.sh
+VOLUME ["/app/instance"]
+
+ENV VENTANILLA_ENV=production \
+    SOCKETIO_ASYNC_MODE=gevent \
+    INSTANCE_DIR=/app/instance \
+    PORT=8000
+EXPOSE 8000
+
+# /healthz answers 200 only when the database answers too; urlopen raises (exit 1) on 503.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=40s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=4)"]
+
+USER ventanilla
+CMD ["./boot.sh"]

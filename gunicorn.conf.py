@@ -1,0 +1,54 @@
+"""Production gunicorn settings, read from the environment: `gunicorn -c gunicorn.conf.py wsgi:app`.
+
+The gunicorn master imports this file, so it must stay free of app and gevent imports: the gevent
+worker monkey-patches the standard library when it starts, and the app must be imported after that
+(hence no `preload_app`).
+"""
+
+import os
+
+# Listen on every interface inside the container; PaaS hosts hand the port in $PORT.
+bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+
+# Flask-SocketIO runs in gevent mode (SOCKETIO_ASYNC_MODE=gevent): one greenlet per connection, so
+# one process holds ~1,000 long-lived WebSockets (shared/PERFORMANCE.md). Needs `packaging` at boot.
+worker_class = "gevent"
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
+
+# One worker by default. Socket.IO keeps each connection's state in one process, so more than one
+# needs (1) sticky sessions at the proxy, since a client's long-polling requests must all reach the
+# process that holds its session, and (2) SOCKETIO_MESSAGE_QUEUE pointing at Redis, so an event
+# emitted in one process reaches a room member in another. gunicorn's own balancing between its
+# workers is not sticky: scale out with several single-worker processes (each its own port) behind
+# a sticky proxy, or raise this only when every client connects with the websocket transport only.
+workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
+
+# The gevent worker's heartbeat runs in its own greenlet, so this only kills a worker whose event loop
+# is blocked (CPU-bound code, a non-patched call) for 30 s; long-lived WebSockets are not affected.
+timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
+# On deploy/stop, give in-flight requests time to finish; open calls are cut and clients reconnect.
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
+# Idle keep-alive connections wait this long for the next request. Behind a proxy that keeps upstream
+# connections open, set it above the proxy's upstream idle timeout, or gunicorn may close a connection
+# the proxy is just reusing (a 502).
+keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
+
+# Containers log to stdout/stderr; the platform collects them.
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+
+# Trust X-Forwarded-Proto (so url_for and Secure cookies see https) only from the proxy in front of
+# us: a comma-separated list of its addresses, or "*" when only the proxy can reach this port.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# gunicorn >= 25 opens a control socket under $HOME by default; a container has no use for it (and a
+# non-root user may have no writable home). Opt in with GUNICORN_CONTROL_SOCKET=/path.
+control_socket_disable = not os.environ.get("GUNICORN_CONTROL_SOCKET")
+if not control_socket_disable:
+    control_socket = os.environ["GUNICORN_CONTROL_SOCKET"]
+
+# The worker heartbeat file is touched every second; /tmp in a container may be a slow overlay disk,
+# which can make a healthy worker look dead. Use RAM when available.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
