@@ -244,30 +244,30 @@ class PageErrors(list):
     """Console errors and uncaught exceptions seen on a page."""
 
 
-@pytest.fixture
-def page(browser):
-    """A fresh browser context and page; `page.errors` collects console errors."""
-    context = browser.new_context(locale="es-PR", viewport={"width": 1280, "height": 900})
+def open_page(browser, **context_options):
+    """A page in a fresh context; `page.errors` collects console errors and uncaught exceptions."""
+    context = browser.new_context(**{"locale": "es-PR", **context_options})
     page = context.new_page()
     page.errors = PageErrors()
     page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    """A desktop-sized page in Spanish."""
+    page = open_page(browser, viewport={"width": 1280, "height": 900})
     yield page
-    context.close()
+    page.context.close()
 
 
 @pytest.fixture
 def phone_page(browser):
     """A page the size of a phone, with touch, in Spanish."""
-    context = browser.new_context(
-        locale="es-PR", viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True
-    )
-    page = context.new_page()
-    page.errors = PageErrors()
-    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page = open_page(browser, viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     yield page
-    context.close()
+    page.context.close()
 
 
 AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
