@@ -53,19 +53,40 @@ class Config:
     # so rate limits and the audit log see the citizen's address instead of the proxy's.
     TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
 
+    # Uploaded PDFs are parsed in a child process with these limits (app/documents.py).
+    PDF_MAX_BYTES = _env_int("PDF_MAX_BYTES", 10 * 1024 * 1024)
+    PDF_CHECK_CPU_SECONDS = _env_int("PDF_CHECK_CPU_SECONDS", 5)
+    PDF_CHECK_MEMORY_MB = _env_int("PDF_CHECK_MEMORY_MB", 512)
+    PDF_CHECK_TIMEOUT_SECONDS = _env_int("PDF_CHECK_TIMEOUT_SECONDS", 10)
+    PDF_MAX_INFLATED_MB = _env_int("PDF_MAX_INFLATED_MB", 50)
+    PDF_CHECK_CONCURRENCY = _env_int("PDF_CHECK_CONCURRENCY", 4)
+
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
     REDIS_URL = os.environ.get("REDIS_URL") or None
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    API_READ_RATE_LIMIT = os.environ.get("API_READ_RATE_LIMIT", "120 per minute")
+    API_WRITE_RATE_LIMIT = os.environ.get("API_WRITE_RATE_LIMIT", "20 per hour")
 
+    # Send due e-mails from inside the app every N seconds (0: run `flask send-due` from cron).
+    OUTBOX_SEND_INTERVAL_SECONDS = _env_int("OUTBOX_SEND_INTERVAL_SECONDS", 0)
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_PORT = _env_int("MAIL_PORT", 587)
     MAIL_USE_TLS = _env_bool("MAIL_USE_TLS", True)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
     MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Ventanilla <no-reply@localhost>")
+
+    # The address citizens use to reach this site, for links in e-mails (e.g. https://citas.dtop.pr.gov).
+    # Without it, links use the address of the request that caused the e-mail.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "")
+    MAX_ACTIVE_APPOINTMENTS_PER_SERVICE = _env_int("MAX_ACTIVE_APPOINTMENTS_PER_SERVICE", 1)
+    # After the appointment, the manage link still shows it (and the clerk's result documents).
+    MANAGE_LINK_DAYS_AFTER = _env_int("MANAGE_LINK_DAYS_AFTER", 30)
+
+    DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "PR")
 
     LANGUAGES = ("es", "en")
     BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LANGUAGE", "es")
@@ -116,6 +137,12 @@ class ProductionConfig(Config):
             raise RuntimeError(
                 "SECRET_KEY is not set. Production needs a long random SECRET_KEY in the "
                 "environment, e.g. the output of: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        if not cls.PUBLIC_BASE_URL.startswith(("https://", "http://")):
+            # Otherwise e-mailed links would follow the Host header of whoever asked for them.
+            raise RuntimeError(
+                "PUBLIC_BASE_URL is not set. Production needs the address citizens use to reach "
+                "this site, e.g. PUBLIC_BASE_URL=https://citas.example.pr.gov"
             )
 
 

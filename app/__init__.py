@@ -37,6 +37,10 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     templating.init_templating(app)
     cli.init_cli(app)
 
+    from app.notifications import start_background_sender
+
+    start_background_sender(app)
+
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app
@@ -86,8 +90,14 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from app.api import bp as api_bp
+    from app.booking import bp as booking_bp
+    from app.booking.manage import bp as manage_bp
     from app.main import bp as main_bp
     from app.staff import bp as staff_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(booking_bp, url_prefix="/book")
+    app.register_blueprint(manage_bp, url_prefix="/manage")
     app.register_blueprint(staff_bp, url_prefix="/staff")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")

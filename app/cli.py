@@ -11,8 +11,12 @@ from app.extensions import db
 
 
 def init_cli(app: Flask) -> None:
+    from app.notifications import send_due_command
+
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_staff_command)
+    app.cli.add_command(send_due_command)
+    app.cli.add_command(purge_documents_command)
 
 
 @click.command("seed-demo")
@@ -55,3 +59,17 @@ def create_staff_command(email, name, agency_slug, role, password) -> None:
     except StaffError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"Created {staff.role} {staff.email}.")
+
+
+@click.command("purge-documents")
+@click.option("--staged-older-than-hours", default=24, show_default=True,
+              help="Remove uploads left in staging by bookings that were never finished.")
+@with_appcontext
+def purge_documents_command(staged_older_than_hours: int) -> None:
+    """Remove abandoned staged uploads."""
+    import datetime as dt
+
+    from app.documents import purge_staged
+
+    removed = purge_staged(dt.timedelta(hours=staged_older_than_hours))
+    click.echo(f"Removed {removed} abandoned staged upload(s).")

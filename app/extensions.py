@@ -32,3 +32,39 @@ csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
+
+
+# --- SQLite: real transactions ------------------------------------------------------------------
+# pysqlite opens transactions lazily and in its own way, which breaks SAVEPOINTs and lets two
+# writers deadlock on the upgrade from a read lock. We take over: no implicit BEGIN from the
+# driver, an explicit BEGIN from SQLAlchemy, and BEGIN IMMEDIATE (take the write lock first)
+# for the transactions that ask for it with `write_transaction()`. Foreign keys are off by
+# default in SQLite; the schema relies on them.
+
+@sa.event.listens_for(sa.Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, _record):
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.close()
+
+
+@sa.event.listens_for(sa.Engine, "begin")
+def _sqlite_on_begin(connection):
+    if connection.dialect.name == "sqlite":
+        immediate = connection.get_execution_options().get("sqlite_immediate")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def write_transaction():
+    """Start the session's transaction as a writer (SQLite: BEGIN IMMEDIATE; others: as usual).
+
+    Call at the top of a function that reads and then writes under a rule (capacity, queues),
+    after any earlier transaction of the session has ended.
+    """
+    db.session.commit()
+    return db.session.connection(execution_options={"sqlite_immediate": True})

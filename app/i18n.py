@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 
+# Dates and times in the forms people in Puerto Rico read ("9:00 a. m.", not "9:00").
+REGIONAL_LOCALES = {"es": "es_PR", "en": "en_US"}
+
+
+def regional_locale(lang: str) -> str:
+    return REGIONAL_LOCALES.get(lang, lang)
+
 
 def supported_language(code: str | None) -> str | None:
     """The code itself when it is one we serve, else None (unknown codes never raise)."""

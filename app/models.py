@@ -78,7 +78,8 @@ TURN_STATUSES = ("waiting", "calling", "attended", "no_answer", "cancelled", "mi
 STAFF_ROLES = ("clerk", "admin", "superadmin")
 DOCUMENT_SOURCES = ("citizen", "clerk")
 OUTBOX_CHANNELS = ("email", "sms")
-OUTBOX_STATUSES = ("pending", "sent", "failed")
+OUTBOX_STATUSES = ("pending", "sent", "failed", "cancelled")
+ACTIVE_APPOINTMENT_STATUSES = ("booked", "checked_in", "in_call")
 
 
 class Agency(Bilingual, db.Model):
@@ -279,6 +280,12 @@ class Appointment(db.Model):
         sa.CheckConstraint(
             "(status = 'cancelled') = (seat IS NULL)", name="seat_held_unless_cancelled"
         ),
+        # The per-citizen limit works like capacity: an upcoming appointment holds one of the
+        # citizen's numbered places for that service (1..limit); finished ones give it back.
+        sa.UniqueConstraint(
+            "service_id", "citizen_email", "citizen_seat", name="uq_appointment_citizen_seat"
+        ),
+        sa.CheckConstraint("citizen_seat IS NULL OR citizen_seat >= 1", name="citizen_seat_positive"),
         sa.Index("ix_appointment_slot", "service_id", "start_at"),
     )
 
@@ -289,6 +296,7 @@ class Appointment(db.Model):
     start_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     seat: Mapped[Optional[int]] = mapped_column()
+    citizen_seat: Mapped[Optional[int]] = mapped_column()
     status: Mapped[str] = mapped_column(sa.String(20), default="booked")
     citizen_name: Mapped[str] = mapped_column(sa.String(120))
     citizen_email: Mapped[str] = mapped_column(sa.String(254), index=True)

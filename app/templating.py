@@ -6,8 +6,12 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, request
-from flask_babel import format_datetime, get_locale
+from babel import dates
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+
+from app.citizens import display_phone
+from app.i18n import regional_locale
 
 MODE_LABELS = {
     "video": _l("Video call"),
@@ -30,16 +34,34 @@ APPOINTMENT_STATUS_LABELS = {
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 
 
+def _local(value: dt.datetime, timezone: str | None) -> dt.datetime:
+    return value.astimezone(ZoneInfo(timezone or current_app.config["DEFAULT_TIMEZONE"]))
+
+
+def _locale() -> str:
+    return regional_locale(str(get_locale() or "es"))
+
+
 def local_datetime(value: dt.datetime, timezone: str | None = None, fmt: str = "medium") -> str:
     """A UTC datetime shown in the agency's time zone (default: the installation's)."""
-    zone = ZoneInfo(timezone or current_app.config["DEFAULT_TIMEZONE"])
-    local = value.astimezone(zone)
-    # flask-babel converts to its own selected zone; hand it a naive local time with that zone cleared.
-    return format_datetime(local.replace(tzinfo=None), fmt, rebase=False)
+    return dates.format_datetime(_local(value, timezone), fmt, locale=_locale())
+
+
+def local_time(value: dt.datetime, timezone: str | None = None, fmt: str = "short") -> str:
+    return dates.format_time(_local(value, timezone), fmt, locale=_locale())
+
+
+def local_date(value: dt.datetime | dt.date, timezone: str | None = None, fmt: str = "full") -> str:
+    if isinstance(value, dt.datetime):
+        value = _local(value, timezone).date()
+    return dates.format_date(value, fmt, locale=_locale())
 
 
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_time"] = local_time
+    app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["display_phone"] = display_phone
 
     @app.context_processor
     def inject_language():

@@ -1,5 +1,7 @@
 """flask seed-demo and flask create-staff."""
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -109,3 +111,25 @@ def test_create_staff_refuses_a_duplicate_email(app, runner, seeded):
                                  "--agency", "dtop", "--password", "a-long-password-5"])
     assert result.exit_code != 0
     assert "already has an account" in result.output
+
+
+def test_purge_documents_removes_abandoned_staged_uploads(app, runner):
+    import hashlib
+    import os
+    import time
+
+    from app.documents import PdfInfo, stage_upload, staged_upload
+    from tests import pdf_factory
+
+    with app.app_context():
+        pdf = pdf_factory.one_page()
+        info = PdfInfo(pages=1, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf))
+        old = stage_upload(pdf, "old.pdf", info)
+        fresh = stage_upload(pdf, "fresh.pdf", info)
+        two_days_ago = time.time() - 48 * 3600
+        for path in (Path(app.config["UPLOAD_DIR"]) / "staging").glob(f"{old}.*"):
+            os.utime(path, (two_days_ago, two_days_ago))
+    result = runner.invoke(args=["purge-documents"])
+    assert result.exit_code == 0 and "Removed 1" in result.output
+    with app.app_context():
+        assert staged_upload(old) is None and staged_upload(fresh) is not None

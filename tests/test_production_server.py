@@ -26,7 +26,7 @@ _SCRUB = (
     "SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL", "REDIS_URL", "SOCKETIO_MESSAGE_QUEUE",
     "SOCKETIO_ASYNC_MODE", "RATELIMIT_STORAGE_URI", "PORT", "BIND", "WEB_CONCURRENCY",
     "INSTANCE_DIR", "UPLOAD_DIR", "OUTBOX_DIR", "FLASK_APP", "GUNICORN_CMD_ARGS",
-    "GUNICORN_CONTROL_SOCKET",
+    "GUNICORN_CONTROL_SOCKET", "PUBLIC_BASE_URL",
 )
 
 
@@ -48,6 +48,7 @@ def _production_env(tmp_path: Path, port: int) -> dict[str, str]:
         OUTBOX_DIR=str(instance / "outbox"),
         DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         BIND=f"127.0.0.1:{port}",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         GUNICORN_GRACEFUL_TIMEOUT="3",  # quick teardown
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",  # boot.sh calls flask/gunicorn by name
         PYTHONUNBUFFERED="1",
@@ -166,3 +167,12 @@ def test_production_refuses_to_start_without_secret_key(tmp_path):
     result = _run([sys.executable, "-c", "from app import create_app; create_app()"], env)
     assert result.returncode != 0, result.stdout + result.stderr
     assert "SECRET_KEY" in result.stderr, result.stderr
+
+
+def test_production_refuses_to_start_without_public_base_url(tmp_path):
+    """E-mailed links must not follow the Host header of whoever made the request."""
+    env = _production_env(tmp_path, _free_port())
+    del env["PUBLIC_BASE_URL"]
+    result = _run([sys.executable, "-c", "from app import create_app; create_app()"], env)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "PUBLIC_BASE_URL" in result.stderr, result.stderr

@@ -15,7 +15,7 @@ def catalog(lang):
 
 
 def source_strings() -> set[str]:
-    method_map = [("app/**.py", "python"), ("app/templates/**.html", "jinja2")]
+    method_map = [("app/**.py", "python"), ("app/templates/**.html", "jinja2"), ("app/templates/**.txt", "jinja2")]
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map=method_map, keywords=KEYWORDS
@@ -38,10 +38,23 @@ def test_no_spanish_translation_is_fuzzy():
 def test_placeholders_survive_translation():
     import re
 
+    def placeholders(text):
+        return set(re.findall(r"%\(\w+\)[sd]", text))
+
     for message in catalog("es"):
-        if message.id and message.string:
-            assert set(re.findall(r"%\(\w+\)s", message.id)) == set(re.findall(r"%\(\w+\)s", message.string)), message.id
+        if not message.id or not message.string:
+            continue
+        source = message.id[0] if isinstance(message.id, tuple) else message.id
+        forms = message.string if isinstance(message.string, tuple) else (message.string,)
+        for form in forms:
+            assert placeholders(form) == placeholders(source), source
 
 
 def test_the_english_catalog_exists():
     assert len(catalog("en")) > 0
+
+
+def test_every_plural_form_is_translated():
+    for message in catalog("es"):
+        if message.id and isinstance(message.id, tuple):
+            assert all(message.string), f"{message.id[0]!r} lacks a plural form: {message.string}"

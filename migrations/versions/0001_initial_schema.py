@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 14:27:25.069310
+Create Date: 2026-11-28 14:39:14.040904
 
 """
 from alembic import op
@@ -17,7 +17,6 @@ depends_on = None
 
 
 def upgrade():
-
     op.create_table('agency',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('slug', sa.String(length=40), nullable=False),
@@ -105,6 +104,7 @@ def upgrade():
     sa.Column('start_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('end_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('seat', sa.Integer(), nullable=True),
+    sa.Column('citizen_seat', sa.Integer(), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('citizen_name', sa.String(length=120), nullable=False),
     sa.Column('citizen_email', sa.String(length=254), nullable=False),
@@ -125,6 +125,7 @@ def upgrade():
     sa.CheckConstraint("language IN ('es', 'en')", name=op.f('ck_appointment_language')),
     sa.CheckConstraint("outcome IS NULL OR outcome IN ('completed', 'needs_in_person', 'documents_missing', 'no_show', 'technical_failure', 'phone_fallback')", name=op.f('ck_appointment_outcome')),
     sa.CheckConstraint("status IN ('booked', 'checked_in', 'in_call', 'completed', 'no_show', 'cancelled')", name=op.f('ck_appointment_status')),
+    sa.CheckConstraint('citizen_seat IS NULL OR citizen_seat >= 1', name=op.f('ck_appointment_citizen_seat_positive')),
     sa.CheckConstraint('end_at > start_at', name=op.f('ck_appointment_ends_after_start')),
     sa.CheckConstraint('seat IS NULL OR seat >= 1', name=op.f('ck_appointment_seat_positive')),
     sa.ForeignKeyConstraint(['clerk_id'], ['staff.id'], name=op.f('fk_appointment_clerk_id_staff')),
@@ -135,6 +136,7 @@ def upgrade():
     sa.UniqueConstraint('join_token_hash', name=op.f('uq_appointment_join_token_hash')),
     sa.UniqueConstraint('manage_token_hash', name=op.f('uq_appointment_manage_token_hash')),
     sa.UniqueConstraint('reference', name=op.f('uq_appointment_reference')),
+    sa.UniqueConstraint('service_id', 'citizen_email', 'citizen_seat', name='uq_appointment_citizen_seat'),
     sa.UniqueConstraint('service_id', 'office_id', 'start_at', 'seat', name='uq_appointment_seat')
     )
     with op.batch_alter_table('appointment', schema=None) as batch_op:
@@ -313,7 +315,7 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.CheckConstraint("channel IN ('email', 'sms')", name=op.f('ck_outbox_message_channel')),
     sa.CheckConstraint("language IN ('es', 'en')", name=op.f('ck_outbox_message_language')),
-    sa.CheckConstraint("status IN ('pending', 'sent', 'failed')", name=op.f('ck_outbox_message_status')),
+    sa.CheckConstraint("status IN ('pending', 'sent', 'failed', 'cancelled')", name=op.f('ck_outbox_message_status')),
     sa.CheckConstraint('attempts >= 0', name=op.f('ck_outbox_message_attempts_not_negative')),
     sa.ForeignKeyConstraint(['appointment_id'], ['appointment.id'], name=op.f('fk_outbox_message_appointment_id_appointment')),
     sa.ForeignKeyConstraint(['turn_id'], ['turn.id'], name=op.f('fk_outbox_message_turn_id_turn')),
@@ -325,9 +327,7 @@ def upgrade():
 
 
 
-
 def downgrade():
-
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_due')
 
@@ -375,4 +375,3 @@ def downgrade():
 
     op.drop_table('office')
     op.drop_table('agency')
-

@@ -1,0 +1,317 @@
+"""Booking rules shared by the pages and the API: book, find by token, cancel, reschedule.
+
+Capacity and the per-citizen limit are decided by the database: each appointment claims a
+numbered seat of its slot (unique per service, office and start) and a numbered place among the
+citizen's active appointments of that service (unique per service and email). Two requests racing
+for the last seat both try to insert; the unique constraint lets exactly one through and the other
+tries the next free number or, when there is none, answers "slot just taken" with alternatives.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, request
+from flask_babel import gettext as _
+
+from app import scheduling
+from app.extensions import db, write_transaction
+from app.models import Appointment, Document, Office, Service, utcnow
+from app.security import hash_token, new_reference, new_token
+
+UTC = dt.timezone.utc
+
+
+class BookingError(Exception):
+    """A booking the rules refuse; `code` is stable for the API, `message` is translated."""
+
+    status = 422
+
+    def __init__(self, code: str, message: str, *, field: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class SlotFull(BookingError):
+    status = 409
+
+    def __init__(self, alternatives: list[scheduling.Slot]):
+        super().__init__("slot_full", _("This time was just taken. Please choose another one."))
+        self.alternatives = alternatives
+
+
+class CitizenLimitReached(BookingError):
+    status = 409
+
+    def __init__(self):
+        super().__init__("citizen_limit", _(
+            "You already have an upcoming appointment for this service. Use the link in your "
+            "confirmation email to change or cancel it."), field="email")
+
+
+class TooLate(BookingError):
+    status = 409
+
+    def __init__(self):
+        super().__init__("too_late", _(
+            "This appointment can no longer be changed online: its time has passed or is about to start."))
+
+
+@dataclass
+class UploadedPdf:
+    """A PDF that passed validation, waiting for the booking to be valid before it is stored."""
+
+    requirement_code: str
+    filename: str
+    data: bytes
+    pages: int
+    sha256: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass
+class BookingRequest:
+    service: Service
+    office: Office
+    start: dt.datetime
+    name: str
+    email: str
+    phone: str
+    language: str = "es"
+    licence_number: str | None = None
+    documents: list[UploadedPdf] = field(default_factory=list)
+
+
+@dataclass
+class BookingResult:
+    appointment: Appointment
+    join_token: str | None
+    manage_token: str
+
+
+BOOKABLE_MODES = ("video", "in_person")
+
+
+def bookable_service(slug: str) -> Service | None:
+    """The active service with that slug that citizens book a slot of (video or in person)."""
+    return db.session.scalar(sa.select(Service).where(
+        Service.slug == slug, Service.active.is_(True), Service.mode.in_(BOOKABLE_MODES)))
+
+
+def office_for(service: Service, office_id: int | None) -> Office | None:
+    """The office where `service` is offered with that id; the only office when none is given."""
+    if office_id is None:
+        return service.offices[0] if len(service.offices) == 1 else None
+    return next((office for office in service.offices if office.id == office_id), None)
+
+
+def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None) -> BookingResult:
+    """Book a seat for the citizen, store their documents, queue the confirmation; all or nothing."""
+    from app import notifications
+    from app.documents import upload_store
+
+    now = now or utcnow()
+    service = request.service
+    _check_documents(service, request.documents)
+    slot = scheduling.find_slot(service, request.office, request.start, now=now)
+    if slot is None:
+        raise BookingError("slot_unavailable", _("That time is not available for booking. Please choose another one."),
+                           field="start")
+
+    join_token, join_hash = new_token() if service.mode == "video" else (None, None)
+    manage_token, manage_hash = new_token()
+    email = request.email.strip().lower()
+    appointment = Appointment(
+        reference=new_reference(service.agency.slug), service=service, office=request.office,
+        start_at=slot.start, end_at=slot.end, status="booked",
+        citizen_name=request.name.strip(), citizen_email=email, citizen_phone=request.phone,
+        licence_number=request.licence_number or None, language=request.language,
+        join_token_hash=join_hash, manage_token_hash=manage_hash)
+    store = upload_store()
+    stored_keys: list[str] = []
+    write_transaction()
+    try:
+        _release_finished_citizen_places(service.id, email, now)
+        _claim_seats(appointment, service, now)
+        for document in request.documents:
+            key = store.save(document.data)
+            stored_keys.append(key)
+            db.session.add(Document(
+                appointment=appointment, requirement_code=document.requirement_code,
+                original_name=document.filename[:255], size_bytes=document.size,
+                pages=document.pages, sha256=document.sha256, storage_key=key))
+        links = citizen_links(join_token, manage_token)
+        notifications.queue_appointment_messages(appointment, links["join_url"], links["manage_url"])
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        for key in stored_keys:
+            store.delete(key)
+        raise
+    return BookingResult(appointment=appointment, join_token=join_token, manage_token=manage_token)
+
+
+def citizen_links(join_token: str | None, manage_token: str) -> dict[str, str | None]:
+    """Absolute links for the citizen's email and the API answer."""
+    base = (current_app.config["PUBLIC_BASE_URL"] or (request.url_root if has_request_context() else "")).rstrip("/")
+    return {
+        "join_url": f"{base}/call/{join_token}" if join_token else None,
+        "manage_url": f"{base}/manage/{manage_token}",
+    }
+
+
+def _check_documents(service: Service, documents: list[UploadedPdf]) -> None:
+    given = {document.requirement_code for document in documents}
+    known = {requirement.code for requirement in service.requirements}
+    for requirement in service.requirements:
+        if requirement.required and requirement.code not in given:
+            raise BookingError("document_missing", _("Please upload: %(document)s.",
+                               document=requirement.localized("label")), field=requirement.code)
+    unknown = given - known
+    if unknown:
+        raise BookingError("document_unknown", _("This service does not ask for that document."),
+                           field=sorted(unknown)[0])
+
+
+def _release_finished_citizen_places(service_id: int, email: str, now: dt.datetime) -> None:
+    """Appointments already over no longer count toward the citizen's limit."""
+    db.session.execute(
+        sa.update(Appointment)
+        .where(Appointment.service_id == service_id, Appointment.citizen_email == email,
+               Appointment.citizen_seat.is_not(None), Appointment.end_at <= now)
+        .values(citizen_seat=None))
+
+
+def _claim_seats(appointment: Appointment, service: Service, now: dt.datetime) -> None:
+    """Insert the appointment holding a free slot seat and a free citizen place, or raise."""
+    limit = current_app.config["MAX_ACTIVE_APPOINTMENTS_PER_SERVICE"]
+    for _attempt in range(service.capacity_per_slot + limit + 5):
+        seat = _first_free(_used_seats(appointment), service.capacity_per_slot)
+        if seat is None:
+            raise SlotFull(scheduling.nearest_free_slots(
+                service, appointment.start_at, office=appointment.office, now=now))
+        citizen_seat = _first_free(_used_citizen_seats(service.id, appointment.citizen_email), limit)
+        if citizen_seat is None:
+            raise CitizenLimitReached()
+        appointment.seat, appointment.citizen_seat = seat, citizen_seat
+        try:
+            with db.session.begin_nested():
+                db.session.add(appointment)
+            return
+        except sa.exc.IntegrityError:
+            continue  # someone took that seat or place between our read and our insert
+    raise SlotFull(scheduling.nearest_free_slots(service, appointment.start_at,
+                                                 office=appointment.office, now=now))
+
+
+def _first_free(used: set[int], limit: int) -> int | None:
+    return next((number for number in range(1, limit + 1) if number not in used), None)
+
+
+def _used_seats(appointment: Appointment) -> set[int]:
+    return set(db.session.scalars(sa.select(Appointment.seat).where(
+        Appointment.service_id == appointment.service.id,
+        Appointment.office_id == appointment.office.id,
+        Appointment.start_at == appointment.start_at, Appointment.seat.is_not(None))))
+
+
+def _used_citizen_seats(service_id: int, email: str) -> set[int]:
+    return set(db.session.scalars(sa.select(Appointment.citizen_seat).where(
+        Appointment.service_id == service_id, Appointment.citizen_email == email,
+        Appointment.citizen_seat.is_not(None))))
+
+
+# --- Managing an appointment with its token ------------------------------------------------------
+
+def appointment_by_manage_token(token: str) -> Appointment | None:
+    """The appointment whose manage link this is, while the link is valid; None otherwise."""
+    if not token or len(token) > 100:
+        return None
+    appointment = db.session.scalar(
+        sa.select(Appointment).where(Appointment.manage_token_hash == hash_token(token)))
+    if appointment is None:
+        return None
+    keep_days = current_app.config["MANAGE_LINK_DAYS_AFTER"]
+    if utcnow() > appointment.end_at + dt.timedelta(days=keep_days):
+        return None
+    return appointment
+
+
+def can_change(appointment: Appointment, now: dt.datetime | None = None) -> bool:
+    """Cancel, reschedule and document replacement stop once the appointment has started."""
+    return appointment.status == "booked" and (now or utcnow()) < appointment.start_at
+
+
+def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = None) -> None:
+    """Cancel and free the seat at once; pending reminders are dropped, a notice is sent."""
+    from app import notifications
+
+    if appointment.status == "cancelled":
+        return
+    if not can_change(appointment, now):
+        raise TooLate()
+    appointment.status = "cancelled"
+    appointment.seat = None
+    appointment.citizen_seat = None
+    appointment.cancelled_at = now or utcnow()
+    notifications.cancel_pending(appointment)
+    notifications.queue_cancellation(appointment)
+    db.session.commit()
+
+
+def reschedule_appointment(appointment: Appointment, office: Office, start: dt.datetime,
+                           manage_token: str, *, now: dt.datetime | None = None) -> str | None:
+    """Move to a new slot: the new seat is taken in the same statement that frees the old one.
+
+    Returns the new join token (video): the old join link stops working, the new one is emailed
+    with the manage link the citizen used (`manage_token`; it is stored only as a hash).
+    """
+    from app import notifications
+
+    now = now or utcnow()
+    if not can_change(appointment, now):
+        raise TooLate()
+    service = appointment.service
+    slot = scheduling.find_slot(service, office, start, now=now)
+    if slot is None or (slot.start == appointment.start_at and office.id == appointment.office_id):
+        raise BookingError("slot_unavailable", _("That time is not available for booking. Please choose another one."),
+                           field="start")
+    write_transaction()
+    for _attempt in range(service.capacity_per_slot + 5):
+        taken = set(db.session.scalars(sa.select(Appointment.seat).where(
+            Appointment.service_id == service.id, Appointment.office_id == office.id,
+            Appointment.start_at == slot.start, Appointment.seat.is_not(None))))
+        seat = _first_free(taken, service.capacity_per_slot)
+        if seat is None:
+            db.session.rollback()
+            raise SlotFull(scheduling.nearest_free_slots(service, slot.start, office=office, now=now))
+        try:
+            with db.session.begin_nested():
+                db.session.execute(
+                    sa.update(Appointment).where(Appointment.id == appointment.id,
+                                                 Appointment.status == "booked")
+                    .values(office_id=office.id, start_at=slot.start, end_at=slot.end, seat=seat,
+                            updated_at=now))
+            break
+        except sa.exc.IntegrityError:
+            continue
+    else:
+        db.session.rollback()
+        raise SlotFull(scheduling.nearest_free_slots(service, slot.start, office=office, now=now))
+    db.session.refresh(appointment)
+    join_token = None
+    if service.mode == "video":
+        join_token, appointment.join_token_hash = new_token()
+    notifications.cancel_pending(appointment)
+    links = citizen_links(join_token, manage_token)
+    notifications.queue_appointment_messages(appointment, links["join_url"], links["manage_url"],
+                                             kind="rescheduled")
+    db.session.commit()
+    return join_token

@@ -1,0 +1,63 @@
+"""Booking forms. Field rules shared with the API live in app.citizens."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, EmailField, RadioField, StringField, TelField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from app.citizens import ContactError, clean_name, parse_email, parse_phone
+
+
+def _contact_check(parse):
+    def check(form, field):
+        try:
+            field.data = parse(field.data)
+        except ContactError as error:
+            raise ValidationError(str(error)) from None
+
+    return check
+
+
+class DetailsForm(FlaskForm):
+    name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your full name.")),
+                                                   _contact_check(clean_name)])
+    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")),
+                                               _contact_check(parse_email)])
+    phone = TelField(_l("Phone"), validators=[DataRequired(_l("Enter a phone number.")),
+                                             _contact_check(parse_phone)])
+    licence_number = StringField(_l("Driver's licence number"), validators=[Optional(), Length(max=30)])
+    language = RadioField(_l("Language for messages"), choices=[SelectChoice("es", "Español"), SelectChoice("en", "English")],
+                          default="es")
+
+
+def details_form_for(service, *, formdata=None):
+    """The details form for `service`: one upload field per document requirement."""
+
+    class ServiceDetailsForm(DetailsForm):
+        pass
+
+    for requirement in service.requirements:
+        setattr(ServiceDetailsForm, f"doc_{requirement.code}", FileField(requirement.localized("label")))
+    if service.asks_licence_number:
+        ServiceDetailsForm.licence_number = StringField(
+            _l("Driver's licence number"),
+            validators=[DataRequired(_l("Enter your driver's licence number.")), Length(max=30)])
+    return ServiceDetailsForm() if formdata is None else ServiceDetailsForm(formdata=formdata)
+
+
+class ConfirmForm(FlaskForm):
+    accept = BooleanField(_l("The information is correct and I agree that the agency uses it to serve me."),
+                          validators=[DataRequired(_l("Please confirm to book."))])
+
+
+class CancelForm(FlaskForm):
+    confirm = BooleanField(_l("Yes, cancel this appointment"),
+                           validators=[DataRequired(_l("Tick the box to cancel."))])
+
+
+class ReplaceDocumentForm(FlaskForm):
+    document = FileField(_l("New file"))

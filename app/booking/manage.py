@@ -1,0 +1,129 @@
+"""The citizen's manage link: view, cancel, reschedule, replace a document."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app import scheduling
+from app.appointments import (BookingError, SlotFull, TooLate, appointment_by_manage_token,
+                              can_change, cancel_appointment, reschedule_appointment)
+from app.booking.calendar import month_grid, parse_day, parse_month
+from app.booking.forms import CancelForm, ReplaceDocumentForm
+from app.booking.uploads import replace_document
+from app.extensions import limiter
+
+bp = Blueprint("manage", __name__)
+
+
+def appointment_or_404(token: str):
+    appointment = appointment_by_manage_token(token)
+    if appointment is None:
+        abort(404, _("This link is not valid or has expired. Check the latest email we sent you."))
+    return appointment
+
+
+def render_manage(template: str, appointment, token: str, status: int = 200, **context):
+    return render_template(template, appointment=appointment, service=appointment.service,
+                           agency=appointment.service.agency, token=token,
+                           changeable=can_change(appointment), **context), status
+
+
+@bp.get("/<token>")
+@limiter.limit("60 per minute")
+def view(token: str):
+    appointment = appointment_or_404(token)
+    return render_manage("manage/view.html", appointment, token, cancel_form=CancelForm(),
+                         replace_form=ReplaceDocumentForm())
+
+
+@bp.post("/<token>/cancel")
+def cancel(token: str):
+    appointment = appointment_or_404(token)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return render_manage("manage/view.html", appointment, token, 422, cancel_form=form,
+                             replace_form=ReplaceDocumentForm())
+    try:
+        cancel_appointment(appointment)
+    except TooLate as error:
+        return render_manage("manage/view.html", appointment, token, error.status, cancel_form=form,
+                             replace_form=ReplaceDocumentForm(), error=error.message)
+    flash(_("Your appointment was cancelled. The time is free for someone else."), "info")
+    return redirect(url_for("manage.view", token=token))
+
+
+@bp.get("/<token>/reschedule")
+def reschedule_calendar(token: str):
+    appointment = appointment_or_404(token)
+    if not can_change(appointment):
+        return redirect(url_for("manage.view", token=token))
+    service = appointment.service
+    today = scheduling.today_for(service)
+    month = parse_month(request.args.get("month"), default=today.replace(day=1))
+    if month is None:
+        abort(404)
+    grid = month_grid(service, appointment.office, month, today)
+    return render_manage(
+        "manage/reschedule_calendar.html", appointment, token, grid=grid, office=appointment.office,
+        day_url=lambda day: url_for("manage.reschedule_times", token=token, day=day.isoformat()),
+        month_url=lambda first: url_for("manage.reschedule_calendar", token=token,
+                                        month=first.strftime("%Y-%m")))
+
+
+@bp.route("/<token>/reschedule/times", methods=["GET", "POST"])
+def reschedule_times(token: str):
+    appointment = appointment_or_404(token)
+    if not can_change(appointment):
+        return redirect(url_for("manage.view", token=token))
+    service = appointment.service
+    day = parse_day(request.values.get("day"))
+    if day is None:
+        abort(404)
+    availability = scheduling.available_days(service, day, 1, office=appointment.office)[0]
+    context = dict(availability=availability, day=day, office=appointment.office)
+    if request.method == "GET":
+        return render_manage("manage/reschedule_times.html", appointment, token, **context)
+    try:
+        start = dt.datetime.fromisoformat(request.form.get("start", ""))
+        if start.tzinfo is None:
+            raise ValueError
+        reschedule_appointment(appointment, appointment.office, start, token)
+    except ValueError:
+        return render_manage("manage/reschedule_times.html", appointment, token, 422,
+                             error=_("Choose one of the available times."), **context)
+    except SlotFull as full:
+        availability = scheduling.available_days(service, day, 1, office=appointment.office)[0]
+        context["availability"] = availability
+        return render_manage("manage/reschedule_times.html", appointment, token, 409,
+                             error=full.message, **context)
+    except BookingError as error:
+        return render_manage("manage/reschedule_times.html", appointment, token, error.status,
+                             error=error.message, **context)
+    flash(_("Your appointment was moved. We sent you an email with the new time."), "info")
+    return redirect(url_for("manage.view", token=token))
+
+
+@bp.post("/<token>/documents/<code>")
+@limiter.limit("20 per hour")
+def replace(token: str, code: str):
+    appointment = appointment_or_404(token)
+    requirement = next((r for r in appointment.service.requirements if r.code == code), None)
+    if requirement is None:
+        abort(404)
+    if not can_change(appointment):
+        return render_manage("manage/view.html", appointment, token, 409, cancel_form=CancelForm(),
+                             replace_form=ReplaceDocumentForm(), error=TooLate().message)
+    form = ReplaceDocumentForm()
+    error = None
+    if form.validate_on_submit():
+        error = replace_document(appointment, requirement, request.files.get("document"))
+    else:
+        error = _("The form expired. Please try again.")
+    if error:
+        return render_manage("manage/view.html", appointment, token, 422, cancel_form=CancelForm(),
+                             replace_form=form, error=error)
+    flash(_("Your document was replaced."), "info")
+    return redirect(url_for("manage.view", token=token))

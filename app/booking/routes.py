@@ -1,0 +1,220 @@
+"""The citizen booking flow: service → (office) → date → time → details and documents → review.
+
+Works without JavaScript. What the citizen chose so far lives in the signed session cookie
+(`session["booking"]`); validated uploads wait in the staging area until the booking is made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+
+from app import scheduling
+from app.appointments import (BookingError, BookingRequest, SlotFull, book_appointment,
+                              bookable_service, office_for)
+from app.booking import bp
+from app.booking.calendar import month_grid, parse_day, parse_month
+from app.booking.forms import ConfirmForm, details_form_for
+from app.booking.uploads import collect_uploads, staged_documents, staged_summary
+from app.extensions import db, limiter
+from app.models import Service
+
+STEPS = ("service", "date", "time", "details", "review")
+
+
+def bookable_service_or_404(slug: str) -> Service:
+    service = bookable_service(slug)
+    if service is None:
+        abort(404, _("There is no service with that name."))
+    return service
+
+
+def booking_state(service: Service) -> dict:
+    """This citizen's choices for `service` (a new booking of another service starts afresh)."""
+    state = session.get("booking")
+    if not state or state.get("service") != service.slug:
+        state = {"service": service.slug}
+        session["booking"] = state
+    return state
+
+
+def save_state(state: dict) -> None:
+    session["booking"] = state
+    session.modified = True
+
+
+def chosen_office(service: Service, state: dict):
+    office = office_for(service, state.get("office"))
+    if office is None:
+        abort(redirect(url_for("booking.start", slug=service.slug)))
+    return office
+
+
+def chosen_start(state: dict) -> dt.datetime | None:
+    try:
+        return dt.datetime.fromisoformat(state["start"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def render_step(template: str, service: Service, step: str, status: int = 200, **context):
+    return render_template(template, service=service, agency=service.agency, steps=STEPS,
+                           step=step, step_number=STEPS.index(step) + 1, **context), status
+
+
+@bp.route("/<slug>", methods=["GET", "POST"])
+def start(slug: str):
+    service = bookable_service_or_404(slug)
+    state = booking_state(service)
+    if request.method == "POST":
+        office = office_for(service, request.form.get("office", type=int))
+        if office is None:
+            return render_step("booking/start.html", service, "service", 422,
+                               error=_("Choose an office."), state=state)
+        state["office"] = office.id
+        state.pop("start", None)
+        save_state(state)
+        return redirect(url_for("booking.calendar", slug=slug))
+    if len(service.offices) == 1 and service.mode == "video":
+        state["office"] = service.offices[0].id
+        save_state(state)
+    return render_step("booking/start.html", service, "service", state=state)
+
+
+@bp.get("/<slug>/calendar")
+def calendar(slug: str):
+    service = bookable_service_or_404(slug)
+    state = booking_state(service)
+    office = chosen_office(service, state)
+    today = scheduling.today_for(service)
+    month = parse_month(request.args.get("month"), default=today.replace(day=1))
+    if month is None:
+        abort(404)
+    grid = month_grid(service, office, month, today)
+    return render_step(
+        "booking/calendar.html", service, "date", office=office, grid=grid,
+        day_url=lambda day: url_for("booking.times", slug=slug, day=day.isoformat()),
+        month_url=lambda first: url_for("booking.calendar", slug=slug, month=first.strftime("%Y-%m")))
+
+
+@bp.route("/<slug>/times", methods=["GET", "POST"])
+def times(slug: str):
+    service = bookable_service_or_404(slug)
+    state = booking_state(service)
+    office = chosen_office(service, state)
+    day = parse_day(request.values.get("day"))
+    if day is None:
+        abort(404)
+    availability = scheduling.available_days(service, day, 1, office=office)[0]
+    if request.method == "POST":
+        start = _parse_start(request.form.get("start"))
+        if start is not None and any(slot.start == start for slot in availability.free_slots):
+            state["start"] = start.isoformat()
+            save_state(state)
+            return redirect(url_for("booking.details", slug=slug))
+        return render_step("booking/times.html", service, "time", 422, office=office,
+                           availability=availability, day=day,
+                           error=_("Choose one of the available times."))
+    return render_step("booking/times.html", service, "time", office=office,
+                       availability=availability, day=day)
+
+
+def _parse_start(value: str | None) -> dt.datetime | None:
+    try:
+        start = dt.datetime.fromisoformat(value or "")
+    except ValueError:
+        return None
+    return start if start.tzinfo is not None else None
+
+
+@bp.route("/<slug>/details", methods=["GET", "POST"])
+def details(slug: str):
+    service = bookable_service_or_404(slug)
+    state = booking_state(service)
+    office = chosen_office(service, state)
+    if chosen_start(state) is None:
+        return redirect(url_for("booking.calendar", slug=slug))
+    if request.method == "GET":
+        form = details_form_for(service)
+        form.process(data=state.get("details", {}))
+        return render_step("booking/details.html", service, "details", form=form, office=office,
+                           staged=staged_summary(state))
+    form = details_form_for(service, formdata=request.form)
+    fields_ok = form.validate()
+    document_errors = collect_uploads(service, state)  # keeps every valid file, even if a field is wrong
+    save_state(state)
+    if not fields_ok or document_errors:
+        return render_step("booking/details.html", service, "details", 422, form=form, office=office,
+                           staged=staged_summary(state), document_errors=document_errors)
+    state["details"] = {name: form[name].data for name in ("name", "email", "phone", "licence_number", "language")}
+    save_state(state)
+    return redirect(url_for("booking.review", slug=slug))
+
+
+@bp.route("/<slug>/review", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def review(slug: str):
+    service = bookable_service_or_404(slug)
+    state = booking_state(service)
+    office = chosen_office(service, state)
+    start = chosen_start(state)
+    if start is None or "details" not in state:
+        return redirect(url_for("booking.details", slug=slug))
+    form = ConfirmForm()
+    context = dict(form=form, office=office, start=start, details=state["details"],
+                   staged=staged_summary(state))
+    if not form.validate_on_submit():
+        status = 422 if request.method == "POST" else 200
+        return render_step("booking/review.html", service, "review", status, **context)
+    try:
+        result = book_appointment(BookingRequest(
+            service=service, office=office, start=start, language=state["details"]["language"],
+            name=state["details"]["name"], email=state["details"]["email"],
+            phone=state["details"]["phone"], licence_number=state["details"].get("licence_number"),
+            documents=staged_documents(service, state)))
+    except SlotFull as full:
+        state.pop("start", None)
+        save_state(state)
+        return render_step("booking/review.html", service, "review", 409, slot_full=full, **context)
+    except BookingError as error:
+        return render_step("booking/review.html", service, "review", error.status,
+                           booking_error=error, **context)
+    for token in state.get("staged", {}).values():
+        from app.documents import discard_staged
+
+        discard_staged(token)
+    session.pop("booking", None)
+    session["confirmation"] = {"reference": result.appointment.reference,
+                               "join_token": result.join_token, "manage_token": result.manage_token}
+    return redirect(url_for("booking.confirmation"))
+
+
+@bp.post("/<slug>/alternative")
+def choose_alternative(slug: str):
+    """After "slot just taken": take one of the offered times and go back to the review."""
+    service = bookable_service_or_404(slug)
+    state = booking_state(service)
+    office = chosen_office(service, state)
+    start = _parse_start(request.form.get("start"))
+    if start is None or scheduling.find_slot(service, office, start) is None:
+        flash(_("That time is not available for booking. Please choose another one."), "error")
+        return redirect(url_for("booking.calendar", slug=slug))
+    state["start"] = start.isoformat()
+    save_state(state)
+    return redirect(url_for("booking.review", slug=slug))
+
+
+@bp.get("/confirmation")
+def confirmation():
+    from app.appointments import appointment_by_manage_token, citizen_links
+
+    data = session.get("confirmation")
+    appointment = appointment_by_manage_token(data["manage_token"]) if data else None
+    if appointment is None:
+        return redirect(url_for("main.home"))
+    links = citizen_links(data.get("join_token"), data["manage_token"])
+    return render_template("booking/confirmation.html", appointment=appointment,
+                           service=appointment.service, agency=appointment.service.agency, **links)

@@ -1,0 +1,409 @@
+"""Uploaded PDFs: validation in a child process with limits, the upload store, and staging.
+
+A citizen's PDF is untrusted. `validate_pdf` checks its size and header here, then has
+`app/pdf_inspect.py` parse it in a separate process with CPU-time, address-space and wall-clock
+limits, so a hostile file can neither hang a worker nor exhaust the server's memory. Files that
+pass go to the staging area until the whole booking is valid, then to the upload store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Protocol, runtime_checkable
+
+from flask import current_app, has_app_context
+from flask_babel import format_decimal, gettext
+
+log = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+HEADER = b"%PDF-"
+HEADER_WINDOW = 1024  # readers accept a header that starts anywhere in the first 1024 bytes
+INSPECTOR = Path(__file__).resolve().with_name("pdf_inspect.py")
+KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+# --- errors and results -------------------------------------------------------------------------
+
+def _display_name(filename: str) -> str:
+    # Browsers may send a path ("C:\fakepath\licencia.pdf"); a very long name would swamp the message.
+    name = " ".join(re.split(r"[\\/]", filename or "")[-1].split())
+    if not name:
+        return gettext("(no name)")
+    return name if len(name) <= 80 else name[:79] + "…"
+
+
+_MESSAGES = {
+    "too_large": lambda e: gettext(
+        "“%(name)s” is larger than %(limit)s MB. Scan it at a lower resolution or in black and white, "
+        "and upload it again.", name=e.display_name, limit=format_decimal(round(e.max_bytes / MB, 1))),
+    "not_pdf": lambda e: gettext(
+        "“%(name)s” is not a PDF file. Save or export the document as PDF, and upload it again.",
+        name=e.display_name),
+    "damaged": lambda e: gettext(
+        "“%(name)s” is damaged or incomplete and cannot be opened. Save it again from the original, "
+        "or scan it again, and upload the new copy.", name=e.display_name),
+    "encrypted": lambda e: gettext(
+        "“%(name)s” is protected with a password. Save a copy without a password and upload it again.",
+        name=e.display_name),
+    "javascript": lambda e: gettext(
+        "“%(name)s” contains JavaScript code, which we do not accept. Print it to a new PDF "
+        "(“Print” → “Save as PDF”) or scan it again, and upload the new copy.", name=e.display_name),
+    "action": lambda e: gettext(
+        "“%(name)s” contains automatic actions (such as opening other files or sending form data), "
+        "which we do not accept. Print it to a new PDF (“Print” → “Save as PDF”) or scan it again, "
+        "and upload the new copy.", name=e.display_name),
+    "embedded_files": lambda e: gettext(
+        "“%(name)s” has other files attached inside it. Print it to a new PDF (“Print” → “Save as "
+        "PDF”) so that only the document itself remains, and upload the new copy.", name=e.display_name),
+    "xfa": lambda e: gettext(
+        "“%(name)s” is an interactive (XFA) form, which we cannot accept. Print it to a new PDF "
+        "(“Print” → “Save as PDF”) and upload the new copy.", name=e.display_name),
+    "no_pages": lambda e: gettext(
+        "“%(name)s” has no pages. Check that you chose the right file, and upload it again.",
+        name=e.display_name),
+    "too_many_pages": lambda e: gettext(
+        "“%(name)s” has too many pages (%(pages)s; the limit is %(max)s). Upload only the pages "
+        "requested.", name=e.display_name, pages=e.pages, max=e.max_pages),
+    "inflates_too_much": lambda e: gettext(
+        "“%(name)s” holds far more data than a document of its size should. Scan it again at a normal "
+        "resolution, or print it to a new PDF, and upload the new copy.", name=e.display_name),
+    "too_complex": lambda e: gettext(
+        "“%(name)s” is too complex for us to check safely. Print it to a new PDF (“Print” → “Save as "
+        "PDF”) or scan it again, and upload the new copy.", name=e.display_name),
+}
+CODES = frozenset(_MESSAGES)
+
+
+class DocumentError(Exception):
+    """A file we refuse. `.code` says why; `.message` tells the citizen, in their language, what to do."""
+
+    def __init__(self, code: str, filename: str, *, pages: int | None = None,
+                 max_pages: int | None = None, max_bytes: int | None = None):
+        if code not in CODES:
+            raise ValueError(f"unknown document error code {code!r}")
+        super().__init__(code, filename)
+        self.code = code
+        self.filename = filename
+        self.pages = pages
+        self.max_pages = max_pages
+        self.max_bytes = max_bytes
+
+    @property
+    def display_name(self) -> str:
+        return _display_name(self.filename)
+
+    @property
+    def message(self) -> str:
+        # Built when read, so it comes out in the language of the request that shows it.
+        return _MESSAGES[self.code](self)
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.filename!r}"
+
+
+@dataclass(frozen=True)
+class PdfInfo:
+    pages: int
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
+class PdfLimits:
+    max_bytes: int = 10 * MB
+    cpu_seconds: int = 5
+    memory_bytes: int = 512 * MB  # address space of the inspecting process
+    wall_seconds: float = 10
+    max_inflated_bytes: int = 50 * MB  # all streams together, once decompressed
+    max_objects: int = 100_000
+    concurrency: int = 4  # inspections at once per app process; more uploads wait their turn
+
+    @classmethod
+    def from_config(cls, config) -> PdfLimits:
+        """The limits from the app's settings, each falling back to the default above."""
+        default = cls()
+        return cls(
+            max_bytes=int(config.get("PDF_MAX_BYTES", default.max_bytes)),
+            cpu_seconds=int(config.get("PDF_CHECK_CPU_SECONDS", default.cpu_seconds)),
+            memory_bytes=int(config.get("PDF_CHECK_MEMORY_MB", default.memory_bytes // MB)) * MB,
+            wall_seconds=float(config.get("PDF_CHECK_TIMEOUT_SECONDS", default.wall_seconds)),
+            max_inflated_bytes=int(config.get("PDF_MAX_INFLATED_MB", default.max_inflated_bytes // MB)) * MB,
+            concurrency=int(config.get("PDF_CHECK_CONCURRENCY", default.concurrency)),
+        )
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the inspecting process said: pages, or a rejection code; and its peak memory."""
+
+    code: str | None
+    pages: int | None = None
+    peak_rss_kb: int | None = None
+    seconds: float = 0.0
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+def validate_pdf(data: bytes, filename: str, max_pages: int, limits: PdfLimits | None = None) -> PdfInfo:
+    """Check an uploaded file is a PDF the clerk can safely open; raise DocumentError when it is not."""
+    if max_pages < 1:
+        raise ValueError("max_pages must be at least 1")
+    if limits is None:
+        limits = PdfLimits.from_config(current_app.config) if has_app_context() else PdfLimits()
+    if len(data) > limits.max_bytes:
+        raise DocumentError("too_large", filename, max_bytes=limits.max_bytes)
+    if data.find(HEADER, 0, HEADER_WINDOW + len(HEADER) - 1) < 0:
+        raise DocumentError("not_pdf", filename)
+    result = inspect_pdf(data, max_pages, limits)
+    if result.code:
+        raise DocumentError(result.code, filename, pages=result.pages, max_pages=max_pages)
+    return PdfInfo(pages=result.pages, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def inspector_command(max_pages: int, limits: PdfLimits) -> list[str]:
+    # The file is run by path, not as `-m app.pdf_inspect`: -m would first import the `app` package
+    # and with it Flask, which more than doubles the start-up (benchmarks/pdf_validation.py).
+    # -I keeps PYTHON* variables, user site-packages and the current directory out of its sys.path.
+    return [
+        sys.executable, "-I", str(INSPECTOR),
+        str(limits.cpu_seconds), str(limits.memory_bytes), str(max_pages),
+        str(limits.max_inflated_bytes), str(limits.max_objects),
+    ]
+
+
+def inspect_pdf(data: bytes, max_pages: int, limits: PdfLimits) -> Inspection:
+    """Run the inspector on `data` in a child process and return its verdict (no size/header checks)."""
+    with _inspection_slot(limits.concurrency):
+        started = time.monotonic()
+        process = subprocess.Popen(
+            inspector_command(max_pages, limits),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=_child_environment(),
+        )
+        try:
+            stdout, stderr = process.communicate(data, timeout=limits.wall_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            log.warning("PDF inspection passed %ss of wall-clock time; killed", limits.wall_seconds)
+            return Inspection(code="too_complex", seconds=time.monotonic() - started)
+        seconds = time.monotonic() - started
+
+    verdict = _verdict(stdout)
+    if verdict is not None:
+        return Inspection(code=verdict.get("code"), pages=verdict.get("pages"),
+                          peak_rss_kb=verdict.get("peak_rss_kb"), seconds=seconds)
+    if process.returncode < 0 or b"MemoryError" in stderr:
+        # Killed by a signal (SIGXCPU/SIGKILL at the CPU limit) or out of address space.
+        log.warning("PDF inspection hit a limit (exit %s)", process.returncode)
+        return Inspection(code="too_complex", seconds=seconds)
+    raise RuntimeError(
+        f"PDF inspector failed (exit {process.returncode}): {stderr[-2000:].decode(errors='replace')}"
+    )
+
+
+_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def _inspection_slot(concurrency: int) -> threading.BoundedSemaphore:
+    # Made on first use, not at import: by then gevent has patched `threading` (gunicorn may import
+    # the app before it patches), so waiting for a slot yields to other requests instead of blocking.
+    return _slots.setdefault(concurrency, threading.BoundedSemaphore(concurrency))
+
+
+def _child_environment() -> dict[str, str]:
+    # None of the app's secrets (SECRET_KEY, DATABASE_URL…) in a process that parses hostile input.
+    return {name: os.environ[name] for name in ("PATH", "LD_LIBRARY_PATH") if name in os.environ}
+
+
+def _verdict(stdout: bytes) -> dict | None:
+    try:
+        verdict = json.loads(stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None
+    if not isinstance(verdict, dict):
+        return None
+    code, pages = verdict.get("code"), verdict.get("pages")
+    if code is None and isinstance(pages, int) and pages > 0:
+        return verdict
+    if code in CODES and (pages is None or isinstance(pages, int)):
+        return verdict
+    return None
+
+
+# --- the upload store ---------------------------------------------------------------------------
+
+@runtime_checkable
+class UploadStore(Protocol):
+    """Where accepted documents live. Keys are opaque strings the store chooses."""
+
+    def save(self, data: bytes) -> str: ...
+
+    def open(self, key: str) -> BinaryIO: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+
+def _check_key(key: str) -> str:
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise ValueError("malformed storage key")
+    return key
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write to a private temporary file beside `path`, then rename: readers never see half a file."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+class LocalUploadStore:
+    """Files on the local disk: root/<first two hex digits>/<key>.pdf, readable by the app user only."""
+
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path_for(self, key: str) -> Path:
+        key = _check_key(key)
+        return self.root / key[:2] / f"{key}.pdf"
+
+    def save(self, data: bytes) -> str:
+        key = secrets.token_hex(16)
+        path = self.path_for(key)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_atomically(path, data)
+        return key
+
+    def open(self, key: str) -> BinaryIO:
+        """The stored file, opened for reading; FileNotFoundError when there is none."""
+        return self.path_for(key).open("rb")
+
+    def delete(self, key: str) -> None:
+        self.path_for(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        return self.path_for(key).is_file()
+
+
+def upload_store() -> UploadStore:
+    """The store of the current app (UPLOAD_DIR). An S3 store would be chosen here."""
+    return LocalUploadStore(Path(current_app.config["UPLOAD_DIR"]))
+
+
+# --- staging ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class StagedUpload:
+    """A validated file kept while the rest of the booking form is corrected."""
+
+    token: str
+    filename: str
+    pages: int
+    sha256: str
+    size: int
+    created: dt.datetime
+    data: bytes
+
+    @property
+    def info(self) -> PdfInfo:
+        return PdfInfo(pages=self.pages, sha256=self.sha256, size=self.size)
+
+
+def _staging_dir() -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / "staging"
+
+
+def _staged_paths(token: str) -> tuple[Path, Path] | None:
+    if not isinstance(token, str) or not KEY_PATTERN.fullmatch(token):
+        return None
+    directory = _staging_dir()
+    return directory / f"{token}.pdf", directory / f"{token}.json"
+
+
+def stage_upload(data: bytes, filename: str, info: PdfInfo) -> str:
+    """Keep a validated file for a later submit of the same form; returns the token that finds it."""
+    token = secrets.token_hex(16)
+    pdf_path, meta_path = _staged_paths(token)
+    pdf_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    meta = {
+        "filename": filename, "pages": info.pages, "sha256": info.sha256, "size": info.size,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(),
+    }
+    _write_atomically(pdf_path, data)
+    _write_atomically(meta_path, json.dumps(meta).encode())  # last: its presence marks a complete upload
+    return token
+
+
+def staged_upload(token: str) -> StagedUpload | None:
+    """The staged file for `token`, or None when the token is unknown, malformed or its file damaged."""
+    paths = _staged_paths(token)
+    if paths is None:
+        return None
+    pdf_path, meta_path = paths
+    try:
+        meta = json.loads(meta_path.read_bytes())
+        data = pdf_path.read_bytes()
+        staged = StagedUpload(
+            token=token, filename=str(meta["filename"]), pages=int(meta["pages"]),
+            sha256=str(meta["sha256"]), size=int(meta["size"]),
+            created=dt.datetime.fromisoformat(meta["created"]), data=data,
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if staged.size != len(data) or staged.sha256 != hashlib.sha256(data).hexdigest():
+        return None
+    return staged
+
+
+def discard_staged(token: str) -> None:
+    """Forget a staged file (after it moved to the store, or was replaced). Unknown tokens are ignored."""
+    paths = _staged_paths(token)
+    for path in paths or ():
+        path.unlink(missing_ok=True)
+
+
+def purge_staged(older_than: dt.timedelta) -> int:
+    """Delete staged files left longer than `older_than` (abandoned forms); returns how many."""
+    directory = _staging_dir()
+    if not directory.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    groups: dict[str, list[Path]] = {}
+    for path in directory.iterdir():  # <token>.pdf and <token>.json, or a temporary leftover
+        groups.setdefault(path.stem, []).append(path)
+    purged = 0
+    for stem, paths in groups.items():
+        try:
+            newest = max(path.stat().st_mtime for path in paths)
+        except FileNotFoundError:
+            continue  # discarded meanwhile
+        if newest >= cutoff:
+            continue
+        for path in paths:
+            path.unlink(missing_ok=True)
+        purged += KEY_PATTERN.fullmatch(stem) is not None
+    return purged

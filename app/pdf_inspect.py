@@ -1,0 +1,332 @@
+"""Inspect one untrusted PDF in a child process, under CPU and memory limits.
+
+`app.documents.validate_pdf` runs this file with the PDF on stdin:
+
+    python -I app/pdf_inspect.py CPU_SECONDS MEMORY_BYTES MAX_PAGES MAX_INFLATED_BYTES MAX_OBJECTS
+
+It prints one JSON line: `{"pages": 1, "peak_rss_kb": 41000}` for an acceptable file, or
+`{"code": "javascript", ...}` with one of the rejection codes of `app.documents.DocumentError`.
+It imports only the standard library and pypdf, never the Flask app, so it starts fast; and it
+limits its own CPU time and address space before it reads a byte of the file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import resource
+import sys
+import warnings
+import zlib
+
+import pypdf
+from pypdf import filters
+from pypdf.errors import LimitReachedError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject, read_object
+
+# Action types a citizen's document has no business carrying: they open other files or programs,
+# send or load form data, or play media. /URI (a web link) is deliberately absent: links in a
+# scanned licence or a bank statement are harmless, since the clerk's viewer asks before following
+# one. /GoTo and /Named (move within the document) are harmless too.
+BLOCKED_ACTIONS = frozenset({
+    "/Launch", "/SubmitForm", "/ImportData", "/ResetForm", "/GoToR", "/GoToE",
+    "/Rendition", "/Movie", "/Sound", "/RichMediaExecute", "/GoTo3DView",
+})
+EMBEDDING_ANNOTATIONS = frozenset({"/FileAttachment", "/RichMedia"})
+# When a file has several problems, the citizen is told about the most serious one.
+THREAT_ORDER = ("javascript", "action", "embedded_files", "xfa")
+
+FLATE = frozenset({"/FlateDecode", "/Fl"})
+# Filters whose output may feed the next filter; pypdf decodes them within the configured
+# output limits. Image codecs (DCT, JPX, CCITT, JBIG2) are decoded by the viewer, not here.
+TEXT_FILTERS = {
+    "/ASCIIHexDecode": filters.ASCIIHexDecode, "/AHx": filters.ASCIIHexDecode,
+    "/ASCII85Decode": filters.ASCII85Decode, "/A85": filters.ASCII85Decode,
+    "/RunLengthDecode": filters.RunLengthDecode, "/RL": filters.RunLengthDecode,
+    "/LZWDecode": filters.LZWDecode, "/LZW": filters.LZWDecode,
+}
+INFLATE_CHUNK = 1 << 20
+ENCRYPT_KEY = re.compile(rb"/Encrypt[\s/<>\[\]()]")
+WHITESPACE = re.compile(rb"[\0\t\n\f\r ]*")
+SPACE_BYTES = frozenset(b"\0\t\n\f\r ")
+DIGIT_BYTES = frozenset(b"0123456789")
+
+
+class Rejected(Exception):
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.verdict = {"code": code}
+
+
+def limit_resources(cpu_seconds: int, memory_bytes: int) -> None:
+    """Cap this process: the soft CPU limit raises SIGXCPU (fatal), the hard one a second later SIGKILL."""
+    _set_limit(resource.RLIMIT_CPU, cpu_seconds, cpu_seconds + 1)
+    _set_limit(resource.RLIMIT_AS, memory_bytes, memory_bytes)
+    _set_limit(resource.RLIMIT_CORE, 0, 0)  # never dump a hostile file's bytes to disk
+
+
+def _set_limit(which: int, soft: int, hard: int) -> None:
+    _current_soft, current_hard = resource.getrlimit(which)
+    if current_hard != resource.RLIM_INFINITY:  # an unprivileged process cannot raise its hard limit
+        soft, hard = min(soft, current_hard), min(hard, current_hard)
+    resource.setrlimit(which, (soft, hard))
+
+
+def inspect(data: bytes, max_pages: int, max_inflated: int, max_objects: int) -> dict:
+    """The verdict on one PDF: {"pages": n} or {"code": reason, ...}."""
+    pypdf.overwrite_configuration(
+        zlib_maximum_output_length=max_inflated + 1,
+        lzw_maximum_output_length=max_inflated + 1,
+        run_length_maximum_output_length=max_inflated + 1,
+        brotli_maximum_output_length=max_inflated + 1,
+        jbig2_maximum_output_length=max_inflated + 1,
+        array_based_stream_maximum_output_length=max_inflated + 1,
+        jbig2dec_binary=None,  # never hand a hostile file to another program
+    )
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
+    except (MemoryError, RecursionError, LimitReachedError) as error:
+        return {"code": _code_for_limit(error)}
+    except Exception:
+        # An encrypted file pypdf cannot even open is still, first of all, encrypted.
+        return {"code": "encrypted" if ENCRYPT_KEY.search(data) else "damaged"}
+
+    try:
+        if reader.is_encrypted:  # a user password, or only an owner password: both are refused
+            return {"code": "encrypted"}
+        objects = _load_objects(reader, max_inflated, max_objects)
+        objects += _objects_outside_the_xref(reader, data, max_objects)
+        threats = set()
+        for obj in objects:
+            threats |= _threats_in(obj)
+        for code in THREAT_ORDER:
+            if code in threats:
+                return {"code": code}
+        pages = len(reader.pages)
+    except Rejected as rejection:
+        return rejection.verdict
+    except (MemoryError, RecursionError, LimitReachedError) as error:
+        return {"code": _code_for_limit(error)}
+    except Exception:
+        return {"code": "damaged"}
+
+    if pages == 0:
+        return {"code": "no_pages", "pages": 0}
+    if pages > max_pages:
+        return {"code": "too_many_pages", "pages": pages}
+    return {"pages": pages}
+
+
+def _code_for_limit(error: BaseException) -> str:
+    if "decompress" in str(error).lower():
+        return "inflates_too_much"
+    return "too_complex"
+
+
+def _load_objects(reader, max_inflated: int, max_objects: int) -> list:
+    """Every object the xref lists, referenced or not, with the streams' inflated size checked.
+
+    Plain objects are read first and their streams measured before any object stream is opened,
+    so a bomb is refused before pypdf decompresses it for us.
+    """
+    plain = set()
+    for generation, entries in reader.xref.items():
+        free = reader.xref_free_entry.get(generation, {})
+        plain |= {(number, generation) for number in entries if number and not free.get(number)}
+    # pypdf reads an object listed both ways (a hybrid file) from its object stream.
+    compressed = {(number, 0) for number in reader.xref_objStm}
+    plain -= compressed
+    if len(plain) + len(compressed) > max_objects:
+        raise Rejected("too_complex")
+
+    objects = [reader.get_object(IndirectObject(n, g, reader)) for n, g in sorted(plain)]
+    budget = max_inflated
+    for obj in objects:
+        if isinstance(obj, StreamObject):
+            budget -= _inflated_size(obj, budget)
+    objects += [reader.get_object(IndirectObject(n, g, reader)) for n, g in sorted(compressed)]
+    objects.append(reader.trailer)
+    return [obj for obj in objects if obj is not None]
+
+
+def _objects_outside_the_xref(reader, data: bytes, max_objects: int) -> list:
+    """Objects in the file that the current xref does not list: older revisions, or hidden ones.
+
+    A viewer that finds the xref broken rebuilds it by scanning for "N G obj", as this does, and
+    may then see objects pypdf never read; so they are inspected too. Their streams are not
+    measured: what looks like an object header inside image data parses as garbage or not at all.
+    """
+    listed = {
+        WHITESPACE.match(data, offset).end()
+        for entries in reader.xref.values() for offset in entries.values()
+        if isinstance(offset, int) and 0 <= offset < len(data)
+    }
+    found = []
+    for count, (start, end) in enumerate(_object_headers(data)):
+        if count > max_objects:
+            raise Rejected("too_complex")
+        if start in listed:
+            continue
+        reader.stream.seek(WHITESPACE.match(data, end).end())
+        try:
+            found.append(read_object(reader.stream, reader))
+        except Exception:  # noqa: BLE001  (bytes that only look like an object header)
+            continue
+    return found
+
+
+def _object_headers(data: bytes):
+    """(start, end) of every "N G obj" in the file. Finds "obj" first: a regex over 10 MB is slow."""
+    position = data.find(b"obj")
+    while position != -1:
+        if not data[position + 3:position + 4].isalpha():  # not "object" or "objx"
+            generation_end = _skip_back(data, position, SPACE_BYTES)
+            generation = _skip_back(data, generation_end, DIGIT_BYTES)
+            number_end = _skip_back(data, generation, SPACE_BYTES)
+            number = _skip_back(data, number_end, DIGIT_BYTES)
+            if (
+                generation_end < position and generation < generation_end
+                and number_end < generation and number < number_end
+            ):
+                yield number, position + 3
+        position = data.find(b"obj", position + 3)
+
+
+def _skip_back(data: bytes, end: int, allowed: frozenset) -> int:
+    start = end
+    while start > 0 and data[start - 1] in allowed:
+        start -= 1
+    return start
+
+
+def _inflated_size(stream, budget: int) -> int:
+    """Bytes the stream's filters produce, never holding more than `budget` of them at once."""
+    names, parameters = _filters_of(stream)
+    data = stream._data  # the raw, still encoded bytes
+    for index, name in enumerate(names):
+        last = index == len(names) - 1
+        if name in FLATE:
+            size, data = _inflate(data, budget, keep=not last)
+            if last:
+                return size
+        elif name in TEXT_FILTERS:
+            try:
+                data = TEXT_FILTERS[name].decode(data, parameters[index])
+            except LimitReachedError:
+                raise Rejected("inflates_too_much") from None
+            if len(data) > budget:
+                raise Rejected("inflates_too_much")
+        else:
+            break  # an image codec or a filter we do not know: the viewer decodes it, we count it as is
+    if len(data) > budget:
+        raise Rejected("inflates_too_much")
+    return len(data)
+
+
+def _filters_of(stream) -> tuple[list[str], list]:
+    names = _resolved(dict.get(stream, "/Filter"))
+    parameters = _resolved(dict.get(stream, "/DecodeParms"))
+    if names is None:
+        return [], []
+    if not isinstance(names, ArrayObject):
+        names, parameters = [names], [parameters]
+    elif not isinstance(parameters, ArrayObject):
+        parameters = [None] * len(names)
+    names = [_resolved(name) for name in names]
+    if not all(isinstance(name, str) for name in names) or len(names) > 8:
+        raise Rejected("damaged")
+    parameters = [_resolved(p) for p in parameters] + [None] * (len(names) - len(parameters))
+    return names, parameters
+
+
+def _inflate(data: bytes, budget: int, keep: bool) -> tuple[int, bytes]:
+    """Inflate in steps of at most INFLATE_CHUNK, stopping as soon as the output passes `budget`."""
+    decompressor = zlib.decompressobj(zlib.MAX_WBITS | 32)  # zlib or gzip header
+    size, kept, pending = 0, [], data
+    try:
+        while True:
+            piece = decompressor.decompress(pending, INFLATE_CHUNK)
+            size += len(piece)
+            if size > budget:
+                raise Rejected("inflates_too_much")
+            if keep:
+                kept.append(piece)
+            pending = decompressor.unconsumed_tail
+            if decompressor.eof or (not pending and len(piece) < INFLATE_CHUNK):
+                break
+    except zlib.error:
+        raise Rejected("damaged") from None
+    return size, b"".join(kept)
+
+
+def _resolved(value):
+    return value.get_object() if isinstance(value, IndirectObject) else value
+
+
+def _threats_in(root) -> set[str]:
+    """Codes of what the object holds directly; the objects it refers to are inspected on their own."""
+    found: set[str] = set()
+    stack, seen = [root], set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject) or id(item) in seen:
+            continue  # every indirect object is visited once from the xref: no reference cycles here
+        seen.add(id(item))
+        if isinstance(item, DictionaryObject):
+            found |= _threats_in_dictionary(item)
+            stack.extend(dict.values(item))  # raw values: pypdf's [] would follow references
+        elif isinstance(item, ArrayObject):
+            stack.extend(list.__iter__(item))
+    return found
+
+
+def _threats_in_dictionary(entries) -> set[str]:
+    found = set()
+    action = _resolved(dict.get(entries, "/S"))
+    if action == "/JavaScript" or "/JS" in entries or "/JavaScript" in entries:
+        found.add("javascript")
+    if action in BLOCKED_ACTIONS:
+        found.add("action")
+    if (
+        "/EmbeddedFiles" in entries or "/EF" in entries
+        or _resolved(dict.get(entries, "/Type")) == "/EmbeddedFile"
+        or _resolved(dict.get(entries, "/Subtype")) in EMBEDDING_ANNOTATIONS
+    ):
+        found.add("embedded_files")
+    if "/XFA" in entries:
+        found.add("xfa")
+    return found
+
+
+def _peak_rss_kb() -> int:
+    # VmHWM starts afresh at exec; ru_maxrss would also count the parent's memory at fork time.
+    try:
+        with open("/proc/self/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def main(argv: list[str]) -> int:
+    cpu_seconds, memory_bytes, max_pages, max_inflated, max_objects = (int(arg) for arg in argv[1:6])
+    limit_resources(cpu_seconds, memory_bytes)
+    logging.disable(logging.CRITICAL)  # pypdf's complaints about a hostile file would flood stderr
+    warnings.simplefilter("ignore")
+    data = sys.stdin.buffer.read()
+    try:
+        verdict = inspect(data, max_pages, max_inflated, max_objects)
+    except (MemoryError, RecursionError):
+        verdict = {"code": "too_complex"}
+    del data
+    verdict["peak_rss_kb"] = _peak_rss_kb()
+    sys.stdout.write(json.dumps(verdict) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,106 @@
+"""How long `validate_pdf` takes, and how much memory its child process uses, per kind of file.
+
+    .venv/bin/python benchmarks/pdf_validation.py [--runs 7]
+
+Prints a Markdown table: the median wall time of `validate_pdf` over the runs (the child's
+start-up included), and the child's peak resident memory as it reports it (VmHWM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import pypdf  # noqa: E402
+
+from app import documents  # noqa: E402
+from app.documents import DocumentError, PdfLimits, inspector_command, validate_pdf  # noqa: E402
+from tests import pdf_factory  # noqa: E402
+
+MAX_PAGES = 10
+
+
+def measure(data: bytes, runs: int) -> tuple[str, list[float], int]:
+    """(outcome, wall seconds per run, highest child peak RSS in KB)."""
+    inspections = []
+    inspect_pdf = documents.inspect_pdf
+
+    def recording(*args):
+        inspections.append(inspect_pdf(*args))
+        return inspections[-1]
+
+    documents.inspect_pdf = recording
+    try:
+        times, outcome = [], ""
+        for _ in range(runs):
+            started = time.perf_counter()
+            try:
+                info = validate_pdf(data, "benchmark.pdf", MAX_PAGES, PdfLimits())
+                outcome = f"accepted, {info.pages} page{'s' if info.pages != 1 else ''}"
+            except DocumentError as error:
+                outcome = f"rejected: `{error.code}`"
+            times.append(time.perf_counter() - started)
+    finally:
+        documents.inspect_pdf = inspect_pdf
+    return outcome, times, max(i.peak_rss_kb or 0 for i in inspections)
+
+
+def start_up(command: list[str], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        subprocess.run(command, input=b"", capture_output=True, cwd=ROOT, env={}, check=False)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def size(data: bytes) -> str:
+    return f"{len(data) / 1024:.1f} KB" if len(data) < 1024 * 1024 else f"{len(data) / 1024 / 1024:.2f} MB"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    runs = parser.parse_args().runs
+
+    files = [
+        ("one-page PDF", pdf_factory.one_page()),
+        ("10 MB scan (4 pages of random RGB pixels)", pdf_factory.scan_10mb()),
+        ("decompression bomb (1 GiB of zeros deflated)", pdf_factory.decompression_bomb()),
+    ]
+    print(f"Python {platform.python_version()}, pypdf {pypdf.__version__}, {platform.machine()}, "
+          f"median of {runs} runs, default limits ({PdfLimits()})\n")
+    print("| file | size | result | median wall time (ms) | min–max (ms) | child peak RSS (MB) |")
+    print("|---|---:|---|---:|---:|---:|")
+    for name, data in files:
+        outcome, times, peak_kb = measure(data, runs)
+        print(f"| {name} | {size(data)} | {outcome} | {ms(statistics.median(times))} "
+              f"| {ms(min(times))}–{ms(max(times))} | {peak_kb / 1024:.0f} |")
+
+    limits_args = inspector_command(MAX_PAGES, PdfLimits())[3:]
+    print("\nChild start-up alone (empty input):\n")
+    print("| command | median (ms) |")
+    print("|---|---:|")
+    for label, command in [
+        ("`python -I -c pass` (interpreter only)", [sys.executable, "-I", "-c", "pass"]),
+        ("`python -I app/pdf_inspect.py …` (what validate_pdf runs)", inspector_command(MAX_PAGES, PdfLimits())),
+        ("`python -m app.pdf_inspect …` (also imports Flask via app/__init__.py)",
+         [sys.executable, "-m", "app.pdf_inspect", *limits_args]),
+    ]:
+        print(f"| {label} | {ms(statistics.median(start_up(command, runs)))} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,336 @@
+"""The citizen booking flow through the pages, in Spanish and English, and the manage link."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+from html import unescape
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from app import scheduling
+from app.extensions import db
+from app.models import Appointment, Document, OutboxMessage, Service
+from tests import pdf_factory
+
+SERVICE = "certificaciones-vehiculos"  # video, licence + vehicle document, capacity 2
+
+
+def text(response) -> str:
+    return unescape(response.get_data(as_text=True))
+
+
+def first_free_slot(app, slug=SERVICE, skip=0):
+    with app.test_request_context():
+        service = db.session.scalar(sa.select(Service).where(Service.slug == slug))
+        today = scheduling.today_for(service)
+        days = scheduling.available_days(service, today, 14)
+        slots = [slot for day in days for slot in day.free_slots]
+        return slots[skip]
+
+
+def upload(data: bytes, name: str = "licencia.pdf"):
+    return (io.BytesIO(data), name)
+
+
+def fill_details(client, slug=SERVICE, **overrides):
+    form = {"name": "Ana Rivera", "email": "ana@example.com", "phone": "787-555-0100",
+            "licence_number": "1234567", "language": "es",
+            "doc_licence_front": upload(pdf_factory.one_page()),
+            "doc_vehicle_document": upload(pdf_factory.pages(2), "registro.pdf")}
+    form.update(overrides)
+    form = {key: value for key, value in form.items() if value is not None}
+    return client.post(f"/book/{slug}/details", data=form, content_type="multipart/form-data")
+
+
+def choose_slot(client, app, slug=SERVICE, skip=0):
+    slot = first_free_slot(app, slug, skip)
+    client.post(f"/book/{slug}", data={"office": slot.office_id})
+    day = slot.start.astimezone(scheduling.ZoneInfo("America/Puerto_Rico")).date().isoformat()
+    response = client.post(f"/book/{slug}/times", data={"day": day, "start": slot.start.isoformat()})
+    assert response.status_code == 302, text(response)
+    return slot
+
+
+def book(client, app, slug=SERVICE, **details):
+    slot = choose_slot(client, app, slug)
+    assert fill_details(client, slug, **details).status_code == 302
+    response = client.post(f"/book/{slug}/review", data={"accept": "y"})
+    return slot, response
+
+
+def uploads_in(app) -> list[Path]:
+    root = Path(app.config["UPLOAD_DIR"])
+    return [p for p in root.rglob("*.pdf") if "staging" not in p.parts]
+
+
+def test_whole_flow_books_a_cesco_remoto_video_call(app, client, seeded):
+    page = text(client.get(f"/book/{SERVICE}"))
+    assert "Certificaciones de vehículos" in page and "cámara y micrófono" in page
+    slot = choose_slot(client, app)
+    response = client.get(f"/book/{SERVICE}/details")
+    assert "Licencia de conducir (frente), en PDF" in text(response)
+    response = fill_details(client)
+    assert response.headers["Location"].endswith("/review")
+    review = text(client.get(f"/book/{SERVICE}/review"))
+    assert "Ana Rivera" in review and "(787) 555-0100" in review and "registro.pdf" in review
+    response = client.post(f"/book/{SERVICE}/review", data={"accept": "y"})
+    assert response.headers["Location"].endswith("/book/confirmation")
+    confirmation = text(client.get("/book/confirmation"))
+    assert "Su cita está reservada" in confirmation
+    assert re.search(r"/call/[\w-]{40,}", confirmation) and re.search(r"/manage/[\w-]{40,}", confirmation)
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        assert appointment.start_at == slot.start and appointment.status == "booked"
+        assert appointment.citizen_phone == "+17875550100" and appointment.citizen_email == "ana@example.com"
+        assert appointment.reference in confirmation
+        assert sorted(d.requirement_code for d in appointment.documents) == ["licence_front", "vehicle_document"]
+        assert {d.pages for d in appointment.documents} == {1, 2}
+        kinds = db.session.scalars(sa.select(OutboxMessage.kind)).all()
+        assert "confirmation" in kinds
+    assert len(uploads_in(app)) == 2
+
+
+def test_the_flow_works_in_english(app, client, seeded):
+    client.get("/language/en")
+    choose_slot(client, app)
+    response = fill_details(client, email="not-an-email", doc_licence_front=None, doc_vehicle_document=None)
+    assert response.status_code == 422
+    page = text(response)
+    assert "Enter a valid email address" in page
+    assert "Please upload: Driver's licence (front), as PDF." in page
+
+
+def test_in_person_booking_asks_for_an_office(app, client, seeded):
+    page = text(client.get("/book/renovacion-licencia"))
+    assert "CESCO San Juan" in page and "CESCO Bayamón" in page
+    response = client.post("/book/renovacion-licencia", data={})
+    assert response.status_code == 422 and "Escoja una oficina." in text(response)
+    response = client.post("/book/renovacion-licencia", data={"office": "99999"})
+    assert response.status_code == 422
+
+
+def test_calendar_tells_a_screen_reader_the_day_and_free_times(app, client, seeded):
+    slot = choose_slot(client, app)
+    page = text(client.get(f"/book/{SERVICE}/calendar"))
+    assert re.search(r'<span class="usa-sr-only">\w+, \d+ de \w+ de \d{4}: \d+ horas disponibles</span>', page)
+    assert re.search(r'<span class="usa-sr-only">(sábado|domingo), \d+ de \w+ de \d{4}: no hay horas disponibles', page)
+
+
+def test_calendar_and_times_refuse_malformed_input(app, client, seeded):
+    choose_slot(client, app)
+    assert client.get(f"/book/{SERVICE}/calendar?month=2031-13").status_code == 404
+    assert client.get(f"/book/{SERVICE}/times?day=yesterday").status_code == 404
+    response = client.post(f"/book/{SERVICE}/times", data={"day": "2031-03-04", "start": "2031-03-04T09:07:00-04:00"})
+    assert response.status_code == 422
+
+
+def test_phone_turn_services_and_unknown_services_are_not_bookable(client, seeded):
+    assert client.get("/book/orientacion-retiro").status_code == 404
+    assert client.get("/book/no-such-thing").status_code == 404
+
+
+def test_a_valid_upload_is_kept_while_the_citizen_fixes_another_field(app, client, seeded):
+    choose_slot(client, app)
+    response = fill_details(client, phone="123")
+    assert response.status_code == 422
+    assert "licencia.pdf" in text(response)  # "Already uploaded: licencia.pdf"
+    response = fill_details(client, doc_licence_front=None, doc_vehicle_document=None)
+    assert response.status_code == 302
+    client.post(f"/book/{SERVICE}/review", data={"accept": "y"})
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        assert {d.original_name for d in appointment.documents} == {"licencia.pdf", "registro.pdf"}
+
+
+@pytest.mark.parametrize("factory, message", [
+    (pdf_factory.png_renamed, "no es un archivo PDF"),
+    (pdf_factory.encrypted_with_user_password, "contraseña"),
+    (pdf_factory.javascript_open_action, "JavaScript"),
+    (lambda: pdf_factory.pages(11), "páginas"),
+])
+def test_a_refused_pdf_gets_its_message_and_nothing_is_stored(app, client, seeded, factory, message):
+    choose_slot(client, app)
+    response = fill_details(client, doc_licence_front=upload(factory(), "malo.pdf"))
+    assert response.status_code == 422
+    page = text(response)
+    assert "malo.pdf" in page and message in page
+    assert uploads_in(app) == []
+
+
+def test_nothing_is_written_until_the_booking_is_valid(app, client, seeded):
+    choose_slot(client, app)
+    fill_details(client)
+    assert uploads_in(app) == []  # only staged so far
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
+
+
+def test_review_needs_the_confirmation_box(app, client, seeded):
+    choose_slot(client, app)
+    fill_details(client)
+    response = client.post(f"/book/{SERVICE}/review", data={})
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
+
+
+def test_a_slot_taken_meanwhile_offers_the_nearest_free_times(app, client, seeded):
+    slot = choose_slot(client, app)
+    fill_details(client)
+    others = [app.test_client() for _ in range(2)]
+    for number, other in enumerate(others):
+        _, response = book(other, app, email=f"other{number}@example.com")
+        assert response.status_code == 302
+    response = client.post(f"/book/{SERVICE}/review", data={"accept": "y"})
+    assert response.status_code == 409
+    page = text(response)
+    assert "Alguien acaba de reservar esa hora" in page
+    alternatives = re.findall(r'name="start" value="([^"]+)"', page)
+    assert len(alternatives) == 3 and slot.start.isoformat() not in alternatives
+    response = client.post(f"/book/{SERVICE}/alternative", data={"start": alternatives[0]})
+    assert response.headers["Location"].endswith("/review")
+    assert client.post(f"/book/{SERVICE}/review", data={"accept": "y"}).status_code == 302
+
+
+def test_one_active_appointment_per_service_per_email(app, client, seeded):
+    _, response = book(client, app)
+    assert response.status_code == 302
+    other = app.test_client()
+    _, response = book(other, app, email="ANA@example.com")
+    assert response.status_code == 409
+    assert "Ya tiene una cita pendiente para este servicio" in text(response)
+
+
+# --- Manage link -------------------------------------------------------------------------------
+
+def booked_manage_url(client, app) -> str:
+    book(client, app)
+    page = text(client.get("/book/confirmation"))
+    return re.search(r"(/manage/[\w-]+)", page).group(1)
+
+
+def test_manage_link_shows_the_appointment(app, client, seeded):
+    url = booked_manage_url(client, app)
+    page = text(app.test_client().get(url))
+    assert "Su cita" in page and "licencia.pdf" in page and "Reservada" in page
+
+
+@pytest.mark.parametrize("token", ["nope", "x" * 43, "x" * 500, "%00"])
+def test_bad_manage_tokens_get_a_translated_404(client, seeded, token):
+    response = client.get(f"/manage/{token}")
+    assert response.status_code == 404
+    assert "no es válido o expiró" in text(response)
+
+
+def test_cancel_frees_the_seat_at_once(app, client, seeded):
+    url = booked_manage_url(client, app)
+    assert client.post(f"{url}/cancel", data={}).status_code == 422  # box not ticked
+    response = client.post(f"{url}/cancel", data={"confirm": "y"})
+    assert response.status_code == 302
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        assert appointment.status == "cancelled" and appointment.seat is None
+        kinds = db.session.scalars(sa.select(OutboxMessage.kind).where(OutboxMessage.status == "pending")).all()
+        assert "cancellation" in kinds and not any(k.startswith("reminder") for k in kinds)
+    assert "Esta cita fue cancelada" in text(client.get(url))
+    _, again = book(app.test_client(), app)  # the same citizen may book again
+    assert again.status_code == 302
+
+
+def test_reschedule_takes_the_new_seat_and_frees_the_old(app, client, seeded):
+    url = booked_manage_url(client, app)
+    with app.app_context():
+        old = db.session.scalar(sa.select(Appointment)).start_at
+    new = first_free_slot(app, skip=5)
+    response = client.post(f"{url}/reschedule/times", data={"day": new.start.date().isoformat(),
+                                                            "start": new.start.isoformat()})
+    assert response.status_code == 302, text(response)
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        assert appointment.start_at == new.start and appointment.seat == 1
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                                 .where(OutboxMessage.kind == "rescheduled")) == 1
+    assert old != new.start
+
+
+def test_reschedule_to_a_full_slot_keeps_the_old_one(app, client, seeded):
+    url = booked_manage_url(client, app)
+    target = first_free_slot(app, skip=3)
+    # Fill the target slot through the pages.
+    for number in range(2):
+        other = app.test_client()
+        other.post(f"/book/{SERVICE}", data={"office": target.office_id})
+        day = target.start.date().isoformat()
+        other.post(f"/book/{SERVICE}/times", data={"day": day, "start": target.start.isoformat()})
+        fill_details(other, email=f"full{number}@example.com")
+        assert other.post(f"/book/{SERVICE}/review", data={"accept": "y"}).status_code == 302
+    with app.app_context():
+        before = db.session.scalar(sa.select(Appointment).order_by(Appointment.id)).start_at
+    response = client.post(f"{url}/reschedule/times", data={"day": target.start.date().isoformat(),
+                                                            "start": target.start.isoformat()})
+    assert response.status_code == 409
+    with app.app_context():
+        assert db.session.scalar(sa.select(Appointment).order_by(Appointment.id)).start_at == before
+
+
+def test_replace_a_document(app, client, seeded):
+    url = booked_manage_url(client, app)
+    response = client.post(f"{url}/documents/licence_front",
+                           data={"document": upload(pdf_factory.pages(2), "nueva.pdf")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 302
+    with app.app_context():
+        names = {d.original_name for d in db.session.scalars(sa.select(Document))}
+    assert names == {"nueva.pdf", "registro.pdf"}
+    assert len(uploads_in(app)) == 2  # the old file is gone
+    bad = client.post(f"{url}/documents/licence_front", data={"document": upload(b"hello", "x.pdf")},
+                      content_type="multipart/form-data")
+    assert bad.status_code == 422
+    assert client.post(f"{url}/documents/unknown_code", data={}).status_code == 404
+
+
+def test_manage_actions_stop_once_the_appointment_has_started(app, client, seeded):
+    url = booked_manage_url(client, app)
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        appointment.start_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+        appointment.end_at = appointment.start_at + dt.timedelta(minutes=20)
+        db.session.commit()
+    assert "ya no se puede cambiar en línea" in text(client.get(url))
+    assert client.post(f"{url}/cancel", data={"confirm": "y"}).status_code == 409
+    with app.app_context():
+        assert db.session.scalar(sa.select(Appointment)).status == "booked"
+
+
+def test_manage_link_expires_a_while_after_the_appointment(app, client, seeded):
+    url = booked_manage_url(client, app)
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        appointment.end_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=31)
+        appointment.start_at = appointment.end_at - dt.timedelta(minutes=20)
+        db.session.commit()
+    assert client.get(url).status_code == 404
+
+
+@pytest.mark.parametrize("field, value", [
+    ("email", "ana@" + "abcdefghij." * 23 + "com"),  # 260 characters: refused, never cut down
+    ("phone", "787-555-0100" + " " * 28 + "ext. 5 or call 939-555-0199"),
+    ("name", "A"),
+])
+def test_overlong_or_odd_contact_details_are_refused_not_trimmed(app, client, seeded, field, value):
+    choose_slot(client, app)
+    assert fill_details(client, **{field: value}).status_code == 422
+
+
+def test_links_follow_public_base_url_not_the_host_header(app):
+    from app.appointments import citizen_links
+
+    app.config["PUBLIC_BASE_URL"] = "https://citas.example.pr.gov"
+    with app.test_request_context(headers={"Host": "evil.example"}):
+        links = citizen_links("join-token", "manage-token")
+    assert links == {"join_url": "https://citas.example.pr.gov/call/join-token",
+                     "manage_url": "https://citas.example.pr.gov/manage/manage-token"}

@@ -1,0 +1,75 @@
+"""A citizen books a CESCO Remoto video call on a phone, in a real browser, uploading a real PDF."""
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Appointment
+from tests import pdf_factory
+
+pytestmark = pytest.mark.browser
+
+
+def fill_details(page, pdf: bytes, filename: str) -> None:
+    page.get_by_label("Nombre completo").fill("Ana Rivera")
+    page.get_by_label("Correo electrónico").fill("ana@example.com")
+    page.get_by_label("Teléfono").fill("787 555 0100")
+    page.get_by_label("Número de licencia de conducir").fill("1234567")
+    page.set_input_files("#doc_licence_front", files=[{
+        "name": filename, "mimeType": "application/pdf", "buffer": pdf}])
+    page.get_by_role("button", name="Continuar").click()
+
+
+def check_step(page, axe, heading):
+    assert page.get_by_role("heading", level=1).inner_text().strip() == heading
+    assert axe(page) == [], heading
+    assert page.errors == []
+
+
+def test_book_a_video_call_on_a_phone_with_a_pdf(app, seeded, live_server, phone_page, axe):
+    page = phone_page
+    page.goto(live_server.url + "/services/certificacion-individuo")
+    page.get_by_role("link", name="Reservar una cita").click()
+    check_step(page, axe, "Certificación de individuo")
+
+    page.get_by_role("button", name="Escoja una fecha").click()
+    check_step(page, axe, "Escoja una fecha")
+
+    first_free_day = page.locator(".site-calendar__free a").first
+    label = first_free_day.locator(".usa-sr-only").inner_text()
+    assert re.search(r"\d+ horas? disponibles?", label)
+    first_free_day.click()
+    check_step(page, axe, "Escoja una hora")
+
+    page.locator(".site-times label").first.click()
+    page.get_by_role("button", name="Continuar").click()
+    check_step(page, axe, "Sus datos y documentos")
+
+    fill_details(page, pdf_factory.one_page(), "licencia.pdf")
+    check_step(page, axe, "Revisar y confirmar")
+    assert "licencia.pdf" in page.content()
+
+    page.get_by_text("La información es correcta").click()
+    page.get_by_role("button", name="Reservar la cita").click()
+    assert page.get_by_role("heading", level=1).inner_text().strip() == "Su cita está reservada"
+    assert axe(page) == []
+    assert page.errors == []
+    reference = page.locator(".site-reference").inner_text()
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        assert appointment.reference == reference
+        assert appointment.documents[0].original_name == "licencia.pdf"
+
+
+def test_a_refused_pdf_is_explained_next_to_its_field(app, seeded, live_server, page, axe):
+    page.goto(live_server.url + "/book/certificacion-individuo")
+    page.get_by_role("button", name="Escoja una fecha").click()
+    page.locator(".site-calendar__free a").first.click()
+    page.locator(".site-times label").first.click()
+    page.get_by_role("button", name="Continuar").click()
+    fill_details(page, pdf_factory.png_renamed(), "foto.pdf")
+    error = page.locator("#doc_licence_front-error")
+    assert "foto.pdf" in error.inner_text()
+    assert axe(page) == []

@@ -1,0 +1,334 @@
+"""Uploaded PDFs: every rejection and its message, valid files, the process limits, the store, staging."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import stat
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from app import documents
+from app.documents import (
+    MB,
+    DocumentError,
+    LocalUploadStore,
+    PdfInfo,
+    PdfLimits,
+    UploadStore,
+    discard_staged,
+    inspect_pdf,
+    purge_staged,
+    stage_upload,
+    staged_upload,
+    upload_store,
+    validate_pdf,
+)
+from tests import pdf_factory
+
+MAX_PAGES = 10
+INSPECTOR = Path(documents.__file__).resolve().with_name("pdf_inspect.py")
+
+
+def rejection(data: bytes, filename: str = "licencia.pdf", limits: PdfLimits | None = None) -> DocumentError:
+    with pytest.raises(DocumentError) as caught:
+        validate_pdf(data, filename, MAX_PAGES, limits)
+    return caught.value
+
+
+def messages(app, error: DocumentError) -> tuple[str, str]:
+    """The error's message in Spanish (no language asked for) and in English."""
+    with app.test_request_context():
+        spanish = error.message
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        english = error.message
+    return spanish, english
+
+
+# --- rejections ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", list(pdf_factory.REJECTIONS))
+def test_each_hostile_or_broken_file_is_rejected_with_a_message_naming_it(app, case):
+    build, code = pdf_factory.REJECTIONS[case]
+    filename = f"{case}.pdf"
+    error = rejection(build(), filename)
+
+    assert error.code == code
+    assert error.filename == filename
+    spanish, english = messages(app, error)
+    assert f"“{filename}”" in spanish
+    assert f"“{filename}”" in english
+    assert spanish != english, "the Spanish message is missing from the catalog"
+
+
+def test_a_file_over_the_size_limit_is_rejected_before_it_is_parsed(app, monkeypatch):
+    monkeypatch.setattr(documents, "inspect_pdf", lambda *args: pytest.fail("the inspector ran"))
+    error = rejection(pdf_factory.oversized(10 * MB), "escaneo.pdf")
+
+    assert error.code == "too_large"
+    spanish, english = messages(app, error)
+    assert "“escaneo.pdf”" in spanish and "10 MB" in spanish
+    assert "“escaneo.pdf” is larger than 10 MB" in english
+
+
+def test_too_many_pages_says_how_many_and_the_limit(app):
+    error = rejection(pdf_factory.eleven_pages())
+
+    assert (error.code, error.pages, error.max_pages) == ("too_many_pages", 11, 10)
+    spanish, english = messages(app, error)
+    assert "(11;" in spanish and "10)" in spanish
+    assert "too many pages (11; the limit is 10)" in english
+
+
+def test_the_message_names_the_file_without_the_path_a_browser_may_send(app):
+    error = DocumentError("encrypted", "C:\\fakepath\\licencia.pdf")
+    _spanish, english = messages(app, error)
+    assert english.startswith("“licencia.pdf” is protected with a password.")
+
+
+def test_unknown_error_codes_are_a_programming_error():
+    with pytest.raises(ValueError):
+        DocumentError("nope", "x.pdf")
+
+
+# --- valid files --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("build", "pages"), [
+    (pdf_factory.one_page, 1),
+    (lambda: pdf_factory.pages(MAX_PAGES), MAX_PAGES),
+    (pdf_factory.scan_10mb, 4),
+    (pdf_factory.with_uri_link, 1),
+    (pdf_factory.small_junk_before_header, 1),
+], ids=["one_page", "exactly_max_pages", "scan_10mb", "uri_link", "small_junk_before_header"])
+def test_valid_files_are_accepted_with_their_pages_hash_and_size(app, build, pages):
+    data = build()
+    with app.app_context():
+        info = validate_pdf(data, "licencia.pdf", MAX_PAGES)
+
+    assert info == PdfInfo(pages=pages, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+
+
+def test_the_10mb_scan_is_close_to_the_limit():
+    assert 9.5 * MB < len(pdf_factory.scan_10mb()) <= PdfLimits().max_bytes
+
+
+# --- limits -------------------------------------------------------------------------------------
+
+def test_a_decompression_bomb_is_refused_without_inflating_it():
+    bomb = pdf_factory.decompression_bomb()
+    assert len(bomb) < 2 * MB  # 1 GiB of zeros inside
+
+    result = inspect_pdf(bomb, MAX_PAGES, PdfLimits())
+
+    assert result.code == "inflates_too_much"
+    assert result.peak_rss_kb < 128 * 1024  # the 50 MB budget, inflated 1 MB at a time, never kept
+
+
+def test_the_inflated_budget_is_a_setting(app):
+    data = pdf_factory.scan_10mb()  # about 10 MB of pixels once inflated
+    assert rejection(data, limits=PdfLimits(max_inflated_bytes=5 * MB)).code == "inflates_too_much"
+
+
+def test_a_child_that_outlives_the_wall_clock_limit_is_killed(monkeypatch):
+    monkeypatch.setattr(documents, "inspector_command",
+                        lambda *args: [sys.executable, "-c", "import time; time.sleep(60)"])
+    started = time.monotonic()
+    error = rejection(pdf_factory.one_page(), limits=PdfLimits(wall_seconds=0.5))
+
+    assert error.code == "too_complex"
+    assert time.monotonic() - started < 5
+
+
+def test_a_child_that_burns_cpu_is_stopped_by_its_own_cpu_limit(monkeypatch):
+    spin = f"import runpy; runpy.run_path({str(INSPECTOR)!r})['limit_resources'](1, 512 << 20)\nwhile True: pass"
+    monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-I", "-c", spin])
+    started = time.monotonic()
+    error = rejection(pdf_factory.one_page(), limits=PdfLimits(wall_seconds=20))
+
+    assert error.code == "too_complex"
+    assert time.monotonic() - started < 10  # SIGXCPU after one CPU second, not the wall clock
+
+
+def test_a_file_that_needs_more_memory_than_allowed_is_too_complex():
+    data = pdf_factory.scan_10mb()
+    assert rejection(data, limits=PdfLimits(memory_bytes=56 * MB)).code == "too_complex"
+
+
+def test_inspections_beyond_the_concurrency_limit_wait_their_turn(monkeypatch):
+    slow = "import json, time; time.sleep(0.5); print(json.dumps({'pages': 1}))"
+    monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-c", slow])
+    limits = PdfLimits(concurrency=1)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(validate_pdf(b"%PDF-1.7", "a.pdf", 1, limits)))
+               for _ in range(2)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert [info.pages for info in results] == [1, 1]
+    assert time.monotonic() - started >= 1.0  # one after the other
+
+
+def test_the_child_gets_none_of_the_apps_environment(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "do-not-leak")
+    show = "import json, os; print(json.dumps({'pages': 1 + ('SECRET_KEY' in os.environ)}))"
+    monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-c", show])
+    assert validate_pdf(b"%PDF-1.7", "a.pdf", 5, PdfLimits()).pages == 1
+
+
+def test_a_broken_inspector_is_a_server_error_not_the_citizens_fault(monkeypatch):
+    monkeypatch.setattr(documents, "inspector_command",
+                        lambda *args: [sys.executable, "-c", "import sys; sys.exit('no pypdf')"])
+    with pytest.raises(RuntimeError, match="no pypdf"):
+        validate_pdf(pdf_factory.one_page(), "licencia.pdf", MAX_PAGES, PdfLimits())
+
+
+def test_the_inspector_imports_neither_flask_nor_the_app():
+    script = (
+        f"import runpy, sys; inspector = runpy.run_path({str(INSPECTOR)!r}); "
+        "print(inspector['inspect'](sys.stdin.buffer.read(), 10, 50 << 20, 100000)); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'app', 'werkzeug', 'sqlalchemy')))"
+    )
+    result = subprocess.run([sys.executable, "-I", "-c", script], input=pdf_factory.one_page(),
+                            capture_output=True, check=True)
+    assert result.stdout.decode().splitlines() == ["{'pages': 1}", "[]"]
+
+
+def test_limits_come_from_the_settings_with_defaults(app):
+    assert PdfLimits.from_config({}) == PdfLimits()
+    app.config.update(PDF_MAX_BYTES=2 * MB, PDF_CHECK_CPU_SECONDS=2, PDF_CHECK_MEMORY_MB=256,
+                      PDF_CHECK_TIMEOUT_SECONDS=4, PDF_MAX_INFLATED_MB=20)
+    app.config["PDF_CHECK_CONCURRENCY"] = 2
+    limits = PdfLimits.from_config(app.config)
+    assert (limits.max_bytes, limits.cpu_seconds, limits.memory_bytes, limits.wall_seconds,
+            limits.max_inflated_bytes, limits.concurrency) == (2 * MB, 2, 256 * MB, 4.0, 20 * MB, 2)
+
+    with app.app_context():  # validate_pdf without limits reads them from the app
+        assert rejection(pdf_factory.scan_10mb()).code == "too_large"
+
+
+# --- the upload store ---------------------------------------------------------------------------
+
+def test_the_store_saves_opens_and_deletes_private_files(tmp_path):
+    store = LocalUploadStore(tmp_path)
+    assert isinstance(store, UploadStore)
+    key = store.save(b"%PDF-1.7 contenido")
+
+    path = tmp_path / key[:2] / f"{key}.pdf"
+    assert len(key) == 32 and int(key, 16) >= 0
+    assert path.is_file() and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert store.exists(key)
+    with store.open(key) as file:
+        assert file.read() == b"%PDF-1.7 contenido"
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left behind
+
+    store.delete(key)
+    assert not store.exists(key) and not path.exists()
+    store.delete(key)  # deleting twice is fine
+    with pytest.raises(FileNotFoundError):
+        store.open(key)
+
+
+def test_two_saves_get_different_keys(tmp_path):
+    store = LocalUploadStore(tmp_path)
+    assert store.save(b"a") != store.save(b"a")
+
+
+@pytest.mark.parametrize("key", [
+    "../x", "../../etc/passwd", "/etc/passwd", "ab/../../cd", "0" * 31, "0" * 33, "A" * 32,
+    "g" * 32, "0" * 32 + "\n", "", None, 12345,
+])
+def test_a_malformed_key_can_never_reach_outside_the_store(tmp_path, key):
+    store = LocalUploadStore(tmp_path)
+    for operation in (store.open, store.delete, store.exists):
+        with pytest.raises(ValueError):
+            operation(key)
+
+
+def test_the_apps_store_lives_in_upload_dir(app):
+    with app.app_context():
+        key = upload_store().save(b"x")
+    assert (Path(app.config["UPLOAD_DIR"]) / key[:2] / f"{key}.pdf").read_bytes() == b"x"
+
+
+# --- staging ------------------------------------------------------------------------------------
+
+def _stage(data: bytes = b"", filename: str = "licencia.pdf") -> str:
+    data = data or pdf_factory.one_page()
+    info = PdfInfo(pages=1, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    return stage_upload(data, filename, info)
+
+
+def test_a_staged_upload_comes_back_whole(app):
+    data = pdf_factory.one_page()
+    with app.app_context():
+        token = _stage(data, "licencia frente.pdf")
+        staged = staged_upload(token)
+
+    assert staged.token == token
+    assert (staged.filename, staged.data) == ("licencia frente.pdf", data)
+    assert staged.info == PdfInfo(pages=1, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
+    assert abs(dt.datetime.now(dt.timezone.utc) - staged.created) < dt.timedelta(minutes=1)
+    for path in (Path(app.config["UPLOAD_DIR"]) / "staging").iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.mark.parametrize("token", [
+    "", "../../etc/passwd", "zz", "0" * 32, "F" * 32, "0" * 32 + "/", None, 42, ["0" * 32],
+])
+def test_an_unknown_or_malformed_token_finds_nothing(app, token):
+    with app.app_context():
+        _stage()
+        assert staged_upload(token) is None
+        discard_staged(token)  # and discarding it does nothing
+
+
+def test_a_staged_file_changed_on_disk_is_not_trusted(app):
+    with app.app_context():
+        token = _stage()
+        staging = Path(app.config["UPLOAD_DIR"]) / "staging"
+        (staging / f"{token}.pdf").write_bytes(b"%PDF-1.7 otra cosa")
+        assert staged_upload(token) is None
+
+        other = _stage()
+        (staging / f"{other}.json").write_text("{not json")
+        assert staged_upload(other) is None
+
+
+def test_a_discarded_upload_is_gone(app):
+    with app.app_context():
+        token = _stage()
+        discard_staged(token)
+        assert staged_upload(token) is None
+    assert list((Path(app.config["UPLOAD_DIR"]) / "staging").iterdir()) == []
+
+
+def test_purge_removes_only_old_staged_uploads(app):
+    with app.app_context():
+        old, fresh = _stage(), _stage()
+        staging = Path(app.config["UPLOAD_DIR"]) / "staging"
+        leftover = staging / ".tmp-abandoned"
+        leftover.write_bytes(b"half a file")
+        two_days_ago = time.time() - 2 * 86400
+        for path in [*staging.glob(f"{old}.*"), leftover]:
+            os.utime(path, (two_days_ago, two_days_ago))
+
+        assert purge_staged(dt.timedelta(days=1)) == 1
+        assert staged_upload(old) is None
+        assert staged_upload(fresh) is not None
+        assert not leftover.exists()
+        assert purge_staged(dt.timedelta(days=1)) == 0
+
+
+def test_purge_without_a_staging_folder_does_nothing(app):
+    with app.app_context():
+        assert purge_staged(dt.timedelta(0)) == 0
+
