@@ -334,3 +334,16 @@ def test_links_follow_public_base_url_not_the_host_header(app):
         links = citizen_links("join-token", "manage-token")
     assert links == {"join_url": "https://citas.example.pr.gov/call/join-token",
                      "manage_url": "https://citas.example.pr.gov/manage/manage-token"}
+
+
+def test_a_whole_booking_in_english_shows_puerto_rico_time(app, client, seeded):
+    client.get("/language/en")
+    slot, response = book(client, app, language="en")
+    assert response.status_code == 302
+    page = text(client.get("/book/confirmation"))
+    assert "Your appointment is booked" in page and "Puerto Rico time" in page
+    local = slot.start.astimezone(scheduling.ZoneInfo("America/Puerto_Rico"))
+    assert local.strftime("%-I:%M") in page and ("AM" in page or "PM" in page)
+    with app.app_context():
+        message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "confirmation"))
+        assert message.language == "en" and message.subject.startswith("Appointment confirmed")
