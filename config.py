@@ -60,6 +60,37 @@ class Config:
     PDF_CHECK_TIMEOUT_SECONDS = _env_int("PDF_CHECK_TIMEOUT_SECONDS", 10)
     PDF_MAX_INFLATED_MB = _env_int("PDF_MAX_INFLATED_MB", 50)
     PDF_CHECK_CONCURRENCY = _env_int("PDF_CHECK_CONCURRENCY", 4)
+    # Staff see stored PDFs only as page images, rendered in a child process with these limits
+    # (app/rendering.py); an image's long side never passes PDF_RENDER_MAX_SIDE_PX.
+    PDF_RENDER_MAX_SIDE_PX = _env_int("PDF_RENDER_MAX_SIDE_PX", 1600)
+    PDF_RENDER_CPU_SECONDS = _env_int("PDF_RENDER_CPU_SECONDS", 5)
+    PDF_RENDER_MEMORY_MB = _env_int("PDF_RENDER_MEMORY_MB", 512)
+    PDF_RENDER_TIMEOUT_SECONDS = _env_int("PDF_RENDER_TIMEOUT_SECONDS", 10)
+    PDF_RENDER_CONCURRENCY = _env_int("PDF_RENDER_CONCURRENCY", 2)
+
+    # The video call: when the join link opens and closes, and the signaling rate limit
+    # (a burst covers the ICE candidates of a connection's start).
+    CALL_JOIN_OPENS_MINUTES = _env_int("CALL_JOIN_OPENS_MINUTES", 15)
+    CALL_JOIN_GRACE_MINUTES = _env_int("CALL_JOIN_GRACE_MINUTES", 30)
+    CALL_SIGNAL_RATE = _env_int("CALL_SIGNAL_RATE", 20)
+    CALL_SIGNAL_BURST = _env_int("CALL_SIGNAL_BURST", 200)
+    # ICE servers for the browsers. TURN credentials are minted per request with coturn's
+    # shared-secret scheme (static-auth-secret / use-auth-secret), valid TURN_TTL_SECONDS.
+    STUN_URLS = [u for u in os.environ.get("STUN_URLS", "").split(",") if u]
+    TURN_URLS = [u for u in os.environ.get("TURN_URLS", "").split(",") if u]
+    TURN_SECRET = os.environ.get("TURN_SECRET") or None
+    TURN_TTL_SECONDS = _env_int("TURN_TTL_SECONDS", 3600)
+
+    # Same-day turns: a no-answer goes back in line once after this delay; the wait estimate averages
+    # the day's last QUEUE_AVERAGE_OVER calls and counts clerks who called in the last N minutes.
+    QUEUE_NO_ANSWER_RETRY_MINUTES = _env_int("QUEUE_NO_ANSWER_RETRY_MINUTES", 10)
+    QUEUE_AVERAGE_OVER = _env_int("QUEUE_AVERAGE_OVER", 10)
+    QUEUE_ACTIVE_CLERK_MINUTES = _env_int("QUEUE_ACTIVE_CLERK_MINUTES", 30)
+    QUEUE_TAKE_RATE_LIMIT = os.environ.get("QUEUE_TAKE_RATE_LIMIT", "20 per hour")
+    # SMS: logged by the console sender unless a webhook is set.
+    SMS_WEBHOOK_URL = os.environ.get("SMS_WEBHOOK_URL") or None
+    SMS_WEBHOOK_TOKEN = os.environ.get("SMS_WEBHOOK_TOKEN") or None
+    SMS_WEBHOOK_TIMEOUT_SECONDS = _env_int("SMS_WEBHOOK_TIMEOUT_SECONDS", 10)
 
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
@@ -123,6 +154,7 @@ class TestingConfig(Config):
     SOCKETIO_ASYNC_MODE = "threading"
     SOCKETIO_MESSAGE_QUEUE = None
     MAIL_SERVER = None
+    SMS_WEBHOOK_URL = None
 
 
 class ProductionConfig(Config):

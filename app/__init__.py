@@ -91,13 +91,25 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
+    from app.call import bp as call_bp
+    from app.call.events import init_call_events
+    from app.call.survey import bp as survey_bp
     from app.booking import bp as booking_bp
     from app.booking.manage import bp as manage_bp
     from app.main import bp as main_bp
     from app.staff import bp as staff_bp
+    from app.turns import bp as turns_bp
+    from app.turns import staff_bp as turns_staff_bp
+    from app.turns.events import register_turn_events
 
     app.register_blueprint(main_bp)
     app.register_blueprint(booking_bp, url_prefix="/book")
     app.register_blueprint(manage_bp, url_prefix="/manage")
     app.register_blueprint(staff_bp, url_prefix="/staff")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(turns_bp, url_prefix="/turns")
+    app.register_blueprint(turns_staff_bp, url_prefix="/staff/queue")
+    register_turn_events()
+    app.register_blueprint(call_bp, url_prefix="/call")
+    app.register_blueprint(survey_bp, url_prefix="/call")
+    init_call_events()

@@ -253,9 +253,13 @@ def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = No
     """Cancel and free the seat at once; pending reminders are dropped, a notice is sent."""
     from app import notifications
 
+    write_transaction()
+    db.session.refresh(appointment)  # decide on the row as it is now, under the write lock
     if appointment.status == "cancelled":
+        db.session.rollback()
         return
     if not can_change(appointment, now):
+        db.session.rollback()
         raise TooLate()
     appointment.status = "cancelled"
     appointment.seat = None

@@ -64,12 +64,16 @@ def create_staff_command(email, name, agency_slug, role, password) -> None:
 @click.command("purge-documents")
 @click.option("--staged-older-than-hours", default=24, show_default=True,
               help="Remove uploads left in staging by bookings that were never finished.")
+@click.option("--renders-older-than-hours", default=24, show_default=True,
+              help="Remove cached page images of documents (they are rendered again when viewed).")
 @with_appcontext
-def purge_documents_command(staged_older_than_hours: int) -> None:
-    """Remove abandoned staged uploads."""
+def purge_documents_command(staged_older_than_hours: int, renders_older_than_hours: int) -> None:
+    """Remove abandoned staged uploads and old cached page images."""
     import datetime as dt
 
     from app.documents import purge_staged
+    from app.rendering import purge_renders
 
     removed = purge_staged(dt.timedelta(hours=staged_older_than_hours))
-    click.echo(f"Removed {removed} abandoned staged upload(s).")
+    renders = purge_renders(dt.timedelta(hours=renders_older_than_hours))
+    click.echo(f"Removed {removed} abandoned staged upload(s) and {renders} cached page image(s).")

@@ -358,6 +358,14 @@ class Turn(db.Model):
         sa.CheckConstraint(_in("status", TURN_STATUSES), name="status"),
         sa.CheckConstraint(_in("language", LANGUAGES), name="language"),
         sa.Index("ix_turn_queue", "service_id", "day", "status"),
+        # One turn in line per phone number, service and day: a phone turn holds its number in
+        # `active_phone` while waiting, being called or due a retry, and gives it back when done.
+        sa.UniqueConstraint("service_id", "day", "active_phone", name="uq_turn_active_phone"),
+        sa.CheckConstraint(
+            "active_phone IS NULL OR " + _in("status", ("waiting", "calling", "no_answer")),
+            name="active_phone_only_while_active"),
+        # An appointment checks in once.
+        sa.UniqueConstraint("appointment_id", name="uq_turn_appointment_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -374,6 +382,10 @@ class Turn(db.Model):
     status: Mapped[str] = mapped_column(sa.String(20), default="waiting")
     status_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     queued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Place in line (earliest first, then id): queued_at for phone turns, the appointment's start
+    # for in-person check-ins; moved later by "move me back" and by a no-answer retry.
+    priority_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    active_phone: Mapped[Optional[str]] = mapped_column(sa.String(30))
     called_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
     finished_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
     clerk_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
@@ -383,6 +395,8 @@ class Turn(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     service: Mapped[Service] = relationship()
+    office: Mapped[Optional[Office]] = relationship()
+    appointment: Mapped[Optional[Appointment]] = relationship()
     clerk: Mapped[Optional[Staff]] = relationship()
 
 

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import json
 import logging
 import os
 import smtplib
 import ssl
+import urllib.request
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime as email_date
@@ -329,6 +331,45 @@ class ConsoleSmsSender:
         logger.info("SMS to %s (%s): %s", message.recipient, message.kind, message.body_text)
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a redirect is an error: the bearer token never follows it elsewhere
+
+
+class WebhookSmsSender:
+    """POSTs each SMS as JSON to an HTTP endpoint: an SMS gateway, or a small adapter in front of one.
+
+    Body: {"id", "to" (E.164), "text", "language", "kind"}; `id` is stable across retries, so the
+    receiver can drop a repeat (delivery is at least once). Any 2xx is success; anything else
+    (including a redirect) raises and the outbox retries.
+    """
+
+    def __init__(self, url: str, *, token: str | None = None, timeout: float = 10):
+        if not url.startswith(("https://", "http://")):
+            raise ValueError("SMS_WEBHOOK_URL must be an http:// or https:// address")
+        self.url, self.token, self.timeout = url, token, timeout
+        self._opener = urllib.request.build_opener(_NoRedirects)
+
+    def send(self, message: OutboxMessage) -> None:
+        body = json.dumps({"id": message.id, "to": message.recipient, "text": message.body_text,
+                           "language": message.language, "kind": message.kind}).encode("utf-8")
+        headers = {"Content-Type": "application/json", "User-Agent": "Ventanilla"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
+        with self._opener.open(request, timeout=self.timeout) as response:  # raises on 4xx/5xx
+            if not 200 <= response.status < 300:
+                raise RuntimeError(f"SMS webhook answered {response.status}")
+
+
+def sms_sender_from_config(config) -> SmsSender:
+    """The HTTP webhook when SMS_WEBHOOK_URL is set; otherwise the console (log) sender."""
+    if config.get("SMS_WEBHOOK_URL"):
+        return WebhookSmsSender(config["SMS_WEBHOOK_URL"], token=config.get("SMS_WEBHOOK_TOKEN") or None,
+                                timeout=float(config.get("SMS_WEBHOOK_TIMEOUT_SECONDS", 10)))
+    return ConsoleSmsSender()
+
+
 def email_sender_from_config(config) -> EmailSender:
     """SMTP when MAIL_SERVER is set; otherwise .eml files under OUTBOX_DIR."""
     if config.get("MAIL_SERVER"):
@@ -361,7 +402,7 @@ def send_due(now: dt.datetime | None = None, limit: int = 100, *,
     clock = (lambda: now) if now is not None else utcnow
     senders = {
         "email": email_sender or email_sender_from_config(current_app.config),
-        "sms": sms_sender or ConsoleSmsSender(),
+        "sms": sms_sender or sms_sender_from_config(current_app.config),
     }
     due_ids = db.session.scalars(
         sa.select(OutboxMessage.id)
@@ -481,3 +522,59 @@ def start_background_sender(app: Flask) -> BackgroundSender | None:
     sender.task = socketio.start_background_task(sender.run)
     logger.info("Outbox: background sender every %s s", interval)
     return sender
+
+
+# --- After the call: the outcome and the agency's result documents ------------------------------
+# Kept apart from `render_email`/`_queue_email`, whose subjects cover the booking kinds only.
+
+AFTER_CALL_KINDS = ("outcome", "result_ready")
+
+
+def queue_outcome(appointment: Appointment) -> OutboxMessage | None:
+    """Queue the "how your appointment ended" e-mail (outcome and the clerk's message); the caller commits."""
+    return _queue_after_call(appointment, "outcome", f"appt:{appointment.id}:outcome")
+
+
+def queue_result_ready(appointment: Appointment, document_id: int) -> OutboxMessage | None:
+    """Queue "the agency left you a document"; none while such an e-mail is still waiting to go."""
+    pending = db.session.scalar(sa.select(OutboxMessage.id).where(
+        OutboxMessage.appointment_id == appointment.id, OutboxMessage.kind == "result_ready",
+        OutboxMessage.status == "pending"))
+    if pending is not None:
+        return None  # the e-mail not yet sent already tells them to look at the appointment page
+    return _queue_after_call(appointment, "result_ready", f"appt:{appointment.id}:result_ready:{document_id}")
+
+
+def render_after_call_email(appointment: Appointment, kind: str) -> tuple[str, str, str]:
+    """(subject, text, html) of an after-call e-mail, in the citizen's language."""
+    from app.staff.appointments import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
+
+    if kind not in AFTER_CALL_KINDS:
+        raise ValueError(f"unknown after-call message kind {kind!r}")
+    lang = appointment.language
+    with force_locale(lang):
+        context = _email_context(appointment, lang, None, None)
+        if kind == "outcome":
+            subject = _("How your appointment %(reference)s ended", reference=appointment.reference)
+            context.update(outcome_label=str(OUTCOME_LABELS.get(appointment.outcome, "")),
+                           outcome_explanation=str(OUTCOME_EXPLANATIONS.get(appointment.outcome, "")),
+                           outcome_message=appointment.outcome_message or "")
+        else:
+            subject = _("The agency left you a document: %(reference)s", reference=appointment.reference)
+        context.update(kind=kind, subject=subject)
+        text = render_template(f"email/{kind}.txt", **context)
+        html = render_template(f"email/{kind}.html", **context)
+    return subject, text, html
+
+
+def _queue_after_call(appointment: Appointment, kind: str, key: str) -> OutboxMessage | None:
+    if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+        return None
+    subject, text, html = render_after_call_email(appointment, kind)
+    message = OutboxMessage(
+        dedupe_key=key, channel="email", appointment_id=appointment.id,
+        recipient=appointment.citizen_email, language=appointment.language, kind=kind,
+        subject=subject[:200], body_text=text, body_html=html, attachments=[],
+        send_after=utcnow(), status="pending", attempts=0)
+    db.session.add(message)
+    return message

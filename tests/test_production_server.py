@@ -86,7 +86,7 @@ class Server:
                 raise AssertionError(f"server exited before it was healthy{self.logs()}")
             try:
                 response = requests.get(f"{self.base_url}/healthz", timeout=2)
-            except requests.ConnectionError as error:
+            except (requests.ConnectionError, requests.Timeout) as error:
                 last = repr(error)
             else:
                 if response.status_code == 200:

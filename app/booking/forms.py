@@ -12,7 +12,9 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from app.citizens import ContactError, clean_name, parse_email, parse_phone
 
 
-def _contact_check(parse):
+def contact_check(parse):
+    """A WTForms validator from an app.citizens parser: the field keeps the normalized value."""
+
     def check(form, field):
         try:
             field.data = parse(field.data)
@@ -24,11 +26,11 @@ def _contact_check(parse):
 
 class DetailsForm(FlaskForm):
     name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your full name.")),
-                                                   _contact_check(clean_name)])
+                                                   contact_check(clean_name)])
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")),
-                                               _contact_check(parse_email)])
+                                               contact_check(parse_email)])
     phone = TelField(_l("Phone"), validators=[DataRequired(_l("Enter a phone number.")),
-                                             _contact_check(parse_phone)])
+                                             contact_check(parse_phone)])
     licence_number = StringField(_l("Driver's licence number"), validators=[Optional(), Length(max=30)])
     language = RadioField(_l("Language for messages"), choices=[SelectChoice("es", "Español"), SelectChoice("en", "English")],
                           default="es")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from app import scheduling
@@ -13,7 +13,7 @@ from app.appointments import (BookingError, SlotFull, TooLate, appointment_by_ma
 from app.booking.calendar import month_grid, parse_day, parse_month
 from app.booking.forms import CancelForm, ReplaceDocumentForm
 from app.booking.uploads import replace_document
-from app.extensions import limiter
+from app.extensions import db, limiter, write_transaction
 
 bp = Blueprint("manage", __name__)
 
@@ -127,3 +127,44 @@ def replace(token: str, code: str):
                              replace_form=form, error=error)
     flash(_("Your document was replaced."), "info")
     return redirect(url_for("manage.view", token=token))
+
+
+@bp.get("/<token>/results/<int:document_id>")
+@limiter.limit("60 per minute")
+def result_download(token: str, document_id: int):
+    """A document the agency left for the citizen (source "clerk"), as a PDF attachment."""
+    from app.documents import upload_store
+    from app.models import AuditEvent
+
+    appointment = appointment_or_404(token)
+    document = next((d for d in appointment.documents
+                     if d.id == document_id and d.source == "clerk" and d.purged_at is None), None)
+    if document is None:
+        abort(404)
+    try:
+        file = upload_store().open(document.storage_key)
+    except FileNotFoundError:
+        abort(404)
+    download_name = _download_name(document.original_name, appointment.reference)
+    try:
+        write_transaction()  # SQLite: the read ends and the write lock is taken before writing
+        db.session.add(AuditEvent(action="document.downloaded_by_citizen", object_type="appointment",
+                                  object_id=appointment.id, agency_id=appointment.service.agency_id,
+                                  ip=request.remote_addr, detail={"document": document.id}))
+        db.session.commit()
+    except BaseException:
+        file.close()
+        raise
+    response = send_file(file, mimetype="application/pdf", as_attachment=True,
+                         download_name=download_name,
+                         conditional=False, etag=False, max_age=0)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _download_name(original: str, reference: str) -> str:
+    # The clerk's file name, without path parts or control characters, always ending in .pdf.
+    name = "".join(c for c in original.replace("\\", "/").rsplit("/", 1)[-1] if c.isprintable())
+    name = name.strip(" .")[:100] or reference
+    return name if name.lower().endswith(".pdf") else f"{name}.pdf"

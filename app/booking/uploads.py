@@ -9,7 +9,7 @@ from werkzeug.datastructures import FileStorage
 from app.appointments import UploadedPdf
 from app.documents import (DocumentError, PdfLimits, discard_staged, stage_upload, staged_upload,
                            upload_store, validate_pdf)
-from app.extensions import db
+from app.extensions import db, write_transaction
 from app.models import AuditEvent, utcnow
 
 
@@ -82,6 +82,7 @@ def replace_document(appointment, requirement, storage: FileStorage | None) -> s
         return _("Choose a PDF file to upload.")
     store = upload_store()
     key = store.save(upload.data)
+    write_transaction()
     document = next((d for d in appointment.documents
                      if d.requirement_code == requirement.code and d.source == "citizen"
                      and d.purged_at is None), None)
@@ -106,5 +107,8 @@ def replace_document(appointment, requirement, storage: FileStorage | None) -> s
         store.delete(key)
         raise
     if old_key:
+        from app.rendering import discard_renders
+
         store.delete(old_key)
+        discard_renders(old_key)  # a rendered licence is as personal as the PDF
     return None

@@ -1,4 +1,4 @@
-"""Staff login, logout and the console home (today's agenda)."""
+"""Staff login, logout, the console (today's agenda and video waiting room), admit, call screen."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
 from app.extensions import db, limiter
 from app.main.routes import safe_next
 from app.models import Appointment, Service
-from app.security import staff_required
+from app.call import events as call_events
+from app.call import sessions as call_sessions
+from app.security import staff_may_act_for, staff_required
+from app.templating import local_time
 from app.staff import bp
 from app.staff.auth import authenticate
 from app.staff.forms import LoginForm
@@ -68,5 +71,48 @@ def console():
     if current_user.role != "superadmin":
         query = query.where(Service.agency_id == current_user.agency_id)
     appointments = db.session.scalars(query).all()
+    states = {a.id: call_sessions.call_state(a) for a in appointments if a.service.mode == "video"}
+    for state in states.values():
+        if state.get("since"):
+            state["since_time"] = local_time(dt.datetime.fromisoformat(state["since"]), str(zone))
+    present = {a.id for a in appointments if "citizen" in call_events.rooms.present(a.id)}
+    waiting_refs = [a.reference for a in appointments
+                    if a.id in present and states.get(a.id, {}).get("state") == "waiting"]
     return render_template("staff/console.html", appointments=appointments, today=today,
-                           timezone=str(zone))
+                           timezone=str(zone), states=states, present=present,
+                           waiting_refs=waiting_refs)
+
+
+def agency_appointment_or_404(reference: str) -> Appointment:
+    """An appointment of the signed-in clerk's agency, by its public reference."""
+    appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference[:20]))
+    if appointment is None or not staff_may_act_for(current_user, appointment.service.agency_id):
+        abort(404)
+    return appointment
+
+
+@bp.post("/appointments/<reference>/admit")
+@staff_required("clerk")
+def admit(reference: str):
+    appointment = agency_appointment_or_404(reference)
+    if appointment.service.mode != "video":
+        abort(404)
+    try:
+        call_sessions.admit(appointment, current_user)
+    except call_sessions.AlreadyAdmitted as taken:
+        name = taken.clerk.name if taken.clerk else _("another clerk")
+        flash(_("%(name)s already admitted %(reference)s.", name=name, reference=reference), "error")
+        return console(), 409
+    call_events.tell_citizen_admitted(appointment)
+    return redirect(url_for("staff.call_screen", reference=reference))
+
+
+@bp.get("/call/<reference>")
+@staff_required("clerk")
+def call_screen(reference: str):
+    appointment = agency_appointment_or_404(reference)
+    if appointment.status != "in_call" or appointment.clerk_id != current_user.id:
+        flash(_("Admit the citizen from the console first."), "info")
+        return redirect(url_for("staff.console"))
+    return render_template("staff/call.html", appointment=appointment,
+                           agency=appointment.service.agency, timezone=appointment.service.agency.timezone)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 14:39:14.040904
+Create Date: 2026-11-28 15:58:07.205037
 
 """
 from alembic import op
@@ -273,6 +273,8 @@ def upgrade():
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('status_token_hash', sa.String(length=64), nullable=False),
     sa.Column('queued_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('priority_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('active_phone', sa.String(length=30), nullable=True),
     sa.Column('called_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('clerk_id', sa.Integer(), nullable=True),
@@ -280,6 +282,7 @@ def upgrade():
     sa.Column('no_answer_count', sa.Integer(), nullable=False),
     sa.Column('note', sa.String(length=500), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("active_phone IS NULL OR status IN ('waiting', 'calling', 'no_answer')", name=op.f('ck_turn_active_phone_only_while_active')),
     sa.CheckConstraint("language IN ('es', 'en')", name=op.f('ck_turn_language')),
     sa.CheckConstraint("status IN ('waiting', 'calling', 'attended', 'no_answer', 'cancelled', 'missed')", name=op.f('ck_turn_status')),
     sa.CheckConstraint('number > 0', name=op.f('ck_turn_number_positive')),
@@ -288,6 +291,8 @@ def upgrade():
     sa.ForeignKeyConstraint(['office_id'], ['office.id'], name=op.f('fk_turn_office_id_office')),
     sa.ForeignKeyConstraint(['service_id'], ['service.id'], name=op.f('fk_turn_service_id_service')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_turn')),
+    sa.UniqueConstraint('appointment_id', name='uq_turn_appointment_id'),
+    sa.UniqueConstraint('service_id', 'day', 'active_phone', name='uq_turn_active_phone'),
     sa.UniqueConstraint('service_id', 'day', 'number', name=op.f('uq_turn_service_id_day_number')),
     sa.UniqueConstraint('status_token_hash', name=op.f('uq_turn_status_token_hash'))
     )

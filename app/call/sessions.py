@@ -1,0 +1,146 @@
+"""The video call's rules: who may join when, the waiting room, admitting, and the call record.
+
+`CallSession` keeps the times a clerk needs afterwards (waiting since, admitted, connected,
+ended, why). Admitting is decided by the database: one UPDATE that only succeeds while nobody
+else holds the appointment, so two clerks clicking "Admit" at once get one winner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import current_app
+
+from app.extensions import db, write_transaction
+from app.models import Appointment, AuditEvent, CallSession, Staff, utcnow
+from app.security import hash_token
+
+CLOSED_STATUSES = ("completed", "no_show", "cancelled")
+
+
+@dataclass(frozen=True)
+class JoinWindow:
+    state: str  # "early" | "open" | "passed" | "cancelled" | "finished"
+    opens_at: dt.datetime
+    closes_at: dt.datetime
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+
+def appointment_by_join_token(token: str) -> Appointment | None:
+    """The video appointment whose join link this is, or None for anything else."""
+    if not token or len(token) > 100:
+        return None
+    return db.session.scalar(sa.select(Appointment).where(Appointment.join_token_hash == hash_token(token)))
+
+
+def join_window(appointment: Appointment, now: dt.datetime | None = None) -> JoinWindow:
+    """When the join link works: from a while before the start until the end plus a grace period."""
+    now = now or utcnow()
+    opens = appointment.start_at - dt.timedelta(minutes=current_app.config["CALL_JOIN_OPENS_MINUTES"])
+    closes = appointment.end_at + dt.timedelta(minutes=current_app.config["CALL_JOIN_GRACE_MINUTES"])
+    if appointment.status == "cancelled":
+        state = "cancelled"
+    elif appointment.status in CLOSED_STATUSES:
+        state = "finished"
+    elif now < opens:
+        state = "early"
+    elif now > closes and appointment.status != "in_call":
+        state = "passed"
+    else:
+        state = "open"
+    return JoinWindow(state=state, opens_at=opens, closes_at=closes)
+
+
+def open_session(appointment: Appointment) -> CallSession | None:
+    return db.session.scalar(
+        sa.select(CallSession).where(CallSession.appointment_id == appointment.id,
+                                     CallSession.ended_at.is_(None)).order_by(CallSession.id.desc()))
+
+
+def mark_waiting(appointment: Appointment, now: dt.datetime | None = None) -> CallSession:
+    """The citizen arrived in the waiting room (again, after a reload: the first time counts)."""
+    write_transaction()
+    session = open_session(appointment)
+    if session is None:
+        session = CallSession(appointment_id=appointment.id, waiting_since=now or utcnow())
+        db.session.add(session)
+    elif session.waiting_since is None:
+        session.waiting_since = now or utcnow()
+    db.session.commit()
+    return session
+
+
+class AlreadyAdmitted(Exception):
+    def __init__(self, clerk: Staff | None):
+        super().__init__("appointment already admitted")
+        self.clerk = clerk
+
+
+def admit(appointment: Appointment, clerk: Staff, now: dt.datetime | None = None) -> CallSession:
+    """Assign the appointment to `clerk` and open the call; raises AlreadyAdmitted if another won."""
+    now = now or utcnow()
+    write_transaction()
+    result = db.session.execute(
+        sa.update(Appointment)
+        .where(Appointment.id == appointment.id,
+               Appointment.status.in_(("booked", "checked_in", "in_call")),
+               sa.or_(Appointment.clerk_id.is_(None), Appointment.clerk_id == clerk.id))
+        .values(clerk_id=clerk.id, status="in_call", updated_at=now))
+    if result.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(appointment)
+        raise AlreadyAdmitted(appointment.clerk)
+    session = open_session(appointment) or CallSession(appointment_id=appointment.id)
+    session.clerk_id = clerk.id
+    session.admitted_at = session.admitted_at or now
+    db.session.add(session)
+    db.session.commit()
+    db.session.refresh(appointment)
+    return session
+
+
+def mark_connected(appointment: Appointment, now: dt.datetime | None = None) -> None:
+    write_transaction()
+    session = open_session(appointment)
+    if session is not None and session.connected_at is None:
+        session.connected_at = now or utcnow()
+        db.session.commit()
+
+
+def end_session(appointment: Appointment, reason: str, now: dt.datetime | None = None) -> None:
+    """Close the open call record, if any, with why it ended (the caller commits)."""
+    session = open_session(appointment)
+    if session is not None:
+        session.ended_at = now or utcnow()
+        session.end_reason = reason[:40]
+
+
+def phone_requested(appointment: Appointment) -> bool:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "call.phone_requested", AuditEvent.object_type == "appointment",
+        AuditEvent.object_id == appointment.id)) > 0
+
+
+def call_state(appointment: Appointment) -> dict:
+    """What the clerk console shows for an appointment: not arrived, waiting since, in call, done."""
+    state = _state(appointment)
+    state["phone_requested"] = phone_requested(appointment)
+    return state
+
+
+def _state(appointment: Appointment) -> dict:
+    session = open_session(appointment)
+    if appointment.status == "cancelled":
+        return {"state": "cancelled"}
+    if appointment.status in CLOSED_STATUSES:
+        return {"state": "done", "outcome": appointment.outcome}
+    if appointment.status == "in_call":
+        return {"state": "in_call", "clerk": appointment.clerk.name if appointment.clerk else None}
+    if session is not None and session.waiting_since is not None:
+        return {"state": "waiting", "since": session.waiting_since.isoformat()}
+    return {"state": "not_arrived"}

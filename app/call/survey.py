@@ -1,0 +1,102 @@
+"""After the call: the citizen sees how the appointment ended and answers a one-question survey.
+
+Reached with the join token (`/call/<token>/survey`), once the clerk has recorded an outcome;
+before that it sends the citizen back to the call page. One answer per appointment: the
+database's unique constraint decides, so a double submit stores one and answers 409 to the other.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from app.call.sessions import appointment_by_join_token
+from app.extensions import db, limiter, write_transaction
+from app.models import Appointment, SurveyResponse, utcnow
+
+bp = Blueprint("survey", __name__)
+
+RATINGS = {
+    "1": _l("1 — Very dissatisfied"),
+    "2": _l("2 — Dissatisfied"),
+    "3": _l("3 — Neither satisfied nor dissatisfied"),
+    "4": _l("4 — Satisfied"),
+    "5": _l("5 — Very satisfied"),
+}
+MAX_COMMENT = 1000
+
+
+class SurveyForm(FlaskForm):
+    rating = RadioField(_l("How satisfied are you with the service you received?"),
+                        choices=[SelectChoice(value, label) for value, label in RATINGS.items()], validate_choice=False,
+                        validators=[InputRequired(_l("Choose a number from 1 to 5."))])
+    comment = TextAreaField(_l("Comment (optional)"), validators=[
+        Length(max=MAX_COMMENT, message=_l("Write at most %(max)d characters."))])
+
+    def validate_rating(self, field):
+        if field.data not in RATINGS:
+            raise ValidationError(_("Choose a number from 1 to 5."))
+
+
+def survey_appointment_or_404(token: str) -> Appointment:
+    """The appointment of this join link, or abort 404 when the link is unknown or long expired."""
+    appointment = appointment_by_join_token(token)
+    if appointment is None:
+        abort(404, _("This link is not valid. Check the latest email we sent you."))
+    keep_days = current_app.config["MANAGE_LINK_DAYS_AFTER"]
+    if utcnow() > appointment.end_at + dt.timedelta(days=keep_days):
+        abort(404, _("This link is not valid. Check the latest email we sent you."))
+    return appointment
+
+
+def answer_of(appointment: Appointment) -> SurveyResponse | None:
+    return db.session.scalar(sa.select(SurveyResponse).where(SurveyResponse.appointment_id == appointment.id))
+
+
+def record_answer(appointment: Appointment, rating: int, comment: str) -> bool:
+    """Store the citizen's answer; False when the appointment was already answered."""
+    write_transaction()
+    try:
+        with db.session.begin_nested():
+            db.session.add(SurveyResponse(appointment_id=appointment.id, rating=rating,
+                                          comment=comment[:MAX_COMMENT]))
+        db.session.commit()
+    except sa.exc.IntegrityError:
+        db.session.rollback()
+        return False
+    return True
+
+
+def _page(appointment: Appointment, token: str, form: SurveyForm, status: int = 200, **context):
+    service = appointment.service
+    return render_template("call/survey.html", appointment=appointment, service=service,
+                           agency=service.agency, token=token, form=form, ratings=RATINGS,
+                           answer=answer_of(appointment), **context), status
+
+
+@bp.route("/<token>/survey", methods=["GET", "POST"])
+@limiter.limit("60 per minute")
+@limiter.limit("20 per hour", methods=["POST"])
+def survey(token: str):
+    appointment = survey_appointment_or_404(token)
+    if not appointment.outcome:
+        return redirect(url_for("call.join", token=token))
+    form = SurveyForm()
+    if request.method == "GET":
+        return _page(appointment, token, form)
+    if answer_of(appointment) is not None:
+        return _page(appointment, token, form, 409, error=_("You already answered this survey. Thank you!"))
+    if not form.validate_on_submit():
+        return _page(appointment, token, form, 422)
+    if not record_answer(appointment, int(form.rating.data), (form.comment.data or "").strip()):
+        return _page(appointment, token, form, 409, error=_("You already answered this survey. Thank you!"))
+    flash(_("Thank you for your answer."), "info")
+    return redirect(url_for("survey.survey", token=token))

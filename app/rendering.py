@@ -1,0 +1,190 @@
+"""Stored PDFs shown to staff as page images, rendered in a child process with limits.
+
+No PDF content ever reaches the clerk's browser: `render_page` has `app/pdf_render.py` rasterise
+one page with pypdfium2 under CPU-time, address-space and wall-clock limits (the same pattern as
+the upload check in `app/documents.py`), and keeps the PNG in a small cache under
+UPLOAD_DIR/renders/, keyed by storage key, page and width. A rendered licence is as personal as
+the PDF itself: the cache files are owner-only, and `discard_renders` removes them with the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app
+from flask_babel import gettext
+
+from app.documents import KEY_PATTERN, MB, _child_environment, _write_atomically, upload_store
+
+log = logging.getLogger(__name__)
+
+RENDERER = Path(__file__).resolve().with_name("pdf_render.py")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# The widths a page may be asked for: a short list keeps the cache small and the work bounded.
+WIDTHS = (400, 800, 1200, 1600)
+DEFAULT_WIDTH = 800
+
+
+class RenderError(Exception):
+    """A page we cannot show; `.message` tells the clerk, in their language, what to do."""
+
+    def __init__(self, code: str):
+        super().__init__(code)
+        self.code = code
+
+    @property
+    def message(self) -> str:
+        if self.code == "missing":
+            return gettext("This document is no longer stored.")
+        return gettext("This page cannot be shown safely. Ask the citizen to send the document "
+                       "again, printed to a new PDF.")
+
+
+@dataclass(frozen=True)
+class RenderLimits:
+    max_side: int = 1600  # pixels on the long side of any page image
+    cpu_seconds: int = 5
+    memory_bytes: int = 512 * MB
+    wall_seconds: float = 10
+    concurrency: int = 2  # renders at once per app process; more requests wait their turn
+
+    @classmethod
+    def from_config(cls, config) -> RenderLimits:
+        """The limits from the app's settings, each falling back to the default above."""
+        default = cls()
+        return cls(
+            max_side=int(config.get("PDF_RENDER_MAX_SIDE_PX", default.max_side)),
+            cpu_seconds=int(config.get("PDF_RENDER_CPU_SECONDS", default.cpu_seconds)),
+            memory_bytes=int(config.get("PDF_RENDER_MEMORY_MB", default.memory_bytes // MB)) * MB,
+            wall_seconds=float(config.get("PDF_RENDER_TIMEOUT_SECONDS", default.wall_seconds)),
+            concurrency=int(config.get("PDF_RENDER_CONCURRENCY", default.concurrency)),
+        )
+
+
+def render_page(storage_key: str, page: int, width: int = DEFAULT_WIDTH,
+                limits: RenderLimits | None = None) -> bytes:
+    """PNG bytes of page `page` (1-based) of the stored PDF, `width` pixels wide at most.
+
+    `width` must be one of WIDTHS; the long side never passes `limits.max_side`. Raises
+    RenderError when the file is gone or the page cannot be rendered within the limits.
+    """
+    if width not in WIDTHS or page < 1 or not KEY_PATTERN.fullmatch(storage_key or ""):
+        raise ValueError("page, width or storage key out of range")
+    limits = limits or RenderLimits.from_config(current_app.config)
+    width = min(width, limits.max_side)
+    cached = _cache_path(storage_key, page, width)
+    try:
+        data = cached.read_bytes()
+        size = _png_size(data)
+        if size is not None and max(size) <= limits.max_side:
+            return data
+    except FileNotFoundError:
+        pass
+    try:
+        with upload_store().open(storage_key) as file:
+            pdf = file.read()
+    except FileNotFoundError:
+        raise RenderError("missing") from None
+    data = _render_in_child(pdf, page - 1, width, limits)
+    cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _write_atomically(cached, data)
+    return data
+
+
+def discard_renders(storage_key: str) -> int:
+    """Delete the cached images of a stored file (call when the file is replaced or purged)."""
+    if not KEY_PATTERN.fullmatch(storage_key or ""):
+        return 0
+    removed = 0
+    for path in _cache_dir(storage_key).glob(f"{storage_key}-*.png"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
+
+
+def purge_renders(older_than: dt.timedelta) -> int:
+    """Delete cached images written longer than `older_than` ago; returns how many went."""
+    root = Path(current_app.config["UPLOAD_DIR"]) / "renders"
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    removed = 0
+    for path in root.glob("*/*.png"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+def _cache_dir(storage_key: str) -> Path:
+    return Path(current_app.config["UPLOAD_DIR"]) / "renders" / storage_key[:2]
+
+
+def _cache_path(storage_key: str, page: int, width: int) -> Path:
+    return _cache_dir(storage_key) / f"{storage_key}-{page}-{width}.png"
+
+
+def renderer_command(page_index: int, width: int, limits: RenderLimits) -> list[str]:
+    # Run by path with -I, like the upload inspector: no Flask import, no PYTHON* variables.
+    return [sys.executable, "-I", str(RENDERER), str(limits.cpu_seconds), str(limits.memory_bytes),
+            str(page_index), str(width), str(limits.max_side)]
+
+
+def _render_in_child(pdf: bytes, page_index: int, width: int, limits: RenderLimits) -> bytes:
+    with _render_slot(limits.concurrency):
+        process = subprocess.Popen(
+            renderer_command(page_index, width, limits),
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=_child_environment(),
+        )
+        try:
+            stdout, stderr = process.communicate(pdf, timeout=limits.wall_seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            log.warning("PDF page render passed %ss of wall-clock time; killed", limits.wall_seconds)
+            raise RenderError("too_complex") from None
+
+    size = _png_size(stdout)
+    if size is not None and max(size) <= limits.max_side:
+        return stdout
+    code = _verdict_code(stdout)
+    log.warning("PDF page render refused (%s, exit %s): %s", code or "no verdict",
+                process.returncode, stderr[-500:].decode(errors="replace"))
+    raise RenderError(code or "too_complex")
+
+
+def _png_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from a PNG's header, or None when `data` does not start like a PNG."""
+    if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", data[16:24])
+
+
+def _verdict_code(stdout: bytes) -> str | None:
+    try:
+        verdict = json.loads(stdout.strip().splitlines()[-1])
+    except (IndexError, ValueError):
+        return None
+    code = verdict.get("code") if isinstance(verdict, dict) else None
+    return code if isinstance(code, str) else None
+
+
+_slots: dict[int, threading.BoundedSemaphore] = {}
+
+
+def _render_slot(concurrency: int) -> threading.BoundedSemaphore:
+    # Made on first use, so that under gevent waiting for a slot yields (see app/documents.py).
+    return _slots.setdefault(concurrency, threading.BoundedSemaphore(concurrency))

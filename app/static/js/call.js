@@ -1,0 +1,236 @@
+// The call page, for the citizen (join link) and for the clerk (call screen). The page's
+// <main data-call ...> says who we are; texts come from the JSON block #call-strings.
+import { connectSignaling, fetchIceServers } from "./signaling.js";
+import { failureName, getLocalMedia, listDevices, meterLevel } from "./media.js";
+import { connectionQuality, createPeer } from "./peer.js";
+
+const root = document.querySelector("[data-call]");
+const role = root.dataset.role; // "citizen" | "clerk"
+const texts = JSON.parse(document.getElementById("call-strings").textContent);
+const $ = (id) => document.getElementById(id);
+
+let localStream = null;
+let peer = null;
+let socket = null;
+let iceServers = [];
+let facingMode = "user";
+let stopMeter = () => {};
+
+// Read by the browser tests, and handy when debugging a call from the console.
+window.ventanillaCall = { get pc() { return peer?.pc ?? null; }, get socket() { return socket; } };
+
+function show(sectionId) {
+  for (const section of root.querySelectorAll("[data-step]")) section.hidden = section.id !== sectionId;
+  const heading = $(sectionId)?.querySelector("h1, h2");
+  if (heading) { heading.tabIndex = -1; heading.focus(); }
+}
+
+function status(text) {
+  const region = $("call-status");
+  if (region) region.textContent = text;
+}
+
+// --- Media -----------------------------------------------------------------------------------
+
+async function startMedia(options = {}) {
+  localStream?.getTracks().forEach((track) => track.stop());
+  stopMeter();
+  localStream = await getLocalMedia({ ...options, facingMode });
+  for (const video of root.querySelectorAll("video[data-local]")) video.srcObject = localStream;
+  const meter = $("mic-level");
+  if (meter) stopMeter = meterLevel(localStream, (level) => { meter.value = Math.round(level * 100); });
+  return localStream;
+}
+
+async function fillDeviceSelects() {
+  const selects = { cameras: $("camera-select"), microphones: $("mic-select"), speakers: $("speaker-select") };
+  if (!selects.cameras) return;
+  const devices = await listDevices();
+  for (const [kind, select] of Object.entries(selects)) {
+    if (!select) continue;
+    select.replaceChildren(...devices[kind].map((device, index) =>
+      new Option(device.label || `${texts.device} ${index + 1}`, device.deviceId)));
+    select.closest(".usa-form-group").hidden = devices[kind].length === 0;
+  }
+}
+
+function showMediaFailure(error) {
+  const name = failureName(error);
+  for (const help of root.querySelectorAll("[data-failure]")) help.hidden = help.dataset.failure !== name;
+  $("media-failure").hidden = false;
+  $("media-failure").querySelector("h2")?.focus();
+}
+
+async function checkDevices(options) {
+  try {
+    $("media-failure").hidden = true;
+    await startMedia(options);
+    await fillDeviceSelects();
+    $("enter-waiting-room").disabled = false;
+    return true;
+  } catch (error) {
+    showMediaFailure(error);
+    return false;
+  }
+}
+
+// --- The call --------------------------------------------------------------------------------
+
+function newPeer() {
+  peer?.close();
+  peer = createPeer({
+    socket,
+    polite: role === "citizen",
+    iceServers,
+    localStream,
+    onTrack: (stream) => { $("remote-video").srcObject = stream; },
+    onStateChange: (state) => {
+      status(texts[`state_${state}`] ?? state);
+      if (state === "connected") {
+        show("in-call");
+        if (role === "clerk") socket.emit("connected", {});
+      }
+    },
+  });
+}
+
+function joinSignaling(auth) {
+  socket = connectSignaling(auth);
+  socket.on("connect_error", () => status(texts.cannot_connect));
+  socket.on("role", () => {
+    if (role === "citizen" && !peer) { show("waiting"); status(texts.waiting); }
+  });
+  socket.on("admitted", () => status(texts.admitted));
+  socket.on("peer-joined", () => {
+    status(texts.connecting);
+    if (role === "citizen") newPeer(); // the polite side gets ready and waits for the offer
+  });
+  socket.on("start", () => newPeer()); // the clerk: a fresh connection that makes the first offer
+  socket.on("signal", (data) => peer?.handleSignal(data));
+  socket.on("peer-left", () => status(role === "citizen" ? texts.clerk_left : texts.citizen_left));
+  socket.on("chat", ({ text }) => addChat(text, role === "citizen" ? texts.clerk : texts.citizen));
+  socket.on("replaced", () => { status(texts.replaced); socket.disconnect(); });
+  socket.on("call-ended", () => {
+    peer?.close();
+    localStream?.getTracks().forEach((track) => track.stop());
+    if (role === "citizen") window.location.assign(root.dataset.afterUrl);
+    else status(texts.ended);
+  });
+}
+
+function addChat(text, who) {
+  const item = document.createElement("li");
+  const name = document.createElement("strong");
+  name.textContent = `${who}: `;
+  item.append(name, document.createTextNode(text));
+  $("chat-log").append(item);
+}
+
+function wireControls() {
+  $("toggle-mic")?.addEventListener("click", (event) => {
+    const track = localStream?.getAudioTracks()[0];
+    if (!track) return;
+    track.enabled = !track.enabled;
+    event.currentTarget.setAttribute("aria-pressed", String(!track.enabled));
+    event.currentTarget.textContent = track.enabled ? texts.mute : texts.unmute;
+  });
+  $("toggle-camera")?.addEventListener("click", (event) => {
+    const track = localStream?.getVideoTracks()[0];
+    if (!track) return;
+    track.enabled = !track.enabled;
+    event.currentTarget.setAttribute("aria-pressed", String(!track.enabled));
+    event.currentTarget.textContent = track.enabled ? texts.camera_off : texts.camera_on;
+  });
+  $("switch-camera")?.addEventListener("click", async () => {
+    facingMode = facingMode === "user" ? "environment" : "user";
+    try {
+      const fresh = await getLocalMedia({ audio: false, video: true, facingMode });
+      const [track] = fresh.getVideoTracks();
+      const old = localStream.getVideoTracks()[0];
+      await peer?.replaceTrack("video", track);
+      if (old) { localStream.removeTrack(old); old.stop(); }
+      localStream.addTrack(track);
+      for (const video of root.querySelectorAll("video[data-local]")) video.srcObject = localStream;
+    } catch (error) {
+      status(texts.switch_failed);
+    }
+  });
+  $("chat-form")?.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = $("chat-text");
+    const text = input.value.trim();
+    if (!text || !socket) return;
+    socket.emit("chat", { text });
+    addChat(text, texts.you);
+    input.value = "";
+  });
+  $("speaker-select")?.addEventListener("change", (event) => {
+    $("remote-video").setSinkId?.(event.target.value);
+  });
+  for (const id of ["camera-select", "mic-select"]) {
+    $(id)?.addEventListener("change", () => checkDevices({
+      videoDeviceId: $("camera-select")?.value || undefined,
+      audioDeviceId: $("mic-select")?.value || undefined,
+    }));
+  }
+  setInterval(async () => {
+    if (!peer || peer.pc.connectionState !== "connected") return;
+    const quality = await connectionQuality(peer.pc);
+    const label = $("quality");
+    if (label) { label.textContent = texts[`quality_${quality}`]; label.dataset.quality = quality; }
+  }, 2000);
+}
+
+async function startCitizen() {
+  const token = root.dataset.token;
+  iceServers = await fetchIceServers(token);
+  wireControls();
+  $("enter-waiting-room").addEventListener("click", () => joinSignaling({ token }));
+  $("audio-only").addEventListener("click", async () => {
+    if (await checkDevices({ video: false })) joinSignaling({ token });
+  });
+  $("retry-devices").addEventListener("click", () => checkDevices());
+  const ready = await checkDevices();
+  // After a reload mid-call, go straight back in: the call re-establishes without the clerk.
+  if (ready && root.dataset.inCall === "true") joinSignaling({ token });
+}
+
+async function startClerk() {
+  iceServers = await fetchIceServers();
+  wireControls();
+  try {
+    await startMedia();
+  } catch (error) {
+    status(texts.clerk_no_camera);
+    localStream = new MediaStream();
+  }
+  joinSignaling({ appointment: root.dataset.reference });
+  status(texts.waiting_for_citizen);
+}
+
+if (role === "citizen") startCitizen(); else startClerk();
+
+// On the clerk's call screen, the side panel's forms (identity check, result upload) are sent in
+// the background so the call is not interrupted; the panel is then redrawn from the answer.
+// The outcome form submits normally: it ends the call.
+function sendPanelFormsInBackground() {
+  const panel = document.querySelector("[data-appointment-panel]");
+  if (!panel) return;
+  panel.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (form.action.endsWith("/outcome")) return; // ends the call: a normal submit
+    event.preventDefault();
+    try {
+      const response = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      const fresh = page.querySelector("[data-appointment-panel]");
+      if (fresh) panel.replaceChildren(...fresh.childNodes);
+      const alert = page.querySelector(".usa-alert");
+      if (alert) status(alert.textContent.trim());
+    } catch (error) {
+      form.submit();
+    }
+  });
+}
+
+if (role === "clerk") sendPanelFormsInBackground();

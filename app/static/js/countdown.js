@@ -1,0 +1,17 @@
+// "Opens in 12 min" on the not-yet-open join page; reloads the page when the link opens.
+const note = document.querySelector(".site-countdown[data-opens]");
+if (note) {
+  const opens = new Date(note.dataset.opens).getTime();
+  const tick = () => {
+    const seconds = Math.max(0, Math.round((opens - Date.now()) / 1000));
+    if (seconds === 0) { window.location.reload(); return; }
+    const hours = Math.floor(seconds / 3600);
+    const minutes = Math.floor((seconds % 3600) / 60);
+    const rest = seconds % 60;
+    const time = hours ? `${hours} h ${minutes} min` : minutes ? `${minutes} min ${rest} s` : `${rest} s`;
+    note.textContent = note.dataset.label.replace("{time}", time);
+    note.hidden = false;
+  };
+  tick();
+  setInterval(tick, 1000);
+}

@@ -1,0 +1,492 @@
+"""How many bookings per second one production process takes, and at what latency.
+
+    .venv/bin/python benchmarks/booking_throughput.py [--levels 1 8 32] [--bookings 200]
+        [--no-document-levels 1 32] [--rounds 1] [--level-seconds 120]
+
+Starts the real production server, `gunicorn -c gunicorn.conf.py wsgi:app` (gevent worker,
+WEB_CONCURRENCY=1, VENTANILLA_ENV=production), on a free port of 127.0.0.1 against a fresh
+PostgreSQL database (`ventanilla_bench_<random>`, migrated with `flask db upgrade`, seeded with
+`flask seed-demo`, dropped at the end). Rate limits are off (RATELIMIT_ENABLED=false): the API
+allows 20 bookings an hour per address.
+
+Then, for each concurrency level C, C threads (one requests.Session each) POST /api/v1/appointments
+until `--bookings` are done or `--level-seconds` have passed:
+
+- `video`: `certificacion-individuo`, multipart with a valid one-page PDF (tests/pdf_factory), so
+  each booking also runs the PDF inspector child process;
+- `in person`: `renovacion-licencia`, which asks for no document (separates PDF cost from booking).
+
+Every booking has its own e-mail address and its own slot: slots are taken round-robin from the
+availability endpoint (read once at the start), so the seat rule rarely refuses (409) one; the
+services' capacity_per_slot is raised when the slots of the window could not hold every booking.
+Prints per level: bookings/s, latency median/p95/p99, statuses, the CPU each booking cost in the
+gunicorn worker, in the PDF inspector children, in the PostgreSQL backends and in this client (all
+on the same 2 cores), the most connections the server held open (and how many were idle inside a
+transaction), and the latency of a GET /healthz sent every 0.2 s meanwhile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import itertools
+import math
+import os
+import re
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import requests  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from benchmarks._common import (child_pids, fmt, free_port, fresh_postgres_database,  # noqa: E402
+                                markdown_table, percentile, postgres_version, print_header,
+                                process_cpu_seconds)
+from tests import pdf_factory  # noqa: E402
+
+BIN = Path(sys.executable).parent
+STARTUP_SECONDS = 30
+REQUEST_TIMEOUT = 60
+WARMUP_BOOKINGS = 3
+SLOT_MARGIN = dt.timedelta(hours=3)  # skip slots this close to now: the lead time may catch up
+
+SERVICES = {
+    "video": dict(slug="certificacion-individuo", days=30, document=True),
+    "in person": dict(slug="renovacion-licencia", days=45, document=False),
+}
+
+# Settings that would point a child process at shared services or change its shape.
+_SCRUB = (
+    "SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL", "REDIS_URL", "SOCKETIO_MESSAGE_QUEUE",
+    "SOCKETIO_ASYNC_MODE", "RATELIMIT_STORAGE_URI", "PORT", "BIND", "WEB_CONCURRENCY",
+    "INSTANCE_DIR", "UPLOAD_DIR", "OUTBOX_DIR", "FLASK_APP", "GUNICORN_CMD_ARGS",
+    "GUNICORN_CONTROL_SOCKET", "PUBLIC_BASE_URL", "VENTANILLA_ENV", "RATELIMIT_ENABLED",
+)
+
+
+# --- the server ---------------------------------------------------------------------------------
+
+def production_env(tmp: Path, port: int, database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    instance = tmp / "instance"
+    env.update(
+        VENTANILLA_ENV="production",
+        SECRET_KEY="benchmark-secret-key-" + uuid.uuid4().hex,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        SESSION_COOKIE_SECURE="false",
+        RATELIMIT_ENABLED="false",
+        INSTANCE_DIR=str(instance),
+        UPLOAD_DIR=str(instance / "uploads"),
+        OUTBOX_DIR=str(instance / "outbox"),
+        DATABASE_URL=database_url,
+        BIND=f"127.0.0.1:{port}",
+        WEB_CONCURRENCY="1",
+        GUNICORN_GRACEFUL_TIMEOUT="3",
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def run(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+class Server:
+    def __init__(self, env: dict[str, str], tmp: Path, port: int):
+        self.base_url = f"http://127.0.0.1:{port}"
+        self.stdout_path, self.stderr_path = tmp / "server.stdout", tmp / "server.stderr"
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(
+                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env,
+                stdout=out, stderr=err, start_new_session=True)  # its own group: workers go with it
+
+    def logs(self) -> str:
+        text = self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+        return f"\n--- server exit code: {self.proc.poll()}\n--- stderr (tail):\n{text[-4000:]}"
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"gunicorn exited before it was healthy{self.logs()}")
+            try:
+                if requests.get(f"{self.base_url}/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:  # not listening yet, or too slow on a busy machine
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"/healthz not healthy after {STARTUP_SECONDS}s{self.logs()}")
+
+    def exceptions(self) -> Counter:
+        """The last line of each traceback in the server's log (what the 500s were), counted."""
+        text = self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+        found = Counter()
+        for line in text.splitlines():
+            if re.match(r"^[\w.]+(Error|Exception|Timeout)\b.*?:", line):
+                found[line.strip()[:160]] += 1
+        return found
+
+    def worker_pid(self) -> int:
+        workers = child_pids(self.proc.pid)
+        if len(workers) != 1:
+            raise SystemExit(f"expected one gunicorn worker, found {workers}{self.logs()}")
+        return workers[0]
+
+    def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+
+# --- CPU and connections, read from outside the server ------------------------------------------
+
+def postgres_backends(database: str) -> dict[int, float]:
+    """{pid: CPU seconds} of the PostgreSQL backends connected to `database`."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+            if cmdline.startswith(b"postgres: ") and f" {database} ".encode() in cmdline:
+                found[int(entry.name)] = process_cpu_seconds(int(entry.name))[0]
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return found
+
+
+@dataclass
+class CpuSnapshot:
+    worker: float
+    children: float
+    postgres: dict[int, float]
+    client: float
+
+    @classmethod
+    def take(cls, worker_pid: int, database: str) -> CpuSnapshot:
+        own, children = process_cpu_seconds(worker_pid)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return cls(own, children, postgres_backends(database), usage.ru_utime + usage.ru_stime)
+
+    def since(self, before: CpuSnapshot) -> dict[str, float]:
+        postgres = sum(cpu - before.postgres.get(pid, 0.0) for pid, cpu in self.postgres.items())
+        return {"worker": self.worker - before.worker, "pdf": self.children - before.children,
+                "postgres": postgres, "client": self.client - before.client}
+
+
+class ConnectionSampler:
+    """Samples pg_stat_activity while a level runs: connections open, and idle in a transaction."""
+
+    def __init__(self, admin_engine, database: str, every: float = 0.25):
+        self.engine, self.database, self.every = admin_engine, database, every
+        self.max_open = self.max_idle_in_transaction = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        query = sa.text("SELECT count(*), count(*) FILTER (WHERE state = 'idle in transaction') "
+                        "FROM pg_stat_activity WHERE datname = :db")
+        with self.engine.connect() as connection:
+            while not self._stop.wait(self.every):
+                total, idle_in_tx = connection.execute(query, {"db": self.database}).one()
+                self.max_open = max(self.max_open, total)
+                self.max_idle_in_transaction = max(self.max_idle_in_transaction, idle_in_tx)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+class HealthProbe:
+    """GET /healthz (one `SELECT 1`) every `every` seconds while a level runs: what a cheap request
+    that needs a database connection waits for while the bookings hold the pool."""
+
+    def __init__(self, base_url: str, every: float = 0.2):
+        self.url, self.every = f"{base_url}/healthz", every
+        self.latencies: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        with requests.Session() as session:
+            while not self._stop.wait(self.every):
+                started = time.perf_counter()
+                try:
+                    session.get(self.url, timeout=REQUEST_TIMEOUT)
+                except requests.RequestException:
+                    continue
+                self.latencies.append(time.perf_counter() - started)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=REQUEST_TIMEOUT + 5)
+
+
+# --- the load -----------------------------------------------------------------------------------
+
+def free_slots(base_url: str, slug: str, days: int) -> list[dict]:
+    response = requests.get(f"{base_url}/api/v1/services/{slug}/availability", params={"days": days}, timeout=30)
+    response.raise_for_status()
+    soon = dt.datetime.now(dt.timezone.utc) + SLOT_MARGIN
+    return [slot for day in response.json()["days"] for slot in day["slots"]
+            if dt.datetime.fromisoformat(slot["start"]) > soon]
+
+
+class SlotCycle:
+    """Hands out slots round-robin, shared by every level of one service."""
+
+    def __init__(self, slots: list[dict]):
+        self._cycle = itertools.cycle(slots)
+        self._lock = threading.Lock()
+
+    def next(self) -> dict:
+        with self._lock:
+            return next(self._cycle)
+
+
+@dataclass
+class LevelResult:
+    variant: str
+    clients: int
+    wall: float
+    latencies: list[float] = field(default_factory=list)
+    statuses: Counter = field(default_factory=Counter)
+    cpu: dict[str, float] = field(default_factory=dict)
+    max_connections: int = 0
+    max_idle_in_transaction: int = 0
+    probe_latencies: list[float] = field(default_factory=list)
+    other_examples: list[str] = field(default_factory=list)
+
+
+def booking_request(session: requests.Session, base_url: str, variant: str, slot: dict, pdf: bytes,
+                    tag: str) -> tuple[float, int | str, str]:
+    data = {"service": SERVICES[variant]["slug"], "office": str(slot["office"]), "start": slot["start"],
+            "name": "Ciudadana de Prueba", "email": f"bench-{tag}@example.com", "phone": "787-555-0100",
+            "licence_number": "1234567", "language": "es"}
+    files = ({"licence_front": ("licencia.pdf", pdf, "application/pdf")}
+             if SERVICES[variant]["document"] else None)
+    started = time.perf_counter()
+    try:
+        response = session.post(f"{base_url}/api/v1/appointments", data=data, files=files,
+                                timeout=REQUEST_TIMEOUT)
+    except requests.RequestException as error:
+        return time.perf_counter() - started, "error", repr(error)[:200]
+    return time.perf_counter() - started, response.status_code, response.text[:200]
+
+
+def run_level(base_url: str, variant: str, clients: int, bookings: int, seconds: float,
+              slots: SlotCycle, pdf: bytes, worker_pid: int, database: str, admin_engine) -> LevelResult:
+    counter = itertools.count()
+    results: list[tuple[float, int | str, str]] = []
+    lock = threading.Lock()
+    start_gate = threading.Barrier(clients + 1)
+    run_id = uuid.uuid4().hex[:8]
+    deadline_box: list[float] = []
+
+    def client() -> None:
+        with requests.Session() as session:
+            start_gate.wait(timeout=30)
+            while True:
+                index = next(counter)
+                if index >= bookings or time.monotonic() > deadline_box[0]:
+                    return
+                outcome = booking_request(session, base_url, variant, slots.next(), pdf,
+                                          f"{run_id}-{index}")
+                with lock:
+                    results.append(outcome)
+
+    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    before = CpuSnapshot.take(worker_pid, database)
+    with ConnectionSampler(admin_engine, database) as sampler, HealthProbe(base_url) as probe:
+        deadline_box.append(time.monotonic() + seconds)
+        started = time.perf_counter()
+        start_gate.wait(timeout=30)
+        # Bounded: every request has its own timeout and no new one starts after the deadline.
+        give_up = time.monotonic() + seconds + REQUEST_TIMEOUT + 10
+        for thread in threads:
+            thread.join(timeout=max(0.0, give_up - time.monotonic()))
+        wall = time.perf_counter() - started
+    after = CpuSnapshot.take(worker_pid, database)
+
+    result = LevelResult(variant=variant, clients=clients, wall=wall, cpu=after.since(before),
+                         max_connections=sampler.max_open,
+                         max_idle_in_transaction=sampler.max_idle_in_transaction,
+                         probe_latencies=probe.latencies)
+    for latency, status, body in results:
+        result.latencies.append(latency)
+        result.statuses[status] += 1
+        if status not in (201, 409) and len(result.other_examples) < 3:
+            result.other_examples.append(f"{status}: {body.strip()}")
+    return result
+
+
+def raise_capacity(database_url: str, needs: dict[str, int], slot_counts: dict[str, int]) -> list[str]:
+    """Raise capacity_per_slot where round-robin would put more bookings in a slot than it seats."""
+    notes = []
+    engine = sa.create_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            for slug, total in needs.items():
+                capacity = connection.execute(sa.text("SELECT capacity_per_slot FROM service WHERE slug = :s"),
+                                              {"s": slug}).scalar_one()
+                per_slot = math.ceil(total / slot_counts[slug])
+                if per_slot > capacity:
+                    new = per_slot + 1
+                    connection.execute(sa.text("UPDATE service SET capacity_per_slot = :c WHERE slug = :s"),
+                                       {"c": new, "s": slug})
+                    notes.append(f"`{slug}`: {total} bookings over {slot_counts[slug]} slots × {capacity} "
+                                 f"seats: capacity_per_slot raised to {new}")
+                else:
+                    notes.append(f"`{slug}`: {total} bookings over {slot_counts[slug]} slots × {capacity} "
+                                 f"seats: demo capacity kept")
+    finally:
+        engine.dispose()
+    return notes
+
+
+# --- report -------------------------------------------------------------------------------------
+
+def table(results: list[LevelResult], rounds: int) -> str:
+    groups: dict[tuple[str, int], list[LevelResult]] = {}
+    for result in results:
+        groups.setdefault((result.variant, result.clients), []).append(result)
+    rows = []
+    for (variant, clients), runs in groups.items():
+        rates = [r.statuses[201] / r.wall for r in runs]
+        latencies = [s * 1000 for r in runs for s in r.latencies]
+        statuses = sum((r.statuses for r in runs), Counter())
+        other = sum(n for status, n in statuses.items() if status not in (201, 409))
+        done = statuses[201] or 1
+        cpu = {key: sum(r.cpu[key] for r in runs) * 1000 / done for key in runs[0].cpu}
+        probe = [s * 1000 for r in runs for s in r.probe_latencies]
+        rate = statistics.median(rates)
+        rate_text = fmt(rate) if len(runs) == 1 else f"{fmt(rate)} ({fmt(min(rates))}–{fmt(max(rates))})"
+        rows.append([
+            f"{variant}{' + PDF' if SERVICES[variant]['document'] else ''}", clients, len(latencies),
+            rate_text, fmt(statistics.median(latencies), 0), fmt(percentile(latencies, 95), 0),
+            fmt(percentile(latencies, 99), 0), f"{statuses[201]}/{statuses[409]}/{other}",
+            f"{fmt(cpu['worker'], 0)} / {fmt(cpu['pdf'], 0)} / {fmt(cpu['postgres'], 0)} / {fmt(cpu['client'], 0)}",
+            f"{max(r.max_connections for r in runs)} ({max(r.max_idle_in_transaction for r in runs)})",
+            f"{fmt(statistics.median(probe) if probe else math.nan, 0)} / {fmt(percentile(probe, 99), 0)} ({len(probe)})",
+        ])
+    header = ["service", "clients", "requests", "bookings/s" + (" median (min–max)" if rounds > 1 else ""),
+              "median ms", "p95 ms", "p99 ms", "201/409/other",
+              "CPU ms per booking: worker / PDF children / PostgreSQL / client",
+              "max DB conns (idle in tx)", "/healthz meanwhile: median / p99 ms (n)"]
+    return markdown_table(header, rows, align="lrrrrrrrrrr")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--levels", type=int, nargs="*", default=[1, 8, 32],
+                        help="concurrent clients for the video service with a PDF")
+    parser.add_argument("--no-document-levels", type=int, nargs="*", default=[1, 32],
+                        help="concurrent clients for the in-person service (no document)")
+    parser.add_argument("--bookings", type=int, default=200, help="bookings per level")
+    parser.add_argument("--level-seconds", type=float, default=120, help="hard time cap per level")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat every level this many times, interleaved")
+    args = parser.parse_args()
+
+    print_header(__doc__.splitlines()[0])
+    print(f"PostgreSQL {postgres_version()} at 127.0.0.1:5432; gunicorn gevent, WEB_CONCURRENCY=1\n", flush=True)
+    plan = [("video", c) for c in args.levels] + [("in person", c) for c in args.no_document_levels]
+    pdf = pdf_factory.one_page()
+    results: list[LevelResult] = []
+    notes: list[str] = []
+
+    with tempfile.TemporaryDirectory(prefix="ventanilla-bench-") as tmp_name, fresh_postgres_database() as url:
+        tmp = Path(tmp_name)
+        database = url.rsplit("/", 1)[1]
+        port = free_port()
+        env = production_env(tmp, port, url)
+        run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], env)
+        run([str(BIN / "flask"), "--app", "wsgi", "seed-demo"], env)  # prints passwords: not shown
+
+        server = Server(env, tmp, port)
+        admin_engine = sa.create_engine(url.rsplit("/", 1)[0] + "/postgres", pool_size=1)
+        try:
+            server.wait_healthy()
+            worker_pid = server.worker_pid()
+            slots = {variant: free_slots(server.base_url, spec["slug"], spec["days"])
+                     for variant, spec in SERVICES.items()}
+            needs: dict[str, int] = {}
+            for variant, _clients in plan * args.rounds:
+                needs[SERVICES[variant]["slug"]] = needs.get(SERVICES[variant]["slug"], 0) + args.bookings
+            for variant in SERVICES:
+                needs[SERVICES[variant]["slug"]] = needs.get(SERVICES[variant]["slug"], 0) + WARMUP_BOOKINGS
+            notes += raise_capacity(url, needs, {SERVICES[v]["slug"]: len(s) for v, s in slots.items()})
+            cycles = {variant: SlotCycle(s) for variant, s in slots.items()}
+
+            # Warm-up: the pool's first connections, SQLAlchemy's statement cache, template compilation.
+            with requests.Session() as session:
+                for variant in SERVICES:
+                    for n in range(WARMUP_BOOKINGS):
+                        _latency, status, body = booking_request(session, server.base_url, variant,
+                                                                 cycles[variant].next(), pdf, f"warmup-{variant.replace(' ', '-')}-{n}")
+                        if status != 201:
+                            raise SystemExit(f"warm-up booking ({variant}) -> {status}: {body}{server.logs()}")
+
+            for round_number in range(args.rounds):
+                for variant, clients in plan:
+                    print(f"round {round_number + 1}/{args.rounds}: {variant}, {clients} clients…",
+                          file=sys.stderr, flush=True)
+                    result = run_level(server.base_url, variant, clients, args.bookings, args.level_seconds,
+                                       cycles[variant], pdf, worker_pid, database, admin_engine)
+                    results.append(result)
+                    if server.proc.poll() is not None:
+                        raise SystemExit(f"the server died during the run{server.logs()}")
+        finally:
+            server.stop()
+            admin_engine.dispose()
+            for line, count in server.exceptions().items():
+                notes.append(f"server log: {count} × `{line}`")
+
+    print(f"{args.bookings} bookings per level (hard cap {args.level_seconds:.0f} s), {args.rounds} round(s); "
+          f"latency percentiles over every request of the level{'s rounds' if args.rounds > 1 else ''}; "
+          f"CPU per successful booking, measured from /proc.\n")
+    print(table(results, args.rounds))
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"\nload average at the end: {load}\n")
+    for note in notes:
+        print(f"- {note}")
+    for result in results:
+        for example in result.other_examples:
+            print(f"- {result.variant}, {result.clients} clients, not 201/409: {example}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""CESCO Remoto end to end in two real browsers: citizen and clerk see each other peer to peer."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Appointment, CallSession
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, open_page
+from tests.test_call_signaling import CLERK, make_appointment
+
+pytestmark = pytest.mark.browser
+TIMEOUT = 20_000  # ms; connection takes ~2 s here, generous under load (shared/BROWSER-TESTING.md)
+
+CONNECTED = "() => window.ventanillaCall && window.ventanillaCall.pc && window.ventanillaCall.pc.connectionState === 'connected'"
+VIDEO_DECODED = """async () => {
+  const pc = window.ventanillaCall.pc;
+  if (!pc) return false;
+  let frames = 0;
+  (await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0; });
+  return frames > 0;
+}"""
+
+
+def wait_for_media(page):
+    page.wait_for_function(CONNECTED, timeout=TIMEOUT)
+    page.wait_for_function(VIDEO_DECODED, timeout=TIMEOUT)
+    page.wait_for_function("() => document.getElementById('remote-video').videoWidth > 0", timeout=TIMEOUT)
+
+
+def log_in(page, base_url, email, password):
+    page.goto(f"{base_url}/staff/login")
+    page.get_by_label("Correo electrónico").fill(email)
+    page.get_by_label("Contraseña").fill(password)
+    page.get_by_role("button", name="Iniciar sesión").click()
+    page.wait_for_url(f"{base_url}/staff/")
+
+
+def test_a_whole_cesco_remoto_call_in_two_browsers(app, seeded, live_server, browser, axe):
+    reference, token = make_appointment(app)
+    citizen = open_page(browser, viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
+    clerk = open_page(browser, viewport={"width": 1280, "height": 900})
+    try:
+        citizen.goto(f"{live_server.url}/call/{token}")
+        enter = citizen.get_by_role("button", name="Entrar a la sala de espera")
+        enter.wait_for(state="visible")
+        citizen.wait_for_function("() => !document.getElementById('enter-waiting-room').disabled", timeout=TIMEOUT)
+        assert axe(citizen) == []
+        enter.click()
+        citizen.get_by_role("heading", name="Su funcionario le admitirá en breve").wait_for(timeout=TIMEOUT)
+
+        log_in(clerk, live_server.url, CLERK, seeded[CLERK])
+        clerk.locator("#waiting-alert").wait_for(state="visible", timeout=TIMEOUT)
+        assert reference in clerk.locator("#waiting-alert").inner_text()
+        assert axe(clerk) == []
+        clerk.locator(f'tr[data-reference="{reference}"] .site-admit').click()
+        clerk.wait_for_url(f"{live_server.url}/staff/call/{reference}")
+
+        wait_for_media(citizen)
+        wait_for_media(clerk)
+        assert axe(clerk) == []
+
+        citizen.reload()  # the citizen's browser reloads mid-call: it comes back by itself
+        wait_for_media(citizen)
+        wait_for_media(clerk)
+
+        clerk.get_by_label("Mensaje", exact=True).fill("Muestre su licencia a la cámara, por favor.")
+        clerk.get_by_role("button", name="Enviar").click()
+        citizen.get_by_text("Muestre su licencia a la cámara, por favor.").wait_for(timeout=TIMEOUT)
+
+        clerk.get_by_role("button", name="Identidad verificada con la licencia").click()
+        clerk.get_by_text("Identidad verificada con la licencia por").wait_for(timeout=TIMEOUT)
+        assert clerk.evaluate(CONNECTED)  # the identity check did not interrupt the call
+
+        clerk.locator("label[for=outcome-completed]").click()
+        clerk.get_by_role("button", name="Terminar la cita y guardar el resultado").click()
+        clerk.wait_for_url(f"{live_server.url}/staff/", timeout=TIMEOUT)
+        citizen.wait_for_url(f"{live_server.url}/call/{token}/survey", timeout=TIMEOUT)
+        assert axe(citizen) == []
+        assert citizen.errors == [] and clerk.errors == []
+
+        with app.app_context():
+            appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference))
+            assert appointment.status == "completed" and appointment.outcome == "completed"
+            assert appointment.identity_verified_by.email == CLERK
+            call = db.session.scalar(sa.select(CallSession).where(CallSession.appointment_id == appointment.id))
+            assert call.waiting_since and call.admitted_at and call.connected_at and call.ended_at
+    finally:
+        citizen.context.close()
+        clerk.context.close()
+
+
+def test_a_citizen_who_denies_the_camera_is_guided_to_audio_only(app, seeded, live_server, playwright):
+    reference, token = make_appointment(app)
+    # Without --use-fake-ui-for-media-stream, a permission not granted is denied (BROWSER-TESTING.md).
+    arguments = [arg for arg in CHROMIUM_ARGS if arg != "--use-fake-ui-for-media-stream"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=arguments)
+    try:
+        context = browser.new_context(locale="es-PR")
+        context.grant_permissions(["microphone"], origin=live_server.url)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/call/{token}")
+        help_text = page.get_by_text("El navegador no tuvo permiso para usarlos.")
+        help_text.wait_for(timeout=TIMEOUT)
+        page.get_by_role("button", name="Continuar solo con audio").click()
+        page.get_by_role("heading", name="Su funcionario le admitirá en breve").wait_for(timeout=TIMEOUT)
+        assert page.evaluate("() => window.ventanillaCall.socket.connected")
+    finally:
+        browser.close()

@@ -1,0 +1,284 @@
+"""The /call signaling relay, with real python-socketio clients against a live server."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import requests
+import socketio
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Appointment, CallSession, Service, Staff
+from app.security import new_reference, new_token
+
+CLERK = "clerk@dtop.demo.ventanilla.pr"
+ADMIN = "admin@dtop.demo.ventanilla.pr"
+OTHER_AGENCY_CLERK = "clerk@cfse.demo.ventanilla.pr"
+
+
+def make_appointment(app, *, starts_in=dt.timedelta(minutes=5), status="booked", clerk_email=None,
+                     slug="certificacion-individuo", email="ana@example.com"):
+    """A video appointment at an arbitrary time (straight into the table), and its join token."""
+    token, token_hash = new_token()
+    with app.app_context():
+        service = db.session.scalar(sa.select(Service).where(Service.slug == slug))
+        start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + starts_in
+        clerk = db.session.scalar(sa.select(Staff).where(Staff.email == clerk_email)) if clerk_email else None
+        appointment = Appointment(
+            reference=new_reference(service.agency.slug), service=service, office=service.offices[0],
+            start_at=start, end_at=start + dt.timedelta(minutes=20), status=status,
+            seat=None if status == "cancelled" else 1, citizen_name="Ana Rivera", citizen_email=email,
+            citizen_phone="+17875550100", join_token_hash=token_hash, manage_token_hash=new_token()[1],
+            clerk=clerk)
+        db.session.add(appointment)
+        db.session.commit()
+        return appointment.reference, token
+
+
+class Peer:
+    """A socket.io client that records what it receives, in order."""
+
+    def __init__(self, url, auth, cookie=None):
+        self.events: list[tuple[str, object]] = []
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("*", lambda event, data=None: self.events.append((event, data)), namespace="/call")
+        headers = {"Cookie": cookie} if cookie else {}
+        self.client.connect(url, namespaces=["/call"], auth=auth, headers=headers,
+                            transports=["websocket"], wait_timeout=10)
+
+    def names(self):
+        return [name for name, _ in self.events]
+
+    def wait_for(self, name, timeout=10):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for event, data in self.events:
+                if event == name:
+                    return data
+            time.sleep(0.02)
+        raise AssertionError(f"no {name!r} event; got {self.names()}")
+
+    def call(self, event, data):
+        return self.client.call(event, data, namespace="/call", timeout=10)
+
+    def close(self):
+        """Disconnect without waiting: the server acts on the close packet at once, but the
+        development server never answers the websocket close frame, so the client would idle 3 s."""
+        if self.client.connected:
+            threading.Thread(target=self.client.disconnect, daemon=True).start()
+
+
+def staff_cookie(url, email, password) -> str:
+    session = requests.Session()
+    response = session.post(f"{url}/staff/login", data={"email": email, "password": password},
+                            allow_redirects=False, timeout=10)
+    assert response.status_code == 302, response.text[:300]
+    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+@pytest.fixture
+def server(app, seeded, live_server):
+    peers = []
+
+    class Server:
+        url = live_server.url
+        credentials = seeded
+
+        def citizen(self, token):
+            peer = Peer(live_server.url, {"token": token})
+            peers.append(peer)
+            return peer
+
+        def clerk(self, reference, email=CLERK):
+            peer = Peer(live_server.url, {"appointment": reference},
+                        cookie=staff_cookie(live_server.url, email, seeded[email]))
+            peers.append(peer)
+            return peer
+
+    yield Server()
+    for peer in peers:
+        peer.close()
+
+
+def refused(connect) -> bool:
+    try:
+        peer = connect()
+    except socketio.exceptions.ConnectionError:
+        return True
+    peer.close()
+    return False
+
+
+def test_citizen_and_clerk_pair_up_and_only_the_clerk_offers_first(app, server):
+    reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    citizen = server.citizen(token)
+    assert citizen.wait_for("role") == {"role": "citizen", "polite": True}
+    clerk = server.clerk(reference)
+    assert clerk.wait_for("role") == {"role": "clerk", "polite": False}
+    clerk.wait_for("start")
+    citizen.wait_for("peer-joined")
+    assert "start" not in citizen.names()
+
+
+def test_relayed_signals_keep_their_order(app, server):
+    reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    citizen, clerk = server.citizen(token), server.clerk(reference)
+    clerk.wait_for("start")
+    for n in range(60):
+        clerk.client.emit("signal", {"candidate": {"candidate": f"candidate:{n} 1 udp 1 127.0.0.1 {9000 + n} typ host",
+                                                   "sdpMid": "0", "sdpMLineIndex": 0}}, namespace="/call")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and len([e for e in citizen.events if e[0] == "signal"]) < 60:
+        time.sleep(0.05)
+    received = [data["candidate"]["candidate"].split()[0] for name, data in citizen.events if name == "signal"]
+    assert received == [f"candidate:{n}" for n in range(60)]
+
+
+@pytest.mark.parametrize("case", ["bogus", "cancelled", "passed", "early", "wrong_type"])
+def test_citizens_without_a_valid_open_link_are_refused(app, server, case):
+    if case == "bogus":
+        token = "not-a-real-token"
+    elif case == "wrong_type":
+        token = 12345
+    else:
+        offsets = {"cancelled": dt.timedelta(minutes=5), "passed": dt.timedelta(hours=-3),
+                   "early": dt.timedelta(hours=2)}
+        _, token = make_appointment(app, starts_in=offsets[case], status="cancelled" if case == "cancelled" else "booked")
+    assert refused(lambda: server.citizen(token))
+
+
+def test_anonymous_and_unassigned_staff_are_refused(app, server):
+    reference, _ = make_appointment(app, status="in_call", clerk_email=CLERK)
+    assert refused(lambda: Peer(server.url, {"appointment": reference}))
+    assert refused(lambda: server.clerk(reference, email=OTHER_AGENCY_CLERK))
+    assert refused(lambda: server.clerk(reference, email=ADMIN))  # same agency, but not the assigned clerk
+    assert refused(lambda: Peer(server.url, {"room": "appointment-1"}))
+
+
+def test_a_citizen_never_receives_anything_of_another_appointment(app, server):
+    ref_a, token_a = make_appointment(app, status="in_call", clerk_email=CLERK)
+    ref_b, token_b = make_appointment(app, status="in_call", clerk_email=ADMIN, email="luis@example.com",
+                                      starts_in=dt.timedelta(minutes=6))
+    citizen_a, citizen_b = server.citizen(token_a), server.citizen(token_b)
+    clerk_a, clerk_b = server.clerk(ref_a), server.clerk(ref_b, email=ADMIN)
+    clerk_b.wait_for("start")
+    clerk_b.call("chat", {"text": "only for B"})
+    assert citizen_b.wait_for("chat") == {"from": "clerk", "text": "only for B"}
+    time.sleep(0.3)
+    assert "chat" not in citizen_a.names() and "chat" not in clerk_a.names()
+
+
+@pytest.mark.parametrize("payload", [
+    {"description": {"type": "offer", "sdp": "x" * (70 * 1024)}},  # over 64 KB
+    {"description": {"type": "bogus", "sdp": ""}},
+    {"candidate": {"candidate": 42}},
+    {"candidate": {"candidate": "a", "extra": "field"}},
+    {"description": {"type": "offer", "sdp": "v=0"}, "candidate": None},
+    "a string",
+    ["a", "list"],
+    None,
+])
+def test_malformed_or_oversize_signals_are_dropped_and_the_call_goes_on(app, server, payload):
+    reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    citizen, clerk = server.citizen(token), server.clerk(reference)
+    clerk.wait_for("start")
+    assert clerk.call("signal", payload) == {"ok": False}
+    assert clerk.client.connected and citizen.client.connected
+    assert clerk.call("signal", {"candidate": None}) == {"ok": True}
+    assert citizen.wait_for("signal") == {"candidate": None}
+    assert [name for name in citizen.names() if name == "signal"] == ["signal"]
+
+
+def test_a_flood_of_messages_is_rate_limited(app, server):
+    app.config.update(CALL_SIGNAL_RATE=1, CALL_SIGNAL_BURST=5)
+    reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    citizen, clerk = server.citizen(token), server.clerk(reference)
+    clerk.wait_for("start")
+    answers = [clerk.call("chat", {"text": f"m{n}"})["ok"] for n in range(12)]
+    assert answers[:5] == [True] * 5 and answers.count(True) <= 6
+    assert clerk.client.connected
+
+
+def test_a_second_tab_of_the_citizen_replaces_the_first(app, server):
+    reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    first = server.citizen(token)
+    first.wait_for("role")
+    second = server.citizen(token)
+    first.wait_for("replaced")
+    deadline = time.monotonic() + 5
+    while first.client.connected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not first.client.connected
+    clerk = server.clerk(reference)
+    clerk.wait_for("start")
+    second.wait_for("peer-joined")
+
+
+def test_the_waiting_room_reaches_the_agencys_console_only(app, server):
+    reference, token = make_appointment(app)
+    console = Peer(server.url, {"console": True}, cookie=staff_cookie(server.url, CLERK, server.credentials[CLERK]))
+    other = Peer(server.url, {"console": True},
+                 cookie=staff_cookie(server.url, OTHER_AGENCY_CLERK, server.credentials[OTHER_AGENCY_CLERK]))
+    try:
+        citizen = server.citizen(token)
+        update = console.wait_for("waiting-room")
+        assert update["reference"] == reference and update["state"] == "waiting" and update["present"]
+        time.sleep(0.3)
+        assert "waiting-room" not in other.names()
+        citizen.close()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(
+                name == "waiting-room" and not data["present"] for name, data in console.events):
+            time.sleep(0.05)
+        assert any(name == "waiting-room" and not data["present"] for name, data in console.events)
+    finally:
+        console.close()
+        other.close()
+
+
+def test_two_clerks_admitting_at_once_get_one_winner(app, server):
+    reference, token = make_appointment(app)
+    sessions = []
+    for email in (CLERK, ADMIN):
+        session = requests.Session()
+        session.post(f"{server.url}/staff/login", data={"email": email, "password": server.credentials[email]},
+                     timeout=10)
+        sessions.append(session)
+    barrier = threading.Barrier(2)
+
+    def admit(session):
+        barrier.wait(timeout=10)
+        return session.post(f"{server.url}/staff/appointments/{reference}/admit", allow_redirects=False,
+                            timeout=10).status_code
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        statuses = sorted(pool.map(admit, sessions))
+    assert statuses == [302, 409]
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference))
+        assert appointment.status == "in_call" and appointment.clerk_id is not None
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CallSession)) == 1
+
+
+def test_ice_servers_need_a_participant_and_mint_expiring_turn_credentials(app, server):
+    import base64
+    import hashlib
+    import hmac
+
+    app.config.update(STUN_URLS=["stun:stun.example.pr:3478"], TURN_URLS=["turn:turn.example.pr:3478"],
+                      TURN_SECRET="s3cret", TURN_TTL_SECONDS=600)
+    _, token = make_appointment(app)
+    assert requests.get(f"{server.url}/call/ice-servers", timeout=10).status_code == 403
+    assert requests.get(f"{server.url}/call/ice-servers?token=nope", timeout=10).status_code == 403
+    servers = requests.get(f"{server.url}/call/ice-servers?token={token}", timeout=10).json()["iceServers"]
+    stun, turn = servers
+    assert stun == {"urls": ["stun:stun.example.pr:3478"]}
+    expiry, user = turn["username"].split(":")
+    assert 590 <= int(expiry) - time.time() <= 610 and user.startswith("citizen-")
+    expected = base64.b64encode(hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()).decode()
+    assert turn["credential"] == expected
