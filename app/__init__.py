@@ -112,4 +112,4 @@ def _register_blueprints(app: Flask) -> None:
     register_turn_events()
     app.register_blueprint(call_bp, url_prefix="/call")
     app.register_blueprint(survey_bp, url_prefix="/call")
-    init_call_events()
+    init_call_events(app)

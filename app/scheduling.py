@@ -165,8 +165,8 @@ def available_days(
     office_ids = [o.id for o in offices]
     last_day = first_day + dt.timedelta(days=days - 1)
 
-    hours = _hours_by_office(office_ids)
-    closures = _closures(service.agency_id, office_ids, first_day, last_day)
+    hours = hours_by_office(office_ids)
+    closures = closures_by_office(service.agency_id, office_ids, first_day, last_day)
     taken = _taken_seats(service.id, office_ids, first_day, last_day, zone)
     step = dt.timedelta(minutes=service.slot_minutes)
 
@@ -216,14 +216,16 @@ def nearest_free_slots(service: Service, start: dt.datetime, *, office: Office |
     return free[:count]
 
 
-def _hours_by_office(office_ids: list[int]) -> dict[int, dict[int, list[tuple[dt.time, dt.time]]]]:
+def hours_by_office(office_ids: list[int]) -> dict[int, dict[int, list[tuple[dt.time, dt.time]]]]:
+    """{office id: {weekday: [(opens, closes), …]}} from the opening hours table."""
     hours: dict[int, dict[int, list]] = {office_id: defaultdict(list) for office_id in office_ids}
     for row in db.session.scalars(sa.select(OpeningHours).where(OpeningHours.office_id.in_(office_ids))):
         hours[row.office_id][row.weekday].append((row.opens_at, row.closes_at))
     return hours
 
 
-def _closures(agency_id: int, office_ids: list[int], first: dt.date, last: dt.date):
+def closures_by_office(agency_id: int, office_ids: list[int], first: dt.date, last: dt.date):
+    """{office id: {day: reason}} of the one-off closures between `first` and `last`."""
     closures: dict[int, dict[dt.date, str]] = {office_id: {} for office_id in office_ids}
     rows = db.session.scalars(sa.select(Closure).where(
         Closure.agency_id == agency_id, Closure.day.between(first, last),

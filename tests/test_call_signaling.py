@@ -74,9 +74,14 @@ class Peer:
 
 
 def staff_cookie(url, email, password) -> str:
+    """Log in like a browser (with the form's CSRF token, when the server asks for one)."""
+    import re
+
     session = requests.Session()
-    response = session.post(f"{url}/staff/login", data={"email": email, "password": password},
-                            allow_redirects=False, timeout=10)
+    form = session.get(f"{url}/staff/login", timeout=10).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    data = {"email": email, "password": password, **({"csrf_token": token.group(1)} if token else {})}
+    response = session.post(f"{url}/staff/login", data=data, allow_redirects=False, timeout=10)
     assert response.status_code == 302, response.text[:300]
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
 

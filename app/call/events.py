@@ -61,43 +61,94 @@ class Participant:
         return True
 
 
-class Rooms:
-    """Who is connected to which appointment, in this process."""
+class MemoryDirectory:
+    """Room membership for a single process."""
 
     def __init__(self):
         self._lock = threading.Lock()
-        self.by_sid: dict[str, Participant] = {}
-        self.by_room: dict[int, dict[str, str]] = {}  # appointment id -> {role: sid}
+        self._rooms: dict[int, dict[str, str]] = {}
+
+    def claim(self, appointment_id: int, role: str, sid: str) -> str | None:
+        with self._lock:
+            room = self._rooms.setdefault(appointment_id, {})
+            previous = room.get(role)
+            room[role] = sid
+            return previous
+
+    def release(self, appointment_id: int, role: str, sid: str) -> None:
+        with self._lock:
+            room = self._rooms.get(appointment_id, {})
+            if room.get(role) == sid:
+                del room[role]
+            if not room:
+                self._rooms.pop(appointment_id, None)
+
+    def members(self, appointment_id: int) -> dict[str, str]:
+        return dict(self._rooms.get(appointment_id, {}))
+
+
+class RedisDirectory:
+    """Room membership shared by several processes (with SOCKETIO_MESSAGE_QUEUE), so a citizen
+    on one process and their clerk on another still find each other."""
+
+    TTL_SECONDS = 24 * 3600  # a process that died never releases; its entries fade out
+    # Release only if the slot still holds this sid: a newer tab may have claimed it meanwhile.
+    RELEASE = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end"
+
+    def __init__(self, url: str):
+        import redis
+
+        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._release = self._redis.register_script(self.RELEASE)
+
+    @staticmethod
+    def _key(appointment_id: int) -> str:
+        return f"ventanilla:call:{appointment_id}"
+
+    def claim(self, appointment_id: int, role: str, sid: str) -> str | None:
+        key = self._key(appointment_id)
+        pipe = self._redis.pipeline()
+        pipe.hget(key, role).hset(key, role, sid).expire(key, self.TTL_SECONDS)
+        previous = pipe.execute()[0]
+        return previous if previous != sid else None
+
+    def release(self, appointment_id: int, role: str, sid: str) -> None:
+        self._release(keys=[self._key(appointment_id)], args=[role, sid])
+
+    def members(self, appointment_id: int) -> dict[str, str]:
+        return self._redis.hgetall(self._key(appointment_id))
+
+
+class Rooms:
+    """Who is connected to which appointment: this process's sockets, and a directory of rooms."""
+
+    def __init__(self):
+        self.by_sid: dict[str, Participant] = {}  # the sockets connected to this process
+        self.directory: MemoryDirectory | RedisDirectory = MemoryDirectory()
+
+    def use(self, directory) -> None:
+        self.directory = directory
 
     def join(self, participant: Participant) -> str | None:
         """Add; returns the sid this one replaces (a second tab of the same side), if any."""
-        with self._lock:
-            room = self.by_room.setdefault(participant.appointment_id, {})
-            replaced = room.get(participant.role)
-            room[participant.role] = participant.sid
-            self.by_sid[participant.sid] = participant
-            if replaced:
-                self.by_sid.pop(replaced, None)
-            return replaced
+        self.by_sid[participant.sid] = participant
+        replaced = self.directory.claim(participant.appointment_id, participant.role, participant.sid)
+        if replaced:
+            self.by_sid.pop(replaced, None)
+        return replaced
 
     def leave(self, sid: str) -> Participant | None:
-        with self._lock:
-            participant = self.by_sid.pop(sid, None)
-            if participant is None:
-                return None
-            room = self.by_room.get(participant.appointment_id, {})
-            if room.get(participant.role) == sid:
-                del room[participant.role]
-            if not room:
-                self.by_room.pop(participant.appointment_id, None)
-            return participant
+        participant = self.by_sid.pop(sid, None)
+        if participant is not None:
+            self.directory.release(participant.appointment_id, participant.role, sid)
+        return participant
 
     def other(self, participant: Participant) -> str | None:
-        room = self.by_room.get(participant.appointment_id, {})
-        return room.get("clerk" if participant.role == "citizen" else "citizen")
+        role = "clerk" if participant.role == "citizen" else "citizen"
+        return self.directory.members(participant.appointment_id).get(role)
 
     def present(self, appointment_id: int) -> dict[str, str]:
-        return dict(self.by_room.get(appointment_id, {}))
+        return self.directory.members(appointment_id)
 
 
 rooms = Rooms()
@@ -250,7 +301,10 @@ def end_call(appointment: Appointment) -> None:
     notify_waiting_room(appointment)
 
 
-def init_call_events() -> None:
-    """Register the namespace once; later `socketio.init_app` calls re-register it themselves."""
+def init_call_events(app) -> None:
+    """Register the namespace once (later `socketio.init_app` calls re-register it themselves),
+    and share room membership through Redis when several processes share a message queue."""
     if not any(handler.namespace == NAMESPACE for handler in socketio.namespace_handlers):
         socketio.on_namespace(CallNamespace(NAMESPACE))
+    queue = app.config.get("SOCKETIO_MESSAGE_QUEUE") or ""
+    rooms.use(RedisDirectory(queue) if queue.startswith(("redis://", "rediss://")) else MemoryDirectory())

@@ -147,8 +147,8 @@ def openings(service: Service, office: Office, first_day: dt.date,
     zone = scheduling.agency_zone(service)
     last_day = first_day + dt.timedelta(days=days - 1)
     # scheduling's own lookups, so turns and bookings read hours and closures the same way.
-    hours = scheduling._hours_by_office([office.id])[office.id]
-    closures = scheduling._closures(service.agency_id, [office.id], first_day, last_day)[office.id]
+    hours = scheduling.hours_by_office([office.id])[office.id]
+    closures = scheduling.closures_by_office(service.agency_id, [office.id], first_day, last_day)[office.id]
     result = []
     for offset in range(days):
         day = first_day + dt.timedelta(days=offset)

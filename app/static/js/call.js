@@ -20,8 +20,11 @@ let stopMeter = () => {};
 window.ventanillaCall = { get pc() { return peer?.pc ?? null; }, get socket() { return socket; } };
 
 function show(sectionId) {
-  for (const section of root.querySelectorAll("[data-step]")) section.hidden = section.id !== sectionId;
-  const heading = $(sectionId)?.querySelector("h1, h2");
+  const section = $(sectionId);
+  if (!section || !section.hidden) return;
+  for (const step of root.querySelectorAll("[data-step]")) step.hidden = step.id !== sectionId;
+  // Move a screen reader's focus to the new step's heading (the citizen's steps have an h1).
+  const heading = section.querySelector("h1");
   if (heading) { heading.tabIndex = -1; heading.focus(); }
 }
 

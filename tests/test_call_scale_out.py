@@ -1,0 +1,73 @@
+"""Scaling out: a citizen on one gunicorn process and their clerk on another still reach each other.
+
+Two production servers (gunicorn + gevent) share one PostgreSQL database and one Redis (the
+Socket.IO message queue, which also holds who is in which call room).
+"""
+
+from __future__ import annotations
+
+import pytest
+import redis
+import sqlalchemy as sa
+
+from tests.test_call_signaling import CLERK, Peer, make_appointment, staff_cookie
+from tests.conftest import build_app
+from tests.test_production_server import BIN, Server, _free_port, _production_env, _run
+
+
+@pytest.fixture
+def two_servers(pg_url, redis_url, tmp_path):
+    queue = redis_url.rsplit("/", 1)[0] + "/14"
+    redis.Redis.from_url(queue).flushdb()
+    servers = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        folder.mkdir()
+        port = _free_port()
+        env = _production_env(folder, port)
+        env.update(DATABASE_URL=pg_url, SOCKETIO_MESSAGE_QUEUE=queue, REDIS_URL=queue,
+                   RATELIMIT_ENABLED="false", SECRET_KEY="shared-secret-key-of-both-processes")
+        if name == "a":
+            # Empty the session's test database, then build the schema and the demo data once.
+            engine = sa.create_engine(pg_url)
+            with engine.begin() as connection:
+                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+            engine.dispose()
+            for command in (["db", "upgrade"], ["seed-demo"]):
+                result = _run([str(BIN / "flask"), "--app", "wsgi", *command], env)
+                assert result.returncode == 0, result.stdout + result.stderr
+            credentials = {line.split()[1]: line.split()[2] for line in result.stdout.splitlines()
+                           if ".demo.ventanilla.pr" in line}
+        servers.append(Server([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, folder, port))
+    try:
+        for server in servers:
+            server.wait_healthy()
+        yield servers, credentials
+    finally:
+        for server in servers:
+            server.stop()
+        engine = sa.create_engine(pg_url)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+        redis.Redis.from_url(queue).flushdb()
+
+
+def test_citizen_and_clerk_on_different_processes_are_paired_and_relayed(two_servers, pg_url, tmp_path):
+    (server_a, server_b), credentials = two_servers
+    reference, token = make_appointment(build_app(tmp_path, pg_url), status="in_call", clerk_email=CLERK)
+    citizen = Peer(server_a.base_url, {"token": token})
+    clerk = Peer(server_b.base_url, {"appointment": reference},
+                 cookie=staff_cookie(server_b.base_url, CLERK, credentials[CLERK]))
+    try:
+        clerk.wait_for("start")
+        citizen.wait_for("peer-joined")
+        assert clerk.call("signal", {"description": {"type": "offer", "sdp": "v=0 from B"}}) == {"ok": True}
+        assert citizen.wait_for("signal") == {"description": {"type": "offer", "sdp": "v=0 from B"}}
+        assert citizen.call("chat", {"text": "hola desde A"}) == {"ok": True}
+        assert clerk.wait_for("chat") == {"from": "citizen", "text": "hola desde A"}
+    except AssertionError as error:
+        raise AssertionError(f"{error}{server_a.logs()}{server_b.logs()}") from error
+    finally:
+        citizen.close()
+        clerk.close()
