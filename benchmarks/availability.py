@@ -167,9 +167,15 @@ def replaced(module, **functions):
             setattr(module, name, function)
 
 
+# The helpers available_days calls for hours and closures (public since the same-day turns use them).
+HOURS = "hours_by_office" if hasattr(scheduling, "hours_by_office") else "_hours_by_office"
+CLOSURES = "closures_by_office" if hasattr(scheduling, "closures_by_office") else "_closures"
+
+
 def time_parts(app, slug: str, today, days: int) -> dict[str, float]:
     """One call taken apart: each database helper alone, the Python around them, the JSON."""
     parts = {}
+    hours_of, closures_of = getattr(scheduling, HOURS), getattr(scheduling, CLOSURES)
     with app.test_request_context():
         service = get_service(slug)
         started = time.perf_counter()
@@ -177,22 +183,20 @@ def time_parts(app, slug: str, today, days: int) -> dict[str, float]:
         office_ids = [office.id for office in service.offices]
         parts["lazy loads: agency, offices"] = time.perf_counter() - started
         last = today + scheduling.dt.timedelta(days=days - 1)
-        for name, call in (
-            ("`_hours_by_office` (1 query)", lambda: scheduling._hours_by_office(office_ids)),
-            ("`_closures` (1 query)", lambda: scheduling._closures(service.agency_id, office_ids, today, last)),
-            ("`_taken_seats` (1 query + dict)", lambda: scheduling._taken_seats(service.id, office_ids, today, last, zone)),
+        results = {}
+        for key, name, call in (
+            ("hours", f"`{HOURS}` (1 query)", lambda: hours_of(office_ids)),
+            ("closures", f"`{CLOSURES}` (1 query)",
+             lambda: closures_of(service.agency_id, office_ids, today, last)),
+            ("taken", "`_taken_seats` (1 query + dict)",
+             lambda: scheduling._taken_seats(service.id, office_ids, today, last, zone)),
         ):
             started = time.perf_counter()
-            result = call()
+            results[key] = call()
             parts[name] = time.perf_counter() - started
-            if name.startswith("`_hours"):
-                hours = result
-            elif name.startswith("`_closures"):
-                closures = result
-            else:
-                taken = result
-        with replaced(scheduling, _hours_by_office=lambda *a: hours, _closures=lambda *a: closures,
-                      _taken_seats=lambda *a: taken):
+        with replaced(scheduling, **{HOURS: lambda *a: results["hours"],
+                                     CLOSURES: lambda *a: results["closures"],
+                                     "_taken_seats": lambda *a: results["taken"]}):
             started = time.perf_counter()
             calendar = scheduling.available_days(service, today, days)
             parts["slot loop in Python (no database)"] = time.perf_counter() - started

@@ -18,7 +18,7 @@ from werkzeug.datastructures import MultiDict
 from app import scheduling
 from app.appointments import BookingRequest, UploadedPdf, can_change, office_for
 from app.appointments import bookable_service
-from app.booking.uploads import read_pdf_upload
+from app.booking.uploads import read_pdf_upload, requirement_specs
 from app.citizens import ContactError, clean_name, parse_email, parse_phone
 from app.documents import DocumentError
 from app.models import LANGUAGES, Agency, Appointment, DocumentRequirement, Office, Service
@@ -155,12 +155,13 @@ def _contact(form: MultiDict, field: str, parse: Callable[[str], str], missing: 
 
 def _documents(service: Service, files: MultiDict, fields: dict[str, str]) -> list[UploadedPdf]:
     """Every requirement's file checked (all of them, so each refusal is reported at once)."""
-    codes = {requirement.code for requirement in service.requirements}
+    requirements = requirement_specs(service)  # ends the transaction before the PDF checks
+    codes = {requirement.code for requirement in requirements}
     for name in files:
         if name not in codes:
             fields[name] = _("This service does not ask for that document.")
     uploads = []
-    for requirement in service.requirements:
+    for requirement in requirements:
         try:
             upload = read_pdf_upload(files.get(requirement.code), requirement)
         except DocumentError as error:
@@ -169,8 +170,7 @@ def _documents(service: Service, files: MultiDict, fields: dict[str, str]) -> li
         if upload is not None:
             uploads.append(upload)
         elif requirement.required:
-            fields[requirement.code] = _("Please upload: %(document)s.",
-                                         document=requirement.localized("label"))
+            fields[requirement.code] = _("Please upload: %(document)s.", document=requirement.label)
     return uploads
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import current_app, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
@@ -11,6 +13,28 @@ from app.documents import (DocumentError, PdfLimits, discard_staged, stage_uploa
                            upload_store, validate_pdf)
 from app.extensions import db, write_transaction
 from app.models import AuditEvent, utcnow
+
+
+@dataclass(frozen=True)
+class RequirementSpec:
+    """A document requirement as plain values, usable after the database transaction ended."""
+
+    code: str
+    max_pages: int
+    required: bool
+    label: str
+
+
+def requirement_specs(service) -> list[RequirementSpec]:
+    """The service's requirements as plain values, then the transaction is ended.
+
+    Checking a PDF takes a child process and may wait for a free slot: no database connection
+    may stay checked out meanwhile, or a burst of uploads empties the pool for everyone.
+    """
+    specs = [RequirementSpec(code=r.code, max_pages=r.max_pages, required=r.required,
+                             label=r.localized("label")) for r in service.requirements]
+    db.session.commit()
+    return specs
 
 
 def read_pdf_upload(storage: FileStorage | None, requirement) -> UploadedPdf | None:
@@ -36,7 +60,7 @@ def collect_uploads(service, state: dict) -> dict[str, str]:
     """
     staged = state.setdefault("staged", {})
     errors = {}
-    for requirement in service.requirements:
+    for requirement in requirement_specs(service):
         try:
             upload = read_pdf_upload(request.files.get(f"doc_{requirement.code}"), requirement)
         except DocumentError as error:
@@ -48,7 +72,7 @@ def collect_uploads(service, state: dict) -> dict[str, str]:
             staged[requirement.code] = stage_upload(upload.data, upload.filename, upload)
         elif requirement.required and staged_upload(staged.get(requirement.code, "")) is None:
             staged.pop(requirement.code, None)
-            errors[requirement.code] = _("Please upload: %(document)s.", document=requirement.localized("label"))
+            errors[requirement.code] = _("Please upload: %(document)s.", document=requirement.label)
     return errors
 
 
@@ -74,8 +98,11 @@ def staged_documents(service, state: dict) -> list[UploadedPdf]:
 
 def replace_document(appointment, requirement, storage: FileStorage | None) -> str | None:
     """Replace (or add) the citizen's file for `requirement`; returns an error message or None."""
+    spec = RequirementSpec(code=requirement.code, max_pages=requirement.max_pages,
+                           required=requirement.required, label=requirement.localized("label"))
+    db.session.commit()  # no connection held while the PDF is checked
     try:
-        upload = read_pdf_upload(storage, requirement)
+        upload = read_pdf_upload(storage, spec)
     except DocumentError as error:
         return error.message
     if upload is None:
@@ -84,14 +111,14 @@ def replace_document(appointment, requirement, storage: FileStorage | None) -> s
     key = store.save(upload.data)
     write_transaction()
     document = next((d for d in appointment.documents
-                     if d.requirement_code == requirement.code and d.source == "citizen"
+                     if d.requirement_code == spec.code and d.source == "citizen"
                      and d.purged_at is None), None)
     old_key = None
     try:
         if document is None:
             from app.models import Document
 
-            document = Document(appointment=appointment, requirement_code=requirement.code)
+            document = Document(appointment=appointment, requirement_code=spec.code)
             db.session.add(document)
         else:
             old_key = document.storage_key
@@ -100,7 +127,7 @@ def replace_document(appointment, requirement, storage: FileStorage | None) -> s
         document.storage_key, document.uploaded_at = key, utcnow()
         db.session.add(AuditEvent(action="document.replaced_by_citizen", object_type="appointment",
                                   object_id=appointment.id, agency_id=appointment.service.agency_id,
-                                  ip=request.remote_addr, detail={"requirement": requirement.code}))
+                                  ip=request.remote_addr, detail={"requirement": spec.code}))
         db.session.commit()
     except BaseException:
         db.session.rollback()

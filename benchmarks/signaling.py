@@ -1,0 +1,1235 @@
+"""How the /call signaling relay holds up: relay latency, messages/s at saturation, CPU and memory.
+
+    .venv/bin/python benchmarks/signaling.py [--modes threading gevent baseline] [--rooms 10 100 500]
+        [--light-rate 100] [--light-seconds 10] [--saturation-seconds 15] [--inflight 64]
+        [--sdp-every 8] [--db sqlite|postgres] [--deflate] [--profile] [--rounds 1]
+
+Sets up a fresh database (SQLite file in a temp dir, or `--db postgres`: `ventanilla_bench_<random>`
+on 127.0.0.1, dropped at the end) with `db.create_all()`, the demo data, and max(--rooms) + 1 video
+appointments of `certificacion-individuo` starting in 5 minutes (inside their join window), each
+`in_call` with `clerk@dtop.demo.ventanilla.pr` assigned. One login cookie of that clerk serves every
+clerk socket. Then, for each mode and room count, a fresh server on a free port of 127.0.0.1:
+
+- `threading`: the app under `socketio.run(app, allow_unsafe_werkzeug=True)` (Werkzeug, threads),
+  started by this script (`--serve-threading PORT`), SOCKETIO_ASYNC_MODE=threading;
+- `gevent`: `gunicorn -c gunicorn.conf.py wsgi:app` (the production server: gevent worker, one
+  process, WORKER_CONNECTIONS raised when the room count needs it);
+- `baseline`: a naive Flask-SocketIO relay defined in this file (`benchmarks.signaling:naive_app`:
+  pair two sockets by a key, `emit("signal", data, to=other)`, same `async_handlers=False`), under the
+  same gunicorn command and gevent worker. It is PERFORMANCE.md's "Flask-SocketIO, gevent" row,
+  measured in the same run, so ratios against it are like-for-like.
+
+Every server runs with VENTANILLA_ENV=production, RATELIMIT_ENABLED=false and CALL_SIGNAL_RATE /
+CALL_SIGNAL_BURST raised to 1,000,000 so the per-connection token bucket never drops a message (the
+bucket's arithmetic still runs for every message; only its limit is out of reach).
+
+Clients: one asyncio event loop in this process speaking Engine.IO 4 / Socket.IO 5 over a raw
+WebSocket (asyncio.Protocol, masked frames; no permessage-deflate unless `--deflate`, which browsers
+always offer). aiohttp (needed by socketio.AsyncClient) is not installed. For each room a citizen
+connects with {"token"}, then the clerk with the cookie and {"appointment"}; the room is ready when the
+clerk gets `start`. Each `signal` carries `bench=<phase>,<seq>,<perf_counter>;` inside the candidate
+string or the SDP; the receiver (same process, same clock) takes the latency. Messages alternate:
+every `--sdp-every`-th one is a ~4 KB `{"description": {"type": "offer", "sdp"}}`, the rest ~200 B
+`{"candidate": {"candidate", "sdpMid": "0", "sdpMLineIndex": 0}}` (sizes of the JSON payload).
+
+Phases per level, each with a hard time cap:
+1. warm-up pair (an extra appointment): connect, a few messages, disconnect; RSS with 0 sockets;
+2. connect every room (`--connect-concurrency` handshakes at a time, `--connect-seconds` cap); RSS
+   with N sockets → KB per socket = (RSS_N − RSS_0) / sockets connected (gunicorn: master + worker);
+3. light load: `--light-rate` messages/s in total, spread round-robin over every socket (open loop),
+   `--light-seconds`; latency p50/p99;
+4. saturation: closed loop, each socket keeps `max(1, ceil(--inflight / sockets))` messages in flight
+   (a new one leaves when the peer receives one); after 2 s of ramp-up, `--saturation-seconds` are
+   measured: messages/s delivered, latency p50/p99, server CPU (user+system from /proc of every server
+   process) per delivered message; an in-flight message unanswered for 10 s is written off (its slot
+   refilled). Then a drain of up to `--drain-seconds`; lost = sent − received, over light + saturation.
+5. `--profile` (gevent and baseline): one more saturation phase, not counted above, with a sampling
+   profiler inside the worker (a native thread reading the running greenlet's stack ~1,000×/s while a
+   control file exists); prints where the worker's non-idle samples fall.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import json
+import math
+import os
+import random
+import resource
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+import zlib
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks._common import (child_pids, fmt, free_port, fresh_postgres_database,  # noqa: E402
+                                markdown_table, percentile, print_header, process_cpu_seconds)
+
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+NAMESPACE = "/call"
+CLERK = "clerk@dtop.demo.ventanilla.pr"
+SERVICE = "certificacion-individuo"
+STARTUP_SECONDS = 40
+CONNECT_TIMEOUT = 30  # one socket's TCP + WebSocket + namespace handshake
+PAIR_TIMEOUT = 30  # from the clerk's namespace connect to its `start`
+RAMP_SECONDS = 2.0  # saturation: not measured while the windows fill
+WRITE_OFF_SECONDS = 10.0  # saturation: an in-flight message unanswered this long frees its slot
+USER_AGENT = "ventanilla-signaling-bench"  # the same for the login and the sockets
+SIGNAL_LIMIT = "1000000"  # CALL_SIGNAL_RATE and CALL_SIGNAL_BURST for the benchmark
+CANDIDATE_BYTES = 200
+SDP_BYTES = 4096
+PHASE_WARMUP, PHASE_LIGHT, PHASE_SATURATION, PHASE_PROFILE = 0, 1, 2, 3
+MODES = ("threading", "gevent", "baseline")
+
+# PERFORMANCE.md, 500 rooms (1,000 sockets), one process: msgs/s, CPU µs per message, KB per socket.
+REFERENCE = {
+    "PeerJS server (Node.js)": (8600, 100, 13),
+    "raw websockets relay, Python asyncio": (6700, 140, 16),
+    "Flask-SocketIO, gevent (gunicorn -k gevent)": (1400, 700, 67),
+    "Flask-SocketIO, eventlet": (770, 1300, 61),
+}
+
+# Settings that would point a child process at shared services or change its shape.
+_SCRUB = (
+    "SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL", "REDIS_URL", "SOCKETIO_MESSAGE_QUEUE",
+    "SOCKETIO_ASYNC_MODE", "RATELIMIT_STORAGE_URI", "PORT", "BIND", "WEB_CONCURRENCY",
+    "INSTANCE_DIR", "UPLOAD_DIR", "OUTBOX_DIR", "FLASK_APP", "GUNICORN_CMD_ARGS",
+    "GUNICORN_CONTROL_SOCKET", "PUBLIC_BASE_URL", "VENTANILLA_ENV", "RATELIMIT_ENABLED",
+    "CALL_SIGNAL_RATE", "CALL_SIGNAL_BURST", "WORKER_CONNECTIONS", "BENCH_PROFILE_DIR",
+)
+
+
+# =================================================================================================
+# Inside the server processes
+# =================================================================================================
+
+def serve_threading(port: int) -> None:
+    """`--serve-threading PORT`: the app under Werkzeug with Flask-SocketIO's threading mode."""
+    from app.extensions import socketio
+    from wsgi import app
+
+    socketio.run(app, host=HOST, port=port, debug=False, use_reloader=False, log_output=False,
+                 allow_unsafe_werkzeug=True)
+
+
+def _naive_relay_app():
+    """The bar: a minimal Flask-SocketIO relay (no auth, no database, no checks) on the /call shape."""
+    from flask import Flask, request
+    from flask_socketio import ConnectionRefusedError, SocketIO
+
+    app = Flask("naive_relay")
+    sio = SocketIO(app, async_mode=os.environ.get("SOCKETIO_ASYNC_MODE", "gevent"),
+                   async_handlers=False, manage_session=False)
+    rooms: dict[str, dict[str, str]] = {}
+    members: dict[str, tuple[str, str]] = {}
+
+    @app.get("/healthz")
+    def healthz():
+        return {"status": "ok"}
+
+    @sio.on("connect", namespace=NAMESPACE)
+    def connect(auth=None):
+        auth = auth if isinstance(auth, dict) else {}
+        role, key = ("citizen", auth.get("token")) if "token" in auth else ("clerk", auth.get("appointment"))
+        if not isinstance(key, str):
+            raise ConnectionRefusedError("not_allowed")
+        room = rooms.setdefault(key, {})
+        room[role] = request.sid
+        members[request.sid] = (key, role)
+        if "citizen" in room and "clerk" in room:
+            sio.emit("peer-joined", {"fresh": True}, to=room["citizen"], namespace=NAMESPACE)
+            sio.emit("start", {}, to=room["clerk"], namespace=NAMESPACE)
+
+    @sio.on("disconnect", namespace=NAMESPACE)
+    def disconnect(reason=None):
+        key, role = members.pop(request.sid, (None, None))
+        if key is not None and rooms.get(key, {}).get(role) == request.sid:
+            del rooms[key][role]
+
+    @sio.on("signal", namespace=NAMESPACE)
+    def relay(data=None):
+        key, role = members.get(request.sid, (None, None))
+        other = rooms.get(key, {}).get("clerk" if role == "citizen" else "citizen")
+        if other:
+            sio.emit("signal", data, to=other, namespace=NAMESPACE)
+
+    return app
+
+
+def _start_sampler(directory: Path) -> None:
+    """A poor man's py-spy inside the worker: SIGPROF every 1 ms of the process's CPU time.
+
+    The handler runs in the main thread and sees the interrupted frame: under gevent, the stack of the
+    greenlet running at that instant (time spent in C, e.g. a send(), lands on the Python function that
+    called it). Samples only while `<directory>/profile.on` exists (a native thread switches the timer);
+    when the file disappears, writes profile.json. Samples are CPU time, so an idle hub gets none.
+    """
+    try:
+        from gevent import monkey
+        start_thread = monkey.get_original("_thread", "start_new_thread")
+        sleep = monkey.get_original("time", "sleep")
+    except ImportError:  # pragma: no cover - threading mode is not profiled
+        import _thread
+        start_thread, sleep = _thread.start_new_thread, time.sleep
+
+    control, output = directory / "profile.on", directory / "profile.json"
+    marker = "site-packages" + os.sep
+    stdlib = os.path.dirname(os.__file__) + os.sep
+    state = {"leaf": Counter(), "inclusive": Counter(), "packages": Counter(), "samples": 0}
+    names: dict = {}
+
+    def short(filename: str) -> str:
+        if marker in filename:
+            return filename.split(marker, 1)[1]
+        if filename.startswith(stdlib):
+            return "stdlib/" + filename[len(stdlib):]
+        if filename.startswith(str(ROOT) + os.sep):
+            return filename[len(str(ROOT)) + 1:]
+        return filename
+
+    def on_sample(_signum, frame) -> None:
+        state["samples"] += 1
+        leaf, inclusive = state["leaf"], state["inclusive"]
+        seen, packages = set(), set()
+        for depth in range(200):  # bounded stack walk
+            if frame is None:
+                break
+            code = frame.f_code
+            name = names.get(code)
+            if name is None:
+                path = short(code.co_filename)
+                name = names[code] = f"{path}:{getattr(code, 'co_qualname', code.co_name)}"
+            if depth == 0:
+                leaf[name] += 1
+            if name not in seen:
+                seen.add(name)
+                inclusive[name] += 1
+                packages.add(name.split("/", 1)[0] if "/" in name.split(":", 1)[0] else name.split(":", 1)[0])
+            frame = frame.f_back
+        state["packages"].update(packages)
+
+    signal.signal(signal.SIGPROF, on_sample)  # here: in the main thread, as signal.signal requires
+
+    def run() -> None:
+        deadline = time.monotonic() + 3600  # bounded: the sampler never outlives an hour
+        while time.monotonic() < deadline:
+            if not control.exists():
+                sleep(0.05)
+                continue
+            state.update(leaf=Counter(), inclusive=Counter(), packages=Counter(), samples=0)
+            signal.setitimer(signal.ITIMER_PROF, 0.001, 0.001)
+            stop_at = time.monotonic() + 300
+            while control.exists() and time.monotonic() < stop_at:
+                sleep(0.05)
+            signal.setitimer(signal.ITIMER_PROF, 0, 0)
+            sleep(0.1)
+            output.write_text(json.dumps({k: state[k] for k in ("samples", "leaf", "inclusive", "packages")}))
+            while control.exists() and time.monotonic() < deadline:
+                sleep(0.05)
+
+    start_thread(run, ())
+
+
+def __getattr__(name: str):
+    """gunicorn targets: `benchmarks.signaling:naive_app`, `benchmarks.signaling:profiled_app`."""
+    if name not in ("naive_app", "profiled_app"):
+        raise AttributeError(name)
+    if name == "naive_app":
+        app = _naive_relay_app()
+    else:
+        from wsgi import app
+    if os.environ.get("BENCH_PROFILE_DIR"):
+        _start_sampler(Path(os.environ["BENCH_PROFILE_DIR"]))
+    globals()[name] = app
+    return app
+
+
+# =================================================================================================
+# Database and server processes (from the benchmark process)
+# =================================================================================================
+
+@dataclass
+class Setup:
+    database_url: str
+    password: str
+    appointments: list[tuple[str, str]]  # (reference, join token)
+
+
+def prepare_database(database_url: str, tmp: Path, count: int) -> Setup:
+    """Demo data plus `count` video appointments in their join window, in_call, the demo clerk's."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from app import create_app
+    from app.demo import seed_demo
+    from app.extensions import db
+    from app.models import Appointment, Service, Staff
+    from app.security import new_reference, new_token
+    from config import TestingConfig
+
+    config = type("BenchConfig", (TestingConfig,), dict(
+        SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_DIR=str(tmp / "setup-uploads"),
+        OUTBOX_DIR=str(tmp / "setup-outbox")))
+    app = create_app(config)
+    appointments = []
+    with app.app_context():
+        db.create_all()
+        credentials = {email: password for email, _role, password in seed_demo().credentials}
+        service = db.session.scalar(sa.select(Service).where(Service.slug == SERVICE))
+        clerk = db.session.scalar(sa.select(Staff).where(Staff.email == CLERK))
+        start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(minutes=5)
+        for n in range(count):
+            token, token_hash = new_token()
+            reference = new_reference(service.agency.slug)
+            db.session.add(Appointment(
+                reference=reference, service=service, office=service.offices[0], start_at=start,
+                end_at=start + dt.timedelta(minutes=20), status="in_call", seat=n + 1,
+                citizen_name="Ciudadana de Prueba", citizen_email=f"bench-{n}@example.com",
+                citizen_phone="+17875550100", join_token_hash=token_hash,
+                manage_token_hash=new_token()[1], clerk=clerk))
+            appointments.append((reference, token))
+        db.session.commit()
+        db.engine.dispose()
+    return Setup(database_url, credentials[CLERK], appointments)
+
+
+def server_env(tmp: Path, port: int, database_url: str, mode: str, sockets: int,
+               profile_dir: Path | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
+    instance = tmp / "instance"
+    env.update(
+        VENTANILLA_ENV="production",
+        SECRET_KEY="benchmark-secret-key-" + uuid.uuid4().hex,
+        PUBLIC_BASE_URL=f"http://{HOST}:{port}",
+        SESSION_COOKIE_SECURE="false",
+        RATELIMIT_ENABLED="false",
+        CALL_SIGNAL_RATE=SIGNAL_LIMIT,
+        CALL_SIGNAL_BURST=SIGNAL_LIMIT,
+        SOCKETIO_ASYNC_MODE="threading" if mode == "threading" else "gevent",
+        INSTANCE_DIR=str(instance),
+        UPLOAD_DIR=str(instance / "uploads"),
+        OUTBOX_DIR=str(instance / "outbox"),
+        DATABASE_URL=database_url,
+        BIND=f"{HOST}:{port}",
+        WEB_CONCURRENCY="1",
+        # gunicorn's default (1000) would refuse the 1,001st socket; the warm-up pair is extra.
+        WORKER_CONNECTIONS=str(max(1000, sockets + 100)),
+        GUNICORN_GRACEFUL_TIMEOUT="3",
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+        PYTHONUNBUFFERED="1",
+    )
+    if profile_dir is not None:
+        env["BENCH_PROFILE_DIR"] = str(profile_dir)
+    return env
+
+
+class Server:
+    def __init__(self, mode: str, env: dict[str, str], tmp: Path, port: int, profile: bool):
+        self.mode, self.port = mode, port
+        self.base_url = f"http://{HOST}:{port}"
+        self.stdout_path, self.stderr_path = tmp / f"{mode}-{port}.stdout", tmp / f"{mode}-{port}.stderr"
+        if mode == "threading":
+            args = [sys.executable, str(Path(__file__).resolve()), "--serve-threading", str(port)]
+        else:
+            target = ("benchmarks.signaling:naive_app" if mode == "baseline"
+                      else "benchmarks.signaling:profiled_app" if profile else "wsgi:app")
+            args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", target]
+        self.args = args
+        with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
+            self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=err,
+                                         start_new_session=True)  # its own group: workers go with it
+
+    def logs(self) -> str:
+        text = self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
+        return f"\n--- server exit code: {self.proc.poll()}\n--- stderr (tail):\n{text[-4000:]}"
+
+    def wait_healthy(self) -> None:
+        import requests
+
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.mode} server exited before it was healthy{self.logs()}")
+            try:
+                if requests.get(f"{self.base_url}/healthz", timeout=5).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"/healthz not healthy after {STARTUP_SECONDS}s{self.logs()}")
+
+    def pids(self) -> list[int]:
+        if self.proc.poll() is not None:
+            return []
+        try:
+            return [self.proc.pid, *child_pids(self.proc.pid)]
+        except FileNotFoundError:
+            return [self.proc.pid]
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for pid in self.pids():
+            try:
+                total += process_cpu_seconds(pid)[0]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        return total
+
+    def _status(self, key: str) -> int:
+        total = 0
+        for pid in self.pids():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith(key + ":"):
+                        total += int(line.split()[1])
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+        return total
+
+    def rss_kb(self) -> int:
+        return self._status("VmRSS")
+
+    def threads(self) -> int:
+        return self._status("Threads")
+
+    def stop(self) -> None:
+        if self.proc.poll() is not None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=5)
+        except ProcessLookupError:
+            pass
+
+
+def clerk_cookie(base_url: str, password: str) -> str:
+    """Log the demo clerk in (CSRF token from the form); the Cookie header for its sockets."""
+    import re
+
+    import requests
+
+    with requests.Session() as session:
+        session.headers["User-Agent"] = USER_AGENT
+        page = session.get(f"{base_url}/staff/login", timeout=30)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
+        if page.status_code != 200 or not match:
+            raise SystemExit(f"no login form at /staff/login ({page.status_code})")
+        response = session.post(f"{base_url}/staff/login", timeout=30, allow_redirects=False,
+                                data={"email": CLERK, "password": password, "csrf_token": match.group(1)})
+        if response.status_code != 302:
+            raise SystemExit(f"clerk login failed: {response.status_code} {response.text[:300]}")
+        return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+
+
+# =================================================================================================
+# The clients: Engine.IO 4 / Socket.IO 5 over a raw WebSocket, on asyncio
+# =================================================================================================
+
+def _mask(data: bytes, key: bytes) -> bytes:
+    n = len(data)
+    if not n:
+        return b""
+    stream = (key * ((n >> 2) + 1))[:n]
+    return (int.from_bytes(data, "little") ^ int.from_bytes(stream, "little")).to_bytes(n, "little")
+
+
+class SocketIOConnection(asyncio.Protocol):
+    """One WebSocket to /socket.io/?EIO=4&transport=websocket, joined to the /call namespace."""
+
+    def __init__(self, peer: Peer, auth: dict, cookie: str | None, deflate: bool):
+        self.peer, self.auth, self.cookie, self.offer_deflate = peer, auth, cookie, deflate
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.upgraded = False
+        self.joined: asyncio.Future = asyncio.get_running_loop().create_future()
+        self.joined.add_done_callback(lambda f: f.cancelled() or f.exception())  # never "unretrieved"
+        self.closed = False
+        self.fragments: list[bytes] | None = None
+        self.fragment_head = 0
+        self.compress = self.inflate = None
+        self.reset_compressor = self.reset_inflater = False
+
+    # --- WebSocket ---
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        lines = [f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1", f"Host: {HOST}:{self.peer.bench.port}",
+                 "Upgrade: websocket", "Connection: Upgrade", f"Sec-WebSocket-Key: {key}",
+                 "Sec-WebSocket-Version: 13", f"User-Agent: {USER_AGENT}"]
+        if self.offer_deflate:
+            lines.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits")
+        if self.cookie:
+            lines.append(f"Cookie: {self.cookie}")
+        transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    def connection_lost(self, exc) -> None:
+        self.closed = True
+        if not self.joined.done():
+            self.joined.set_exception(ConnectionError(f"closed before joining: {exc!r}"))
+        self.peer.on_closed()
+
+    def _fail(self, reason: str) -> None:
+        if not self.joined.done():
+            self.joined.set_exception(ConnectionError(reason))
+        if self.transport is not None:
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        if not self.upgraded:
+            end = self.buffer.find(b"\r\n\r\n")
+            if end < 0:
+                if len(self.buffer) > 65536:
+                    self._fail("handshake response too long")
+                return
+            head = bytes(self.buffer[:end]).decode("latin-1")
+            del self.buffer[:end + 4]
+            status = head.split("\r\n", 1)[0]
+            if status.split()[1:2] != ["101"]:
+                self._fail(f"handshake: {status}")
+                return
+            self.upgraded = True
+            for line in head.split("\r\n")[1:]:
+                name, _, value = line.partition(":")
+                if name.strip().lower() == "sec-websocket-extensions" and "permessage-deflate" in value:
+                    self._setup_deflate(value)
+        self._read_frames()
+
+    def _setup_deflate(self, value: str) -> None:
+        params = {p.split("=")[0].strip(): p.split("=")[1].strip() if "=" in p else None
+                  for p in value.split(";")[1:]}
+        bits = int(params.get("client_max_window_bits") or 15)
+        self.client_bits = bits
+        self.compress = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits)
+        self.inflate = zlib.decompressobj(-15)
+        self.reset_compressor = "client_no_context_takeover" in params
+        self.reset_inflater = "server_no_context_takeover" in params
+
+    def _read_frames(self) -> None:
+        buffer = self.buffer
+        for _ in range(100_000):  # bounded: far more frames than one read can hold
+            n = len(buffer)
+            if n < 2:
+                return
+            b0, b1 = buffer[0], buffer[1]
+            length, pos = b1 & 0x7F, 2
+            if length == 126:
+                if n < 4:
+                    return
+                length, pos = int.from_bytes(buffer[2:4], "big"), 4
+            elif length == 127:
+                if n < 10:
+                    return
+                length, pos = int.from_bytes(buffer[2:10], "big"), 10
+            key = None
+            if b1 & 0x80:  # servers do not mask, but be lenient
+                if n < pos + 4:
+                    return
+                key, pos = bytes(buffer[pos:pos + 4]), pos + 4
+            if n < pos + length:
+                return
+            payload = bytes(buffer[pos:pos + length])
+            del buffer[:pos + length]
+            if key:
+                payload = _mask(payload, key)
+            opcode = b0 & 0x0F
+            if opcode >= 8:
+                if opcode == 8:
+                    self.transport.close()
+                    return
+                if opcode == 9:
+                    self._send_frame(0xA, payload)
+                continue
+            if opcode != 0:
+                self.fragment_head, self.fragments = b0, [payload]
+            elif self.fragments is not None:
+                self.fragments.append(payload)
+            if not b0 & 0x80:
+                continue
+            head, message = self.fragment_head, b"".join(self.fragments or ())
+            self.fragments = None
+            if head & 0x40 and self.inflate is not None:
+                if self.reset_inflater:
+                    self.inflate = zlib.decompressobj(-15)
+                message = self.inflate.decompress(message + b"\x00\x00\xff\xff")
+            if head & 0x0F == 1:
+                self._on_engineio(message.decode())
+
+    def _send_frame(self, opcode: int, payload: bytes, rsv1: int = 0) -> None:
+        if self.closed or self.transport is None or self.transport.is_closing():
+            return
+        n = len(payload)
+        b0 = 0x80 | rsv1 | opcode
+        if n < 126:
+            head = bytes((b0, 0x80 | n))
+        elif n < 65536:
+            head = bytes((b0, 0x80 | 126)) + n.to_bytes(2, "big")
+        else:
+            head = bytes((b0, 0x80 | 127)) + n.to_bytes(8, "big")
+        key = os.urandom(4)
+        self.transport.write(head + key + _mask(payload, key))
+
+    def send_text(self, text: str) -> bool:
+        if self.closed:
+            return False
+        data, rsv1 = text.encode(), 0
+        if self.compress is not None:
+            if self.reset_compressor:
+                self.compress = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -self.client_bits)
+            data = self.compress.compress(data) + self.compress.flush(zlib.Z_SYNC_FLUSH)
+            data, rsv1 = data[:-4] if data.endswith(b"\x00\x00\xff\xff") else data, 0x40
+        self._send_frame(0x1, data, rsv1)
+        return True
+
+    def close(self) -> None:
+        if self.closed or self.transport is None:
+            return
+        self.send_text(f"41{NAMESPACE},")
+        self._send_frame(0x8, (1000).to_bytes(2, "big"))
+        self.transport.close()
+
+    # --- Engine.IO / Socket.IO ---
+    def _on_engineio(self, text: str) -> None:
+        kind = text[:1]
+        if kind == "4":  # a Socket.IO packet
+            if text.startswith("42/call,"):
+                body = text[8:]
+                if body.startswith('["signal"'):
+                    self.peer.on_signal(body)
+                else:
+                    name, *args = json.loads(body)
+                    self.peer.on_event(name, args[0] if args else None)
+            elif text.startswith("40/call,"):
+                if not self.joined.done():
+                    self.joined.set_result(True)
+            elif text.startswith("44/call,"):
+                self._fail(f"refused: {text[8:200]}")
+            elif text.startswith("41/call"):
+                self.peer.on_event("server-disconnect", None)
+        elif kind == "2":  # ping: answer at once
+            self.send_text("3")
+        elif kind == "0":  # open: join the namespace with the auth
+            self.send_text(f"40{NAMESPACE}," + json.dumps(self.auth, separators=(",", ":")))
+        elif kind == "1":
+            self.transport.close()
+
+
+@dataclass
+class PhaseStats:
+    sent: int = 0
+    received: int = 0
+    reordered: int = 0
+    written_off: int = 0
+    latencies: list[float] = field(default_factory=list)
+
+
+def _payload_templates(size_candidate: int, size_sdp: int) -> tuple[tuple[str, str], tuple[str, str]]:
+    """(prefix, suffix) pairs: packet = prefix + "<phase>,<seq>,<time>" + suffix, the JSON payload
+    (what the server's size check measures) padded to about `size` bytes."""
+    mark = "@@MARK@@"
+    stamp = "2,1234567,123456.123456"  # typical width of the mark's content
+
+    def split(build, size: int) -> tuple[str, str]:
+        data_text = json.dumps(build(""), separators=(",", ":"))
+        pad = max(0, size - len(data_text) + len(mark) - len(stamp))
+        packet = f'42{NAMESPACE},["signal",' + json.dumps(build("x" * pad), separators=(",", ":")) + "]"
+        prefix, _, suffix = packet.partition(mark)
+        return prefix, suffix
+
+    def candidate(pad: str) -> dict:
+        return {"candidate": {
+            "candidate": f"candidate:842163049 1 udp 1677729535 127.0.0.1 50000 typ host generation 0 "
+                         f"ufrag sEMT network-cost 999 bench={mark};{pad}", "sdpMid": "0", "sdpMLineIndex": 0}}
+
+    lines = "".join(f"a=candidate:{n} 1 udp 2122260223 127.0.0.1 {50000 + n} typ host generation 0\r\n"
+                    for n in range(60))
+
+    def description(pad: str) -> dict:
+        body = (f"v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+                f"a=x-bench:bench={mark};\r\na=group:BUNDLE 0 1\r\n")
+        return {"description": {"type": "offer", "sdp": (body + lines)[:size_sdp - 400] + f"a=x-pad:{pad}\r\n"}}
+
+    return split(candidate, size_candidate), split(description, size_sdp)
+
+
+class Peer:
+    __slots__ = ("bench", "room", "role", "auth", "cookie", "conn", "other", "seq", "outstanding",
+                 "last_seq", "ready", "alive", "window")
+
+    def __init__(self, bench: Bench, room: int, role: str, auth: dict, cookie: str | None):
+        self.bench, self.room, self.role, self.auth, self.cookie = bench, room, role, auth, cookie
+        self.conn: SocketIOConnection | None = None
+        self.other: Peer | None = None
+        self.seq = 0
+        self.outstanding: dict[int, float] = {}
+        self.last_seq = 0
+        self.ready = asyncio.get_running_loop().create_future()
+        self.alive = False
+        self.window = 1
+
+    def on_signal(self, body: str) -> None:
+        start = body.find("bench=") + 6
+        phase, seq, sent_at = body[start:body.find(";", start)].split(",")
+        self.bench.on_delivered(self, int(phase), int(seq), float(sent_at))
+
+    def on_event(self, name: str, data) -> None:
+        self.bench.events[name] += 1
+        if (name == "start" and self.role == "clerk") or (name == "peer-joined" and self.role == "citizen"):
+            if not self.ready.done():
+                self.ready.set_result(True)
+        elif name in ("peer-left", "replaced", "server-disconnect") and self.bench.traffic_started:
+            self.bench.mid_run[name] += 1
+
+    def on_closed(self) -> None:
+        if self.alive and self.bench.traffic_started:
+            self.bench.mid_run["socket closed"] += 1
+        self.alive = False
+
+
+class Bench:
+    """The client side of one level: every peer on one event loop."""
+
+    def __init__(self, port: int, deflate: bool, sdp_every: int):
+        self.port, self.deflate, self.sdp_every = port, deflate, sdp_every
+        self.stats: dict[int, PhaseStats] = {}
+        self.closed_loop_phase: int | None = None
+        self.events: Counter = Counter()
+        self.mid_run: Counter = Counter()
+        self.connect_errors: Counter = Counter()
+        self.traffic_started = False
+        self.candidate, self.description = _payload_templates(CANDIDATE_BYTES, SDP_BYTES)
+        self.send_failures = 0
+
+    # --- connecting ---
+    async def _connect_one(self, peer: Peer) -> None:
+        loop = asyncio.get_running_loop()
+        _transport, conn = await asyncio.wait_for(loop.create_connection(
+            lambda: SocketIOConnection(peer, peer.auth, peer.cookie, self.deflate), HOST, self.port),
+            CONNECT_TIMEOUT)
+        peer.conn = conn
+        await asyncio.wait_for(asyncio.shield(conn.joined), CONNECT_TIMEOUT)
+        peer.alive = True
+
+    async def connect_rooms(self, pairs: list[tuple[Peer, Peer]], concurrency: int,
+                            cap_seconds: float) -> list[tuple[Peer, Peer]]:
+        """Connect citizen then clerk per room; returns the rooms that paired within the caps."""
+        gate = asyncio.Semaphore(concurrency)
+        ready: list[tuple[Peer, Peer]] = []
+
+        async def one(citizen: Peer, clerk: Peer) -> None:
+            async with gate:
+                try:
+                    await self._connect_one(citizen)
+                    await self._connect_one(clerk)
+                    await asyncio.wait_for(asyncio.gather(asyncio.shield(clerk.ready),
+                                                          asyncio.shield(citizen.ready)), PAIR_TIMEOUT)
+                    ready.append((citizen, clerk))
+                except (OSError, ConnectionError, asyncio.TimeoutError) as error:
+                    self.connect_errors[f"{type(error).__name__}: {str(error)[:90]}"] += 1
+                    for peer in (citizen, clerk):
+                        peer.alive = False
+                        if peer.conn is not None:
+                            peer.conn.close()
+
+        tasks = [asyncio.ensure_future(one(*pair)) for pair in pairs]
+        done, pending = await asyncio.wait(tasks, timeout=cap_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.connect_errors[f"not connected within the {cap_seconds:.0f} s cap"] += len(pending)
+            await asyncio.wait(pending, timeout=5)
+        return ready
+
+    # --- sending and receiving ---
+    def send(self, peer: Peer, phase: int) -> None:
+        if not peer.alive or peer.conn is None:
+            self.send_failures += 1
+            return
+        peer.seq += 1
+        seq = peer.seq
+        prefix, suffix = self.description if seq % self.sdp_every == 0 else self.candidate
+        now = time.perf_counter()
+        if peer.conn.send_text(f"{prefix}{phase},{seq},{now:.6f}{suffix}"):
+            self.stats[phase].sent += 1
+            if phase == self.closed_loop_phase:
+                peer.outstanding[seq] = now
+        else:
+            self.send_failures += 1
+
+    def on_delivered(self, receiver: Peer, phase: int, seq: int, sent_at: float) -> None:
+        stats = self.stats.get(phase)
+        if stats is None:
+            return
+        stats.received += 1
+        stats.latencies.append(time.perf_counter() - sent_at)
+        if seq <= receiver.last_seq:
+            stats.reordered += 1
+        else:
+            receiver.last_seq = seq
+        sender = receiver.other
+        if phase == self.closed_loop_phase and sender.outstanding.pop(seq, None) is not None:
+            self.send(sender, phase)
+
+    async def open_loop(self, phase: int, senders: list[Peer], rate: float, seconds: float) -> float:
+        """`rate` messages/s in total, round-robin over `senders`, for `seconds`; returns the wall."""
+        self.stats.setdefault(phase, PhaseStats())
+        order = senders[:]
+        random.shuffle(order)
+        started = time.perf_counter()
+        sent = index = 0
+        for _ in range(int(seconds / 0.004) + 10):  # bounded: one pass per tick
+            elapsed = time.perf_counter() - started
+            if elapsed >= seconds or not order:
+                break
+            for _ in range(int(elapsed * rate) - sent):
+                self.send(order[index % len(order)], phase)
+                index += 1
+                sent += 1
+            await asyncio.sleep(0.004)
+        return time.perf_counter() - started
+
+    async def drain(self, phase: int, seconds: float) -> None:
+        stats = self.stats[phase]
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline and stats.received < stats.sent:
+            await asyncio.sleep(0.05)
+
+    async def saturate(self, phase: int, senders: list[Peer], window: int, seconds: float,
+                       server: Server, profile_dir: Path | None = None) -> dict:
+        stats = self.stats.setdefault(phase, PhaseStats())
+        self.closed_loop_phase = phase
+        for peer in senders:
+            peer.outstanding.clear()
+            for _ in range(window):
+                self.send(peer, phase)
+        await asyncio.sleep(RAMP_SECONDS)
+        if profile_dir is not None:
+            (profile_dir / "profile.on").touch()
+        received0, latencies0 = stats.received, len(stats.latencies)
+        cpu0, client0, t0 = server.cpu_seconds(), _own_cpu(), time.perf_counter()
+        for _ in range(int(seconds * 4) + 4):  # bounded: a quarter-second tick
+            remaining = seconds - (time.perf_counter() - t0)
+            if remaining <= 0:
+                break
+            await asyncio.sleep(min(0.25, remaining))
+            self._write_off(senders, phase)
+        wall = time.perf_counter() - t0
+        received1, latencies1 = stats.received, len(stats.latencies)
+        cpu1, client1 = server.cpu_seconds(), _own_cpu()
+        if profile_dir is not None:
+            (profile_dir / "profile.on").unlink()
+        self.closed_loop_phase = None
+        delivered = received1 - received0
+        return {"wall": wall, "delivered": delivered, "rate": delivered / wall if wall else math.nan,
+                "cpu_us": (cpu1 - cpu0) * 1e6 / delivered if delivered else math.nan,
+                "server_cpu_share": (cpu1 - cpu0) / wall if wall else math.nan,
+                "client_cpu_us": (client1 - client0) * 1e6 / delivered if delivered else math.nan,
+                "latencies": stats.latencies[latencies0:latencies1]}
+
+    def _write_off(self, senders: list[Peer], phase: int) -> None:
+        limit = time.perf_counter() - WRITE_OFF_SECONDS
+        for peer in senders:
+            if not peer.outstanding:
+                continue
+            stale = [seq for seq, at in peer.outstanding.items() if at < limit]
+            for seq in stale:
+                del peer.outstanding[seq]
+                self.stats[phase].written_off += 1
+                self.send(peer, phase)
+
+    def close_all(self, peers: list[Peer]) -> None:
+        for peer in peers:
+            peer.alive = False
+            if peer.conn is not None:
+                peer.conn.close()
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+# =================================================================================================
+# One level: a mode, a room count, a fresh server
+# =================================================================================================
+
+@dataclass
+class LevelResult:
+    mode: str
+    rooms: int
+    sockets: int = 0
+    connect_seconds: float = math.nan
+    kb_per_socket: float = math.nan
+    rss0_mb: float = math.nan
+    rssn_mb: float = math.nan
+    threads: int = 0
+    light_latencies: list[float] = field(default_factory=list)
+    light_rate: float = math.nan
+    saturation: dict = field(default_factory=dict)
+    sent: int = 0
+    received: int = 0
+    reordered: int = 0
+    written_off: int = 0
+    send_failures: int = 0
+    connect_errors: Counter = field(default_factory=Counter)
+    mid_run: Counter = field(default_factory=Counter)
+    window: int = 1
+    profile: dict | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def make_pair(bench: Bench, mode: str, index: int, setup: Setup, cookie: str | None) -> tuple[Peer, Peer]:
+    reference, token = setup.appointments[index]
+    if mode == "baseline":  # the naive relay pairs by key
+        citizen = Peer(bench, index, "citizen", {"token": f"room-{index}"}, None)
+        clerk = Peer(bench, index, "clerk", {"appointment": f"room-{index}"}, None)
+    else:
+        citizen = Peer(bench, index, "citizen", {"token": token}, None)
+        clerk = Peer(bench, index, "clerk", {"appointment": reference}, cookie)
+    citizen.other, clerk.other = clerk, citizen
+    return citizen, clerk
+
+
+async def run_level(mode: str, rooms: int, server: Server, setup: Setup, cookie: str | None,
+                    args, profile_dir: Path | None) -> LevelResult:
+    result = LevelResult(mode=mode, rooms=rooms)
+    bench = Bench(server.port, args.deflate, args.sdp_every)
+
+    # 1. warm-up pair on the extra appointment, then the 0-socket baseline
+    warm = [make_pair(bench, mode, len(setup.appointments) - 1, setup, cookie)]
+    if not await bench.connect_rooms(warm, 1, 60):
+        raise SystemExit(f"{mode}: the warm-up pair did not connect: {dict(bench.connect_errors)}"
+                         f"{server.logs()}")
+    await bench.open_loop(PHASE_WARMUP, list(warm[0]), 100, 1.0)
+    await bench.drain(PHASE_WARMUP, 5)
+    bench.close_all(list(warm[0]))
+    bench.connect_errors.clear()
+    await asyncio.sleep(2.0)
+    result.rss0_mb = server.rss_kb() / 1024
+
+    # 2. every room
+    pairs = [make_pair(bench, mode, n, setup, cookie) for n in range(rooms)]
+    started = time.perf_counter()
+    ready = await bench.connect_rooms(pairs, args.connect_concurrency, args.connect_seconds)
+    result.connect_seconds = time.perf_counter() - started
+    result.connect_errors = bench.connect_errors
+    senders = [peer for pair in ready for peer in pair]
+    result.sockets = len(senders)
+    await asyncio.sleep(2.0)
+    if senders:
+        result.kb_per_socket = (server.rss_kb() / 1024 - result.rss0_mb) * 1024 / len(senders)
+    result.rssn_mb, result.threads = server.rss_kb() / 1024, server.threads()
+    if not senders:
+        result.notes.append("no room paired: no traffic")
+        bench.close_all([p for pair in pairs for p in pair])
+        return result
+
+    # 3. light load (open loop)
+    bench.traffic_started = True
+    wall = await bench.open_loop(PHASE_LIGHT, senders, args.light_rate, args.light_seconds)
+    await bench.drain(PHASE_LIGHT, args.drain_seconds)
+    light = bench.stats[PHASE_LIGHT]
+    result.light_latencies, result.light_rate = light.latencies, light.received / wall
+
+    # 4. saturation (closed loop)
+    result.window = max(1, math.ceil(args.inflight / len(senders)))
+    alive = [peer for peer in senders if peer.alive]
+    result.saturation = await bench.saturate(PHASE_SATURATION, alive, result.window,
+                                             args.saturation_seconds, server)
+    await bench.drain(PHASE_SATURATION, args.drain_seconds)
+    for phase in (PHASE_LIGHT, PHASE_SATURATION):
+        stats = bench.stats[phase]
+        result.sent += stats.sent
+        result.received += stats.received
+        result.reordered += stats.reordered
+        result.written_off += stats.written_off
+
+    # 5. profiled saturation, not counted
+    if profile_dir is not None and mode != "threading" and server.proc.poll() is None:
+        alive = [peer for peer in senders if peer.alive]
+        await bench.saturate(PHASE_PROFILE, alive, result.window, min(10.0, args.saturation_seconds),
+                             server, profile_dir)
+        await bench.drain(PHASE_PROFILE, args.drain_seconds)
+        output = profile_dir / "profile.json"
+        for _ in range(100):
+            if output.exists():
+                result.profile = json.loads(output.read_text())
+                output.unlink()
+                break
+            await asyncio.sleep(0.1)
+
+    result.mid_run, result.send_failures = bench.mid_run, bench.send_failures
+    bench.close_all([p for pair in pairs for p in pair])
+    await asyncio.sleep(0.5)
+    if server.proc.poll() is not None:
+        result.notes.append(f"server exited during the level (code {server.proc.returncode})")
+    return result
+
+
+def run_one(mode: str, rooms: int, setup: Setup, tmp: Path, args) -> LevelResult:
+    port = free_port()
+    profile_dir = None
+    if args.profile and mode != "threading":
+        profile_dir = tmp / f"profile-{mode}-{rooms}-{port}"
+        profile_dir.mkdir()
+    env = server_env(tmp, port, setup.database_url, mode, 2 * rooms + 2, profile_dir)
+    server = Server(mode, env, tmp, port, profile=profile_dir is not None)
+    try:
+        server.wait_healthy()
+        cookie = None if mode == "baseline" else clerk_cookie(server.base_url, setup.password)
+        level_cap = (60 + 10 + args.connect_seconds + args.light_seconds + args.saturation_seconds
+                     + RAMP_SECONDS + 2 * args.drain_seconds + (30 if profile_dir else 0) + 60)
+        try:
+            return asyncio.run(asyncio.wait_for(
+                run_level(mode, rooms, server, setup, cookie, args, profile_dir), level_cap))
+        except asyncio.TimeoutError:
+            result = LevelResult(mode=mode, rooms=rooms)
+            result.notes.append(f"level abandoned after its {level_cap:.0f} s cap")
+            return result
+    finally:
+        server.stop()
+        errors = Counter(line.strip()[:140] for line in
+                         (server.stderr_path.read_text(errors="replace").splitlines()
+                          if server.stderr_path.exists() else [])
+                         if "Error" in line and not line.startswith(" "))
+        run_one.server_errors[(mode, rooms)] = errors
+
+
+run_one.server_errors = {}
+
+
+# =================================================================================================
+# Report
+# =================================================================================================
+
+def _ms(values: list[float], q: float) -> float:
+    return percentile(values, q) * 1000 if values else math.nan
+
+
+def results_table(results: list[LevelResult]) -> str:
+    rows = []
+    for r in results:
+        sat = r.saturation or {}
+        lost = r.sent - r.received
+        conn = f"{r.sockets}/{2 * r.rooms}"
+        rows.append([
+            r.mode, r.rooms, conn, fmt(sat.get("rate", math.nan), 0),
+            f"{fmt(_ms(r.light_latencies, 50), 1)} / {fmt(_ms(r.light_latencies, 99), 1)}",
+            f"{fmt(_ms(sat.get('latencies', []), 50), 0)} / {fmt(_ms(sat.get('latencies', []), 99), 0)}",
+            fmt(sat.get("cpu_us", math.nan), 0), fmt(sat.get("client_cpu_us", math.nan), 0),
+            fmt(r.kb_per_socket, 1), f"{lost} of {r.sent}" if r.sent else "–",
+        ])
+    header = ["mode", "rooms", "sockets paired", "msgs/s at saturation",
+              "latency ms p50 / p99, light", "latency ms p50 / p99, saturation",
+              "server CPU µs/msg", "client CPU µs/msg", "KB per socket", "lost (sent − received)"]
+    return markdown_table(header, rows, align="lrrrrrrrrr")
+
+
+def details(results: list[LevelResult]) -> list[str]:
+    lines = []
+    for r in results:
+        sat = r.saturation or {}
+        parts = [f"connect {fmt(r.connect_seconds, 1)} s", f"RSS {fmt(r.rss0_mb, 0)} → {fmt(r.rssn_mb, 0)} MB",
+                 f"threads {r.threads}", f"window {r.window}/socket",
+                 f"light delivered {fmt(r.light_rate, 0)} msgs/s",
+                 f"server CPU {fmt(sat.get('server_cpu_share', math.nan) * 100, 0)} % of a core at saturation"]
+        if r.reordered:
+            parts.append(f"{r.reordered} out of order")
+        if r.written_off:
+            parts.append(f"{r.written_off} written off after {WRITE_OFF_SECONDS:.0f} s")
+        if r.send_failures:
+            parts.append(f"{r.send_failures} sends on a closed socket")
+        if r.connect_errors:
+            parts.append("connect errors: " + "; ".join(f"{n} × {e}" for e, n in r.connect_errors.items()))
+        if r.mid_run:
+            parts.append("during traffic: " + ", ".join(f"{n} × {e}" for e, n in r.mid_run.items()))
+        parts += r.notes
+        errors = run_one.server_errors.get((r.mode, r.rooms))
+        if errors:
+            parts.append("server log: " + "; ".join(f"{n} × `{e}`" for e, n in errors.most_common(3)))
+        lines.append(f"- {r.mode}, {r.rooms} rooms: " + ", ".join(parts))
+    return lines
+
+
+def comparison(results: list[LevelResult]) -> str:
+    """Ratios against PERFORMANCE.md's 500-room rows, and (like-for-like) against this run's baseline."""
+    by_key = {(r.mode, r.rooms): r for r in results}
+    rows = []
+    for r in results:
+        sat = r.saturation or {}
+        rate, cpu, kb = sat.get("rate", math.nan), sat.get("cpu_us", math.nan), r.kb_per_socket
+        base = by_key.get(("baseline", r.rooms))
+        base_sat = (base.saturation or {}) if base else {}
+        ref_rate, ref_cpu, ref_kb = REFERENCE["Flask-SocketIO, gevent (gunicorn -k gevent)"]
+        peer_rate, peer_cpu, peer_kb = REFERENCE["PeerJS server (Node.js)"]
+        rows.append([
+            r.mode, r.rooms,
+            f"{fmt(rate / base_sat.get('rate', math.nan), 2)} / {fmt(cpu / base_sat.get('cpu_us', math.nan), 2)} / "
+            f"{fmt(kb / base.kb_per_socket, 2) if base else '–'}",
+            f"{fmt(rate / ref_rate, 2)} / {fmt(cpu / ref_cpu, 2)} / {fmt(kb / ref_kb, 2)}",
+            f"{fmt(rate / peer_rate, 2)} / {fmt(cpu / peer_cpu, 2)} / {fmt(kb / peer_kb, 2)}",
+        ])
+    header = ["mode", "rooms", "vs this run's naive relay (msgs/s, CPU/msg, KB/socket)",
+              "vs PERFORMANCE.md Flask-SocketIO gevent row", "vs PERFORMANCE.md PeerJS row"]
+    return markdown_table(header, rows, align="lrrrr")
+
+
+# "path:qualified name" (or "package/" for a whole package): its inclusive share of the worker's
+# CPU samples, shown in the report with the label; leading spaces nest the labels.
+PROFILE_KEYS = [
+    ("flask_socketio/__init__.py:SocketIO._handle_event", "Flask-SocketIO: one event, everything below"),
+    ("flask/app.py:Flask.request_context", "  build the request context (environ → Request)"),
+    ("flask/ctx.py:RequestContext.push", "  push it"),
+    ("flask/ctx.py:RequestContext.match_request", "    URL matching (a NotFound for /socket.io/, every event)"),
+    ("flask/sessions.py:SecureCookieSessionInterface.open_session", "    open the session (cookie decode)"),
+    ("flask/ctx.py:RequestContext.pop", "  pop it (teardown: db.session.remove, signals)"),
+    ("app/call/events.py:CallNamespace.on_signal", "  the app's handler `on_signal`"),
+    ("app/call/events.py:CallNamespace._checked_sender", "    `_checked_sender` (lookup, token bucket, json.dumps size)"),
+    ("app/call/events.py:valid_signal", "    `valid_signal` (shape)"),
+    ("flask_socketio/namespace.py:Namespace.emit", "    `self.emit(...)` to the peer"),
+    ("benchmarks/signaling.py:_naive_relay_app.<locals>.relay", "  the naive relay's handler"),
+    ("flask_socketio/__init__.py:SocketIO.emit", "  Flask-SocketIO emit"),
+    ("socketio/packet.py:Packet.encode", "    Socket.IO packet encode (json.dumps)"),
+    ("socketio/packet.py:Packet.decode", "Socket.IO packet decode (json.loads)"),
+    ("socketio/packet.py:Packet.data_is_binary", "  binary-attachment scan (in encode and decode)"),
+    ("engineio/socket.py:Socket._websocket_handler.<locals>.writer", "Engine.IO writer greenlet (frames out)"),
+    ("simple_websocket/ws.py:Base._thread", "simple-websocket reader greenlet (frames in)"),
+    ("wsproto/", "wsproto, the pure-Python WebSocket protocol (in and out)"),
+    ("itsdangerous/", "itsdangerous (signed cookie)"),
+    ("json/", "json (stdlib), anywhere"),
+    ("gevent/_socketcommon.py:SocketMixin.send", "gevent socket send (the syscall)"),
+    ("gevent/_socketcommon.py:SocketMixin.recv", "gevent socket recv (the syscall)"),
+    ("gevent/hub.py:Hub.run", "gevent hub (event loop, polling)"),
+]
+
+
+def profile_report(result: LevelResult, top: int = 15) -> str:
+    profile = result.profile
+    leaf, inclusive = Counter(profile["leaf"]), Counter(profile["inclusive"])
+    total = max(1, profile["samples"])
+    sat = result.saturation or {}
+    lines = [f"### profile: {result.mode}, {result.rooms} rooms ({profile['samples']} samples of 1 ms CPU, "
+             f"in an extra saturation phase)\n"]
+    packages = Counter()
+    for name, n in leaf.items():
+        path = name.split(":", 1)[0]
+        packages[path.split("/", 1)[0] if "/" in path else path] += n
+    lines.append("self time by package: " + ", ".join(
+        f"{package} {100 * n / total:.0f} %" for package, n in packages.most_common(12)) + "\n")
+    package_counts = Counter(profile.get("packages", {}))
+    package_counts["json/"] = sum(n for name, n in inclusive.items() if name.startswith("stdlib/json/__init__.py:"))
+    rows = []
+    for key, label in PROFILE_KEYS:
+        if key.endswith("/"):
+            n = package_counts.get(key, 0) or package_counts.get(key[:-1], 0)
+        else:
+            n = inclusive.get(key, 0)
+        if n:
+            depth = (len(label) - len(label.lstrip())) // 2
+            rows.append(["· " * depth + label.lstrip(),
+                         f"{100 * n / total:.1f}",
+                         fmt(sat.get("cpu_us", math.nan) * n / total, 0)])
+    lines.append(markdown_table(["where (inclusive)", "% of worker CPU", "≈ µs per message"], rows, align="lrr"))
+    lines.append("")
+    lines.append(markdown_table(["self (leaf) function", "% of worker CPU"],
+                                [[f"`{name}`", f"{100 * n / total:.1f}"] for name, n in leaf.most_common(top)]))
+    return "\n".join(lines)
+
+
+# =================================================================================================
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve-threading", type=int, metavar="PORT", help=argparse.SUPPRESS)
+    parser.add_argument("--modes", nargs="*", default=list(MODES), choices=MODES)
+    parser.add_argument("--rooms", type=int, nargs="*", default=[10, 100, 500])
+    parser.add_argument("--light-rate", type=float, default=100, help="total messages/s, light load")
+    parser.add_argument("--light-seconds", type=float, default=10)
+    parser.add_argument("--saturation-seconds", type=float, default=15)
+    parser.add_argument("--inflight", type=int, default=64,
+                        help="saturation: messages in flight in total (at least one per socket)")
+    parser.add_argument("--drain-seconds", type=float, default=10)
+    parser.add_argument("--sdp-every", type=int, default=8, help="every n-th message is a 4 KB SDP")
+    parser.add_argument("--connect-concurrency", type=int, default=16)
+    parser.add_argument("--connect-seconds", type=float, default=180, help="cap for connecting a level")
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate, as browsers do")
+    parser.add_argument("--profile", action="store_true",
+                        help="gevent/baseline: an extra, uncounted saturation phase with a sampling profiler")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the whole plan, modes interleaved")
+    args = parser.parse_args()
+    if args.serve_threading:
+        serve_threading(args.serve_threading)
+        return
+
+    # 1,000 client sockets here and as many in the server (inherits the limit).
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
+
+    print_header(__doc__.splitlines()[0])
+    print(f"database: {args.db}; payloads: {CANDIDATE_BYTES} B candidates, {SDP_BYTES} B SDP every "
+          f"{args.sdp_every}th message; permessage-deflate {'offered' if args.deflate else 'not offered'}; "
+          f"CALL_SIGNAL_RATE = CALL_SIGNAL_BURST = {SIGNAL_LIMIT}; RATELIMIT_ENABLED=false\n", flush=True)
+    results: list[LevelResult] = []
+    with tempfile.TemporaryDirectory(prefix="ventanilla-signaling-") as tmp_name:
+        tmp = Path(tmp_name)
+        if args.db == "postgres":
+            database = fresh_postgres_database()
+            url = database.__enter__()
+        else:
+            database, url = None, f"sqlite:///{tmp / 'bench.sqlite3'}"
+        try:
+            setup = prepare_database(url, tmp, max(args.rooms) + 1)
+            for round_number in range(args.rounds):
+                for rooms in args.rooms:
+                    for mode in args.modes:
+                        print(f"round {round_number + 1}/{args.rounds}: {mode}, {rooms} rooms…",
+                              file=sys.stderr, flush=True)
+                        results.append(run_one(mode, rooms, setup, tmp, args))
+                        r = results[-1]
+                        print(f"  {r.sockets} sockets, {fmt((r.saturation or {}).get('rate', math.nan), 0)} msgs/s, "
+                              f"lost {r.sent - r.received}", file=sys.stderr, flush=True)
+        finally:
+            if database is not None:
+                database.__exit__(None, None, None)
+
+    print(f"Light load: {args.light_rate:.0f} msgs/s in total for {args.light_seconds:.0f} s. Saturation: "
+          f"closed loop, {RAMP_SECONDS:.0f} s ramp then {args.saturation_seconds:.0f} s measured. Latency: "
+          f"one way, sender to receiver through the server. CPU: server processes' user+system from /proc "
+          f"per message delivered at saturation (client: this process). KB per socket: (RSS with N "
+          f"sockets − RSS with 0) / sockets.\n")
+    print(results_table(results))
+    print()
+    for line in details(results):
+        print(line)
+    print("\n## Ratios (msgs/s, CPU per message, KB per socket; > 1 means more)\n")
+    print("PERFORMANCE.md's rows were measured at 500 rooms in another run; only the naive-relay column "
+          "is measured side by side.\n")
+    print(comparison(results))
+    for result in results:
+        if result.profile:
+            print()
+            print(profile_report(result))
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    print(f"\nload average at the end: {load}")
+
+
+if __name__ == "__main__":
+    main()
