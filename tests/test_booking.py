@@ -347,3 +347,28 @@ def test_a_whole_booking_in_english_shows_puerto_rico_time(app, client, seeded):
     with app.app_context():
         message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "confirmation"))
         assert message.language == "en" and message.subject.startswith("Appointment confirmed")
+
+
+def test_no_database_transaction_stays_open_while_a_pdf_is_checked(app, client, seeded, monkeypatch):
+    """A PDF check runs a child process and may wait its turn: holding a pooled connection
+    meanwhile let a burst of uploads empty the pool (benchmarks/booking_throughput.py)."""
+    from app.booking import uploads
+
+    seen = []
+    real_validate = uploads.validate_pdf
+
+    def validate_and_look(*args, **kwargs):
+        seen.append(db.session().in_transaction())
+        return real_validate(*args, **kwargs)
+
+    monkeypatch.setattr(uploads, "validate_pdf", validate_and_look)
+    choose_slot(client, app)
+    assert fill_details(client).status_code == 302  # the pages
+    slot = first_free_slot(app, skip=1)
+    response = client.post("/api/v1/appointments", data={  # the API
+        "service": SERVICE, "start": slot.start.isoformat(), "name": "Luis Soto", "email": "luis@example.com",
+        "phone": "787-555-0101", "licence_number": "7654321",
+        "licence_front": upload(pdf_factory.one_page()), "vehicle_document": upload(pdf_factory.one_page())},
+        content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert seen == [False] * 4
