@@ -372,3 +372,10 @@ def test_no_database_transaction_stays_open_while_a_pdf_is_checked(app, client, 
         content_type="multipart/form-data")
     assert response.status_code == 201, response.get_data(as_text=True)
     assert seen == [False] * 4
+
+
+def test_the_confirmation_of_a_video_call_offers_the_device_check(app, client, seeded):
+    book(client, app)
+    page = text(client.get("/book/confirmation"))
+    assert 'href="/call/check"' in page and "Probar mi cámara y mi micrófono" in page
+    assert client.get("/call/check").status_code == 200

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 
@@ -108,3 +110,22 @@ def test_a_citizen_who_denies_the_camera_is_guided_to_audio_only(app, seeded, li
         assert page.evaluate("() => window.ventanillaCall.socket.connected")
     finally:
         browser.close()
+
+
+def test_the_stand_alone_device_check_shows_the_camera_and_passes_axe(seeded, live_server, phone_page, axe):
+    phone_page.goto(f"{live_server.url}/call/check")
+    phone_page.locator("#device-ok").wait_for(state="visible", timeout=TIMEOUT)
+    phone_page.wait_for_function("() => document.querySelector('video[data-local]').videoWidth > 0", timeout=TIMEOUT)
+    assert phone_page.locator("#camera-select option").count() >= 1
+    assert axe(phone_page) == []
+    assert phone_page.errors == []
+
+
+def test_a_join_link_opened_too_early_counts_down(app, seeded, live_server, page, axe):
+    _, token = make_appointment(app, starts_in=dt.timedelta(hours=2))
+    page.goto(f"{live_server.url}/call/{token}")
+    assert page.get_by_role("heading", level=1).inner_text() == "Su videollamada todavía no ha comenzado"
+    countdown = page.locator(".site-countdown")
+    countdown.wait_for(state="visible")
+    assert countdown.inner_text().startswith("Abre en 1 h 4")
+    assert axe(page) == []
