@@ -43,9 +43,16 @@ Phases per level, each with a hard time cap:
    measured: messages/s delivered, latency p50/p99, server CPU (user+system from /proc of every server
    process) per delivered message; an in-flight message unanswered for 10 s is written off (its slot
    refilled). Then a drain of up to `--drain-seconds`; lost = sent − received, over light + saturation.
-5. `--profile` (gevent and baseline): one more saturation phase, not counted above, with a sampling
-   profiler inside the worker (a native thread reading the running greenlet's stack ~1,000×/s while a
-   control file exists); prints where the worker's non-idle samples fall.
+5. `--profile` (gevent and baseline, first round only): one more saturation phase, not counted above,
+   with a sampling profiler inside the worker (SIGPROF every 1 ms of CPU; the handler records the
+   running greenlet's stack) and a gc callback timing every collection over the worker's life; prints
+   where the worker's CPU goes and how long its full collections stop the relay. (That round's gevent
+   server loads `benchmarks.signaling:profiled_app`: `wsgi:app` plus the dormant sampler.)
+
+With `--rounds N` the whole plan repeats, modes interleaved per room count; the table shows medians
+(min–max) over rounds, latency percentiles over every message of the rounds, and the ratios against
+the naive relay are paired per round. Each level runs against a fresh server; gunicorn's
+WORKER_CONNECTIONS is raised above 1000 for 500 rooms (its default would queue the 1,001st socket).
 """
 
 from __future__ import annotations
@@ -223,6 +230,19 @@ def _start_sampler(directory: Path) -> None:
 
     signal.signal(signal.SIGPROF, on_sample)  # here: in the main thread, as signal.signal requires
 
+    import gc
+
+    gc_pauses: list[tuple[float, int, float]] = []  # (time.time(), generation, ms), whole worker life
+    gc_started = [0.0]
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            gc_started[0] = time.perf_counter()
+        elif len(gc_pauses) < 200_000:
+            gc_pauses.append((time.time(), info["generation"], (time.perf_counter() - gc_started[0]) * 1000))
+
+    gc.callbacks.append(on_gc)
+
     def run() -> None:
         deadline = time.monotonic() + 3600  # bounded: the sampler never outlives an hour
         while time.monotonic() < deadline:
@@ -236,7 +256,8 @@ def _start_sampler(directory: Path) -> None:
                 sleep(0.05)
             signal.setitimer(signal.ITIMER_PROF, 0, 0)
             sleep(0.1)
-            output.write_text(json.dumps({k: state[k] for k in ("samples", "leaf", "inclusive", "packages")}))
+            output.write_text(json.dumps({**{k: state[k] for k in ("samples", "leaf", "inclusive", "packages")},
+                                          "gc": gc_pauses, "gc_objects": len(gc.get_objects())}))
             while control.exists() and time.monotonic() < deadline:
                 sleep(0.05)
 
@@ -874,6 +895,7 @@ def _own_cpu() -> float:
 class LevelResult:
     mode: str
     rooms: int
+    round: int = 0
     sockets: int = 0
     connect_seconds: float = math.nan
     kb_per_socket: float = math.nan
@@ -891,7 +913,9 @@ class LevelResult:
     connect_errors: Counter = field(default_factory=Counter)
     mid_run: Counter = field(default_factory=Counter)
     window: int = 1
+    light_window: tuple[float, float] = (0.0, 0.0)  # time.time() at the light phase's start and end
     profile: dict | None = None
+    server_errors: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
 
 
@@ -907,9 +931,10 @@ def make_pair(bench: Bench, mode: str, index: int, setup: Setup, cookie: str | N
     return citizen, clerk
 
 
-async def run_level(mode: str, rooms: int, server: Server, setup: Setup, cookie: str | None,
-                    args, profile_dir: Path | None) -> LevelResult:
-    result = LevelResult(mode=mode, rooms=rooms)
+async def run_level(result: LevelResult, server: Server, setup: Setup, cookie: str | None,
+                    args, profile_dir: Path | None) -> None:
+    """Fills `result` as it goes, so a level abandoned at its time cap still reports what it saw."""
+    mode, rooms = result.mode, result.rooms
     bench = Bench(server.port, args.deflate, args.sdp_every)
 
     # 1. warm-up pair on the extra appointment, then the 0-socket baseline
@@ -936,17 +961,21 @@ async def run_level(mode: str, rooms: int, server: Server, setup: Setup, cookie:
     if senders:
         result.kb_per_socket = (server.rss_kb() / 1024 - result.rss0_mb) * 1024 / len(senders)
     result.rssn_mb, result.threads = server.rss_kb() / 1024, server.threads()
+    result.mid_run = bench.mid_run
     if not senders:
         result.notes.append("no room paired: no traffic")
         bench.close_all([p for pair in pairs for p in pair])
-        return result
+        return
 
     # 3. light load (open loop)
     bench.traffic_started = True
+    light_started = time.time()
     wall = await bench.open_loop(PHASE_LIGHT, senders, args.light_rate, args.light_seconds)
+    result.light_window = (light_started, time.time())
     await bench.drain(PHASE_LIGHT, args.drain_seconds)
     light = bench.stats[PHASE_LIGHT]
     result.light_latencies, result.light_rate = light.latencies, light.received / wall
+    result.sent, result.received = light.sent, light.received
 
     # 4. saturation (closed loop)
     result.window = max(1, math.ceil(args.inflight / len(senders)))
@@ -954,6 +983,7 @@ async def run_level(mode: str, rooms: int, server: Server, setup: Setup, cookie:
     result.saturation = await bench.saturate(PHASE_SATURATION, alive, result.window,
                                              args.saturation_seconds, server)
     await bench.drain(PHASE_SATURATION, args.drain_seconds)
+    result.sent = result.received = 0
     for phase in (PHASE_LIGHT, PHASE_SATURATION):
         stats = bench.stats[phase]
         result.sent += stats.sent
@@ -975,44 +1005,38 @@ async def run_level(mode: str, rooms: int, server: Server, setup: Setup, cookie:
                 break
             await asyncio.sleep(0.1)
 
-    result.mid_run, result.send_failures = bench.mid_run, bench.send_failures
+    result.send_failures = bench.send_failures
     bench.close_all([p for pair in pairs for p in pair])
     await asyncio.sleep(0.5)
     if server.proc.poll() is not None:
         result.notes.append(f"server exited during the level (code {server.proc.returncode})")
-    return result
 
 
-def run_one(mode: str, rooms: int, setup: Setup, tmp: Path, args) -> LevelResult:
+def run_one(mode: str, rooms: int, round_number: int, setup: Setup, tmp: Path, args, profile: bool) -> LevelResult:
+    """One level against a fresh server, within a hard time cap."""
     port = free_port()
     profile_dir = None
-    if args.profile and mode != "threading":
+    if profile and mode != "threading":
         profile_dir = tmp / f"profile-{mode}-{rooms}-{port}"
         profile_dir.mkdir()
     env = server_env(tmp, port, setup.database_url, mode, 2 * rooms + 2, profile_dir)
     server = Server(mode, env, tmp, port, profile=profile_dir is not None)
+    result = LevelResult(mode=mode, rooms=rooms, round=round_number)
     try:
         server.wait_healthy()
         cookie = None if mode == "baseline" else clerk_cookie(server.base_url, setup.password)
         level_cap = (60 + 10 + args.connect_seconds + args.light_seconds + args.saturation_seconds
                      + RAMP_SECONDS + 2 * args.drain_seconds + (30 if profile_dir else 0) + 60)
         try:
-            return asyncio.run(asyncio.wait_for(
-                run_level(mode, rooms, server, setup, cookie, args, profile_dir), level_cap))
+            asyncio.run(asyncio.wait_for(run_level(result, server, setup, cookie, args, profile_dir), level_cap))
         except asyncio.TimeoutError:
-            result = LevelResult(mode=mode, rooms=rooms)
-            result.notes.append(f"level abandoned after its {level_cap:.0f} s cap")
-            return result
+            result.notes.append(f"level abandoned after its {level_cap:.0f} s cap (partial figures)")
+        return result
     finally:
         server.stop()
-        errors = Counter(line.strip()[:140] for line in
-                         (server.stderr_path.read_text(errors="replace").splitlines()
-                          if server.stderr_path.exists() else [])
-                         if "Error" in line and not line.startswith(" "))
-        run_one.server_errors[(mode, rooms)] = errors
-
-
-run_one.server_errors = {}
+        text = server.stderr_path.read_text(errors="replace") if server.stderr_path.exists() else ""
+        result.server_errors = Counter(line.strip()[:140] for line in text.splitlines()
+                                       if "Error" in line and not line.startswith(" "))
 
 
 # =================================================================================================
@@ -1023,18 +1047,42 @@ def _ms(values: list[float], q: float) -> float:
     return percentile(values, q) * 1000 if values else math.nan
 
 
+def _groups(results: list[LevelResult]) -> dict[tuple[str, int], list[LevelResult]]:
+    groups: dict[tuple[str, int], list[LevelResult]] = {}
+    for result in results:
+        groups.setdefault((result.mode, result.rooms), []).append(result)
+    return groups
+
+
+def _median_range(values: list[float], digits: int = 0) -> str:
+    values = [v for v in values if not math.isnan(v)]
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return fmt(values[0], digits)
+    return f"{fmt(statistics.median(values), digits)} ({fmt(min(values), digits)}–{fmt(max(values), digits)})"
+
+
+def _sat(result: LevelResult, key: str) -> float:
+    return (result.saturation or {}).get(key, math.nan)
+
+
 def results_table(results: list[LevelResult]) -> str:
+    """One row per mode and room count: medians over rounds (min–max), latencies pooled."""
     rows = []
-    for r in results:
-        sat = r.saturation or {}
-        lost = r.sent - r.received
-        conn = f"{r.sockets}/{2 * r.rooms}"
+    for (mode, rooms), runs in _groups(results).items():
+        light = [v for r in runs for v in r.light_latencies]
+        saturated = [v for r in runs for v in (r.saturation or {}).get("latencies", [])]
+        sent, lost = sum(r.sent for r in runs), sum(r.sent - r.received for r in runs)
         rows.append([
-            r.mode, r.rooms, conn, fmt(sat.get("rate", math.nan), 0),
-            f"{fmt(_ms(r.light_latencies, 50), 1)} / {fmt(_ms(r.light_latencies, 99), 1)}",
-            f"{fmt(_ms(sat.get('latencies', []), 50), 0)} / {fmt(_ms(sat.get('latencies', []), 99), 0)}",
-            fmt(sat.get("cpu_us", math.nan), 0), fmt(sat.get("client_cpu_us", math.nan), 0),
-            fmt(r.kb_per_socket, 1), f"{lost} of {r.sent}" if r.sent else "–",
+            mode, rooms, f"{min(r.sockets for r in runs)}/{2 * rooms}",
+            _median_range([_sat(r, "rate") for r in runs]),
+            f"{fmt(_ms(light, 50), 1)} / {fmt(_ms(light, 99), 1)}",
+            f"{fmt(_ms(saturated, 50), 0)} / {fmt(_ms(saturated, 99), 0)}",
+            _median_range([_sat(r, "cpu_us") for r in runs]),
+            _median_range([_sat(r, "client_cpu_us") for r in runs]),
+            _median_range([r.kb_per_socket for r in runs], 1),
+            f"{lost} of {sent}" if sent else "–",
         ])
     header = ["mode", "rooms", "sockets paired", "msgs/s at saturation",
               "latency ms p50 / p99, light", "latency ms p50 / p99, saturation",
@@ -1045,11 +1093,23 @@ def results_table(results: list[LevelResult]) -> str:
 def details(results: list[LevelResult]) -> list[str]:
     lines = []
     for r in results:
-        sat = r.saturation or {}
         parts = [f"connect {fmt(r.connect_seconds, 1)} s", f"RSS {fmt(r.rss0_mb, 0)} → {fmt(r.rssn_mb, 0)} MB",
                  f"threads {r.threads}", f"window {r.window}/socket",
-                 f"light delivered {fmt(r.light_rate, 0)} msgs/s",
-                 f"server CPU {fmt(sat.get('server_cpu_share', math.nan) * 100, 0)} % of a core at saturation"]
+                 f"{fmt(_sat(r, 'rate'), 0)} msgs/s at {fmt(_sat(r, 'server_cpu_share') * 100, 0)} % of a core",
+                 f"light delivered {fmt(r.light_rate, 0)} msgs/s"]
+        if r.light_latencies:
+            parts.append(f"light max {fmt(max(r.light_latencies) * 1000, 0)} ms, "
+                         f"{sum(1 for v in r.light_latencies if v > 0.05)} of {len(r.light_latencies)} over 50 ms")
+        gc_pauses = (r.profile or {}).get("gc") or []
+        if gc_pauses:
+            full = [ms for _t, generation, ms in gc_pauses if generation == 2]
+            in_light = [ms for at, generation, ms in gc_pauses
+                        if generation == 2 and r.light_window[0] <= at <= r.light_window[1]]
+            parts.append(f"worker GC: {len(full)} full collections over its life, median "
+                         f"{fmt(statistics.median(full) if full else math.nan, 0)} ms, max "
+                         f"{fmt(max(full, default=math.nan), 0)} ms, {len(in_light)} during the light phase "
+                         f"(max {fmt(max(in_light, default=math.nan), 0)} ms); "
+                         f"{r.profile.get('gc_objects', 0):,} objects tracked")
         if r.reordered:
             parts.append(f"{r.reordered} out of order")
         if r.written_off:
@@ -1061,32 +1121,36 @@ def details(results: list[LevelResult]) -> list[str]:
         if r.mid_run:
             parts.append("during traffic: " + ", ".join(f"{n} × {e}" for e, n in r.mid_run.items()))
         parts += r.notes
-        errors = run_one.server_errors.get((r.mode, r.rooms))
+        errors = r.server_errors
         if errors:
             parts.append("server log: " + "; ".join(f"{n} × `{e}`" for e, n in errors.most_common(3)))
-        lines.append(f"- {r.mode}, {r.rooms} rooms: " + ", ".join(parts))
+        lines.append(f"- {r.mode}, {r.rooms} rooms, round {r.round + 1}: " + ", ".join(parts))
     return lines
 
 
 def comparison(results: list[LevelResult]) -> str:
-    """Ratios against PERFORMANCE.md's 500-room rows, and (like-for-like) against this run's baseline."""
-    by_key = {(r.mode, r.rooms): r for r in results}
+    """Paired per round against this run's naive relay; against PERFORMANCE.md's 500-room rows."""
+    by_key = {(r.mode, r.rooms, r.round): r for r in results}
+    ref_rate, ref_cpu, ref_kb = REFERENCE["Flask-SocketIO, gevent (gunicorn -k gevent)"]
+    peer_rate, peer_cpu, peer_kb = REFERENCE["PeerJS server (Node.js)"]
     rows = []
-    for r in results:
-        sat = r.saturation or {}
-        rate, cpu, kb = sat.get("rate", math.nan), sat.get("cpu_us", math.nan), r.kb_per_socket
-        base = by_key.get(("baseline", r.rooms))
-        base_sat = (base.saturation or {}) if base else {}
-        ref_rate, ref_cpu, ref_kb = REFERENCE["Flask-SocketIO, gevent (gunicorn -k gevent)"]
-        peer_rate, peer_cpu, peer_kb = REFERENCE["PeerJS server (Node.js)"]
+    for (mode, rooms), runs in _groups(results).items():
+        paired = []
+        for r in runs:
+            base = by_key.get(("baseline", rooms, r.round))
+            if base is not None:
+                paired.append((_sat(r, "rate") / _sat(base, "rate"), _sat(r, "cpu_us") / _sat(base, "cpu_us"),
+                               r.kb_per_socket / base.kb_per_socket))
+        rate = statistics.median([_sat(r, "rate") for r in runs])
+        cpu = statistics.median([_sat(r, "cpu_us") for r in runs])
+        kb = statistics.median([r.kb_per_socket for r in runs])
         rows.append([
-            r.mode, r.rooms,
-            f"{fmt(rate / base_sat.get('rate', math.nan), 2)} / {fmt(cpu / base_sat.get('cpu_us', math.nan), 2)} / "
-            f"{fmt(kb / base.kb_per_socket, 2) if base else '–'}",
+            mode, rooms,
+            " / ".join(_median_range([p[i] for p in paired], 2) for i in range(3)) if paired else "–",
             f"{fmt(rate / ref_rate, 2)} / {fmt(cpu / ref_cpu, 2)} / {fmt(kb / ref_kb, 2)}",
             f"{fmt(rate / peer_rate, 2)} / {fmt(cpu / peer_cpu, 2)} / {fmt(kb / peer_kb, 2)}",
         ])
-    header = ["mode", "rooms", "vs this run's naive relay (msgs/s, CPU/msg, KB/socket)",
+    header = ["mode", "rooms", "vs the naive relay, same round (msgs/s / CPU per msg / KB per socket)",
               "vs PERFORMANCE.md Flask-SocketIO gevent row", "vs PERFORMANCE.md PeerJS row"]
     return markdown_table(header, rows, align="lrrrr")
 
@@ -1117,6 +1181,7 @@ PROFILE_KEYS = [
     ("gevent/_socketcommon.py:SocketMixin.send", "gevent socket send (the syscall)"),
     ("gevent/_socketcommon.py:SocketMixin.recv", "gevent socket recv (the syscall)"),
     ("gevent/hub.py:Hub.run", "gevent hub (event loop, polling)"),
+    ("benchmarks/signaling.py:_start_sampler.<locals>.on_gc", "garbage collection (lands on the gc callback)"),
 ]
 
 
@@ -1172,7 +1237,7 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate, as browsers do")
     parser.add_argument("--profile", action="store_true",
-                        help="gevent/baseline: an extra, uncounted saturation phase with a sampling profiler")
+                        help="gevent/baseline, first round: an extra, uncounted saturation phase with a sampling profiler")
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole plan, modes interleaved")
     args = parser.parse_args()
     if args.serve_threading:
@@ -1202,7 +1267,8 @@ def main() -> None:
                     for mode in args.modes:
                         print(f"round {round_number + 1}/{args.rounds}: {mode}, {rooms} rooms…",
                               file=sys.stderr, flush=True)
-                        results.append(run_one(mode, rooms, setup, tmp, args))
+                        results.append(run_one(mode, rooms, round_number, setup, tmp, args,
+                                               profile=args.profile and round_number == 0))
                         r = results[-1]
                         print(f"  {r.sockets} sockets, {fmt((r.saturation or {}).get('rate', math.nan), 0)} msgs/s, "
                               f"lost {r.sent - r.received}", file=sys.stderr, flush=True)
