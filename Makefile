@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test setup assets translations messages clean
+.PHONY: run test lint setup assets translations messages clean
 
 run: setup
 	$(BIN)/flask db upgrade
@@ -15,6 +15,13 @@ run: setup
 
 test: setup $(VENV)/.dev-installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Style and layers: ruff (pyflakes, pycodestyle, bugbear, isort, pyupgrade; formatting) and the
+# import-linter contracts in pyproject.toml (blueprints never import each other; the domain no blueprint).
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 setup: $(VENV)/.installed assets translations
 

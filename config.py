@@ -191,6 +191,4 @@ def config_from_env() -> type[Config]:
     try:
         return config_by_name[name]
     except KeyError:
-        raise RuntimeError(
-            f"VENTANILLA_ENV={name!r} is not one of {', '.join(config_by_name)}"
-        ) from None
+        raise RuntimeError(f"VENTANILLA_ENV={name!r} is not one of {', '.join(config_by_name)}") from None

@@ -49,7 +49,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 def _prepare_sqlite_dir(uri: str) -> None:
     prefix = "sqlite:///"
     if uri.startswith(prefix) and len(uri) > len(prefix):
-        Path(uri[len(prefix):]).parent.mkdir(parents=True, exist_ok=True)
+        Path(uri[len(prefix) :]).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _init_extensions(app: Flask) -> None:
@@ -59,7 +59,9 @@ def _init_extensions(app: Flask) -> None:
 
     db.init_app(app)
     migrate.init_app(
-        app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        app,
+        db,
+        directory=str(Path(__file__).resolve().parent.parent / "migrations"),
         render_as_batch=True,  # SQLite can only ALTER by copying the table
         compare_type=True,
     )
@@ -91,11 +93,11 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
+    from app.booking import bp as booking_bp
+    from app.booking.manage import bp as manage_bp
     from app.call import bp as call_bp
     from app.call.events import init_call_events
     from app.call.survey import bp as survey_bp
-    from app.booking import bp as booking_bp
-    from app.booking.manage import bp as manage_bp
     from app.main import bp as main_bp
     from app.staff import bp as staff_bp
     from app.turns import bp as turns_bp

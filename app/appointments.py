@@ -21,7 +21,7 @@ from app.extensions import db, write_transaction
 from app.models import Appointment, Document, Office, Service, utcnow
 from app.security import hash_token, new_reference, new_token
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 class BookingError(Exception):
@@ -48,17 +48,24 @@ class CitizenLimitReached(BookingError):
     status = 409
 
     def __init__(self):
-        super().__init__("citizen_limit", _(
-            "You already have an upcoming appointment for this service. Use the link in your "
-            "confirmation email to change or cancel it."), field="email")
+        super().__init__(
+            "citizen_limit",
+            _(
+                "You already have an upcoming appointment for this service. Use the link in your "
+                "confirmation email to change or cancel it."
+            ),
+            field="email",
+        )
 
 
 class TooLate(BookingError):
     status = 409
 
     def __init__(self):
-        super().__init__("too_late", _(
-            "This appointment can no longer be changed online: its time has passed or is about to start."))
+        super().__init__(
+            "too_late",
+            _("This appointment can no longer be changed online: its time has passed or is about to start."),
+        )
 
 
 @dataclass
@@ -101,8 +108,11 @@ BOOKABLE_MODES = ("video", "in_person")
 
 def bookable_service(slug: str) -> Service | None:
     """The active service with that slug that citizens book a slot of (video or in person)."""
-    return db.session.scalar(sa.select(Service).where(
-        Service.slug == slug, Service.active.is_(True), Service.mode.in_(BOOKABLE_MODES)))
+    return db.session.scalar(
+        sa.select(Service).where(
+            Service.slug == slug, Service.active.is_(True), Service.mode.in_(BOOKABLE_MODES)
+        )
+    )
 
 
 def office_for(service: Service, office_id: int | None) -> Office | None:
@@ -122,18 +132,30 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
     _check_documents(service, request.documents)
     slot = scheduling.find_slot(service, request.office, request.start, now=now)
     if slot is None:
-        raise BookingError("slot_unavailable", _("That time is not available for booking. Please choose another one."),
-                           field="start")
+        raise BookingError(
+            "slot_unavailable",
+            _("That time is not available for booking. Please choose another one."),
+            field="start",
+        )
 
     join_token, join_hash = new_token() if service.mode == "video" else (None, None)
     manage_token, manage_hash = new_token()
     email = request.email.strip().lower()
     appointment = Appointment(
-        reference=new_reference(service.agency.slug), service=service, office=request.office,
-        start_at=slot.start, end_at=slot.end, status="booked",
-        citizen_name=request.name.strip(), citizen_email=email, citizen_phone=request.phone,
-        licence_number=request.licence_number or None, language=request.language,
-        join_token_hash=join_hash, manage_token_hash=manage_hash)
+        reference=new_reference(service.agency.slug),
+        service=service,
+        office=request.office,
+        start_at=slot.start,
+        end_at=slot.end,
+        status="booked",
+        citizen_name=request.name.strip(),
+        citizen_email=email,
+        citizen_phone=request.phone,
+        licence_number=request.licence_number or None,
+        language=request.language,
+        join_token_hash=join_hash,
+        manage_token_hash=manage_hash,
+    )
     store = upload_store()
     stored_keys: list[str] = []
     write_transaction()
@@ -143,10 +165,17 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
         for document in request.documents:
             key = store.save(document.data)
             stored_keys.append(key)
-            db.session.add(Document(
-                appointment=appointment, requirement_code=document.requirement_code,
-                original_name=document.filename[:255], size_bytes=document.size,
-                pages=document.pages, sha256=document.sha256, storage_key=key))
+            db.session.add(
+                Document(
+                    appointment=appointment,
+                    requirement_code=document.requirement_code,
+                    original_name=document.filename[:255],
+                    size_bytes=document.size,
+                    pages=document.pages,
+                    sha256=document.sha256,
+                    storage_key=key,
+                )
+            )
         links = citizen_links(join_token, manage_token)
         notifications.queue_appointment_messages(appointment, links["join_url"], links["manage_url"])
         db.session.commit()
@@ -160,7 +189,9 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
 
 def citizen_links(join_token: str | None, manage_token: str) -> dict[str, str | None]:
     """Absolute links for the citizen's email and the API answer."""
-    base = (current_app.config["PUBLIC_BASE_URL"] or (request.url_root if has_request_context() else "")).rstrip("/")
+    base = (
+        current_app.config["PUBLIC_BASE_URL"] or (request.url_root if has_request_context() else "")
+    ).rstrip("/")
     return {
         "join_url": f"{base}/call/{join_token}" if join_token else None,
         "manage_url": f"{base}/manage/{manage_token}",
@@ -172,21 +203,30 @@ def _check_documents(service: Service, documents: list[UploadedPdf]) -> None:
     known = {requirement.code for requirement in service.requirements}
     for requirement in service.requirements:
         if requirement.required and requirement.code not in given:
-            raise BookingError("document_missing", _("Please upload: %(document)s.",
-                               document=requirement.localized("label")), field=requirement.code)
+            raise BookingError(
+                "document_missing",
+                _("Please upload: %(document)s.", document=requirement.localized("label")),
+                field=requirement.code,
+            )
     unknown = given - known
     if unknown:
-        raise BookingError("document_unknown", _("This service does not ask for that document."),
-                           field=sorted(unknown)[0])
+        raise BookingError(
+            "document_unknown", _("This service does not ask for that document."), field=sorted(unknown)[0]
+        )
 
 
 def _release_finished_citizen_places(service_id: int, email: str, now: dt.datetime) -> None:
     """Appointments already over no longer count toward the citizen's limit."""
     db.session.execute(
         sa.update(Appointment)
-        .where(Appointment.service_id == service_id, Appointment.citizen_email == email,
-               Appointment.citizen_seat.is_not(None), Appointment.end_at <= now)
-        .values(citizen_seat=None))
+        .where(
+            Appointment.service_id == service_id,
+            Appointment.citizen_email == email,
+            Appointment.citizen_seat.is_not(None),
+            Appointment.end_at <= now,
+        )
+        .values(citizen_seat=None)
+    )
 
 
 def _claim_seats(appointment: Appointment, service: Service, now: dt.datetime) -> None:
@@ -195,8 +235,11 @@ def _claim_seats(appointment: Appointment, service: Service, now: dt.datetime) -
     for _attempt in range(service.capacity_per_slot + limit + 5):
         seat = _first_free(_used_seats(appointment), service.capacity_per_slot)
         if seat is None:
-            raise SlotFull(scheduling.nearest_free_slots(
-                service, appointment.start_at, office=appointment.office, now=now))
+            raise SlotFull(
+                scheduling.nearest_free_slots(
+                    service, appointment.start_at, office=appointment.office, now=now
+                )
+            )
         citizen_seat = _first_free(_used_citizen_seats(service.id, appointment.citizen_email), limit)
         if citizen_seat is None:
             raise CitizenLimitReached()
@@ -207,8 +250,9 @@ def _claim_seats(appointment: Appointment, service: Service, now: dt.datetime) -
             return
         except sa.exc.IntegrityError:
             continue  # someone took that seat or place between our read and our insert
-    raise SlotFull(scheduling.nearest_free_slots(service, appointment.start_at,
-                                                 office=appointment.office, now=now))
+    raise SlotFull(
+        scheduling.nearest_free_slots(service, appointment.start_at, office=appointment.office, now=now)
+    )
 
 
 def _first_free(used: set[int], limit: int) -> int | None:
@@ -216,26 +260,40 @@ def _first_free(used: set[int], limit: int) -> int | None:
 
 
 def _used_seats(appointment: Appointment) -> set[int]:
-    return set(db.session.scalars(sa.select(Appointment.seat).where(
-        Appointment.service_id == appointment.service.id,
-        Appointment.office_id == appointment.office.id,
-        Appointment.start_at == appointment.start_at, Appointment.seat.is_not(None))))
+    return set(
+        db.session.scalars(
+            sa.select(Appointment.seat).where(
+                Appointment.service_id == appointment.service.id,
+                Appointment.office_id == appointment.office.id,
+                Appointment.start_at == appointment.start_at,
+                Appointment.seat.is_not(None),
+            )
+        )
+    )
 
 
 def _used_citizen_seats(service_id: int, email: str) -> set[int]:
-    return set(db.session.scalars(sa.select(Appointment.citizen_seat).where(
-        Appointment.service_id == service_id, Appointment.citizen_email == email,
-        Appointment.citizen_seat.is_not(None))))
+    return set(
+        db.session.scalars(
+            sa.select(Appointment.citizen_seat).where(
+                Appointment.service_id == service_id,
+                Appointment.citizen_email == email,
+                Appointment.citizen_seat.is_not(None),
+            )
+        )
+    )
 
 
 # --- Managing an appointment with its token ------------------------------------------------------
+
 
 def appointment_by_manage_token(token: str) -> Appointment | None:
     """The appointment whose manage link this is, while the link is valid; None otherwise."""
     if not token or len(token) > 100:
         return None
     appointment = db.session.scalar(
-        sa.select(Appointment).where(Appointment.manage_token_hash == hash_token(token)))
+        sa.select(Appointment).where(Appointment.manage_token_hash == hash_token(token))
+    )
     if appointment is None:
         return None
     keep_days = current_app.config["MANAGE_LINK_DAYS_AFTER"]
@@ -270,8 +328,14 @@ def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = No
     db.session.commit()
 
 
-def reschedule_appointment(appointment: Appointment, office: Office, start: dt.datetime,
-                           manage_token: str, *, now: dt.datetime | None = None) -> str | None:
+def reschedule_appointment(
+    appointment: Appointment,
+    office: Office,
+    start: dt.datetime,
+    manage_token: str,
+    *,
+    now: dt.datetime | None = None,
+) -> str | None:
     """Move to a new slot: the new seat is taken in the same statement that frees the old one.
 
     Returns the new join token (video): the old join link stops working, the new one is emailed
@@ -285,13 +349,23 @@ def reschedule_appointment(appointment: Appointment, office: Office, start: dt.d
     service = appointment.service
     slot = scheduling.find_slot(service, office, start, now=now)
     if slot is None or (slot.start == appointment.start_at and office.id == appointment.office_id):
-        raise BookingError("slot_unavailable", _("That time is not available for booking. Please choose another one."),
-                           field="start")
+        raise BookingError(
+            "slot_unavailable",
+            _("That time is not available for booking. Please choose another one."),
+            field="start",
+        )
     write_transaction()
     for _attempt in range(service.capacity_per_slot + 5):
-        taken = set(db.session.scalars(sa.select(Appointment.seat).where(
-            Appointment.service_id == service.id, Appointment.office_id == office.id,
-            Appointment.start_at == slot.start, Appointment.seat.is_not(None))))
+        taken = set(
+            db.session.scalars(
+                sa.select(Appointment.seat).where(
+                    Appointment.service_id == service.id,
+                    Appointment.office_id == office.id,
+                    Appointment.start_at == slot.start,
+                    Appointment.seat.is_not(None),
+                )
+            )
+        )
         seat = _first_free(taken, service.capacity_per_slot)
         if seat is None:
             db.session.rollback()
@@ -299,10 +373,12 @@ def reschedule_appointment(appointment: Appointment, office: Office, start: dt.d
         try:
             with db.session.begin_nested():
                 db.session.execute(
-                    sa.update(Appointment).where(Appointment.id == appointment.id,
-                                                 Appointment.status == "booked")
-                    .values(office_id=office.id, start_at=slot.start, end_at=slot.end, seat=seat,
-                            updated_at=now))
+                    sa.update(Appointment)
+                    .where(Appointment.id == appointment.id, Appointment.status == "booked")
+                    .values(
+                        office_id=office.id, start_at=slot.start, end_at=slot.end, seat=seat, updated_at=now
+                    )
+                )
             break
         except sa.exc.IntegrityError:
             continue
@@ -315,7 +391,8 @@ def reschedule_appointment(appointment: Appointment, office: Office, start: dt.d
         join_token, appointment.join_token_hash = new_token()
     notifications.cancel_pending(appointment)
     links = citizen_links(join_token, manage_token)
-    notifications.queue_appointment_messages(appointment, links["join_url"], links["manage_url"],
-                                             kind="rescheduled")
+    notifications.queue_appointment_messages(
+        appointment, links["join_url"], links["manage_url"], kind="rescheduled"
+    )
     db.session.commit()
     return join_token

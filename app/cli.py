@@ -45,10 +45,16 @@ def seed_demo_command(if_empty: bool) -> None:
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--agency", "agency_slug", help="Agency slug (not needed for a superadmin).")
-@click.option("--role", type=click.Choice(["clerk", "admin", "superadmin"]), default="clerk",
-              show_default=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
-              help="Prompted for when not given (use the option only in scripts).")
+@click.option(
+    "--role", type=click.Choice(["clerk", "admin", "superadmin"]), default="clerk", show_default=True
+)
+@click.option(
+    "--password",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when not given (use the option only in scripts).",
+)
 @with_appcontext
 def create_staff_command(email, name, agency_slug, role, password) -> None:
     """Create a staff account."""
@@ -62,10 +68,18 @@ def create_staff_command(email, name, agency_slug, role, password) -> None:
 
 
 @click.command("purge-documents")
-@click.option("--staged-older-than-hours", default=24, show_default=True,
-              help="Remove uploads left in staging by bookings that were never finished.")
-@click.option("--renders-older-than-hours", default=24, show_default=True,
-              help="Remove cached page images of documents (they are rendered again when viewed).")
+@click.option(
+    "--staged-older-than-hours",
+    default=24,
+    show_default=True,
+    help="Remove uploads left in staging by bookings that were never finished.",
+)
+@click.option(
+    "--renders-older-than-hours",
+    default=24,
+    show_default=True,
+    help="Remove cached page images of documents (they are rendered again when viewed).",
+)
 @with_appcontext
 def purge_documents_command(staged_older_than_hours: int, renders_older_than_hours: int) -> None:
     """Remove abandoned staged uploads and old cached page images."""

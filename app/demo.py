@@ -34,90 +34,181 @@ VEHICLE_SUPPORT = dict(
 )
 
 AGENCIES = [
-    dict(slug="dtop", kind="agency",
-         name_es="Departamento de Transportación y Obras Públicas",
-         name_en="Department of Transportation and Public Works"),
-    dict(slug="retiro", kind="agency",
-         name_es="Sistema de Retiro", name_en="Retirement System"),
-    dict(slug="cfse", kind="corporation",
-         name_es="Corporación del Fondo del Seguro del Estado",
-         name_en="State Insurance Fund Corporation"),
+    dict(
+        slug="dtop",
+        kind="agency",
+        name_es="Departamento de Transportación y Obras Públicas",
+        name_en="Department of Transportation and Public Works",
+    ),
+    dict(slug="retiro", kind="agency", name_es="Sistema de Retiro", name_en="Retirement System"),
+    dict(
+        slug="cfse",
+        kind="corporation",
+        name_es="Corporación del Fondo del Seguro del Estado",
+        name_en="State Insurance Fund Corporation",
+    ),
 ]
 
 OFFICES = [
-    dict(agency="dtop", slug="cesco-remoto", is_remote=True,
-         name_es="CESCO Remoto", name_en="CESCO Remote"),
-    dict(agency="dtop", slug="cesco-san-juan", municipality="San Juan",
-         name_es="CESCO San Juan (Barrio Obrero)", name_en="CESCO San Juan (Barrio Obrero)",
-         address="Dirección de demostración, San Juan, PR"),
-    dict(agency="dtop", slug="cesco-bayamon", municipality="Bayamón",
-         name_es="CESCO Bayamón", name_en="CESCO Bayamón",
-         address="Dirección de demostración, Bayamón, PR"),
-    dict(agency="retiro", slug="orientacion-telefonica", is_remote=True,
-         name_es="Orientación telefónica", name_en="Phone guidance"),
-    dict(agency="cfse", slug="cfse-remoto", is_remote=True,
-         name_es="CFSE Remoto", name_en="CFSE Remote"),
+    dict(agency="dtop", slug="cesco-remoto", is_remote=True, name_es="CESCO Remoto", name_en="CESCO Remote"),
+    dict(
+        agency="dtop",
+        slug="cesco-san-juan",
+        municipality="San Juan",
+        name_es="CESCO San Juan (Barrio Obrero)",
+        name_en="CESCO San Juan (Barrio Obrero)",
+        address="Dirección de demostración, San Juan, PR",
+    ),
+    dict(
+        agency="dtop",
+        slug="cesco-bayamon",
+        municipality="Bayamón",
+        name_es="CESCO Bayamón",
+        name_en="CESCO Bayamón",
+        address="Dirección de demostración, Bayamón, PR",
+    ),
+    dict(
+        agency="retiro",
+        slug="orientacion-telefonica",
+        is_remote=True,
+        name_es="Orientación telefónica",
+        name_en="Phone guidance",
+    ),
+    dict(agency="cfse", slug="cfse-remoto", is_remote=True, name_es="CFSE Remoto", name_en="CFSE Remote"),
 ]
 
 
 def _video(slug, name_es, name_en, description_es, description_en, requirements):
-    return dict(agency="dtop", offices=["cesco-remoto"], slug=slug, mode="video",
-                name_es=name_es, name_en=name_en,
-                description_es=description_es, description_en=description_en,
-                slot_minutes=20, capacity_per_slot=2, lead_time_minutes=120, horizon_days=30,
-                asks_licence_number=True, requirements=requirements)
+    return dict(
+        agency="dtop",
+        offices=["cesco-remoto"],
+        slug=slug,
+        mode="video",
+        name_es=name_es,
+        name_en=name_en,
+        description_es=description_es,
+        description_en=description_en,
+        slot_minutes=20,
+        capacity_per_slot=2,
+        lead_time_minutes=120,
+        horizon_days=30,
+        asks_licence_number=True,
+        requirements=requirements,
+    )
 
 
 SERVICES = [
-    _video("certificacion-individuo", "Certificación de individuo", "Individual certification",
-           "Certificación del historial de su licencia de conducir, por videollamada.",
-           "Certification of your driver's licence record, by video call.",
-           [LICENCE_FRONT]),
-    _video("certificaciones-vehiculos", "Certificaciones de vehículos", "Vehicle certifications",
-           "Certificaciones de los vehículos registrados a su nombre, por videollamada.",
-           "Certifications of the vehicles registered in your name, by video call.",
-           [LICENCE_FRONT, VEHICLE_SUPPORT]),
-    _video("notificacion-renovacion", "Notificación de renovación (Noti)",
-           "Renewal notification (Noti)",
-           "Reemisión de la notificación de renovación del marbete, por videollamada.",
-           "Reissue of the vehicle-tag renewal notification, by video call.",
-           [LICENCE_FRONT, VEHICLE_SUPPORT]),
-    _video("certificacion-violaciones", "Certificación oficial de violaciones",
-           "Official certification of violations",
-           "Certificación oficial de las violaciones de tránsito a su nombre, por videollamada.",
-           "Official certification of the traffic violations in your name, by video call.",
-           [LICENCE_FRONT]),
-    _video("reporte-multas", "Reporte de multas administrativas", "Administrative-fines report",
-           "Reporte de las multas administrativas pendientes, por videollamada.",
-           "Report of your pending administrative fines, by video call.",
-           [LICENCE_FRONT]),
-    dict(agency="dtop", offices=["cesco-san-juan", "cesco-bayamon"], slug="renovacion-licencia",
-         mode="in_person", name_es="Renovación de licencia de conducir",
-         name_en="Driver's licence renewal",
-         description_es="Renovación de la licencia en una oficina CESCO (foto y firma en persona).",
-         description_en="Licence renewal at a CESCO office (photo and signature in person).",
-         slot_minutes=15, capacity_per_slot=4, lead_time_minutes=60, horizon_days=45,
-         asks_licence_number=True, requirements=[]),
-    dict(agency="dtop", offices=["cesco-san-juan", "cesco-bayamon"], slug="traspaso-vehiculo",
-         mode="in_person", name_es="Traspaso de vehículo", name_en="Vehicle title transfer",
-         description_es="Traspaso del título de un vehículo en una oficina CESCO.",
-         description_en="Transfer of a vehicle title at a CESCO office.",
-         slot_minutes=30, capacity_per_slot=3, lead_time_minutes=60, horizon_days=45,
-         requirements=[]),
-    dict(agency="retiro", offices=["orientacion-telefonica"], slug="orientacion-retiro",
-         mode="phone_turn", name_es="Orientación sobre retiro", name_en="Retirement guidance call",
-         description_es="Un orientador le llama hoy mismo para contestar sus preguntas sobre el retiro.",
-         description_en="An advisor calls you back today to answer your retirement questions.",
-         slot_minutes=15, capacity_per_slot=1, lead_time_minutes=0, horizon_days=1,
-         daily_capacity=120, turn_prefix="R", requirements=[]),
-    dict(agency="cfse", offices=["cfse-remoto"], slug="seguimiento-caso-cfse", mode="video",
-         name_es="Seguimiento de caso", name_en="Case follow-up",
-         description_es="Cita por videollamada para dar seguimiento a su caso con la CFSE.",
-         description_en="A video appointment to follow up on your State Insurance Fund case.",
-         slot_minutes=30, capacity_per_slot=1, lead_time_minutes=240, horizon_days=30,
-         requirements=[dict(code="case_document", label_es="Documento del caso, en PDF",
-                            label_en="Case document, as PDF", required=False,
-                            max_pages=10)]),
+    _video(
+        "certificacion-individuo",
+        "Certificación de individuo",
+        "Individual certification",
+        "Certificación del historial de su licencia de conducir, por videollamada.",
+        "Certification of your driver's licence record, by video call.",
+        [LICENCE_FRONT],
+    ),
+    _video(
+        "certificaciones-vehiculos",
+        "Certificaciones de vehículos",
+        "Vehicle certifications",
+        "Certificaciones de los vehículos registrados a su nombre, por videollamada.",
+        "Certifications of the vehicles registered in your name, by video call.",
+        [LICENCE_FRONT, VEHICLE_SUPPORT],
+    ),
+    _video(
+        "notificacion-renovacion",
+        "Notificación de renovación (Noti)",
+        "Renewal notification (Noti)",
+        "Reemisión de la notificación de renovación del marbete, por videollamada.",
+        "Reissue of the vehicle-tag renewal notification, by video call.",
+        [LICENCE_FRONT, VEHICLE_SUPPORT],
+    ),
+    _video(
+        "certificacion-violaciones",
+        "Certificación oficial de violaciones",
+        "Official certification of violations",
+        "Certificación oficial de las violaciones de tránsito a su nombre, por videollamada.",
+        "Official certification of the traffic violations in your name, by video call.",
+        [LICENCE_FRONT],
+    ),
+    _video(
+        "reporte-multas",
+        "Reporte de multas administrativas",
+        "Administrative-fines report",
+        "Reporte de las multas administrativas pendientes, por videollamada.",
+        "Report of your pending administrative fines, by video call.",
+        [LICENCE_FRONT],
+    ),
+    dict(
+        agency="dtop",
+        offices=["cesco-san-juan", "cesco-bayamon"],
+        slug="renovacion-licencia",
+        mode="in_person",
+        name_es="Renovación de licencia de conducir",
+        name_en="Driver's licence renewal",
+        description_es="Renovación de la licencia en una oficina CESCO (foto y firma en persona).",
+        description_en="Licence renewal at a CESCO office (photo and signature in person).",
+        slot_minutes=15,
+        capacity_per_slot=4,
+        lead_time_minutes=60,
+        horizon_days=45,
+        asks_licence_number=True,
+        requirements=[],
+    ),
+    dict(
+        agency="dtop",
+        offices=["cesco-san-juan", "cesco-bayamon"],
+        slug="traspaso-vehiculo",
+        mode="in_person",
+        name_es="Traspaso de vehículo",
+        name_en="Vehicle title transfer",
+        description_es="Traspaso del título de un vehículo en una oficina CESCO.",
+        description_en="Transfer of a vehicle title at a CESCO office.",
+        slot_minutes=30,
+        capacity_per_slot=3,
+        lead_time_minutes=60,
+        horizon_days=45,
+        requirements=[],
+    ),
+    dict(
+        agency="retiro",
+        offices=["orientacion-telefonica"],
+        slug="orientacion-retiro",
+        mode="phone_turn",
+        name_es="Orientación sobre retiro",
+        name_en="Retirement guidance call",
+        description_es="Un orientador le llama hoy mismo para contestar sus preguntas sobre el retiro.",
+        description_en="An advisor calls you back today to answer your retirement questions.",
+        slot_minutes=15,
+        capacity_per_slot=1,
+        lead_time_minutes=0,
+        horizon_days=1,
+        daily_capacity=120,
+        turn_prefix="R",
+        requirements=[],
+    ),
+    dict(
+        agency="cfse",
+        offices=["cfse-remoto"],
+        slug="seguimiento-caso-cfse",
+        mode="video",
+        name_es="Seguimiento de caso",
+        name_en="Case follow-up",
+        description_es="Cita por videollamada para dar seguimiento a su caso con la CFSE.",
+        description_en="A video appointment to follow up on your State Insurance Fund case.",
+        slot_minutes=30,
+        capacity_per_slot=1,
+        lead_time_minutes=240,
+        horizon_days=30,
+        requirements=[
+            dict(
+                code="case_document",
+                label_es="Documento del caso, en PDF",
+                label_en="Case document, as PDF",
+                required=False,
+                max_pages=10,
+            )
+        ],
+    ),
 ]
 
 
@@ -144,25 +235,24 @@ def seed_demo() -> SeedReport:
     for spec in AGENCIES:
         values = {k: v for k, v in spec.items() if k != "slug"}
         agencies[spec["slug"]] = _get_or_create(
-            Agency, report, f"agency {spec['slug']}", {"slug": spec["slug"]}, values)
+            Agency, report, f"agency {spec['slug']}", {"slug": spec["slug"]}, values
+        )
 
     offices = {}
     for spec in OFFICES:
         agency = agencies[spec["agency"]]
         values = {k: v for k, v in spec.items() if k not in ("agency", "slug")}
-        office = _get_or_create(Office, report, f"office {spec['slug']}",
-                                {"agency_id": agency.id, "slug": spec["slug"]}, values)
+        office = _get_or_create(
+            Office, report, f"office {spec['slug']}", {"agency_id": agency.id, "slug": spec["slug"]}, values
+        )
         if not office.hours:
-            office.hours = [OpeningHours(weekday=w, opens_at=o, closes_at=c)
-                            for w, o, c in WEEKDAYS_8_TO_5]
+            office.hours = [OpeningHours(weekday=w, opens_at=o, closes_at=c) for w, o, c in WEEKDAYS_8_TO_5]
         offices[spec["slug"]] = office
 
     for spec in SERVICES:
-        values = {k: v for k, v in spec.items()
-                  if k not in ("agency", "offices", "slug", "requirements")}
+        values = {k: v for k, v in spec.items() if k not in ("agency", "offices", "slug", "requirements")}
         values["agency_id"] = agencies[spec["agency"]].id
-        service = _get_or_create(Service, report, f"service {spec['slug']}",
-                                 {"slug": spec["slug"]}, values)
+        service = _get_or_create(Service, report, f"service {spec['slug']}", {"slug": spec["slug"]}, values)
         for office_slug in spec["offices"]:
             if offices[office_slug] not in service.offices:
                 service.offices.append(offices[office_slug])
@@ -176,9 +266,15 @@ def seed_demo() -> SeedReport:
             email = f"{role}@{slug}.demo.ventanilla.pr"
             if db.session.scalar(sa.select(Staff.id).where(Staff.email == email)) is None:
                 password = secrets.token_urlsafe(12)
-                db.session.add(Staff(email=email, name=f"{role.title()} {slug.upper()}",
-                                     role=role, agency=agency,
-                                     password_hash=hash_password(password)))
+                db.session.add(
+                    Staff(
+                        email=email,
+                        name=f"{role.title()} {slug.upper()}",
+                        role=role,
+                        agency=agency,
+                        password_hash=hash_password(password),
+                    )
+                )
                 report.created.append(f"staff {email}")
                 report.credentials.append((email, role, password))
 

@@ -38,6 +38,7 @@ KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 # --- errors and results -------------------------------------------------------------------------
 
+
 def _display_name(filename: str) -> str:
     # Browsers may send a path ("C:\fakepath\licencia.pdf"); a very long name would swamp the message.
     name = " ".join(re.split(r"[\\/]", filename or "")[-1].split())
@@ -49,41 +50,64 @@ def _display_name(filename: str) -> str:
 _MESSAGES = {
     "too_large": lambda e: gettext(
         "“%(name)s” is larger than %(limit)s MB. Scan it at a lower resolution or in black and white, "
-        "and upload it again.", name=e.display_name, limit=format_decimal(round(e.max_bytes / MB, 1))),
+        "and upload it again.",
+        name=e.display_name,
+        limit=format_decimal(round(e.max_bytes / MB, 1)),
+    ),
     "not_pdf": lambda e: gettext(
         "“%(name)s” is not a PDF file. Save or export the document as PDF, and upload it again.",
-        name=e.display_name),
+        name=e.display_name,
+    ),
     "damaged": lambda e: gettext(
         "“%(name)s” is damaged or incomplete and cannot be opened. Save it again from the original, "
-        "or scan it again, and upload the new copy.", name=e.display_name),
+        "or scan it again, and upload the new copy.",
+        name=e.display_name,
+    ),
     "encrypted": lambda e: gettext(
         "“%(name)s” is protected with a password. Save a copy without a password and upload it again.",
-        name=e.display_name),
+        name=e.display_name,
+    ),
     "javascript": lambda e: gettext(
         "“%(name)s” contains JavaScript code, which we do not accept. Print it to a new PDF "
-        "(“Print” → “Save as PDF”) or scan it again, and upload the new copy.", name=e.display_name),
+        "(“Print” → “Save as PDF”) or scan it again, and upload the new copy.",
+        name=e.display_name,
+    ),
     "action": lambda e: gettext(
         "“%(name)s” contains automatic actions (such as opening other files or sending form data), "
         "which we do not accept. Print it to a new PDF (“Print” → “Save as PDF”) or scan it again, "
-        "and upload the new copy.", name=e.display_name),
+        "and upload the new copy.",
+        name=e.display_name,
+    ),
     "embedded_files": lambda e: gettext(
         "“%(name)s” has other files attached inside it. Print it to a new PDF (“Print” → “Save as "
-        "PDF”) so that only the document itself remains, and upload the new copy.", name=e.display_name),
+        "PDF”) so that only the document itself remains, and upload the new copy.",
+        name=e.display_name,
+    ),
     "xfa": lambda e: gettext(
         "“%(name)s” is an interactive (XFA) form, which we cannot accept. Print it to a new PDF "
-        "(“Print” → “Save as PDF”) and upload the new copy.", name=e.display_name),
+        "(“Print” → “Save as PDF”) and upload the new copy.",
+        name=e.display_name,
+    ),
     "no_pages": lambda e: gettext(
         "“%(name)s” has no pages. Check that you chose the right file, and upload it again.",
-        name=e.display_name),
+        name=e.display_name,
+    ),
     "too_many_pages": lambda e: gettext(
-        "“%(name)s” has too many pages (%(pages)s; the limit is %(max)s). Upload only the pages "
-        "requested.", name=e.display_name, pages=e.pages, max=e.max_pages),
+        "“%(name)s” has too many pages (%(pages)s; the limit is %(max)s). Upload only the pages requested.",
+        name=e.display_name,
+        pages=e.pages,
+        max=e.max_pages,
+    ),
     "inflates_too_much": lambda e: gettext(
         "“%(name)s” holds far more data than a document of its size should. Scan it again at a normal "
-        "resolution, or print it to a new PDF, and upload the new copy.", name=e.display_name),
+        "resolution, or print it to a new PDF, and upload the new copy.",
+        name=e.display_name,
+    ),
     "too_complex": lambda e: gettext(
         "“%(name)s” is too complex for us to check safely. Print it to a new PDF (“Print” → “Save as "
-        "PDF”) or scan it again, and upload the new copy.", name=e.display_name),
+        "PDF”) or scan it again, and upload the new copy.",
+        name=e.display_name,
+    ),
 }
 CODES = frozenset(_MESSAGES)
 
@@ -91,8 +115,15 @@ CODES = frozenset(_MESSAGES)
 class DocumentError(Exception):
     """A file we refuse. `.code` says why; `.message` tells the citizen, in their language, what to do."""
 
-    def __init__(self, code: str, filename: str, *, pages: int | None = None,
-                 max_pages: int | None = None, max_bytes: int | None = None):
+    def __init__(
+        self,
+        code: str,
+        filename: str,
+        *,
+        pages: int | None = None,
+        max_pages: int | None = None,
+        max_bytes: int | None = None,
+    ):
         if code not in CODES:
             raise ValueError(f"unknown document error code {code!r}")
         super().__init__(code, filename)
@@ -158,6 +189,7 @@ class Inspection:
 
 # --- validation ---------------------------------------------------------------------------------
 
+
 def validate_pdf(data: bytes, filename: str, max_pages: int, limits: PdfLimits | None = None) -> PdfInfo:
     """Check an uploaded file is a PDF the clerk can safely open; raise DocumentError when it is not."""
     if max_pages < 1:
@@ -179,9 +211,14 @@ def inspector_command(max_pages: int, limits: PdfLimits) -> list[str]:
     # and with it Flask, which more than doubles the start-up (benchmarks/pdf_validation.py).
     # -I keeps PYTHON* variables, user site-packages and the current directory out of its sys.path.
     return [
-        sys.executable, "-I", str(INSPECTOR),
-        str(limits.cpu_seconds), str(limits.memory_bytes), str(max_pages),
-        str(limits.max_inflated_bytes), str(limits.max_objects),
+        sys.executable,
+        "-I",
+        str(INSPECTOR),
+        str(limits.cpu_seconds),
+        str(limits.memory_bytes),
+        str(max_pages),
+        str(limits.max_inflated_bytes),
+        str(limits.max_objects),
     ]
 
 
@@ -191,7 +228,9 @@ def inspect_pdf(data: bytes, max_pages: int, limits: PdfLimits) -> Inspection:
         started = time.monotonic()
         process = subprocess.Popen(
             inspector_command(max_pages, limits),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=_child_environment(),
         )
         try:
@@ -205,8 +244,12 @@ def inspect_pdf(data: bytes, max_pages: int, limits: PdfLimits) -> Inspection:
 
     verdict = _verdict(stdout)
     if verdict is not None:
-        return Inspection(code=verdict.get("code"), pages=verdict.get("pages"),
-                          peak_rss_kb=verdict.get("peak_rss_kb"), seconds=seconds)
+        return Inspection(
+            code=verdict.get("code"),
+            pages=verdict.get("pages"),
+            peak_rss_kb=verdict.get("peak_rss_kb"),
+            seconds=seconds,
+        )
     if process.returncode < 0 or b"MemoryError" in stderr:
         # Killed by a signal (SIGXCPU/SIGKILL at the CPU limit) or out of address space.
         log.warning("PDF inspection hit a limit (exit %s)", process.returncode)
@@ -246,6 +289,7 @@ def _verdict(stdout: bytes) -> dict | None:
 
 
 # --- the upload store ---------------------------------------------------------------------------
+
 
 @runtime_checkable
 class UploadStore(Protocol):
@@ -316,6 +360,7 @@ def upload_store() -> UploadStore:
 
 # --- staging ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class StagedUpload:
     """A validated file kept while the rest of the booking form is corrected."""
@@ -350,8 +395,11 @@ def stage_upload(data: bytes, filename: str, info: PdfInfo) -> str:
     pdf_path, meta_path = _staged_paths(token)
     pdf_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     meta = {
-        "filename": filename, "pages": info.pages, "sha256": info.sha256, "size": info.size,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "filename": filename,
+        "pages": info.pages,
+        "sha256": info.sha256,
+        "size": info.size,
+        "created": dt.datetime.now(dt.UTC).isoformat(),
     }
     _write_atomically(pdf_path, data)
     _write_atomically(meta_path, json.dumps(meta).encode())  # last: its presence marks a complete upload
@@ -368,9 +416,13 @@ def staged_upload(token: str) -> StagedUpload | None:
         meta = json.loads(meta_path.read_bytes())
         data = pdf_path.read_bytes()
         staged = StagedUpload(
-            token=token, filename=str(meta["filename"]), pages=int(meta["pages"]),
-            sha256=str(meta["sha256"]), size=int(meta["size"]),
-            created=dt.datetime.fromisoformat(meta["created"]), data=data,
+            token=token,
+            filename=str(meta["filename"]),
+            pages=int(meta["pages"]),
+            sha256=str(meta["sha256"]),
+            size=int(meta["size"]),
+            created=dt.datetime.fromisoformat(meta["created"]),
+            data=data,
         )
     except (OSError, ValueError, KeyError, TypeError):
         return None

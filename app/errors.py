@@ -7,15 +7,36 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 ERROR_TEXT = {
-    400: (_l("Bad request"), _l("We could not understand that request. Please check the form and try again.")),
+    400: (
+        _l("Bad request"),
+        _l("We could not understand that request. Please check the form and try again."),
+    ),
     403: (_l("Not allowed"), _l("Your account cannot open this page.")),
-    404: (_l("Page not found"), _l("We could not find that page. Check the address or start again from the home page.")),
+    404: (
+        _l("Page not found"),
+        _l("We could not find that page. Check the address or start again from the home page."),
+    ),
     405: (_l("Not allowed"), _l("That action is not available on this page.")),
     409: (_l("Conflict"), _l("Someone else changed this at the same moment. Reload the page and try again.")),
-    413: (_l("File too large"), _l("What you sent is larger than we accept. Make the file smaller (for example, scan in black and white) and try again.")),
-    422: (_l("Check the information"), _l("Some of the information is not valid. Please correct it and try again.")),
-    429: (_l("Too many attempts"), _l("You tried too many times in a short while. Wait a minute and try again.")),
-    500: (_l("Something went wrong"), _l("We could not complete your request. Nothing was changed. Please try again in a few minutes.")),
+    413: (
+        _l("File too large"),
+        _l(
+            "What you sent is larger than we accept. Make the file smaller (for example, scan in "
+            "black and white) and try again."
+        ),
+    ),
+    422: (
+        _l("Check the information"),
+        _l("Some of the information is not valid. Please correct it and try again."),
+    ),
+    429: (
+        _l("Too many attempts"),
+        _l("You tried too many times in a short while. Wait a minute and try again."),
+    ),
+    500: (
+        _l("Something went wrong"),
+        _l("We could not complete your request. Nothing was changed. Please try again in a few minutes."),
+    ),
 }
 
 
@@ -23,7 +44,9 @@ def wants_json() -> bool:
     if request.path.startswith("/api/"):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    return (
+        best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+    )
 
 
 def error_response(code: int, message: str | None = None):
@@ -36,8 +59,14 @@ def error_response(code: int, message: str | None = None):
 
 def _error_slug(code: int) -> str:
     return {
-        400: "bad_request", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-        409: "conflict", 413: "too_large", 422: "validation", 429: "rate_limited",
+        400: "bad_request",
+        403: "forbidden",
+        404: "not_found",
+        405: "method_not_allowed",
+        409: "conflict",
+        413: "too_large",
+        422: "validation",
+        429: "rate_limited",
     }.get(code, "server_error")
 
 

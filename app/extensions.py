@@ -41,6 +41,7 @@ limiter = Limiter(key_func=get_remote_address)
 # for the transactions that ask for it with `write_transaction()`. Foreign keys are off by
 # default in SQLite; the schema relies on them.
 
+
 @sa.event.listens_for(sa.Engine, "connect")
 def _sqlite_on_connect(dbapi_connection, _record):
     import sqlite3

@@ -9,7 +9,7 @@ capacity rule — a booking holds one numbered seat of its slot, and a unique co
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Optional
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import get_locale
@@ -20,7 +20,7 @@ from app.extensions import db
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -38,15 +38,15 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTCDateTime column")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -120,9 +120,9 @@ class Office(Bilingual, db.Model):
     name_es: Mapped[str] = mapped_column(sa.String(200))
     name_en: Mapped[str] = mapped_column(sa.String(200))
     is_remote: Mapped[bool] = mapped_column(default=False)
-    address: Mapped[Optional[str]] = mapped_column(sa.String(300))
-    municipality: Mapped[Optional[str]] = mapped_column(sa.String(80))
-    phone: Mapped[Optional[str]] = mapped_column(sa.String(30))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
+    municipality: Mapped[str | None] = mapped_column(sa.String(80))
+    phone: Mapped[str | None] = mapped_column(sa.String(30))
 
     agency: Mapped[Agency] = relationship(back_populates="offices")
     services: Mapped[list[Service]] = relationship(
@@ -143,9 +143,7 @@ class Service(Bilingual, db.Model):
         sa.CheckConstraint("capacity_per_slot > 0", name="capacity_positive"),
         sa.CheckConstraint("lead_time_minutes >= 0", name="lead_time_not_negative"),
         sa.CheckConstraint("horizon_days > 0", name="horizon_positive"),
-        sa.CheckConstraint(
-            "daily_capacity IS NULL OR daily_capacity > 0", name="daily_capacity_positive"
-        ),
+        sa.CheckConstraint("daily_capacity IS NULL OR daily_capacity > 0", name="daily_capacity_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -160,8 +158,8 @@ class Service(Bilingual, db.Model):
     capacity_per_slot: Mapped[int] = mapped_column(default=1)
     lead_time_minutes: Mapped[int] = mapped_column(default=120)
     horizon_days: Mapped[int] = mapped_column(default=30)
-    daily_capacity: Mapped[Optional[int]] = mapped_column()
-    turn_prefix: Mapped[Optional[str]] = mapped_column(sa.String(4))
+    daily_capacity: Mapped[int | None] = mapped_column()
+    turn_prefix: Mapped[str | None] = mapped_column(sa.String(4))
     asks_licence_number: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
 
@@ -225,7 +223,7 @@ class Closure(Bilingual, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
-    office_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("office.id", ondelete="CASCADE"))
+    office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id", ondelete="CASCADE"))
     day: Mapped[dt.date] = mapped_column(sa.Date)
     reason_es: Mapped[str] = mapped_column(sa.String(200), default="")
     reason_en: Mapped[str] = mapped_column(sa.String(200), default="")
@@ -235,9 +233,7 @@ class Staff(UserMixin, db.Model):
     __tablename__ = "staff"
     __table_args__ = (
         sa.CheckConstraint(_in("role", STAFF_ROLES), name="role"),
-        sa.CheckConstraint(
-            "role = 'superadmin' OR agency_id IS NOT NULL", name="agency_unless_superadmin"
-        ),
+        sa.CheckConstraint("role = 'superadmin' OR agency_id IS NOT NULL", name="agency_unless_superadmin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -245,12 +241,12 @@ class Staff(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(120))
     password_hash: Mapped[str] = mapped_column(sa.String(200))
     role: Mapped[str] = mapped_column(sa.String(20), default="clerk")
-    agency_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agency.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    last_login_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    agency: Mapped[Optional[Agency]] = relationship()
+    agency: Mapped[Agency | None] = relationship()
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive accounts
@@ -272,14 +268,10 @@ class Appointment(db.Model):
         sa.CheckConstraint("seat IS NULL OR seat >= 1", name="seat_positive"),
         sa.CheckConstraint("end_at > start_at", name="ends_after_start"),
         sa.CheckConstraint(_in("status", APPOINTMENT_STATUSES), name="status"),
-        sa.CheckConstraint(
-            "outcome IS NULL OR " + _in("outcome", APPOINTMENT_OUTCOMES), name="outcome"
-        ),
+        sa.CheckConstraint("outcome IS NULL OR " + _in("outcome", APPOINTMENT_OUTCOMES), name="outcome"),
         sa.CheckConstraint(_in("language", LANGUAGES), name="language"),
         # A cancelled appointment gives its seat back; every other status holds one.
-        sa.CheckConstraint(
-            "(status = 'cancelled') = (seat IS NULL)", name="seat_held_unless_cancelled"
-        ),
+        sa.CheckConstraint("(status = 'cancelled') = (seat IS NULL)", name="seat_held_unless_cancelled"),
         # The per-citizen limit works like capacity: an upcoming appointment holds one of the
         # citizen's numbered places for that service (1..limit); finished ones give it back.
         sa.UniqueConstraint(
@@ -295,34 +287,30 @@ class Appointment(db.Model):
     office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"))
     start_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     end_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
-    seat: Mapped[Optional[int]] = mapped_column()
-    citizen_seat: Mapped[Optional[int]] = mapped_column()
+    seat: Mapped[int | None] = mapped_column()
+    citizen_seat: Mapped[int | None] = mapped_column()
     status: Mapped[str] = mapped_column(sa.String(20), default="booked")
     citizen_name: Mapped[str] = mapped_column(sa.String(120))
     citizen_email: Mapped[str] = mapped_column(sa.String(254), index=True)
     citizen_phone: Mapped[str] = mapped_column(sa.String(30))
-    licence_number: Mapped[Optional[str]] = mapped_column(sa.String(30))
+    licence_number: Mapped[str | None] = mapped_column(sa.String(30))
     language: Mapped[str] = mapped_column(sa.String(2), default="es")
-    join_token_hash: Mapped[Optional[str]] = mapped_column(sa.String(64), unique=True)
+    join_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    clerk_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
-    outcome: Mapped[Optional[str]] = mapped_column(sa.String(30))
-    outcome_message: Mapped[Optional[str]] = mapped_column(sa.Text)
-    identity_verified_by_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
-    identity_verified_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    clerk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    outcome: Mapped[str | None] = mapped_column(sa.String(30))
+    outcome_message: Mapped[str | None] = mapped_column(sa.Text)
+    identity_verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    identity_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    cancelled_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     service: Mapped[Service] = relationship()
     office: Mapped[Office] = relationship()
-    clerk: Mapped[Optional[Staff]] = relationship(foreign_keys=[clerk_id])
-    identity_verified_by: Mapped[Optional[Staff]] = relationship(
-        foreign_keys=[identity_verified_by_id]
-    )
-    documents: Mapped[list[Document]] = relationship(
-        back_populates="appointment", order_by="Document.id"
-    )
+    clerk: Mapped[Staff | None] = relationship(foreign_keys=[clerk_id])
+    identity_verified_by: Mapped[Staff | None] = relationship(foreign_keys=[identity_verified_by_id])
+    documents: Mapped[list[Document]] = relationship(back_populates="appointment", order_by="Document.id")
 
 
 class Document(db.Model):
@@ -343,7 +331,7 @@ class Document(db.Model):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     storage_key: Mapped[str] = mapped_column(sa.String(100), unique=True)
     uploaded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    purged_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    purged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     appointment: Mapped[Appointment] = relationship(back_populates="documents")
 
@@ -363,15 +351,16 @@ class Turn(db.Model):
         sa.UniqueConstraint("service_id", "day", "active_phone", name="uq_turn_active_phone"),
         sa.CheckConstraint(
             "active_phone IS NULL OR " + _in("status", ("waiting", "calling", "no_answer")),
-            name="active_phone_only_while_active"),
+            name="active_phone_only_while_active",
+        ),
         # An appointment checks in once.
         sa.UniqueConstraint("appointment_id", name="uq_turn_appointment_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"))
-    office_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("office.id"))
-    appointment_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("appointment.id"))
+    office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id"))
+    appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id"))
     day: Mapped[dt.date] = mapped_column(sa.Date)
     number: Mapped[int] = mapped_column()
     code: Mapped[str] = mapped_column(sa.String(12))
@@ -385,19 +374,19 @@ class Turn(db.Model):
     # Place in line (earliest first, then id): queued_at for phone turns, the appointment's start
     # for in-person check-ins; moved later by "move me back" and by a no-answer retry.
     priority_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    active_phone: Mapped[Optional[str]] = mapped_column(sa.String(30))
-    called_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    clerk_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
+    active_phone: Mapped[str | None] = mapped_column(sa.String(30))
+    called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    clerk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     moved_back: Mapped[bool] = mapped_column(default=False)
     no_answer_count: Mapped[int] = mapped_column(default=0)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     service: Mapped[Service] = relationship()
-    office: Mapped[Optional[Office]] = relationship()
-    appointment: Mapped[Optional[Appointment]] = relationship()
-    clerk: Mapped[Optional[Staff]] = relationship()
+    office: Mapped[Office | None] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
+    clerk: Mapped[Staff | None] = relationship()
 
 
 class CallSession(db.Model):
@@ -405,12 +394,12 @@ class CallSession(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     appointment_id: Mapped[int] = mapped_column(sa.ForeignKey("appointment.id"), index=True)
-    clerk_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
-    waiting_since: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    admitted_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    connected_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
-    end_reason: Mapped[Optional[str]] = mapped_column(sa.String(40))
+    clerk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    waiting_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    admitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    connected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(sa.String(40))
 
     appointment: Mapped[Appointment] = relationship()
 
@@ -433,12 +422,12 @@ class AuditEvent(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-    actor_staff_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff.id"))
-    agency_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    actor_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agency.id"), index=True)
     action: Mapped[str] = mapped_column(sa.String(60))
-    object_type: Mapped[Optional[str]] = mapped_column(sa.String(40))
-    object_id: Mapped[Optional[int]] = mapped_column()
-    ip: Mapped[Optional[str]] = mapped_column(sa.String(45))
+    object_type: Mapped[str | None] = mapped_column(sa.String(40))
+    object_id: Mapped[int | None] = mapped_column()
+    ip: Mapped[str | None] = mapped_column(sa.String(45))
     detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
 
@@ -461,14 +450,14 @@ class OutboxMessage(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(40))
     subject: Mapped[str] = mapped_column(sa.String(200), default="")
     body_text: Mapped[str] = mapped_column(sa.Text)
-    body_html: Mapped[Optional[str]] = mapped_column(sa.Text)
+    body_html: Mapped[str | None] = mapped_column(sa.Text)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
-    dedupe_key: Mapped[Optional[str]] = mapped_column(sa.String(120), unique=True)
-    appointment_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("appointment.id"))
-    turn_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("turn.id"))
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
+    appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id"))
+    turn_id: Mapped[int | None] = mapped_column(sa.ForeignKey("turn.id"))
     send_after: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(sa.String(10), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
-    last_error: Mapped[Optional[str]] = mapped_column(sa.Text)
-    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -55,8 +55,10 @@ SCRUBBED = {"body_text": "", "body_html": None, "attachments": []}
 
 # --- What a message says ------------------------------------------------------------------------
 
-def appointment_ics(appointment: Appointment, join_url: str | None, lang: str, *,
-                    manage_url: str | None = None) -> bytes:
+
+def appointment_ics(
+    appointment: Appointment, join_url: str | None, lang: str, *, manage_url: str | None = None
+) -> bytes:
     """The appointment as an iCalendar event (UTC times, 1-hour alarm), its text in `lang`."""
     with force_locale(lang):
         service, agency = appointment.service, appointment.service.agency
@@ -94,8 +96,9 @@ def appointment_ics(appointment: Appointment, join_url: str | None, lang: str, *
     return calendar.to_ical()
 
 
-def render_email(appointment: Appointment, kind: str, *, join_url: str | None = None,
-                 manage_url: str | None = None) -> tuple[str, str, str]:
+def render_email(
+    appointment: Appointment, kind: str, *, join_url: str | None = None, manage_url: str | None = None
+) -> tuple[str, str, str]:
     """(subject, text, html) of an appointment e-mail, in the citizen's language."""
     lang = appointment.language
     template = "reminder" if kind in REMINDER_KINDS else kind
@@ -121,8 +124,9 @@ def _subject(kind: str, reference: str) -> str:
     raise ValueError(f"unknown message kind {kind!r}")
 
 
-def _email_context(appointment: Appointment, lang: str, join_url: str | None,
-                   manage_url: str | None) -> dict[str, Any]:
+def _email_context(
+    appointment: Appointment, lang: str, join_url: str | None, manage_url: str | None
+) -> dict[str, Any]:
     service, office = appointment.service, appointment.office
     zone = ZoneInfo(service.agency.timezone)
     locale = regional_locale(lang)
@@ -153,8 +157,9 @@ def _what_to_have_ready(appointment: Appointment, lang: str) -> list[str]:
         label = requirement.localized("label", lang)
         items.append(label if requirement.required else label + " (" + _("optional") + ")")
     if appointment.service.mode == "video":
-        items.append(_("A phone or computer with a camera and a microphone, in a quiet place "
-                       "with a good connection."))
+        items.append(
+            _("A phone or computer with a camera and a microphone, in a quiet place with a good connection.")
+        )
     return items
 
 
@@ -167,8 +172,10 @@ def _where(appointment: Appointment, lang: str, join_url: str | None) -> str:
 
 # --- Queueing -----------------------------------------------------------------------------------
 
-def queue_appointment_messages(appointment: Appointment, join_url: str | None, manage_url: str,
-                               *, kind: str = "confirmation") -> list[OutboxMessage]:
+
+def queue_appointment_messages(
+    appointment: Appointment, join_url: str | None, manage_url: str, *, kind: str = "confirmation"
+) -> list[OutboxMessage]:
     """Queue the e-mail sent now (with the .ics) and the reminders 24 h and 1 h before.
 
     The links are rendered into the bodies now, since their tokens are stored only hashed; the
@@ -196,8 +203,9 @@ def queue_appointment_messages(appointment: Appointment, join_url: str | None, m
     ]
     queued = []
     for message_kind, send_after, attachments in plan:
-        message = _queue_email(appointment, message_kind, send_after, attachments,
-                               join_url=join_url, manage_url=manage_url)
+        message = _queue_email(
+            appointment, message_kind, send_after, attachments, join_url=join_url, manage_url=manage_url
+        )
         if message is not None:
             queued.append(message)
     return queued
@@ -219,17 +227,25 @@ def _cancel_pending_kinds(appointment: Appointment, kinds: tuple[str, ...]) -> i
         return 0
     result = db.session.execute(
         sa.update(OutboxMessage)
-        .where(OutboxMessage.appointment_id == appointment.id,
-               OutboxMessage.status == "pending",
-               OutboxMessage.kind.in_(kinds))
+        .where(
+            OutboxMessage.appointment_id == appointment.id,
+            OutboxMessage.status == "pending",
+            OutboxMessage.kind.in_(kinds),
+        )
         .values(status="cancelled", **SCRUBBED)
     )
     return result.rowcount
 
 
-def _queue_email(appointment: Appointment, kind: str, send_after: dt.datetime,
-                 attachments: list[dict[str, str]], *, join_url: str | None = None,
-                 manage_url: str | None = None) -> OutboxMessage | None:
+def _queue_email(
+    appointment: Appointment,
+    kind: str,
+    send_after: dt.datetime,
+    attachments: list[dict[str, str]],
+    *,
+    join_url: str | None = None,
+    manage_url: str | None = None,
+) -> OutboxMessage | None:
     if appointment.id is None:
         db.session.flush()
     key = f"appt:{appointment.id}:{kind}:{appointment.start_at.isoformat()}"
@@ -253,6 +269,7 @@ def _queue_email(appointment: Appointment, kind: str, send_after: dt.datetime,
 
 
 # --- Senders ------------------------------------------------------------------------------------
+
 
 class EmailSender(Protocol):
     def send(self, message: OutboxMessage) -> None:
@@ -279,24 +296,41 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
         email.add_alternative(message.body_html, subtype="html")
     for attachment in message.attachments or []:
         maintype, _slash, subtype = attachment["content_type"].partition("/")
-        email.add_attachment(base64.b64decode(attachment["content_base64"]), maintype=maintype,
-                             subtype=subtype, filename=attachment["filename"])
+        email.add_attachment(
+            base64.b64decode(attachment["content_base64"]),
+            maintype=maintype,
+            subtype=subtype,
+            filename=attachment["filename"],
+        )
     return email
 
 
 class SmtpEmailSender:
     """Sends through an SMTP server: STARTTLS when `use_tls`, login when a username is set."""
 
-    def __init__(self, host: str, port: int = 587, *, sender: str, use_tls: bool = True,
-                 username: str | None = None, password: str | None = None):
+    def __init__(
+        self,
+        host: str,
+        port: int = 587,
+        *,
+        sender: str,
+        use_tls: bool = True,
+        username: str | None = None,
+        password: str | None = None,
+    ):
         self.host, self.port, self.sender = host, port, sender
         self.use_tls, self.username, self.password = use_tls, username, password
 
     @classmethod
     def from_config(cls, config) -> SmtpEmailSender:
-        return cls(config["MAIL_SERVER"], config["MAIL_PORT"], sender=config["MAIL_DEFAULT_SENDER"],
-                   use_tls=config["MAIL_USE_TLS"], username=config["MAIL_USERNAME"],
-                   password=config["MAIL_PASSWORD"])
+        return cls(
+            config["MAIL_SERVER"],
+            config["MAIL_PORT"],
+            sender=config["MAIL_DEFAULT_SENDER"],
+            use_tls=config["MAIL_USE_TLS"],
+            username=config["MAIL_USERNAME"],
+            password=config["MAIL_PASSWORD"],
+        )
 
     def send(self, message: OutboxMessage) -> None:
         email = build_email(message, self.sender)
@@ -351,8 +385,15 @@ class WebhookSmsSender:
         self._opener = urllib.request.build_opener(_NoRedirects)
 
     def send(self, message: OutboxMessage) -> None:
-        body = json.dumps({"id": message.id, "to": message.recipient, "text": message.body_text,
-                           "language": message.language, "kind": message.kind}).encode("utf-8")
+        body = json.dumps(
+            {
+                "id": message.id,
+                "to": message.recipient,
+                "text": message.body_text,
+                "language": message.language,
+                "kind": message.kind,
+            }
+        ).encode("utf-8")
         headers = {"Content-Type": "application/json", "User-Agent": "Ventanilla"}
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
@@ -365,8 +406,11 @@ class WebhookSmsSender:
 def sms_sender_from_config(config) -> SmsSender:
     """The HTTP webhook when SMS_WEBHOOK_URL is set; otherwise the console (log) sender."""
     if config.get("SMS_WEBHOOK_URL"):
-        return WebhookSmsSender(config["SMS_WEBHOOK_URL"], token=config.get("SMS_WEBHOOK_TOKEN") or None,
-                                timeout=float(config.get("SMS_WEBHOOK_TIMEOUT_SECONDS", 10)))
+        return WebhookSmsSender(
+            config["SMS_WEBHOOK_URL"],
+            token=config.get("SMS_WEBHOOK_TOKEN") or None,
+            timeout=float(config.get("SMS_WEBHOOK_TIMEOUT_SECONDS", 10)),
+        )
     return ConsoleSmsSender()
 
 
@@ -379,6 +423,7 @@ def email_sender_from_config(config) -> EmailSender:
 
 # --- Sending ------------------------------------------------------------------------------------
 
+
 @dataclass
 class SendReport:
     """What one `send_due` run did: sent, failed for good, or scheduled for another try."""
@@ -388,9 +433,13 @@ class SendReport:
     retried: int = 0
 
 
-def send_due(now: dt.datetime | None = None, limit: int = 100, *,
-             email_sender: EmailSender | None = None,
-             sms_sender: SmsSender | None = None) -> SendReport:
+def send_due(
+    now: dt.datetime | None = None,
+    limit: int = 100,
+    *,
+    email_sender: EmailSender | None = None,
+    sms_sender: SmsSender | None = None,
+) -> SendReport:
     """Send up to `limit` pending messages whose time has come; commits as it goes.
 
     Each message is claimed first in its own committed transaction (attempts + 1, not due again
@@ -420,8 +469,13 @@ def send_due(now: dt.datetime | None = None, limit: int = 100, *,
         try:
             senders[message.channel].send(message)
         except Exception as error:  # any failure of the transport is retried
-            logger.warning("Outbox message %s (%s) not sent, attempt %s: %r",
-                           message.id, message.kind, message.attempts, error)
+            logger.warning(
+                "Outbox message %s (%s) not sent, attempt %s: %r",
+                message.id,
+                message.kind,
+                message.attempts,
+                error,
+            )
             if _record_failure(message, error, clock()):
                 report.failed += 1
             else:
@@ -437,8 +491,9 @@ def _claim(message_id: int, now: dt.datetime) -> OutboxMessage | None:
     write_transaction()  # SQLite: take the write lock first, so senders queue up, never deadlock
     result = db.session.execute(
         sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.status == "pending",
-               OutboxMessage.send_after <= now)
+        .where(
+            OutboxMessage.id == message_id, OutboxMessage.status == "pending", OutboxMessage.send_after <= now
+        )
         .values(attempts=OutboxMessage.attempts + 1, send_after=now + CLAIM_LEASE)
         .execution_options(synchronize_session=False)
     )
@@ -446,8 +501,9 @@ def _claim(message_id: int, now: dt.datetime) -> OutboxMessage | None:
     if result.rowcount == 1:
         row = db.session.get(OutboxMessage, message_id, populate_existing=True)
         # A transient copy: the session's own objects stay as they are for the caller.
-        copy = OutboxMessage(**{attr.key: getattr(row, attr.key)
-                                for attr in sa.inspect(OutboxMessage).column_attrs})
+        copy = OutboxMessage(
+            **{attr.key: getattr(row, attr.key) for attr in sa.inspect(OutboxMessage).column_attrs}
+        )
     db.session.commit()
     return copy
 
@@ -460,8 +516,7 @@ def _record_failure(message: OutboxMessage, error: Exception, now: dt.datetime) 
         _finish(message.id, status="failed", last_error=last_error, only_pending=True)
         return True
     delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
-    _finish(message.id, send_after=now + delay, last_error=last_error, scrub=False,
-            only_pending=True)
+    _finish(message.id, send_after=now + delay, last_error=last_error, scrub=False, only_pending=True)
     return False
 
 
@@ -488,6 +543,7 @@ def send_due_command(limit: int) -> None:
 
 # --- Background sender --------------------------------------------------------------------------
 
+
 class BackgroundSender:
     """The handle of a running background sender; `stop()` ends it after its current sleep."""
 
@@ -507,8 +563,12 @@ class BackgroundSender:
                 with self.app.app_context():
                     report = send_due()
                 if report.sent or report.retried or report.failed:
-                    logger.info("Outbox: sent %s, will retry %s, failed %s",
-                                report.sent, report.retried, report.failed)
+                    logger.info(
+                        "Outbox: sent %s, will retry %s, failed %s",
+                        report.sent,
+                        report.retried,
+                        report.failed,
+                    )
             except Exception:  # a database hiccup must not end the loop
                 logger.exception("Outbox: send_due failed; trying again in %s s", self.interval)
 
@@ -537,9 +597,13 @@ def queue_outcome(appointment: Appointment) -> OutboxMessage | None:
 
 def queue_result_ready(appointment: Appointment, document_id: int) -> OutboxMessage | None:
     """Queue "the agency left you a document"; none while such an e-mail is still waiting to go."""
-    pending = db.session.scalar(sa.select(OutboxMessage.id).where(
-        OutboxMessage.appointment_id == appointment.id, OutboxMessage.kind == "result_ready",
-        OutboxMessage.status == "pending"))
+    pending = db.session.scalar(
+        sa.select(OutboxMessage.id).where(
+            OutboxMessage.appointment_id == appointment.id,
+            OutboxMessage.kind == "result_ready",
+            OutboxMessage.status == "pending",
+        )
+    )
     if pending is not None:
         return None  # the e-mail not yet sent already tells them to look at the appointment page
     return _queue_after_call(appointment, "result_ready", f"appt:{appointment.id}:result_ready:{document_id}")
@@ -556,9 +620,11 @@ def render_after_call_email(appointment: Appointment, kind: str) -> tuple[str, s
         context = _email_context(appointment, lang, None, None)
         if kind == "outcome":
             subject = _("How your appointment %(reference)s ended", reference=appointment.reference)
-            context.update(outcome_label=str(OUTCOME_LABELS.get(appointment.outcome, "")),
-                           outcome_explanation=str(OUTCOME_EXPLANATIONS.get(appointment.outcome, "")),
-                           outcome_message=appointment.outcome_message or "")
+            context.update(
+                outcome_label=str(OUTCOME_LABELS.get(appointment.outcome, "")),
+                outcome_explanation=str(OUTCOME_EXPLANATIONS.get(appointment.outcome, "")),
+                outcome_message=appointment.outcome_message or "",
+            )
         else:
             subject = _("The agency left you a document: %(reference)s", reference=appointment.reference)
         context.update(kind=kind, subject=subject)
@@ -572,9 +638,19 @@ def _queue_after_call(appointment: Appointment, kind: str, key: str) -> OutboxMe
         return None
     subject, text, html = render_after_call_email(appointment, kind)
     message = OutboxMessage(
-        dedupe_key=key, channel="email", appointment_id=appointment.id,
-        recipient=appointment.citizen_email, language=appointment.language, kind=kind,
-        subject=subject[:200], body_text=text, body_html=html, attachments=[],
-        send_after=utcnow(), status="pending", attempts=0)
+        dedupe_key=key,
+        channel="email",
+        appointment_id=appointment.id,
+        recipient=appointment.citizen_email,
+        language=appointment.language,
+        kind=kind,
+        subject=subject[:200],
+        body_text=text,
+        body_html=html,
+        attachments=[],
+        send_after=utcnow(),
+        status="pending",
+        attempts=0,
+    )
     db.session.add(message)
     return message

@@ -30,10 +30,21 @@ from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamO
 # send or load form data, or play media. /URI (a web link) is deliberately absent: links in a
 # scanned licence or a bank statement are harmless, since the clerk's viewer asks before following
 # one. /GoTo and /Named (move within the document) are harmless too.
-BLOCKED_ACTIONS = frozenset({
-    "/Launch", "/SubmitForm", "/ImportData", "/ResetForm", "/GoToR", "/GoToE",
-    "/Rendition", "/Movie", "/Sound", "/RichMediaExecute", "/GoTo3DView",
-})
+BLOCKED_ACTIONS = frozenset(
+    {
+        "/Launch",
+        "/SubmitForm",
+        "/ImportData",
+        "/ResetForm",
+        "/GoToR",
+        "/GoToE",
+        "/Rendition",
+        "/Movie",
+        "/Sound",
+        "/RichMediaExecute",
+        "/GoTo3DView",
+    }
+)
 EMBEDDING_ANNOTATIONS = frozenset({"/FileAttachment", "/RichMedia"})
 # When a file has several problems, the citizen is told about the most serious one.
 THREAT_ORDER = ("javascript", "action", "embedded_files", "xfa")
@@ -42,10 +53,14 @@ FLATE = frozenset({"/FlateDecode", "/Fl"})
 # Filters whose output may feed the next filter; pypdf decodes them within the configured
 # output limits. Image codecs (DCT, JPX, CCITT, JBIG2) are decoded by the viewer, not here.
 TEXT_FILTERS = {
-    "/ASCIIHexDecode": filters.ASCIIHexDecode, "/AHx": filters.ASCIIHexDecode,
-    "/ASCII85Decode": filters.ASCII85Decode, "/A85": filters.ASCII85Decode,
-    "/RunLengthDecode": filters.RunLengthDecode, "/RL": filters.RunLengthDecode,
-    "/LZWDecode": filters.LZWDecode, "/LZW": filters.LZWDecode,
+    "/ASCIIHexDecode": filters.ASCIIHexDecode,
+    "/AHx": filters.ASCIIHexDecode,
+    "/ASCII85Decode": filters.ASCII85Decode,
+    "/A85": filters.ASCII85Decode,
+    "/RunLengthDecode": filters.RunLengthDecode,
+    "/RL": filters.RunLengthDecode,
+    "/LZWDecode": filters.LZWDecode,
+    "/LZW": filters.LZWDecode,
 }
 INFLATE_CHUNK = 1 << 20
 ENCRYPT_KEY = re.compile(rb"/Encrypt[\s/<>\[\]()]")
@@ -160,7 +175,8 @@ def _objects_outside_the_xref(reader, data: bytes, max_objects: int) -> list:
     """
     listed = {
         WHITESPACE.match(data, offset).end()
-        for entries in reader.xref.values() for offset in entries.values()
+        for entries in reader.xref.values()
+        for offset in entries.values()
         if isinstance(offset, int) and 0 <= offset < len(data)
     }
     found = []
@@ -181,14 +197,16 @@ def _object_headers(data: bytes):
     """(start, end) of every "N G obj" in the file. Finds "obj" first: a regex over 10 MB is slow."""
     position = data.find(b"obj")
     while position != -1:
-        if not data[position + 3:position + 4].isalpha():  # not "object" or "objx"
+        if not data[position + 3 : position + 4].isalpha():  # not "object" or "objx"
             generation_end = _skip_back(data, position, SPACE_BYTES)
             generation = _skip_back(data, generation_end, DIGIT_BYTES)
             number_end = _skip_back(data, generation, SPACE_BYTES)
             number = _skip_back(data, number_end, DIGIT_BYTES)
             if (
-                generation_end < position and generation < generation_end
-                and number_end < generation and number < number_end
+                generation_end < position
+                and generation < generation_end
+                and number_end < generation
+                and number < number_end
             ):
                 yield number, position + 3
         position = data.find(b"obj", position + 3)
@@ -290,7 +308,8 @@ def _threats_in_dictionary(entries) -> set[str]:
     if action in BLOCKED_ACTIONS:
         found.add("action")
     if (
-        "/EmbeddedFiles" in entries or "/EF" in entries
+        "/EmbeddedFiles" in entries
+        or "/EF" in entries
         or _resolved(dict.get(entries, "/Type")) == "/EmbeddedFile"
         or _resolved(dict.get(entries, "/Subtype")) in EMBEDDING_ANNOTATIONS
     ):

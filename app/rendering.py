@@ -45,8 +45,10 @@ class RenderError(Exception):
     def message(self) -> str:
         if self.code == "missing":
             return gettext("This document is no longer stored.")
-        return gettext("This page cannot be shown safely. Ask the citizen to send the document "
-                       "again, printed to a new PDF.")
+        return gettext(
+            "This page cannot be shown safely. Ask the citizen to send the document "
+            "again, printed to a new PDF."
+        )
 
 
 @dataclass(frozen=True)
@@ -70,8 +72,9 @@ class RenderLimits:
         )
 
 
-def render_page(storage_key: str, page: int, width: int = DEFAULT_WIDTH,
-                limits: RenderLimits | None = None) -> bytes:
+def render_page(
+    storage_key: str, page: int, width: int = DEFAULT_WIDTH, limits: RenderLimits | None = None
+) -> bytes:
     """PNG bytes of page `page` (1-based) of the stored PDF, `width` pixels wide at most.
 
     `width` must be one of WIDTHS; the long side never passes `limits.max_side`. Raises
@@ -138,15 +141,25 @@ def _cache_path(storage_key: str, page: int, width: int) -> Path:
 
 def renderer_command(page_index: int, width: int, limits: RenderLimits) -> list[str]:
     # Run by path with -I, like the upload inspector: no Flask import, no PYTHON* variables.
-    return [sys.executable, "-I", str(RENDERER), str(limits.cpu_seconds), str(limits.memory_bytes),
-            str(page_index), str(width), str(limits.max_side)]
+    return [
+        sys.executable,
+        "-I",
+        str(RENDERER),
+        str(limits.cpu_seconds),
+        str(limits.memory_bytes),
+        str(page_index),
+        str(width),
+        str(limits.max_side),
+    ]
 
 
 def _render_in_child(pdf: bytes, page_index: int, width: int, limits: RenderLimits) -> bytes:
     with _render_slot(limits.concurrency):
         process = subprocess.Popen(
             renderer_command(page_index, width, limits),
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             env=_child_environment(),
         )
         try:
@@ -161,8 +174,12 @@ def _render_in_child(pdf: bytes, page_index: int, width: int, limits: RenderLimi
     if size is not None and max(size) <= limits.max_side:
         return stdout
     code = _verdict_code(stdout)
-    log.warning("PDF page render refused (%s, exit %s): %s", code or "no verdict",
-                process.returncode, stderr[-500:].decode(errors="replace"))
+    log.warning(
+        "PDF page render refused (%s, exit %s): %s",
+        code or "no verdict",
+        process.returncode,
+        stderr[-500:].decode(errors="replace"),
+    )
     raise RenderError(code or "too_complex")
 
 

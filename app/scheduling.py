@@ -21,15 +21,16 @@ from flask_babel import lazy_gettext as _l
 from app.extensions import db
 from app.models import Appointment, Closure, Office, OpeningHours, Service
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # The holidays package names Puerto Rico's holidays in English only; these carry the Spanish.
 HOLIDAY_NAMES = {
     "New Year's Day": _l("New Year's Day"),
     "Epiphany": _l("Epiphany"),
     "Martin Luther King Jr. Day": _l("Martin Luther King Jr. Day"),
-    "George Washington Day, Presidents' Day, and the Day of the Women and Men Heroes of Puerto Rico":
-        _l("Presidents' Day and Day of the Heroes of Puerto Rico"),
+    "George Washington Day, Presidents' Day, and the Day of the Women and Men Heroes of Puerto Rico": _l(
+        "Presidents' Day and Day of the Heroes of Puerto Rico"
+    ),
     "Emancipation Day": _l("Emancipation Day"),
     "Good Friday": _l("Good Friday"),
     "Memorial Day": _l("Memorial Day"),
@@ -176,18 +177,25 @@ def available_days(
         availability = DayAvailability(day=day)
         reasons = []
         for office_id in office_ids:
-            reason = closed_reason(day, observes_holidays=service.agency.observes_pr_holidays,
-                                   closures=closures[office_id])
+            reason = closed_reason(
+                day, observes_holidays=service.agency.observes_pr_holidays, closures=closures[office_id]
+            )
             if reason:
                 reasons.append(reason)
                 continue
-            for start in slot_starts(day, hours[office_id].get(day.weekday(), []),
-                                     service.slot_minutes, zone):
+            for start in slot_starts(
+                day, hours[office_id].get(day.weekday(), []), service.slot_minutes, zone
+            ):
                 if window.allows(start, zone):
-                    availability.slots.append(Slot(
-                        start=start, end=start + step, office_id=office_id,
-                        capacity=service.capacity_per_slot,
-                        taken=taken.get((office_id, start), 0)))
+                    availability.slots.append(
+                        Slot(
+                            start=start,
+                            end=start + step,
+                            office_id=office_id,
+                            capacity=service.capacity_per_slot,
+                            taken=taken.get((office_id, start), 0),
+                        )
+                    )
         if reasons and len(reasons) == len(office_ids):
             availability.closed_reason = reasons[0]
         availability.slots.sort(key=lambda slot: (slot.start, slot.office_id))
@@ -195,8 +203,9 @@ def available_days(
     return result
 
 
-def find_slot(service: Service, office: Office, start: dt.datetime,
-              now: dt.datetime | None = None) -> Slot | None:
+def find_slot(
+    service: Service, office: Office, start: dt.datetime, now: dt.datetime | None = None
+) -> Slot | None:
     """The bookable slot of `office` starting exactly at `start`, or None if there is none."""
     day = start.astimezone(agency_zone(service)).date()
     for slot in available_days(service, day, 1, office=office, now=now)[0].slots:
@@ -205,8 +214,14 @@ def find_slot(service: Service, office: Office, start: dt.datetime,
     return None
 
 
-def nearest_free_slots(service: Service, start: dt.datetime, *, office: Office | None = None,
-                       count: int = 3, now: dt.datetime | None = None) -> list[Slot]:
+def nearest_free_slots(
+    service: Service,
+    start: dt.datetime,
+    *,
+    office: Office | None = None,
+    count: int = 3,
+    now: dt.datetime | None = None,
+) -> list[Slot]:
     """The free slots closest in time to `start` (the alternatives offered when it is full)."""
     zone = agency_zone(service)
     first = max(start.astimezone(zone).date() - dt.timedelta(days=3), today_for(service, now))
@@ -227,9 +242,13 @@ def hours_by_office(office_ids: list[int]) -> dict[int, dict[int, list[tuple[dt.
 def closures_by_office(agency_id: int, office_ids: list[int], first: dt.date, last: dt.date):
     """{office id: {day: reason}} of the one-off closures between `first` and `last`."""
     closures: dict[int, dict[dt.date, str]] = {office_id: {} for office_id in office_ids}
-    rows = db.session.scalars(sa.select(Closure).where(
-        Closure.agency_id == agency_id, Closure.day.between(first, last),
-        sa.or_(Closure.office_id.is_(None), Closure.office_id.in_(office_ids))))
+    rows = db.session.scalars(
+        sa.select(Closure).where(
+            Closure.agency_id == agency_id,
+            Closure.day.between(first, last),
+            sa.or_(Closure.office_id.is_(None), Closure.office_id.in_(office_ids)),
+        )
+    )
     for row in rows:
         targets = office_ids if row.office_id is None else [row.office_id]
         for office_id in targets:
@@ -237,14 +256,20 @@ def closures_by_office(agency_id: int, office_ids: list[int], first: dt.date, la
     return closures
 
 
-def _taken_seats(service_id: int, office_ids: list[int], first: dt.date, last: dt.date,
-                 zone: ZoneInfo) -> dict[tuple[int, dt.datetime], int]:
+def _taken_seats(
+    service_id: int, office_ids: list[int], first: dt.date, last: dt.date, zone: ZoneInfo
+) -> dict[tuple[int, dt.datetime], int]:
     start = dt.datetime.combine(first, dt.time.min, zone)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, zone)
     rows = db.session.execute(
         sa.select(Appointment.office_id, Appointment.start_at, sa.func.count())
-        .where(Appointment.service_id == service_id, Appointment.office_id.in_(office_ids),
-               Appointment.start_at >= start, Appointment.start_at < end,
-               Appointment.seat.is_not(None))
-        .group_by(Appointment.office_id, Appointment.start_at))
+        .where(
+            Appointment.service_id == service_id,
+            Appointment.office_id.in_(office_ids),
+            Appointment.start_at >= start,
+            Appointment.start_at < end,
+            Appointment.seat.is_not(None),
+        )
+        .group_by(Appointment.office_id, Appointment.start_at)
+    )
     return {(office_id, start_at): count for office_id, start_at, count in rows}

@@ -22,6 +22,7 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgre
 
 # --- what ran, where ----------------------------------------------------------------------------
 
+
 def command_line() -> str:
     return " ".join(shlex.quote(part) for part in [Path(sys.executable).name, *sys.argv])
 
@@ -32,8 +33,10 @@ def machine_info() -> str:
     cpus = os.cpu_count()
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpus
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
-    return (f"nproc {usable} (of {cpus}), Python {platform.python_version()}, "
-            f"SQLAlchemy {sqlalchemy.__version__}, {platform.machine()}, load average {load}")
+    return (
+        f"nproc {usable} (of {cpus}), Python {platform.python_version()}, "
+        f"SQLAlchemy {sqlalchemy.__version__}, {platform.machine()}, load average {load}"
+    )
 
 
 def print_header(description: str) -> None:
@@ -43,6 +46,7 @@ def print_header(description: str) -> None:
 
 
 # --- numbers ------------------------------------------------------------------------------------
+
 
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0–100), linear between the closest ranks (numpy's default)."""
@@ -56,8 +60,13 @@ def percentile(values: list[float], q: float) -> float:
 
 def summary_ms(seconds: list[float]) -> dict[str, float]:
     ms = [s * 1000 for s in seconds]
-    return {"median": statistics.median(ms) if ms else math.nan, "p95": percentile(ms, 95),
-            "p99": percentile(ms, 99), "min": min(ms, default=math.nan), "max": max(ms, default=math.nan)}
+    return {
+        "median": statistics.median(ms) if ms else math.nan,
+        "p95": percentile(ms, 95),
+        "p99": percentile(ms, 99),
+        "min": min(ms, default=math.nan),
+        "max": max(ms, default=math.nan),
+    }
 
 
 def fmt(value: float, digits: int = 1) -> str:
@@ -74,6 +83,7 @@ def markdown_table(header: list[str], rows: list[list[str]], align: str | None =
 
 
 # --- a throwaway PostgreSQL database ------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:

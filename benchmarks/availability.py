@@ -47,8 +47,14 @@ from app.api import schemas  # noqa: E402
 from app.demo import seed_demo  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Appointment, Service  # noqa: E402
-from benchmarks._common import (fmt, fresh_postgres_database, markdown_table, postgres_version,  # noqa: E402
-                                print_header, summary_ms)
+from benchmarks._common import (  # noqa: E402
+    fmt,
+    fresh_postgres_database,
+    markdown_table,
+    postgres_version,
+    print_header,
+    summary_ms,
+)
 from tests.conftest import build_app  # noqa: E402
 
 SERVICE = "certificacion-individuo"
@@ -89,17 +95,22 @@ def prepare(app, appointments: int, days: int) -> tuple[list, int, str | None]:
     with app.test_request_context():
         service = get_service()
         today = scheduling.today_for(service)
-        slots = [(slot.office_id, slot.start, slot.end)
-                 for day in scheduling.available_days(service, today, days) for slot in day.slots]
+        slots = [
+            (slot.office_id, slot.start, slot.end)
+            for day in scheduling.available_days(service, today, days)
+            for slot in day.slots
+        ]
         capacity, note = service.capacity_per_slot, None
         if len(slots) * capacity < appointments:
             # One seat more than the fullest slot needs, so every slot still shows as free: the
             # answer then lists every slot (the largest JSON), as in a busy but still open month.
             capacity = math.ceil(appointments / len(slots)) + 1
-            note = (f"{len(slots)} bookable slots × {service.capacity_per_slot} seats "
-                    f"= {len(slots) * service.capacity_per_slot:,} < {appointments:,}: "
-                    f"capacity_per_slot of `{SERVICE}` (and of the baseline `{BASELINE}`) "
-                    f"raised to {capacity} for this benchmark")
+            note = (
+                f"{len(slots)} bookable slots × {service.capacity_per_slot} seats "
+                f"= {len(slots) * service.capacity_per_slot:,} < {appointments:,}: "
+                f"capacity_per_slot of `{SERVICE}` (and of the baseline `{BASELINE}`) "
+                f"raised to {capacity} for this benchmark"
+            )
             service.capacity_per_slot = capacity
             get_service(BASELINE).capacity_per_slot = capacity
             db.session.commit()
@@ -113,13 +124,25 @@ def insert_appointments(app, slots: list, count: int) -> None:
         rows = []
         for n in range(count):
             office_id, start, end = slots[n % len(slots)]
-            rows.append(dict(
-                reference=f"BENCH-{n:07d}", service_id=service.id, office_id=office_id,
-                start_at=start, end_at=end, seat=n // len(slots) + 1, citizen_seat=1,
-                status="booked", citizen_name="Ciudadana de Prueba", citizen_email=f"c{n}@example.com",
-                citizen_phone="+17875550100", licence_number="1234567", language="es",
-                join_token_hash=hashlib.sha256(f"join-{n}".encode()).hexdigest(),
-                manage_token_hash=hashlib.sha256(f"manage-{n}".encode()).hexdigest()))
+            rows.append(
+                dict(
+                    reference=f"BENCH-{n:07d}",
+                    service_id=service.id,
+                    office_id=office_id,
+                    start_at=start,
+                    end_at=end,
+                    seat=n // len(slots) + 1,
+                    citizen_seat=1,
+                    status="booked",
+                    citizen_name="Ciudadana de Prueba",
+                    citizen_email=f"c{n}@example.com",
+                    citizen_phone="+17875550100",
+                    licence_number="1234567",
+                    language="es",
+                    join_token_hash=hashlib.sha256(f"join-{n}".encode()).hexdigest(),
+                    manage_token_hash=hashlib.sha256(f"manage-{n}".encode()).hexdigest(),
+                )
+            )
             if len(rows) == INSERT_BATCH:
                 db.session.execute(sa.insert(Appointment), rows)
                 rows = []
@@ -133,6 +156,7 @@ def insert_appointments(app, slots: list, count: int) -> None:
 
 
 # --- one sample of each measurement -------------------------------------------------------------
+
 
 def time_function(app, counter: QueryCounter, slug: str, today, days: int):
     with app.test_request_context():
@@ -186,17 +210,28 @@ def time_parts(app, slug: str, today, days: int) -> dict[str, float]:
         results = {}
         for key, name, call in (
             ("hours", f"`{HOURS}` (1 query)", lambda: hours_of(office_ids)),
-            ("closures", f"`{CLOSURES}` (1 query)",
-             lambda: closures_of(service.agency_id, office_ids, today, last)),
-            ("taken", "`_taken_seats` (1 query + dict)",
-             lambda: scheduling._taken_seats(service.id, office_ids, today, last, zone)),
+            (
+                "closures",
+                f"`{CLOSURES}` (1 query)",
+                lambda: closures_of(service.agency_id, office_ids, today, last),
+            ),
+            (
+                "taken",
+                "`_taken_seats` (1 query + dict)",
+                lambda: scheduling._taken_seats(service.id, office_ids, today, last, zone),
+            ),
         ):
             started = time.perf_counter()
             results[key] = call()
             parts[name] = time.perf_counter() - started
-        with replaced(scheduling, **{HOURS: lambda *a: results["hours"],
-                                     CLOSURES: lambda *a: results["closures"],
-                                     "_taken_seats": lambda *a: results["taken"]}):
+        with replaced(
+            scheduling,
+            **{
+                HOURS: lambda *a: results["hours"],
+                CLOSURES: lambda *a: results["closures"],
+                "_taken_seats": lambda *a: results["taken"],
+            },
+        ):
             started = time.perf_counter()
             calendar = scheduling.available_days(service, today, days)
             parts["slot loop in Python (no database)"] = time.perf_counter() - started
@@ -217,8 +252,10 @@ def profile(app, today, days: int, top: int) -> str:
         profiler.enable()
         scheduling.available_days(service, today, days)
         profiler.disable()
-    out.write(f"cProfile, one `available_days(service, today, {days})` call, top {top} by own time "
-              f"(cProfile roughly doubles the time):\n\n```\n")
+    out.write(
+        f"cProfile, one `available_days(service, today, {days})` call, top {top} by own time "
+        f"(cProfile roughly doubles the time):\n\n```\n"
+    )
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
     out.write("```\n\n")
     profiler = cProfile.Profile()
@@ -226,8 +263,10 @@ def profile(app, today, days: int, top: int) -> str:
     profiler.enable()
     client.get(f"/api/v1/services/{SERVICE}/availability?days={days}")
     profiler.disable()
-    out.write(f"cProfile, one `GET …/availability?days={days}` through the test client, "
-              f"top {top} by own time:\n\n```\n")
+    out.write(
+        f"cProfile, one `GET …/availability?days={days}` through the test client, "
+        f"top {top} by own time:\n\n```\n"
+    )
     pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
     out.write("```\n")
     # pstats prints absolute paths: shorten them so the output can be pasted.
@@ -236,6 +275,7 @@ def profile(app, today, days: int, top: int) -> str:
 
 
 # --- one database -------------------------------------------------------------------------------
+
 
 def run_database(kind: str, url: str, tmp: Path, args) -> tuple[list[list[str]], list[list[str]], list[str]]:
     app = build_app(tmp, url)
@@ -250,8 +290,12 @@ def run_database(kind: str, url: str, tmp: Path, args) -> tuple[list[list[str]],
         with app.test_request_context():
             today = scheduling.today_for(get_service())
         client = app.test_client()
-        print(f"{kind}: {args.appointments} appointments over {len(slots)} slots (capacity {capacity}); "
-              f"{args.warmup} warm-ups + {args.runs} runs…", file=sys.stderr, flush=True)
+        print(
+            f"{kind}: {args.appointments} appointments over {len(slots)} slots (capacity {capacity}); "
+            f"{args.warmup} warm-ups + {args.runs} runs…",
+            file=sys.stderr,
+            flush=True,
+        )
 
         targets = [(SERVICE, args.appointments), (BASELINE, 0)]
         samples = {(slug, what): [] for slug, _n in targets for what in ("function", "endpoint")}
@@ -275,22 +319,42 @@ def run_database(kind: str, url: str, tmp: Path, args) -> tuple[list[list[str]],
                         json_size = size
 
         for slug, count in targets:
-            for what, label in (("function", f"`available_days(…, {args.days})`"),
-                                ("endpoint", f"`GET …/availability?days={args.days}`")):
+            for what, label in (
+                ("function", f"`available_days(…, {args.days})`"),
+                ("endpoint", f"`GET …/availability?days={args.days}`"),
+            ):
                 s = summary_ms(samples[(slug, what)])
-                rows.append([kind, f"{count:,}" + (" (baseline)" if slug == BASELINE else ""), label,
-                             fmt(s["median"]), f"{fmt(s['p95'])} / {fmt(s['p99'])}", fmt(s["min"]),
-                             "/".join(str(q) for q in sorted(queries[(slug, what)]))])
+                rows.append(
+                    [
+                        kind,
+                        f"{count:,}" + (" (baseline)" if slug == BASELINE else ""),
+                        label,
+                        fmt(s["median"]),
+                        f"{fmt(s['p95'])} / {fmt(s['p99'])}",
+                        fmt(s["min"]),
+                        "/".join(str(q) for q in sorted(queries[(slug, what)])),
+                    ]
+                )
         for name in parts[SERVICE]:
-            part_rows.append([kind, name, fmt(statistics.median(parts[SERVICE][name]) * 1000, 2),
-                              fmt(statistics.median(parts[BASELINE][name]) * 1000, 2)])
+            part_rows.append(
+                [
+                    kind,
+                    name,
+                    fmt(statistics.median(parts[SERVICE][name]) * 1000, 2),
+                    fmt(statistics.median(parts[BASELINE][name]) * 1000, 2),
+                ]
+            )
         n_slots = sum(len(day.slots) for day in function_calendar)
         n_free = sum(len(day.free_slots) for day in function_calendar)
-        notes.append(f"{kind}: the calendar has {n_slots} slots ({n_free} with a free seat), "
-                     f"{json_size / 1024:.0f} KB of JSON; SQL per `available_days` call: "
-                     + "; ".join(" ".join(s.split())[:60] + "…" for s in function_statements))
+        notes.append(
+            f"{kind}: the calendar has {n_slots} slots ({n_free} with a free seat), "
+            f"{json_size / 1024:.0f} KB of JSON; SQL per `available_days` call: "
+            + "; ".join(" ".join(s.split())[:60] + "…" for s in function_statements)
+        )
         if args.profile:
-            notes.append(f"{kind}, {args.appointments:,} appointments:\n\n" + profile(app, today, args.days, args.top))
+            notes.append(
+                f"{kind}, {args.appointments:,} appointments:\n\n" + profile(app, today, args.days, args.top)
+            )
     finally:
         with app.app_context():
             db.engine.dispose()
@@ -300,7 +364,9 @@ def run_database(kind: str, url: str, tmp: Path, args) -> tuple[list[list[str]],
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("postgresql", "sqlite", "both"), default="postgresql")
-    parser.add_argument("--sqlite", action="store_const", const="sqlite", dest="db", help="same as --db sqlite")
+    parser.add_argument(
+        "--sqlite", action="store_const", const="sqlite", dest="db", help="same as --db sqlite"
+    )
     parser.add_argument("--appointments", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--runs", type=int, default=30)
@@ -325,13 +391,33 @@ def main() -> None:
         part_rows += result[1]
         notes += result[2]
 
-    print(f"{args.runs} timed runs after {args.warmup} warm-ups per row, the loaded service and the "
-          f"empty baseline interleaved run by run; ms (p99 of {args.runs} runs ≈ the maximum).\n")
-    print(markdown_table(["database", "appointments", "what", "median ms", "p95 / p99 ms", "min ms",
-                          "SQL statements per call"], rows, align="lrlrrrr"))
+    print(
+        f"{args.runs} timed runs after {args.warmup} warm-ups per row, the loaded service and the "
+        f"empty baseline interleaved run by run; ms (p99 of {args.runs} runs ≈ the maximum).\n"
+    )
+    print(
+        markdown_table(
+            [
+                "database",
+                "appointments",
+                "what",
+                "median ms",
+                "p95 / p99 ms",
+                "min ms",
+                "SQL statements per call",
+            ],
+            rows,
+            align="lrlrrrr",
+        )
+    )
     print(f"\nWhere one call's time goes (median of {args.runs}, ms; each part timed on its own):\n")
-    print(markdown_table(["database", "part", f"{args.appointments:,} appointments", "baseline (0)"],
-                         part_rows, align="llrr"))
+    print(
+        markdown_table(
+            ["database", "part", f"{args.appointments:,} appointments", "baseline (0)"],
+            part_rows,
+            align="llrr",
+        )
+    )
     print()
     for note in notes:
         print(f"- {note}" if "\n" not in note else f"\n{note}")

@@ -52,9 +52,17 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from benchmarks._common import (child_pids, fmt, free_port, fresh_postgres_database,  # noqa: E402
-                                markdown_table, percentile, postgres_version, print_header,
-                                process_cpu_seconds)
+from benchmarks._common import (  # noqa: E402
+    child_pids,
+    fmt,
+    free_port,
+    fresh_postgres_database,
+    markdown_table,
+    percentile,
+    postgres_version,
+    print_header,
+    process_cpu_seconds,
+)
 from tests import pdf_factory  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -70,14 +78,30 @@ SERVICES = {
 
 # Settings that would point a child process at shared services or change its shape.
 _SCRUB = (
-    "SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL", "REDIS_URL", "SOCKETIO_MESSAGE_QUEUE",
-    "SOCKETIO_ASYNC_MODE", "RATELIMIT_STORAGE_URI", "PORT", "BIND", "WEB_CONCURRENCY",
-    "INSTANCE_DIR", "UPLOAD_DIR", "OUTBOX_DIR", "FLASK_APP", "GUNICORN_CMD_ARGS",
-    "GUNICORN_CONTROL_SOCKET", "PUBLIC_BASE_URL", "VENTANILLA_ENV", "RATELIMIT_ENABLED",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "TEST_DATABASE_URL",
+    "REDIS_URL",
+    "SOCKETIO_MESSAGE_QUEUE",
+    "SOCKETIO_ASYNC_MODE",
+    "RATELIMIT_STORAGE_URI",
+    "PORT",
+    "BIND",
+    "WEB_CONCURRENCY",
+    "INSTANCE_DIR",
+    "UPLOAD_DIR",
+    "OUTBOX_DIR",
+    "FLASK_APP",
+    "GUNICORN_CMD_ARGS",
+    "GUNICORN_CONTROL_SOCKET",
+    "PUBLIC_BASE_URL",
+    "VENTANILLA_ENV",
+    "RATELIMIT_ENABLED",
 )
 
 
 # --- the server ---------------------------------------------------------------------------------
+
 
 def production_env(tmp: Path, port: int, database_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
@@ -114,8 +138,13 @@ class Server:
         self.stdout_path, self.stderr_path = tmp / "server.stdout", tmp / "server.stderr"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
-                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env,
-                stdout=out, stderr=err, start_new_session=True)  # its own group: workers go with it
+                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=err,
+                start_new_session=True,
+            )  # its own group: workers go with it
 
     def logs(self) -> str:
         text = self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
@@ -164,6 +193,7 @@ class Server:
 
 # --- CPU and connections, read from outside the server ------------------------------------------
 
+
 def postgres_backends(database: str) -> dict[int, float]:
     """{pid: CPU seconds} of the PostgreSQL backends connected to `database`."""
     found = {}
@@ -194,8 +224,12 @@ class CpuSnapshot:
 
     def since(self, before: CpuSnapshot) -> dict[str, float]:
         postgres = sum(cpu - before.postgres.get(pid, 0.0) for pid, cpu in self.postgres.items())
-        return {"worker": self.worker - before.worker, "pdf": self.children - before.children,
-                "postgres": postgres, "client": self.client - before.client}
+        return {
+            "worker": self.worker - before.worker,
+            "pdf": self.children - before.children,
+            "postgres": postgres,
+            "client": self.client - before.client,
+        }
 
 
 class ConnectionSampler:
@@ -208,8 +242,10 @@ class ConnectionSampler:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self):
-        query = sa.text("SELECT count(*), count(*) FILTER (WHERE state = 'idle in transaction') "
-                        "FROM pg_stat_activity WHERE datname = :db")
+        query = sa.text(
+            "SELECT count(*), count(*) FILTER (WHERE state = 'idle in transaction') "
+            "FROM pg_stat_activity WHERE datname = :db"
+        )
         with self.engine.connect() as connection:
             while not self._stop.wait(self.every):
                 total, idle_in_tx = connection.execute(query, {"db": self.database}).one()
@@ -256,12 +292,19 @@ class HealthProbe:
 
 # --- the load -----------------------------------------------------------------------------------
 
+
 def free_slots(base_url: str, slug: str, days: int) -> list[dict]:
-    response = requests.get(f"{base_url}/api/v1/services/{slug}/availability", params={"days": days}, timeout=30)
+    response = requests.get(
+        f"{base_url}/api/v1/services/{slug}/availability", params={"days": days}, timeout=30
+    )
     response.raise_for_status()
-    soon = dt.datetime.now(dt.timezone.utc) + SLOT_MARGIN
-    return [slot for day in response.json()["days"] for slot in day["slots"]
-            if dt.datetime.fromisoformat(slot["start"]) > soon]
+    soon = dt.datetime.now(dt.UTC) + SLOT_MARGIN
+    return [
+        slot
+        for day in response.json()["days"]
+        for slot in day["slots"]
+        if dt.datetime.fromisoformat(slot["start"]) > soon
+    ]
 
 
 class SlotCycle:
@@ -290,24 +333,44 @@ class LevelResult:
     other_examples: list[str] = field(default_factory=list)
 
 
-def booking_request(session: requests.Session, base_url: str, variant: str, slot: dict, pdf: bytes,
-                    tag: str) -> tuple[float, int | str, str]:
-    data = {"service": SERVICES[variant]["slug"], "office": str(slot["office"]), "start": slot["start"],
-            "name": "Ciudadana de Prueba", "email": f"bench-{tag}@example.com", "phone": "787-555-0100",
-            "licence_number": "1234567", "language": "es"}
-    files = ({"licence_front": ("licencia.pdf", pdf, "application/pdf")}
-             if SERVICES[variant]["document"] else None)
+def booking_request(
+    session: requests.Session, base_url: str, variant: str, slot: dict, pdf: bytes, tag: str
+) -> tuple[float, int | str, str]:
+    data = {
+        "service": SERVICES[variant]["slug"],
+        "office": str(slot["office"]),
+        "start": slot["start"],
+        "name": "Ciudadana de Prueba",
+        "email": f"bench-{tag}@example.com",
+        "phone": "787-555-0100",
+        "licence_number": "1234567",
+        "language": "es",
+    }
+    files = (
+        {"licence_front": ("licencia.pdf", pdf, "application/pdf")} if SERVICES[variant]["document"] else None
+    )
     started = time.perf_counter()
     try:
-        response = session.post(f"{base_url}/api/v1/appointments", data=data, files=files,
-                                timeout=REQUEST_TIMEOUT)
+        response = session.post(
+            f"{base_url}/api/v1/appointments", data=data, files=files, timeout=REQUEST_TIMEOUT
+        )
     except requests.RequestException as error:
         return time.perf_counter() - started, "error", repr(error)[:200]
     return time.perf_counter() - started, response.status_code, response.text[:200]
 
 
-def run_level(base_url: str, variant: str, clients: int, bookings: int, seconds: float,
-              slots: SlotCycle, pdf: bytes, worker_pid: int, database: str, admin_engine) -> LevelResult:
+def run_level(
+    base_url: str,
+    variant: str,
+    clients: int,
+    bookings: int,
+    seconds: float,
+    slots: SlotCycle,
+    pdf: bytes,
+    worker_pid: int,
+    database: str,
+    admin_engine,
+) -> LevelResult:
     counter = itertools.count()
     results: list[tuple[float, int | str, str]] = []
     lock = threading.Lock()
@@ -322,8 +385,7 @@ def run_level(base_url: str, variant: str, clients: int, bookings: int, seconds:
                 index = next(counter)
                 if index >= bookings or time.monotonic() > deadline_box[0]:
                     return
-                outcome = booking_request(session, base_url, variant, slots.next(), pdf,
-                                          f"{run_id}-{index}")
+                outcome = booking_request(session, base_url, variant, slots.next(), pdf, f"{run_id}-{index}")
                 with lock:
                     results.append(outcome)
 
@@ -342,10 +404,15 @@ def run_level(base_url: str, variant: str, clients: int, bookings: int, seconds:
         wall = time.perf_counter() - started
     after = CpuSnapshot.take(worker_pid, database)
 
-    result = LevelResult(variant=variant, clients=clients, wall=wall, cpu=after.since(before),
-                         max_connections=sampler.max_open,
-                         max_idle_in_transaction=sampler.max_idle_in_transaction,
-                         probe_latencies=probe.latencies)
+    result = LevelResult(
+        variant=variant,
+        clients=clients,
+        wall=wall,
+        cpu=after.since(before),
+        max_connections=sampler.max_open,
+        max_idle_in_transaction=sampler.max_idle_in_transaction,
+        probe_latencies=probe.latencies,
+    )
     for latency, status, body in results:
         result.latencies.append(latency)
         result.statuses[status] += 1
@@ -361,24 +428,32 @@ def raise_capacity(database_url: str, needs: dict[str, int], slot_counts: dict[s
     try:
         with engine.begin() as connection:
             for slug, total in needs.items():
-                capacity = connection.execute(sa.text("SELECT capacity_per_slot FROM service WHERE slug = :s"),
-                                              {"s": slug}).scalar_one()
+                capacity = connection.execute(
+                    sa.text("SELECT capacity_per_slot FROM service WHERE slug = :s"), {"s": slug}
+                ).scalar_one()
                 per_slot = math.ceil(total / slot_counts[slug])
                 if per_slot > capacity:
                     new = per_slot + 1
-                    connection.execute(sa.text("UPDATE service SET capacity_per_slot = :c WHERE slug = :s"),
-                                       {"c": new, "s": slug})
-                    notes.append(f"`{slug}`: {total} bookings over {slot_counts[slug]} slots × {capacity} "
-                                 f"seats: capacity_per_slot raised to {new}")
+                    connection.execute(
+                        sa.text("UPDATE service SET capacity_per_slot = :c WHERE slug = :s"),
+                        {"c": new, "s": slug},
+                    )
+                    notes.append(
+                        f"`{slug}`: {total} bookings over {slot_counts[slug]} slots × {capacity} "
+                        f"seats: capacity_per_slot raised to {new}"
+                    )
                 else:
-                    notes.append(f"`{slug}`: {total} bookings over {slot_counts[slug]} slots × {capacity} "
-                                 f"seats: demo capacity kept")
+                    notes.append(
+                        f"`{slug}`: {total} bookings over {slot_counts[slug]} slots × {capacity} "
+                        f"seats: demo capacity kept"
+                    )
     finally:
         engine.dispose()
     return notes
 
 
 # --- report -------------------------------------------------------------------------------------
+
 
 def table(results: list[LevelResult], rounds: int) -> str:
     groups: dict[tuple[str, int], list[LevelResult]] = {}
@@ -395,40 +470,74 @@ def table(results: list[LevelResult], rounds: int) -> str:
         probe = [s * 1000 for r in runs for s in r.probe_latencies]
         rate = statistics.median(rates)
         rate_text = fmt(rate) if len(runs) == 1 else f"{fmt(rate)} ({fmt(min(rates))}–{fmt(max(rates))})"
-        rows.append([
-            f"{variant}{' + PDF' if SERVICES[variant]['document'] else ''}", clients, len(latencies),
-            rate_text, fmt(statistics.median(latencies), 0), fmt(percentile(latencies, 95), 0),
-            fmt(percentile(latencies, 99), 0), f"{statuses[201]}/{statuses[409]}/{other}",
-            f"{fmt(cpu['worker'], 0)} / {fmt(cpu['pdf'], 0)} / {fmt(cpu['postgres'], 0)} / {fmt(cpu['client'], 0)}",
-            f"{max(r.max_connections for r in runs)} ({max(r.max_idle_in_transaction for r in runs)})",
-            f"{fmt(statistics.median(probe) if probe else math.nan, 0)} / {fmt(percentile(probe, 99), 0)} ({len(probe)})",
-        ])
-    header = ["service", "clients", "requests", "bookings/s" + (" median (min–max)" if rounds > 1 else ""),
-              "median ms", "p95 ms", "p99 ms", "201/409/other",
-              "CPU ms per booking: worker / PDF children / PostgreSQL / client",
-              "max DB conns (idle in tx)", "/healthz meanwhile: median / p99 ms (n)"]
+        rows.append(
+            [
+                f"{variant}{' + PDF' if SERVICES[variant]['document'] else ''}",
+                clients,
+                len(latencies),
+                rate_text,
+                fmt(statistics.median(latencies), 0),
+                fmt(percentile(latencies, 95), 0),
+                fmt(percentile(latencies, 99), 0),
+                f"{statuses[201]}/{statuses[409]}/{other}",
+                " / ".join(fmt(cpu[part], 0) for part in ("worker", "pdf", "postgres", "client")),
+                f"{max(r.max_connections for r in runs)} ({max(r.max_idle_in_transaction for r in runs)})",
+                f"{fmt(statistics.median(probe) if probe else math.nan, 0)} / "
+                f"{fmt(percentile(probe, 99), 0)} ({len(probe)})",
+            ]
+        )
+    header = [
+        "service",
+        "clients",
+        "requests",
+        "bookings/s" + (" median (min–max)" if rounds > 1 else ""),
+        "median ms",
+        "p95 ms",
+        "p99 ms",
+        "201/409/other",
+        "CPU ms per booking: worker / PDF children / PostgreSQL / client",
+        "max DB conns (idle in tx)",
+        "/healthz meanwhile: median / p99 ms (n)",
+    ]
     return markdown_table(header, rows, align="lrrrrrrrrrr")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--levels", type=int, nargs="*", default=[1, 8, 32],
-                        help="concurrent clients for the video service with a PDF")
-    parser.add_argument("--no-document-levels", type=int, nargs="*", default=[1, 32],
-                        help="concurrent clients for the in-person service (no document)")
+    parser.add_argument(
+        "--levels",
+        type=int,
+        nargs="*",
+        default=[1, 8, 32],
+        help="concurrent clients for the video service with a PDF",
+    )
+    parser.add_argument(
+        "--no-document-levels",
+        type=int,
+        nargs="*",
+        default=[1, 32],
+        help="concurrent clients for the in-person service (no document)",
+    )
     parser.add_argument("--bookings", type=int, default=200, help="bookings per level")
     parser.add_argument("--level-seconds", type=float, default=120, help="hard time cap per level")
-    parser.add_argument("--rounds", type=int, default=1, help="repeat every level this many times, interleaved")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="repeat every level this many times, interleaved"
+    )
     args = parser.parse_args()
 
     print_header(__doc__.splitlines()[0])
-    print(f"PostgreSQL {postgres_version()} at 127.0.0.1:5432; gunicorn gevent, WEB_CONCURRENCY=1\n", flush=True)
+    print(
+        f"PostgreSQL {postgres_version()} at 127.0.0.1:5432; gunicorn gevent, WEB_CONCURRENCY=1\n", flush=True
+    )
     plan = [("video", c) for c in args.levels] + [("in person", c) for c in args.no_document_levels]
     pdf = pdf_factory.one_page()
     results: list[LevelResult] = []
     notes: list[str] = []
 
-    with tempfile.TemporaryDirectory(prefix="ventanilla-bench-") as tmp_name, fresh_postgres_database() as url:
+    with (
+        tempfile.TemporaryDirectory(prefix="ventanilla-bench-") as tmp_name,
+        fresh_postgres_database() as url,
+    ):
         tmp = Path(tmp_name)
         database = url.rsplit("/", 1)[1]
         port = free_port()
@@ -441,8 +550,10 @@ def main() -> None:
         try:
             server.wait_healthy()
             worker_pid = server.worker_pid()
-            slots = {variant: free_slots(server.base_url, spec["slug"], spec["days"])
-                     for variant, spec in SERVICES.items()}
+            slots = {
+                variant: free_slots(server.base_url, spec["slug"], spec["days"])
+                for variant, spec in SERVICES.items()
+            }
             needs: dict[str, int] = {}
             for variant, _clients in plan * args.rounds:
                 needs[SERVICES[variant]["slug"]] = needs.get(SERVICES[variant]["slug"], 0) + args.bookings
@@ -455,17 +566,38 @@ def main() -> None:
             with requests.Session() as session:
                 for variant in SERVICES:
                     for n in range(WARMUP_BOOKINGS):
-                        _latency, status, body = booking_request(session, server.base_url, variant,
-                                                                 cycles[variant].next(), pdf, f"warmup-{variant.replace(' ', '-')}-{n}")
+                        _latency, status, body = booking_request(
+                            session,
+                            server.base_url,
+                            variant,
+                            cycles[variant].next(),
+                            pdf,
+                            f"warmup-{variant.replace(' ', '-')}-{n}",
+                        )
                         if status != 201:
-                            raise SystemExit(f"warm-up booking ({variant}) -> {status}: {body}{server.logs()}")
+                            raise SystemExit(
+                                f"warm-up booking ({variant}) -> {status}: {body}{server.logs()}"
+                            )
 
             for round_number in range(args.rounds):
                 for variant, clients in plan:
-                    print(f"round {round_number + 1}/{args.rounds}: {variant}, {clients} clients…",
-                          file=sys.stderr, flush=True)
-                    result = run_level(server.base_url, variant, clients, args.bookings, args.level_seconds,
-                                       cycles[variant], pdf, worker_pid, database, admin_engine)
+                    print(
+                        f"round {round_number + 1}/{args.rounds}: {variant}, {clients} clients…",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                    result = run_level(
+                        server.base_url,
+                        variant,
+                        clients,
+                        args.bookings,
+                        args.level_seconds,
+                        cycles[variant],
+                        pdf,
+                        worker_pid,
+                        database,
+                        admin_engine,
+                    )
                     results.append(result)
                     if server.proc.poll() is not None:
                         raise SystemExit(f"the server died during the run{server.logs()}")
@@ -475,9 +607,11 @@ def main() -> None:
             for line, count in server.exceptions().items():
                 notes.append(f"server log: {count} × `{line}`")
 
-    print(f"{args.bookings} bookings per level (hard cap {args.level_seconds:.0f} s), {args.rounds} round(s); "
-          f"latency percentiles over every request of the level{'s rounds' if args.rounds > 1 else ''}; "
-          f"CPU per successful booking, measured from /proc.\n")
+    print(
+        f"{args.bookings} bookings per level (hard cap {args.level_seconds:.0f} s), {args.rounds} round(s); "
+        f"latency percentiles over every request of the level{'s rounds' if args.rounds > 1 else ''}; "
+        f"CPU per successful booking, measured from /proc.\n"
+    )
     print(table(results, args.rounds))
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"\nload average at the end: {load}\n")

@@ -80,14 +80,18 @@ def main() -> None:
         ("10 MB scan (4 pages of random RGB pixels)", pdf_factory.scan_10mb()),
         ("decompression bomb (1 GiB of zeros deflated)", pdf_factory.decompression_bomb()),
     ]
-    print(f"Python {platform.python_version()}, pypdf {pypdf.__version__}, {platform.machine()}, "
-          f"median of {runs} runs, default limits ({PdfLimits()})\n")
+    print(
+        f"Python {platform.python_version()}, pypdf {pypdf.__version__}, {platform.machine()}, "
+        f"median of {runs} runs, default limits ({PdfLimits()})\n"
+    )
     print("| file | size | result | median wall time (ms) | min–max (ms) | child peak RSS (MB) |")
     print("|---|---:|---|---:|---:|---:|")
     for name, data in files:
         outcome, times, peak_kb = measure(data, runs)
-        print(f"| {name} | {size(data)} | {outcome} | {ms(statistics.median(times))} "
-              f"| {ms(min(times))}–{ms(max(times))} | {peak_kb / 1024:.0f} |")
+        print(
+            f"| {name} | {size(data)} | {outcome} | {ms(statistics.median(times))} "
+            f"| {ms(min(times))}–{ms(max(times))} | {peak_kb / 1024:.0f} |"
+        )
 
     limits_args = inspector_command(MAX_PAGES, PdfLimits())[3:]
     print("\nChild start-up alone (empty input):\n")
@@ -95,9 +99,14 @@ def main() -> None:
     print("|---|---:|")
     for label, command in [
         ("`python -I -c pass` (interpreter only)", [sys.executable, "-I", "-c", "pass"]),
-        ("`python -I app/pdf_inspect.py …` (what validate_pdf runs)", inspector_command(MAX_PAGES, PdfLimits())),
-        ("`python -m app.pdf_inspect …` (also imports Flask via app/__init__.py)",
-         [sys.executable, "-m", "app.pdf_inspect", *limits_args]),
+        (
+            "`python -I app/pdf_inspect.py …` (what validate_pdf runs)",
+            inspector_command(MAX_PAGES, PdfLimits()),
+        ),
+        (
+            "`python -m app.pdf_inspect …` (also imports Flask via app/__init__.py)",
+            [sys.executable, "-m", "app.pdf_inspect", *limits_args],
+        ),
     ]:
         print(f"| {label} | {ms(statistics.median(start_up(command, runs)))} |")
 

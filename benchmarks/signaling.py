@@ -81,8 +81,16 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks._common import (child_pids, fmt, free_port, fresh_postgres_database,  # noqa: E402
-                                markdown_table, percentile, print_header, process_cpu_seconds)
+from benchmarks._common import (  # noqa: E402
+    child_pids,
+    fmt,
+    free_port,
+    fresh_postgres_database,
+    markdown_table,
+    percentile,
+    print_header,
+    process_cpu_seconds,
+)
 
 BIN = Path(sys.executable).parent
 HOST = "127.0.0.1"
@@ -111,11 +119,29 @@ REFERENCE = {
 
 # Settings that would point a child process at shared services or change its shape.
 _SCRUB = (
-    "SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL", "REDIS_URL", "SOCKETIO_MESSAGE_QUEUE",
-    "SOCKETIO_ASYNC_MODE", "RATELIMIT_STORAGE_URI", "PORT", "BIND", "WEB_CONCURRENCY",
-    "INSTANCE_DIR", "UPLOAD_DIR", "OUTBOX_DIR", "FLASK_APP", "GUNICORN_CMD_ARGS",
-    "GUNICORN_CONTROL_SOCKET", "PUBLIC_BASE_URL", "VENTANILLA_ENV", "RATELIMIT_ENABLED",
-    "CALL_SIGNAL_RATE", "CALL_SIGNAL_BURST", "WORKER_CONNECTIONS", "BENCH_PROFILE_DIR",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "TEST_DATABASE_URL",
+    "REDIS_URL",
+    "SOCKETIO_MESSAGE_QUEUE",
+    "SOCKETIO_ASYNC_MODE",
+    "RATELIMIT_STORAGE_URI",
+    "PORT",
+    "BIND",
+    "WEB_CONCURRENCY",
+    "INSTANCE_DIR",
+    "UPLOAD_DIR",
+    "OUTBOX_DIR",
+    "FLASK_APP",
+    "GUNICORN_CMD_ARGS",
+    "GUNICORN_CONTROL_SOCKET",
+    "PUBLIC_BASE_URL",
+    "VENTANILLA_ENV",
+    "RATELIMIT_ENABLED",
+    "CALL_SIGNAL_RATE",
+    "CALL_SIGNAL_BURST",
+    "WORKER_CONNECTIONS",
+    "BENCH_PROFILE_DIR",
 )
 
 
@@ -123,13 +149,21 @@ _SCRUB = (
 # Inside the server processes
 # =================================================================================================
 
+
 def serve_threading(port: int) -> None:
     """`--serve-threading PORT`: the app under Werkzeug with Flask-SocketIO's threading mode."""
     from app.extensions import socketio
     from wsgi import app
 
-    socketio.run(app, host=HOST, port=port, debug=False, use_reloader=False, log_output=False,
-                 allow_unsafe_werkzeug=True)
+    socketio.run(
+        app,
+        host=HOST,
+        port=port,
+        debug=False,
+        use_reloader=False,
+        log_output=False,
+        allow_unsafe_werkzeug=True,
+    )
 
 
 def _naive_relay_app():
@@ -138,8 +172,12 @@ def _naive_relay_app():
     from flask_socketio import ConnectionRefusedError, SocketIO
 
     app = Flask("naive_relay")
-    sio = SocketIO(app, async_mode=os.environ.get("SOCKETIO_ASYNC_MODE", "gevent"),
-                   async_handlers=False, manage_session=False)
+    sio = SocketIO(
+        app,
+        async_mode=os.environ.get("SOCKETIO_ASYNC_MODE", "gevent"),
+        async_handlers=False,
+        manage_session=False,
+    )
     rooms: dict[str, dict[str, str]] = {}
     members: dict[str, tuple[str, str]] = {}
 
@@ -186,10 +224,12 @@ def _start_sampler(directory: Path) -> None:
     """
     try:
         from gevent import monkey
+
         start_thread = monkey.get_original("_thread", "start_new_thread")
         sleep = monkey.get_original("time", "sleep")
     except ImportError:  # pragma: no cover - threading mode is not profiled
         import _thread
+
         start_thread, sleep = _thread.start_new_thread, time.sleep
 
     control, output = directory / "profile.on", directory / "profile.json"
@@ -202,9 +242,9 @@ def _start_sampler(directory: Path) -> None:
         if marker in filename:
             return filename.split(marker, 1)[1]
         if filename.startswith(stdlib):
-            return "stdlib/" + filename[len(stdlib):]
+            return "stdlib/" + filename[len(stdlib) :]
         if filename.startswith(str(ROOT) + os.sep):
-            return filename[len(str(ROOT)) + 1:]
+            return filename[len(str(ROOT)) + 1 :]
         return filename
 
     def on_sample(_signum, frame) -> None:
@@ -256,8 +296,15 @@ def _start_sampler(directory: Path) -> None:
                 sleep(0.05)
             signal.setitimer(signal.ITIMER_PROF, 0, 0)
             sleep(0.1)
-            output.write_text(json.dumps({**{k: state[k] for k in ("samples", "leaf", "inclusive", "packages")},
-                                          "gc": gc_pauses, "gc_objects": len(gc.get_objects())}))
+            output.write_text(
+                json.dumps(
+                    {
+                        **{k: state[k] for k in ("samples", "leaf", "inclusive", "packages")},
+                        "gc": gc_pauses,
+                        "gc_objects": len(gc.get_objects()),
+                    }
+                )
+            )
             while control.exists() and time.monotonic() < deadline:
                 sleep(0.05)
 
@@ -282,6 +329,7 @@ def __getattr__(name: str):
 # Database and server processes (from the benchmark process)
 # =================================================================================================
 
+
 @dataclass
 class Setup:
     database_url: str
@@ -302,9 +350,15 @@ def prepare_database(database_url: str, tmp: Path, count: int) -> Setup:
     from app.security import new_reference, new_token
     from config import TestingConfig
 
-    config = type("BenchConfig", (TestingConfig,), dict(
-        SQLALCHEMY_DATABASE_URI=database_url, UPLOAD_DIR=str(tmp / "setup-uploads"),
-        OUTBOX_DIR=str(tmp / "setup-outbox")))
+    config = type(
+        "BenchConfig",
+        (TestingConfig,),
+        dict(
+            SQLALCHEMY_DATABASE_URI=database_url,
+            UPLOAD_DIR=str(tmp / "setup-uploads"),
+            OUTBOX_DIR=str(tmp / "setup-outbox"),
+        ),
+    )
     app = create_app(config)
     appointments = []
     with app.app_context():
@@ -312,24 +366,36 @@ def prepare_database(database_url: str, tmp: Path, count: int) -> Setup:
         credentials = {email: password for email, _role, password in seed_demo().credentials}
         service = db.session.scalar(sa.select(Service).where(Service.slug == SERVICE))
         clerk = db.session.scalar(sa.select(Staff).where(Staff.email == CLERK))
-        start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + dt.timedelta(minutes=5)
+        start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=5)
         for n in range(count):
             token, token_hash = new_token()
             reference = new_reference(service.agency.slug)
-            db.session.add(Appointment(
-                reference=reference, service=service, office=service.offices[0], start_at=start,
-                end_at=start + dt.timedelta(minutes=20), status="in_call", seat=n + 1,
-                citizen_name="Ciudadana de Prueba", citizen_email=f"bench-{n}@example.com",
-                citizen_phone="+17875550100", join_token_hash=token_hash,
-                manage_token_hash=new_token()[1], clerk=clerk))
+            db.session.add(
+                Appointment(
+                    reference=reference,
+                    service=service,
+                    office=service.offices[0],
+                    start_at=start,
+                    end_at=start + dt.timedelta(minutes=20),
+                    status="in_call",
+                    seat=n + 1,
+                    citizen_name="Ciudadana de Prueba",
+                    citizen_email=f"bench-{n}@example.com",
+                    citizen_phone="+17875550100",
+                    join_token_hash=token_hash,
+                    manage_token_hash=new_token()[1],
+                    clerk=clerk,
+                )
+            )
             appointments.append((reference, token))
         db.session.commit()
         db.engine.dispose()
     return Setup(database_url, credentials[CLERK], appointments)
 
 
-def server_env(tmp: Path, port: int, database_url: str, mode: str, sockets: int,
-               profile_dir: Path | None) -> dict[str, str]:
+def server_env(
+    tmp: Path, port: int, database_url: str, mode: str, sockets: int, profile_dir: Path | None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _SCRUB}
     instance = tmp / "instance"
     env.update(
@@ -366,13 +432,19 @@ class Server:
         if mode == "threading":
             args = [sys.executable, str(Path(__file__).resolve()), "--serve-threading", str(port)]
         else:
-            target = ("benchmarks.signaling:naive_app" if mode == "baseline"
-                      else "benchmarks.signaling:profiled_app" if profile else "wsgi:app")
+            target = (
+                "benchmarks.signaling:naive_app"
+                if mode == "baseline"
+                else "benchmarks.signaling:profiled_app"
+                if profile
+                else "wsgi:app"
+            )
             args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", target]
         self.args = args
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=err,
-                                         start_new_session=True)  # its own group: workers go with it
+            self.proc = subprocess.Popen(
+                args, cwd=ROOT, env=env, stdout=out, stderr=err, start_new_session=True
+            )  # its own group: workers go with it
 
     def logs(self) -> str:
         text = self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
@@ -452,8 +524,12 @@ def clerk_cookie(base_url: str, password: str) -> str:
         match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text)
         if page.status_code != 200 or not match:
             raise SystemExit(f"no login form at /staff/login ({page.status_code})")
-        response = session.post(f"{base_url}/staff/login", timeout=30, allow_redirects=False,
-                                data={"email": CLERK, "password": password, "csrf_token": match.group(1)})
+        response = session.post(
+            f"{base_url}/staff/login",
+            timeout=30,
+            allow_redirects=False,
+            data={"email": CLERK, "password": password, "csrf_token": match.group(1)},
+        )
         if response.status_code != 302:
             raise SystemExit(f"clerk login failed: {response.status_code} {response.text[:300]}")
         return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
@@ -462,6 +538,7 @@ def clerk_cookie(base_url: str, password: str) -> str:
 # =================================================================================================
 # The clients: Engine.IO 4 / Socket.IO 5 over a raw WebSocket, on asyncio
 # =================================================================================================
+
 
 def _mask(data: bytes, key: bytes) -> bytes:
     n = len(data)
@@ -491,9 +568,15 @@ class SocketIOConnection(asyncio.Protocol):
     def connection_made(self, transport) -> None:
         self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
-        lines = [f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1", f"Host: {HOST}:{self.peer.bench.port}",
-                 "Upgrade: websocket", "Connection: Upgrade", f"Sec-WebSocket-Key: {key}",
-                 "Sec-WebSocket-Version: 13", f"User-Agent: {USER_AGENT}"]
+        lines = [
+            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1",
+            f"Host: {HOST}:{self.peer.bench.port}",
+            "Upgrade: websocket",
+            "Connection: Upgrade",
+            f"Sec-WebSocket-Key: {key}",
+            "Sec-WebSocket-Version: 13",
+            f"User-Agent: {USER_AGENT}",
+        ]
         if self.offer_deflate:
             lines.append("Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits")
         if self.cookie:
@@ -521,7 +604,7 @@ class SocketIOConnection(asyncio.Protocol):
                     self._fail("handshake response too long")
                 return
             head = bytes(self.buffer[:end]).decode("latin-1")
-            del self.buffer[:end + 4]
+            del self.buffer[: end + 4]
             status = head.split("\r\n", 1)[0]
             if status.split()[1:2] != ["101"]:
                 self._fail(f"handshake: {status}")
@@ -534,8 +617,10 @@ class SocketIOConnection(asyncio.Protocol):
         self._read_frames()
 
     def _setup_deflate(self, value: str) -> None:
-        params = {p.split("=")[0].strip(): p.split("=")[1].strip() if "=" in p else None
-                  for p in value.split(";")[1:]}
+        params = {
+            p.split("=")[0].strip(): p.split("=")[1].strip() if "=" in p else None
+            for p in value.split(";")[1:]
+        }
         bits = int(params.get("client_max_window_bits") or 15)
         self.client_bits = bits
         self.compress = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits)
@@ -563,11 +648,11 @@ class SocketIOConnection(asyncio.Protocol):
             if b1 & 0x80:  # servers do not mask, but be lenient
                 if n < pos + 4:
                     return
-                key, pos = bytes(buffer[pos:pos + 4]), pos + 4
+                key, pos = bytes(buffer[pos : pos + 4]), pos + 4
             if n < pos + length:
                 return
-            payload = bytes(buffer[pos:pos + length])
-            del buffer[:pos + length]
+            payload = bytes(buffer[pos : pos + length])
+            del buffer[: pos + length]
             if key:
                 payload = _mask(payload, key)
             opcode = b0 & 0x0F
@@ -675,24 +760,47 @@ def _payload_templates(size_candidate: int, size_sdp: int) -> tuple[tuple[str, s
         return prefix, suffix
 
     def candidate(pad: str) -> dict:
-        return {"candidate": {
-            "candidate": f"candidate:842163049 1 udp 1677729535 127.0.0.1 50000 typ host generation 0 "
-                         f"ufrag sEMT network-cost 999 bench={mark};{pad}", "sdpMid": "0", "sdpMLineIndex": 0}}
+        return {
+            "candidate": {
+                "candidate": f"candidate:842163049 1 udp 1677729535 127.0.0.1 50000 typ host generation 0 "
+                f"ufrag sEMT network-cost 999 bench={mark};{pad}",
+                "sdpMid": "0",
+                "sdpMLineIndex": 0,
+            }
+        }
 
-    lines = "".join(f"a=candidate:{n} 1 udp 2122260223 127.0.0.1 {50000 + n} typ host generation 0\r\n"
-                    for n in range(60))
+    lines = "".join(
+        f"a=candidate:{n} 1 udp 2122260223 127.0.0.1 {50000 + n} typ host generation 0\r\n" for n in range(60)
+    )
 
     def description(pad: str) -> dict:
-        body = (f"v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
-                f"a=x-bench:bench={mark};\r\na=group:BUNDLE 0 1\r\n")
-        return {"description": {"type": "offer", "sdp": (body + lines)[:size_sdp - 400] + f"a=x-pad:{pad}\r\n"}}
+        body = (
+            f"v=0\r\no=- 4611731400430051336 2 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
+            f"a=x-bench:bench={mark};\r\na=group:BUNDLE 0 1\r\n"
+        )
+        return {
+            "description": {"type": "offer", "sdp": (body + lines)[: size_sdp - 400] + f"a=x-pad:{pad}\r\n"}
+        }
 
     return split(candidate, size_candidate), split(description, size_sdp)
 
 
 class Peer:
-    __slots__ = ("bench", "room", "role", "auth", "cookie", "conn", "other", "seq", "outstanding",
-                 "last_seq", "ready", "alive", "window")
+    __slots__ = (
+        "bench",
+        "room",
+        "role",
+        "auth",
+        "cookie",
+        "conn",
+        "other",
+        "seq",
+        "outstanding",
+        "last_seq",
+        "ready",
+        "alive",
+        "window",
+    )
 
     def __init__(self, bench: Bench, room: int, role: str, auth: dict, cookie: str | None):
         self.bench, self.room, self.role, self.auth, self.cookie = bench, room, role, auth, cookie
@@ -707,7 +815,7 @@ class Peer:
 
     def on_signal(self, body: str) -> None:
         start = body.find("bench=") + 6
-        phase, seq, sent_at = body[start:body.find(";", start)].split(",")
+        phase, seq, sent_at = body[start : body.find(";", start)].split(",")
         self.bench.on_delivered(self, int(phase), int(seq), float(sent_at))
 
     def on_event(self, name: str, data) -> None:
@@ -741,15 +849,19 @@ class Bench:
     # --- connecting ---
     async def _connect_one(self, peer: Peer) -> None:
         loop = asyncio.get_running_loop()
-        _transport, conn = await asyncio.wait_for(loop.create_connection(
-            lambda: SocketIOConnection(peer, peer.auth, peer.cookie, self.deflate), HOST, self.port),
-            CONNECT_TIMEOUT)
+        _transport, conn = await asyncio.wait_for(
+            loop.create_connection(
+                lambda: SocketIOConnection(peer, peer.auth, peer.cookie, self.deflate), HOST, self.port
+            ),
+            CONNECT_TIMEOUT,
+        )
         peer.conn = conn
         await asyncio.wait_for(asyncio.shield(conn.joined), CONNECT_TIMEOUT)
         peer.alive = True
 
-    async def connect_rooms(self, pairs: list[tuple[Peer, Peer]], concurrency: int,
-                            cap_seconds: float) -> list[tuple[Peer, Peer]]:
+    async def connect_rooms(
+        self, pairs: list[tuple[Peer, Peer]], concurrency: int, cap_seconds: float
+    ) -> list[tuple[Peer, Peer]]:
         """Connect citizen then clerk per room; returns the rooms that paired within the caps."""
         gate = asyncio.Semaphore(concurrency)
         ready: list[tuple[Peer, Peer]] = []
@@ -759,10 +871,12 @@ class Bench:
                 try:
                     await self._connect_one(citizen)
                     await self._connect_one(clerk)
-                    await asyncio.wait_for(asyncio.gather(asyncio.shield(clerk.ready),
-                                                          asyncio.shield(citizen.ready)), PAIR_TIMEOUT)
+                    await asyncio.wait_for(
+                        asyncio.gather(asyncio.shield(clerk.ready), asyncio.shield(citizen.ready)),
+                        PAIR_TIMEOUT,
+                    )
                     ready.append((citizen, clerk))
-                except (OSError, ConnectionError, asyncio.TimeoutError) as error:
+                except (TimeoutError, OSError, ConnectionError) as error:
                     self.connect_errors[f"{type(error).__name__}: {str(error)[:90]}"] += 1
                     for peer in (citizen, clerk):
                         peer.alive = False
@@ -832,8 +946,15 @@ class Bench:
         while time.perf_counter() < deadline and stats.received < stats.sent:
             await asyncio.sleep(0.05)
 
-    async def saturate(self, phase: int, senders: list[Peer], window: int, seconds: float,
-                       server: Server, profile_dir: Path | None = None) -> dict:
+    async def saturate(
+        self,
+        phase: int,
+        senders: list[Peer],
+        window: int,
+        seconds: float,
+        server: Server,
+        profile_dir: Path | None = None,
+    ) -> dict:
         stats = self.stats.setdefault(phase, PhaseStats())
         self.closed_loop_phase = phase
         for peer in senders:
@@ -858,11 +979,15 @@ class Bench:
             (profile_dir / "profile.on").unlink()
         self.closed_loop_phase = None
         delivered = received1 - received0
-        return {"wall": wall, "delivered": delivered, "rate": delivered / wall if wall else math.nan,
-                "cpu_us": (cpu1 - cpu0) * 1e6 / delivered if delivered else math.nan,
-                "server_cpu_share": (cpu1 - cpu0) / wall if wall else math.nan,
-                "client_cpu_us": (client1 - client0) * 1e6 / delivered if delivered else math.nan,
-                "latencies": stats.latencies[latencies0:latencies1]}
+        return {
+            "wall": wall,
+            "delivered": delivered,
+            "rate": delivered / wall if wall else math.nan,
+            "cpu_us": (cpu1 - cpu0) * 1e6 / delivered if delivered else math.nan,
+            "server_cpu_share": (cpu1 - cpu0) / wall if wall else math.nan,
+            "client_cpu_us": (client1 - client0) * 1e6 / delivered if delivered else math.nan,
+            "latencies": stats.latencies[latencies0:latencies1],
+        }
 
     def _write_off(self, senders: list[Peer], phase: int) -> None:
         limit = time.perf_counter() - WRITE_OFF_SECONDS
@@ -890,6 +1015,7 @@ def _own_cpu() -> float:
 # =================================================================================================
 # One level: a mode, a room count, a fresh server
 # =================================================================================================
+
 
 @dataclass
 class LevelResult:
@@ -931,8 +1057,9 @@ def make_pair(bench: Bench, mode: str, index: int, setup: Setup, cookie: str | N
     return citizen, clerk
 
 
-async def run_level(result: LevelResult, server: Server, setup: Setup, cookie: str | None,
-                    args, profile_dir: Path | None) -> None:
+async def run_level(
+    result: LevelResult, server: Server, setup: Setup, cookie: str | None, args, profile_dir: Path | None
+) -> None:
     """Fills `result` as it goes, so a level abandoned at its time cap still reports what it saw."""
     mode, rooms = result.mode, result.rooms
     bench = Bench(server.port, args.deflate, args.sdp_every)
@@ -940,8 +1067,9 @@ async def run_level(result: LevelResult, server: Server, setup: Setup, cookie: s
     # 1. warm-up pair on the extra appointment, then the 0-socket baseline
     warm = [make_pair(bench, mode, len(setup.appointments) - 1, setup, cookie)]
     if not await bench.connect_rooms(warm, 1, 60):
-        raise SystemExit(f"{mode}: the warm-up pair did not connect: {dict(bench.connect_errors)}"
-                         f"{server.logs()}")
+        raise SystemExit(
+            f"{mode}: the warm-up pair did not connect: {dict(bench.connect_errors)}{server.logs()}"
+        )
     await bench.open_loop(PHASE_WARMUP, list(warm[0]), 100, 1.0)
     await bench.drain(PHASE_WARMUP, 5)
     bench.close_all(list(warm[0]))
@@ -980,8 +1108,9 @@ async def run_level(result: LevelResult, server: Server, setup: Setup, cookie: s
     # 4. saturation (closed loop)
     result.window = max(1, math.ceil(args.inflight / len(senders)))
     alive = [peer for peer in senders if peer.alive]
-    result.saturation = await bench.saturate(PHASE_SATURATION, alive, result.window,
-                                             args.saturation_seconds, server)
+    result.saturation = await bench.saturate(
+        PHASE_SATURATION, alive, result.window, args.saturation_seconds, server
+    )
     await bench.drain(PHASE_SATURATION, args.drain_seconds)
     result.sent = result.received = 0
     for phase in (PHASE_LIGHT, PHASE_SATURATION):
@@ -994,8 +1123,9 @@ async def run_level(result: LevelResult, server: Server, setup: Setup, cookie: s
     # 5. profiled saturation, not counted
     if profile_dir is not None and mode != "threading" and server.proc.poll() is None:
         alive = [peer for peer in senders if peer.alive]
-        await bench.saturate(PHASE_PROFILE, alive, result.window, min(10.0, args.saturation_seconds),
-                             server, profile_dir)
+        await bench.saturate(
+            PHASE_PROFILE, alive, result.window, min(10.0, args.saturation_seconds), server, profile_dir
+        )
         await bench.drain(PHASE_PROFILE, args.drain_seconds)
         output = profile_dir / "profile.json"
         for _ in range(100):
@@ -1012,7 +1142,9 @@ async def run_level(result: LevelResult, server: Server, setup: Setup, cookie: s
         result.notes.append(f"server exited during the level (code {server.proc.returncode})")
 
 
-def run_one(mode: str, rooms: int, round_number: int, setup: Setup, tmp: Path, args, profile: bool) -> LevelResult:
+def run_one(
+    mode: str, rooms: int, round_number: int, setup: Setup, tmp: Path, args, profile: bool
+) -> LevelResult:
     """One level against a fresh server, within a hard time cap."""
     port = free_port()
     profile_dir = None
@@ -1025,23 +1157,36 @@ def run_one(mode: str, rooms: int, round_number: int, setup: Setup, tmp: Path, a
     try:
         server.wait_healthy()
         cookie = None if mode == "baseline" else clerk_cookie(server.base_url, setup.password)
-        level_cap = (60 + 10 + args.connect_seconds + args.light_seconds + args.saturation_seconds
-                     + RAMP_SECONDS + 2 * args.drain_seconds + (30 if profile_dir else 0) + 60)
+        level_cap = (
+            60
+            + 10
+            + args.connect_seconds
+            + args.light_seconds
+            + args.saturation_seconds
+            + RAMP_SECONDS
+            + 2 * args.drain_seconds
+            + (30 if profile_dir else 0)
+            + 60
+        )
         try:
-            asyncio.run(asyncio.wait_for(run_level(result, server, setup, cookie, args, profile_dir), level_cap))
-        except asyncio.TimeoutError:
+            asyncio.run(
+                asyncio.wait_for(run_level(result, server, setup, cookie, args, profile_dir), level_cap)
+            )
+        except TimeoutError:
             result.notes.append(f"level abandoned after its {level_cap:.0f} s cap (partial figures)")
         return result
     finally:
         server.stop()
         text = server.stderr_path.read_text(errors="replace") if server.stderr_path.exists() else ""
-        result.server_errors = Counter(line.strip()[:140] for line in text.splitlines()
-                                       if "Error" in line and not line.startswith(" "))
+        result.server_errors = Counter(
+            line.strip()[:140] for line in text.splitlines() if "Error" in line and not line.startswith(" ")
+        )
 
 
 # =================================================================================================
 # Report
 # =================================================================================================
+
 
 def _ms(values: list[float], q: float) -> float:
     return percentile(values, q) * 1000 if values else math.nan
@@ -1074,42 +1219,66 @@ def results_table(results: list[LevelResult]) -> str:
         light = [v for r in runs for v in r.light_latencies]
         saturated = [v for r in runs for v in (r.saturation or {}).get("latencies", [])]
         sent, lost = sum(r.sent for r in runs), sum(r.sent - r.received for r in runs)
-        rows.append([
-            mode, rooms, f"{min(r.sockets for r in runs)}/{2 * rooms}",
-            _median_range([_sat(r, "rate") for r in runs]),
-            f"{fmt(_ms(light, 50), 1)} / {fmt(_ms(light, 99), 1)}",
-            f"{fmt(_ms(saturated, 50), 0)} / {fmt(_ms(saturated, 99), 0)}",
-            _median_range([_sat(r, "cpu_us") for r in runs]),
-            _median_range([_sat(r, "client_cpu_us") for r in runs]),
-            _median_range([r.kb_per_socket for r in runs], 1),
-            f"{lost} of {sent}" if sent else "–",
-        ])
-    header = ["mode", "rooms", "sockets paired", "msgs/s at saturation",
-              "latency ms p50 / p99, light", "latency ms p50 / p99, saturation",
-              "server CPU µs/msg", "client CPU µs/msg", "KB per socket", "lost (sent − received)"]
+        rows.append(
+            [
+                mode,
+                rooms,
+                f"{min(r.sockets for r in runs)}/{2 * rooms}",
+                _median_range([_sat(r, "rate") for r in runs]),
+                f"{fmt(_ms(light, 50), 1)} / {fmt(_ms(light, 99), 1)}",
+                f"{fmt(_ms(saturated, 50), 0)} / {fmt(_ms(saturated, 99), 0)}",
+                _median_range([_sat(r, "cpu_us") for r in runs]),
+                _median_range([_sat(r, "client_cpu_us") for r in runs]),
+                _median_range([r.kb_per_socket for r in runs], 1),
+                f"{lost} of {sent}" if sent else "–",
+            ]
+        )
+    header = [
+        "mode",
+        "rooms",
+        "sockets paired",
+        "msgs/s at saturation",
+        "latency ms p50 / p99, light",
+        "latency ms p50 / p99, saturation",
+        "server CPU µs/msg",
+        "client CPU µs/msg",
+        "KB per socket",
+        "lost (sent − received)",
+    ]
     return markdown_table(header, rows, align="lrrrrrrrrr")
 
 
 def details(results: list[LevelResult]) -> list[str]:
     lines = []
     for r in results:
-        parts = [f"connect {fmt(r.connect_seconds, 1)} s", f"RSS {fmt(r.rss0_mb, 0)} → {fmt(r.rssn_mb, 0)} MB",
-                 f"threads {r.threads}", f"window {r.window}/socket",
-                 f"{fmt(_sat(r, 'rate'), 0)} msgs/s at {fmt(_sat(r, 'server_cpu_share') * 100, 0)} % of a core",
-                 f"light delivered {fmt(r.light_rate, 0)} msgs/s"]
+        parts = [
+            f"connect {fmt(r.connect_seconds, 1)} s",
+            f"RSS {fmt(r.rss0_mb, 0)} → {fmt(r.rssn_mb, 0)} MB",
+            f"threads {r.threads}",
+            f"window {r.window}/socket",
+            f"{fmt(_sat(r, 'rate'), 0)} msgs/s at {fmt(_sat(r, 'server_cpu_share') * 100, 0)} % of a core",
+            f"light delivered {fmt(r.light_rate, 0)} msgs/s",
+        ]
         if r.light_latencies:
-            parts.append(f"light max {fmt(max(r.light_latencies) * 1000, 0)} ms, "
-                         f"{sum(1 for v in r.light_latencies if v > 0.05)} of {len(r.light_latencies)} over 50 ms")
+            parts.append(
+                f"light max {fmt(max(r.light_latencies) * 1000, 0)} ms, "
+                f"{sum(1 for v in r.light_latencies if v > 0.05)} of {len(r.light_latencies)} over 50 ms"
+            )
         gc_pauses = (r.profile or {}).get("gc") or []
         if gc_pauses:
             full = [ms for _t, generation, ms in gc_pauses if generation == 2]
-            in_light = [ms for at, generation, ms in gc_pauses
-                        if generation == 2 and r.light_window[0] <= at <= r.light_window[1]]
-            parts.append(f"worker GC: {len(full)} full collections over its life, median "
-                         f"{fmt(statistics.median(full) if full else math.nan, 0)} ms, max "
-                         f"{fmt(max(full, default=math.nan), 0)} ms, {len(in_light)} during the light phase "
-                         f"(max {fmt(max(in_light, default=math.nan), 0)} ms); "
-                         f"{r.profile.get('gc_objects', 0):,} objects tracked")
+            in_light = [
+                ms
+                for at, generation, ms in gc_pauses
+                if generation == 2 and r.light_window[0] <= at <= r.light_window[1]
+            ]
+            parts.append(
+                f"worker GC: {len(full)} full collections over its life, median "
+                f"{fmt(statistics.median(full) if full else math.nan, 0)} ms, max "
+                f"{fmt(max(full, default=math.nan), 0)} ms, {len(in_light)} during the light phase "
+                f"(max {fmt(max(in_light, default=math.nan), 0)} ms); "
+                f"{r.profile.get('gc_objects', 0):,} objects tracked"
+            )
         if r.reordered:
             parts.append(f"{r.reordered} out of order")
         if r.written_off:
@@ -1139,19 +1308,32 @@ def comparison(results: list[LevelResult]) -> str:
         for r in runs:
             base = by_key.get(("baseline", rooms, r.round))
             if base is not None:
-                paired.append((_sat(r, "rate") / _sat(base, "rate"), _sat(r, "cpu_us") / _sat(base, "cpu_us"),
-                               r.kb_per_socket / base.kb_per_socket))
+                paired.append(
+                    (
+                        _sat(r, "rate") / _sat(base, "rate"),
+                        _sat(r, "cpu_us") / _sat(base, "cpu_us"),
+                        r.kb_per_socket / base.kb_per_socket,
+                    )
+                )
         rate = statistics.median([_sat(r, "rate") for r in runs])
         cpu = statistics.median([_sat(r, "cpu_us") for r in runs])
         kb = statistics.median([r.kb_per_socket for r in runs])
-        rows.append([
-            mode, rooms,
-            " / ".join(_median_range([p[i] for p in paired], 2) for i in range(3)) if paired else "–",
-            f"{fmt(rate / ref_rate, 2)} / {fmt(cpu / ref_cpu, 2)} / {fmt(kb / ref_kb, 2)}",
-            f"{fmt(rate / peer_rate, 2)} / {fmt(cpu / peer_cpu, 2)} / {fmt(kb / peer_kb, 2)}",
-        ])
-    header = ["mode", "rooms", "vs the naive relay, same round (msgs/s / CPU per msg / KB per socket)",
-              "vs PERFORMANCE.md Flask-SocketIO gevent row", "vs PERFORMANCE.md PeerJS row"]
+        rows.append(
+            [
+                mode,
+                rooms,
+                " / ".join(_median_range([p[i] for p in paired], 2) for i in range(3)) if paired else "–",
+                f"{fmt(rate / ref_rate, 2)} / {fmt(cpu / ref_cpu, 2)} / {fmt(kb / ref_kb, 2)}",
+                f"{fmt(rate / peer_rate, 2)} / {fmt(cpu / peer_cpu, 2)} / {fmt(kb / peer_kb, 2)}",
+            ]
+        )
+    header = [
+        "mode",
+        "rooms",
+        "vs the naive relay, same round (msgs/s / CPU per msg / KB per socket)",
+        "vs PERFORMANCE.md Flask-SocketIO gevent row",
+        "vs PERFORMANCE.md PeerJS row",
+    ]
     return markdown_table(header, rows, align="lrrrr")
 
 
@@ -1161,11 +1343,17 @@ PROFILE_KEYS = [
     ("flask_socketio/__init__.py:SocketIO._handle_event", "Flask-SocketIO: one event, everything below"),
     ("flask/app.py:Flask.request_context", "  build the request context (environ → Request)"),
     ("flask/ctx.py:RequestContext.push", "  push it"),
-    ("flask/ctx.py:RequestContext.match_request", "    URL matching (a NotFound for /socket.io/, every event)"),
+    (
+        "flask/ctx.py:RequestContext.match_request",
+        "    URL matching (a NotFound for /socket.io/, every event)",
+    ),
     ("flask/sessions.py:SecureCookieSessionInterface.open_session", "    open the session (cookie decode)"),
     ("flask/ctx.py:RequestContext.pop", "  pop it (teardown: db.session.remove, signals)"),
     ("app/call/events.py:CallNamespace.on_signal", "  the app's handler `on_signal`"),
-    ("app/call/events.py:CallNamespace._checked_sender", "    `_checked_sender` (lookup, token bucket, json.dumps size)"),
+    (
+        "app/call/events.py:CallNamespace._checked_sender",
+        "    `_checked_sender` (lookup, token bucket, json.dumps size)",
+    ),
     ("app/call/events.py:valid_signal", "    `valid_signal` (shape)"),
     ("flask_socketio/namespace.py:Namespace.emit", "    `self.emit(...)` to the peer"),
     ("benchmarks/signaling.py:_naive_relay_app.<locals>.relay", "  the naive relay's handler"),
@@ -1173,7 +1361,10 @@ PROFILE_KEYS = [
     ("socketio/packet.py:Packet.encode", "    Socket.IO packet encode (json.dumps)"),
     ("socketio/packet.py:Packet.decode", "Socket.IO packet decode (json.loads)"),
     ("socketio/packet.py:Packet.data_is_binary", "  binary-attachment scan (in encode and decode)"),
-    ("engineio/socket.py:Socket._websocket_handler.<locals>.writer", "Engine.IO writer greenlet (frames out)"),
+    (
+        "engineio/socket.py:Socket._websocket_handler.<locals>.writer",
+        "Engine.IO writer greenlet (frames out)",
+    ),
     ("simple_websocket/ws.py:Base._thread", "simple-websocket reader greenlet (frames in)"),
     ("wsproto/", "wsproto, the pure-Python WebSocket protocol (in and out)"),
     ("itsdangerous/", "itsdangerous (signed cookie)"),
@@ -1181,7 +1372,10 @@ PROFILE_KEYS = [
     ("gevent/_socketcommon.py:SocketMixin.send", "gevent socket send (the syscall)"),
     ("gevent/_socketcommon.py:SocketMixin.recv", "gevent socket recv (the syscall)"),
     ("gevent/hub.py:Hub.run", "gevent hub (event loop, polling)"),
-    ("benchmarks/signaling.py:_start_sampler.<locals>.on_gc", "garbage collection (lands on the gc callback)"),
+    (
+        "benchmarks/signaling.py:_start_sampler.<locals>.on_gc",
+        "garbage collection (lands on the gc callback)",
+    ),
 ]
 
 
@@ -1190,16 +1384,23 @@ def profile_report(result: LevelResult, top: int = 15) -> str:
     leaf, inclusive = Counter(profile["leaf"]), Counter(profile["inclusive"])
     total = max(1, profile["samples"])
     sat = result.saturation or {}
-    lines = [f"### profile: {result.mode}, {result.rooms} rooms ({profile['samples']} samples of 1 ms CPU, "
-             f"in an extra saturation phase)\n"]
+    lines = [
+        f"### profile: {result.mode}, {result.rooms} rooms ({profile['samples']} samples of 1 ms CPU, "
+        f"in an extra saturation phase)\n"
+    ]
     packages = Counter()
     for name, n in leaf.items():
         path = name.split(":", 1)[0]
         packages[path.split("/", 1)[0] if "/" in path else path] += n
-    lines.append("self time by package: " + ", ".join(
-        f"{package} {100 * n / total:.0f} %" for package, n in packages.most_common(12)) + "\n")
+    lines.append(
+        "self time by package: "
+        + ", ".join(f"{package} {100 * n / total:.0f} %" for package, n in packages.most_common(12))
+        + "\n"
+    )
     package_counts = Counter(profile.get("packages", {}))
-    package_counts["json/"] = sum(n for name, n in inclusive.items() if name.startswith("stdlib/json/__init__.py:"))
+    package_counts["json/"] = sum(
+        n for name, n in inclusive.items() if name.startswith("stdlib/json/__init__.py:")
+    )
     rows = []
     for key, label in PROFILE_KEYS:
         if key.endswith("/"):
@@ -1208,17 +1409,28 @@ def profile_report(result: LevelResult, top: int = 15) -> str:
             n = inclusive.get(key, 0)
         if n:
             depth = (len(label) - len(label.lstrip())) // 2
-            rows.append(["· " * depth + label.lstrip(),
-                         f"{100 * n / total:.1f}",
-                         fmt(sat.get("cpu_us", math.nan) * n / total, 0)])
-    lines.append(markdown_table(["where (inclusive)", "% of worker CPU", "≈ µs per message"], rows, align="lrr"))
+            rows.append(
+                [
+                    "· " * depth + label.lstrip(),
+                    f"{100 * n / total:.1f}",
+                    fmt(sat.get("cpu_us", math.nan) * n / total, 0),
+                ]
+            )
+    lines.append(
+        markdown_table(["where (inclusive)", "% of worker CPU", "≈ µs per message"], rows, align="lrr")
+    )
     lines.append("")
-    lines.append(markdown_table(["self (leaf) function", "% of worker CPU"],
-                                [[f"`{name}`", f"{100 * n / total:.1f}"] for name, n in leaf.most_common(top)]))
+    lines.append(
+        markdown_table(
+            ["self (leaf) function", "% of worker CPU"],
+            [[f"`{name}`", f"{100 * n / total:.1f}"] for name, n in leaf.most_common(top)],
+        )
+    )
     return "\n".join(lines)
 
 
 # =================================================================================================
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -1228,16 +1440,23 @@ def main() -> None:
     parser.add_argument("--light-rate", type=float, default=100, help="total messages/s, light load")
     parser.add_argument("--light-seconds", type=float, default=10)
     parser.add_argument("--saturation-seconds", type=float, default=15)
-    parser.add_argument("--inflight", type=int, default=64,
-                        help="saturation: messages in flight in total (at least one per socket)")
+    parser.add_argument(
+        "--inflight",
+        type=int,
+        default=64,
+        help="saturation: messages in flight in total (at least one per socket)",
+    )
     parser.add_argument("--drain-seconds", type=float, default=10)
     parser.add_argument("--sdp-every", type=int, default=8, help="every n-th message is a 4 KB SDP")
     parser.add_argument("--connect-concurrency", type=int, default=16)
     parser.add_argument("--connect-seconds", type=float, default=180, help="cap for connecting a level")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate, as browsers do")
-    parser.add_argument("--profile", action="store_true",
-                        help="gevent/baseline, first round: an extra, uncounted saturation phase with a sampling profiler")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="gevent/baseline, first round: an extra, uncounted saturation phase with a sampling profiler",
+    )
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole plan, modes interleaved")
     args = parser.parse_args()
     if args.serve_threading:
@@ -1249,9 +1468,12 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
 
     print_header(__doc__.splitlines()[0])
-    print(f"database: {args.db}; payloads: {CANDIDATE_BYTES} B candidates, {SDP_BYTES} B SDP every "
-          f"{args.sdp_every}th message; permessage-deflate {'offered' if args.deflate else 'not offered'}; "
-          f"CALL_SIGNAL_RATE = CALL_SIGNAL_BURST = {SIGNAL_LIMIT}; RATELIMIT_ENABLED=false\n", flush=True)
+    print(
+        f"database: {args.db}; payloads: {CANDIDATE_BYTES} B candidates, {SDP_BYTES} B SDP every "
+        f"{args.sdp_every}th message; permessage-deflate {'offered' if args.deflate else 'not offered'}; "
+        f"CALL_SIGNAL_RATE = CALL_SIGNAL_BURST = {SIGNAL_LIMIT}; RATELIMIT_ENABLED=false\n",
+        flush=True,
+    )
     results: list[LevelResult] = []
     with tempfile.TemporaryDirectory(prefix="ventanilla-signaling-") as tmp_name:
         tmp = Path(tmp_name)
@@ -1265,29 +1487,50 @@ def main() -> None:
             for round_number in range(args.rounds):
                 for rooms in args.rooms:
                     for mode in args.modes:
-                        print(f"round {round_number + 1}/{args.rounds}: {mode}, {rooms} rooms…",
-                              file=sys.stderr, flush=True)
-                        results.append(run_one(mode, rooms, round_number, setup, tmp, args,
-                                               profile=args.profile and round_number == 0))
+                        print(
+                            f"round {round_number + 1}/{args.rounds}: {mode}, {rooms} rooms…",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                        results.append(
+                            run_one(
+                                mode,
+                                rooms,
+                                round_number,
+                                setup,
+                                tmp,
+                                args,
+                                profile=args.profile and round_number == 0,
+                            )
+                        )
                         r = results[-1]
-                        print(f"  {r.sockets} sockets, {fmt((r.saturation or {}).get('rate', math.nan), 0)} msgs/s, "
-                              f"lost {r.sent - r.received}", file=sys.stderr, flush=True)
+                        print(
+                            f"  {r.sockets} sockets, "
+                            f"{fmt((r.saturation or {}).get('rate', math.nan), 0)} msgs/s, "
+                            f"lost {r.sent - r.received}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
         finally:
             if database is not None:
                 database.__exit__(None, None, None)
 
-    print(f"Light load: {args.light_rate:.0f} msgs/s in total for {args.light_seconds:.0f} s. Saturation: "
-          f"closed loop, {RAMP_SECONDS:.0f} s ramp then {args.saturation_seconds:.0f} s measured. Latency: "
-          f"one way, sender to receiver through the server. CPU: server processes' user+system from /proc "
-          f"per message delivered at saturation (client: this process). KB per socket: (RSS with N "
-          f"sockets − RSS with 0) / sockets.\n")
+    print(
+        f"Light load: {args.light_rate:.0f} msgs/s in total for {args.light_seconds:.0f} s. Saturation: "
+        f"closed loop, {RAMP_SECONDS:.0f} s ramp then {args.saturation_seconds:.0f} s measured. Latency: "
+        f"one way, sender to receiver through the server. CPU: server processes' user+system from /proc "
+        f"per message delivered at saturation (client: this process). KB per socket: (RSS with N "
+        f"sockets − RSS with 0) / sockets.\n"
+    )
     print(results_table(results))
     print()
     for line in details(results):
         print(line)
     print("\n## Ratios (msgs/s, CPU per message, KB per socket; > 1 means more)\n")
-    print("PERFORMANCE.md's rows were measured at 500 rooms in another run; only the naive-relay column "
-          "is measured side by side.\n")
+    print(
+        "PERFORMANCE.md's rows were measured at 500 rooms in another run; only the naive-relay column "
+        "is measured side by side.\n"
+    )
     print(comparison(results))
     for result in results:
         if result.profile:

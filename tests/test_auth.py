@@ -28,8 +28,9 @@ def test_clerk_logs_in_and_sees_the_console(client, auth):
 
 
 def test_login_follows_a_same_site_next_but_not_an_external_one(client, auth):
-    response = client.post("/staff/login?next=//evil.example/x",
-                           data={"email": CLERK, "password": auth.credentials[CLERK]})
+    response = client.post(
+        "/staff/login?next=//evil.example/x", data={"email": CLERK, "password": auth.credentials[CLERK]}
+    )
     assert response.headers["Location"] == "/staff/"
 
 
@@ -61,7 +62,9 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, auth):
     unknown_email = _failed_login(client, "nobody@dtop.demo.ventanilla.pr", "not-the-password")
     assert wrong_password[0] == unknown_email[0] == 401
     assert "Correo electrónico o contraseña incorrectos." in wrong_password[1]
-    assert wrong_password[1].replace(CLERK, "") == unknown_email[1].replace("nobody@dtop.demo.ventanilla.pr", "")
+    assert wrong_password[1].replace(CLERK, "") == unknown_email[1].replace(
+        "nobody@dtop.demo.ventanilla.pr", ""
+    )
 
 
 def test_unknown_email_still_pays_for_a_password_hash(client, auth, monkeypatch):
@@ -108,7 +111,9 @@ def test_incomplete_login_form_gets_422_not_500(client, data):
 
 def test_login_form_requires_a_csrf_token_when_csrf_is_on(tmp_path, demo_database):
     app = demo_app(tmp_path, demo_database, WTF_CSRF_ENABLED=True)
-    response = app.test_client().post("/staff/login", data={"email": CLERK, "password": demo_database[1][CLERK]})
+    response = app.test_client().post(
+        "/staff/login", data={"email": CLERK, "password": demo_database[1][CLERK]}
+    )
     assert response.status_code == 400
 
 
@@ -117,14 +122,21 @@ def test_login_is_rate_limited(tmp_path, demo_database, redis_url):
     import redis
 
     redis.Redis.from_url(redis_url).flushdb()
-    app = demo_app(tmp_path, demo_database, RATELIMIT_ENABLED=True,
-                    RATELIMIT_STORAGE_URI=redis_url, LOGIN_RATE_LIMIT="3 per minute")
+    app = demo_app(
+        tmp_path,
+        demo_database,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=redis_url,
+        LOGIN_RATE_LIMIT="3 per minute",
+    )
     client = app.test_client()
-    statuses = [client.post("/staff/login", data={"email": CLERK, "password": "wrong"}).status_code
-                for _ in range(4)]
+    statuses = [
+        client.post("/staff/login", data={"email": CLERK, "password": "wrong"}).status_code for _ in range(4)
+    ]
     assert statuses == [401, 401, 401, 429]
-    response = client.post("/staff/login", data={"email": CLERK, "password": "wrong"},
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/staff/login", data={"email": CLERK, "password": "wrong"}, headers={"Accept-Language": "en"}
+    )
     assert "Wait a minute" in response.get_data(as_text=True)
     assert redis.Redis.from_url(redis_url).keys("*")  # the counters really live in Redis
 
@@ -144,14 +156,16 @@ def test_staff_required_checks_the_role(app, client, auth):
 
 def test_behind_a_trusted_proxy_the_audit_log_records_the_citizens_address(tmp_path, demo_database):
     app = demo_app(tmp_path, demo_database, TRUSTED_PROXY_COUNT=1)
-    app.test_client().post("/staff/login", data={"email": CLERK, "password": "wrong"},
-                           headers={"X-Forwarded-For": "203.0.113.7"})
+    app.test_client().post(
+        "/staff/login", data={"email": CLERK, "password": "wrong"}, headers={"X-Forwarded-For": "203.0.113.7"}
+    )
     with app.app_context():
         assert db.session.scalar(sa.select(AuditEvent.ip)) == "203.0.113.7"
 
 
 def test_without_a_trusted_proxy_forwarded_headers_are_ignored(app, client, auth):
-    client.post("/staff/login", data={"email": CLERK, "password": "wrong"},
-                headers={"X-Forwarded-For": "203.0.113.7"})
+    client.post(
+        "/staff/login", data={"email": CLERK, "password": "wrong"}, headers={"X-Forwarded-For": "203.0.113.7"}
+    )
     with app.app_context():
         assert db.session.scalar(sa.select(AuditEvent.ip)) == "127.0.0.1"

@@ -37,10 +37,15 @@ def upload(data: bytes, name: str = "licencia.pdf"):
 
 
 def fill_details(client, slug=SERVICE, **overrides):
-    form = {"name": "Ana Rivera", "email": "ana@example.com", "phone": "787-555-0100",
-            "licence_number": "1234567", "language": "es",
-            "doc_licence_front": upload(pdf_factory.one_page()),
-            "doc_vehicle_document": upload(pdf_factory.pages(2), "registro.pdf")}
+    form = {
+        "name": "Ana Rivera",
+        "email": "ana@example.com",
+        "phone": "787-555-0100",
+        "licence_number": "1234567",
+        "language": "es",
+        "doc_licence_front": upload(pdf_factory.one_page()),
+        "doc_vehicle_document": upload(pdf_factory.pages(2), "registro.pdf"),
+    }
     form.update(overrides)
     form = {key: value for key, value in form.items() if value is not None}
     return client.post(f"/book/{slug}/details", data=form, content_type="multipart/form-data")
@@ -87,7 +92,10 @@ def test_whole_flow_books_a_cesco_remoto_video_call(app, client, seeded):
         assert appointment.start_at == slot.start and appointment.status == "booked"
         assert appointment.citizen_phone == "+17875550100" and appointment.citizen_email == "ana@example.com"
         assert appointment.reference in confirmation
-        assert sorted(d.requirement_code for d in appointment.documents) == ["licence_front", "vehicle_document"]
+        assert sorted(d.requirement_code for d in appointment.documents) == [
+            "licence_front",
+            "vehicle_document",
+        ]
         assert {d.pages for d in appointment.documents} == {1, 2}
         kinds = db.session.scalars(sa.select(OutboxMessage.kind)).all()
         assert "confirmation" in kinds
@@ -114,17 +122,23 @@ def test_in_person_booking_asks_for_an_office(app, client, seeded):
 
 
 def test_calendar_tells_a_screen_reader_the_day_and_free_times(app, client, seeded):
-    slot = choose_slot(client, app)
+    choose_slot(client, app)
     page = text(client.get(f"/book/{SERVICE}/calendar"))
-    assert re.search(r'<span class="usa-sr-only">\w+, \d+ de \w+ de \d{4}: \d+ horas disponibles</span>', page)
-    assert re.search(r'<span class="usa-sr-only">(sábado|domingo), \d+ de \w+ de \d{4}: no hay horas disponibles', page)
+    assert re.search(
+        r'<span class="usa-sr-only">\w+, \d+ de \w+ de \d{4}: \d+ horas disponibles</span>', page
+    )
+    assert re.search(
+        r'<span class="usa-sr-only">(sábado|domingo), \d+ de \w+ de \d{4}: no hay horas disponibles', page
+    )
 
 
 def test_calendar_and_times_refuse_malformed_input(app, client, seeded):
     choose_slot(client, app)
     assert client.get(f"/book/{SERVICE}/calendar?month=2031-13").status_code == 404
     assert client.get(f"/book/{SERVICE}/times?day=yesterday").status_code == 404
-    response = client.post(f"/book/{SERVICE}/times", data={"day": "2031-03-04", "start": "2031-03-04T09:07:00-04:00"})
+    response = client.post(
+        f"/book/{SERVICE}/times", data={"day": "2031-03-04", "start": "2031-03-04T09:07:00-04:00"}
+    )
     assert response.status_code == 422
 
 
@@ -146,12 +160,15 @@ def test_a_valid_upload_is_kept_while_the_citizen_fixes_another_field(app, clien
         assert {d.original_name for d in appointment.documents} == {"licencia.pdf", "registro.pdf"}
 
 
-@pytest.mark.parametrize("factory, message", [
-    (pdf_factory.png_renamed, "no es un archivo PDF"),
-    (pdf_factory.encrypted_with_user_password, "contraseña"),
-    (pdf_factory.javascript_open_action, "JavaScript"),
-    (lambda: pdf_factory.pages(11), "páginas"),
-])
+@pytest.mark.parametrize(
+    "factory, message",
+    [
+        (pdf_factory.png_renamed, "no es un archivo PDF"),
+        (pdf_factory.encrypted_with_user_password, "contraseña"),
+        (pdf_factory.javascript_open_action, "JavaScript"),
+        (lambda: pdf_factory.pages(11), "páginas"),
+    ],
+)
 def test_a_refused_pdf_gets_its_message_and_nothing_is_stored(app, client, seeded, factory, message):
     choose_slot(client, app)
     response = fill_details(client, doc_licence_front=upload(factory(), "malo.pdf"))
@@ -207,6 +224,7 @@ def test_one_active_appointment_per_service_per_email(app, client, seeded):
 
 # --- Manage link -------------------------------------------------------------------------------
 
+
 def booked_manage_url(client, app) -> str:
     book(client, app)
     page = text(client.get("/book/confirmation"))
@@ -234,7 +252,9 @@ def test_cancel_frees_the_seat_at_once(app, client, seeded):
     with app.app_context():
         appointment = db.session.scalar(sa.select(Appointment))
         assert appointment.status == "cancelled" and appointment.seat is None
-        kinds = db.session.scalars(sa.select(OutboxMessage.kind).where(OutboxMessage.status == "pending")).all()
+        kinds = db.session.scalars(
+            sa.select(OutboxMessage.kind).where(OutboxMessage.status == "pending")
+        ).all()
         assert "cancellation" in kinds and not any(k.startswith("reminder") for k in kinds)
     assert "Esta cita fue cancelada" in text(client.get(url))
     _, again = book(app.test_client(), app)  # the same citizen may book again
@@ -246,14 +266,21 @@ def test_reschedule_takes_the_new_seat_and_frees_the_old(app, client, seeded):
     with app.app_context():
         old = db.session.scalar(sa.select(Appointment)).start_at
     new = first_free_slot(app, skip=5)
-    response = client.post(f"{url}/reschedule/times", data={"day": new.start.date().isoformat(),
-                                                            "start": new.start.isoformat()})
+    response = client.post(
+        f"{url}/reschedule/times", data={"day": new.start.date().isoformat(), "start": new.start.isoformat()}
+    )
     assert response.status_code == 302, text(response)
     with app.app_context():
         appointment = db.session.scalar(sa.select(Appointment))
         assert appointment.start_at == new.start and appointment.seat == 1
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
-                                 .where(OutboxMessage.kind == "rescheduled")) == 1
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.kind == "rescheduled")
+            )
+            == 1
+        )
     assert old != new.start
 
 
@@ -270,8 +297,10 @@ def test_reschedule_to_a_full_slot_keeps_the_old_one(app, client, seeded):
         assert other.post(f"/book/{SERVICE}/review", data={"accept": "y"}).status_code == 302
     with app.app_context():
         before = db.session.scalar(sa.select(Appointment).order_by(Appointment.id)).start_at
-    response = client.post(f"{url}/reschedule/times", data={"day": target.start.date().isoformat(),
-                                                            "start": target.start.isoformat()})
+    response = client.post(
+        f"{url}/reschedule/times",
+        data={"day": target.start.date().isoformat(), "start": target.start.isoformat()},
+    )
     assert response.status_code == 409
     with app.app_context():
         assert db.session.scalar(sa.select(Appointment).order_by(Appointment.id)).start_at == before
@@ -279,16 +308,21 @@ def test_reschedule_to_a_full_slot_keeps_the_old_one(app, client, seeded):
 
 def test_replace_a_document(app, client, seeded):
     url = booked_manage_url(client, app)
-    response = client.post(f"{url}/documents/licence_front",
-                           data={"document": upload(pdf_factory.pages(2), "nueva.pdf")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"{url}/documents/licence_front",
+        data={"document": upload(pdf_factory.pages(2), "nueva.pdf")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     with app.app_context():
         names = {d.original_name for d in db.session.scalars(sa.select(Document))}
     assert names == {"nueva.pdf", "registro.pdf"}
     assert len(uploads_in(app)) == 2  # the old file is gone
-    bad = client.post(f"{url}/documents/licence_front", data={"document": upload(b"hello", "x.pdf")},
-                      content_type="multipart/form-data")
+    bad = client.post(
+        f"{url}/documents/licence_front",
+        data={"document": upload(b"hello", "x.pdf")},
+        content_type="multipart/form-data",
+    )
     assert bad.status_code == 422
     assert client.post(f"{url}/documents/unknown_code", data={}).status_code == 404
 
@@ -297,7 +331,7 @@ def test_manage_actions_stop_once_the_appointment_has_started(app, client, seede
     url = booked_manage_url(client, app)
     with app.app_context():
         appointment = db.session.scalar(sa.select(Appointment))
-        appointment.start_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=5)
+        appointment.start_at = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
         appointment.end_at = appointment.start_at + dt.timedelta(minutes=20)
         db.session.commit()
     assert "ya no se puede cambiar en línea" in text(client.get(url))
@@ -310,17 +344,20 @@ def test_manage_link_expires_a_while_after_the_appointment(app, client, seeded):
     url = booked_manage_url(client, app)
     with app.app_context():
         appointment = db.session.scalar(sa.select(Appointment))
-        appointment.end_at = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=31)
+        appointment.end_at = dt.datetime.now(dt.UTC) - dt.timedelta(days=31)
         appointment.start_at = appointment.end_at - dt.timedelta(minutes=20)
         db.session.commit()
     assert client.get(url).status_code == 404
 
 
-@pytest.mark.parametrize("field, value", [
-    ("email", "ana@" + "abcdefghij." * 23 + "com"),  # 260 characters: refused, never cut down
-    ("phone", "787-555-0100" + " " * 28 + "ext. 5 or call 939-555-0199"),
-    ("name", "A"),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("email", "ana@" + "abcdefghij." * 23 + "com"),  # 260 characters: refused, never cut down
+        ("phone", "787-555-0100" + " " * 28 + "ext. 5 or call 939-555-0199"),
+        ("name", "A"),
+    ],
+)
 def test_overlong_or_odd_contact_details_are_refused_not_trimmed(app, client, seeded, field, value):
     choose_slot(client, app)
     assert fill_details(client, **{field: value}).status_code == 422
@@ -332,8 +369,10 @@ def test_links_follow_public_base_url_not_the_host_header(app):
     app.config["PUBLIC_BASE_URL"] = "https://citas.example.pr.gov"
     with app.test_request_context(headers={"Host": "evil.example"}):
         links = citizen_links("join-token", "manage-token")
-    assert links == {"join_url": "https://citas.example.pr.gov/call/join-token",
-                     "manage_url": "https://citas.example.pr.gov/manage/manage-token"}
+    assert links == {
+        "join_url": "https://citas.example.pr.gov/call/join-token",
+        "manage_url": "https://citas.example.pr.gov/manage/manage-token",
+    }
 
 
 def test_a_whole_booking_in_english_shows_puerto_rico_time(app, client, seeded):
@@ -365,11 +404,20 @@ def test_no_database_transaction_stays_open_while_a_pdf_is_checked(app, client, 
     choose_slot(client, app)
     assert fill_details(client).status_code == 302  # the pages
     slot = first_free_slot(app, skip=1)
-    response = client.post("/api/v1/appointments", data={  # the API
-        "service": SERVICE, "start": slot.start.isoformat(), "name": "Luis Soto", "email": "luis@example.com",
-        "phone": "787-555-0101", "licence_number": "7654321",
-        "licence_front": upload(pdf_factory.one_page()), "vehicle_document": upload(pdf_factory.one_page())},
-        content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/appointments",
+        data={  # the API
+            "service": SERVICE,
+            "start": slot.start.isoformat(),
+            "name": "Luis Soto",
+            "email": "luis@example.com",
+            "phone": "787-555-0101",
+            "licence_number": "7654321",
+            "licence_front": upload(pdf_factory.one_page()),
+            "vehicle_document": upload(pdf_factory.one_page()),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert seen == [False] * 4
 

@@ -17,8 +17,9 @@ def fill_details(page, pdf: bytes, filename: str) -> None:
     page.get_by_label("Correo electrónico").fill("ana@example.com")
     page.get_by_label("Teléfono").fill("787 555 0100")
     page.get_by_label("Número de licencia de conducir").fill("1234567")
-    page.set_input_files("#doc_licence_front", files=[{
-        "name": filename, "mimeType": "application/pdf", "buffer": pdf}])
+    page.set_input_files(
+        "#doc_licence_front", files=[{"name": filename, "mimeType": "application/pdf", "buffer": pdf}]
+    )
     page.get_by_role("button", name="Continuar").click()
 
 
@@ -78,12 +79,23 @@ def test_a_refused_pdf_is_explained_next_to_its_field(app, seeded, live_server, 
 def book_through_the_api(base_url: str) -> str:
     import requests
 
-    days = requests.get(f"{base_url}/api/v1/services/certificacion-individuo/availability", timeout=10).json()["days"]
+    days = requests.get(
+        f"{base_url}/api/v1/services/certificacion-individuo/availability", timeout=10
+    ).json()["days"]
     start = next(day["slots"][0]["start"] for day in days if day["slots"])
-    response = requests.post(f"{base_url}/api/v1/appointments", data={
-        "service": "certificacion-individuo", "start": start, "name": "Ana Rivera",
-        "email": "ana@example.com", "phone": "787-555-0100", "licence_number": "1234567"},
-        files={"licence_front": ("licencia.pdf", pdf_factory.one_page(), "application/pdf")}, timeout=30)
+    response = requests.post(
+        f"{base_url}/api/v1/appointments",
+        data={
+            "service": "certificacion-individuo",
+            "start": start,
+            "name": "Ana Rivera",
+            "email": "ana@example.com",
+            "phone": "787-555-0100",
+            "licence_number": "1234567",
+        },
+        files={"licence_front": ("licencia.pdf", pdf_factory.one_page(), "application/pdf")},
+        timeout=30,
+    )
     assert response.status_code == 201, response.text
     return response.json()["manage_url"]
 

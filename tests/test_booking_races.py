@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,8 +26,10 @@ def stored_files(app) -> list[Path]:
 
 def counts(app) -> dict[str, int]:
     with app.app_context():
-        return {model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-                for model in (Appointment, Document)}
+        return {
+            model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+            for model in (Appointment, Document)
+        }
 
 
 def free_slot(app, slug=SERVICE):
@@ -41,16 +42,28 @@ def free_slot(app, slug=SERVICE):
 def licence(pdf: bytes) -> UploadedPdf:
     import hashlib
 
-    return UploadedPdf(requirement_code="licence_front", filename="licencia.pdf", data=pdf,
-                       pages=1, sha256=hashlib.sha256(pdf).hexdigest())
+    return UploadedPdf(
+        requirement_code="licence_front",
+        filename="licencia.pdf",
+        data=pdf,
+        pages=1,
+        sha256=hashlib.sha256(pdf).hexdigest(),
+    )
 
 
 def book_in_thread(app, slot, email: str, pdf: bytes, barrier: threading.Barrier):
     with app.test_request_context():
         service = db.session.scalar(sa.select(Service).where(Service.slug == SERVICE))
         office = db.session.get(type(service.offices[0]), slot.office_id)
-        request = BookingRequest(service=service, office=office, start=slot.start, name="Citizen",
-                                 email=email, phone="+17875550100", documents=[licence(pdf)])
+        request = BookingRequest(
+            service=service,
+            office=office,
+            start=slot.start,
+            name="Citizen",
+            email=email,
+            phone="+17875550100",
+            documents=[licence(pdf)],
+        )
         db.session.commit()  # give the connection back while waiting for the others
         barrier.wait(timeout=60)
         try:
@@ -69,17 +82,29 @@ def test_last_seat_goes_to_one_of_twenty_racing_threads_on_sqlite(app, seeded):
 
     barrier = threading.Barrier(20)
     with ThreadPoolExecutor(max_workers=20) as pool:
-        results = list(pool.map(lambda n: book_in_thread(app, slot, f"c{n}@example.com", pdf, barrier), range(20)))
+        results = list(
+            pool.map(lambda n: book_in_thread(app, slot, f"c{n}@example.com", pdf, barrier), range(20))
+        )
 
     winners = [r for r in results if isinstance(r, str)]
     losers = [r for r in results if isinstance(r, SlotFull)]
     assert len(winners) == 1 and len(losers) == 19, results
-    assert all(loser.alternatives and slot.start not in [a.start for a in loser.alternatives] for loser in losers)
+    assert all(
+        loser.alternatives and slot.start not in [a.start for a in loser.alternatives] for loser in losers
+    )
     with app.app_context():
-        seats = db.session.scalars(sa.select(Appointment.seat).where(Appointment.start_at == slot.start)).all()
+        seats = db.session.scalars(
+            sa.select(Appointment.seat).where(Appointment.start_at == slot.start)
+        ).all()
         assert sorted(seats) == [1, 2]
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
-                                 .where(OutboxMessage.kind == "confirmation")) == 2
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.kind == "confirmation")
+            )
+            == 2
+        )
     assert counts(app) == {"Appointment": 2, "Document": 2}
     assert len(stored_files(app)) == 2  # the losers left no file behind
 
@@ -104,10 +129,19 @@ def test_last_seat_goes_to_one_of_fifty_concurrent_requests_on_postgresql(pg_app
     def post(email, barrier=None):
         if barrier:
             barrier.wait(timeout=60)
-        return requests.post(url, data={
-            "service": SERVICE, "start": slot.start.isoformat(), "name": "Citizen", "email": email,
-            "phone": "787-555-0100", "licence_number": "1234567"},
-            files={"licence_front": ("licencia.pdf", pdf, "application/pdf")}, timeout=60)
+        return requests.post(
+            url,
+            data={
+                "service": SERVICE,
+                "start": slot.start.isoformat(),
+                "name": "Citizen",
+                "email": email,
+                "phone": "787-555-0100",
+                "licence_number": "1234567",
+            },
+            files={"licence_front": ("licencia.pdf", pdf, "application/pdf")},
+            timeout=60,
+        )
 
     assert post("first@example.com").status_code == 201
     barrier = threading.Barrier(50)
@@ -115,7 +149,9 @@ def test_last_seat_goes_to_one_of_fifty_concurrent_requests_on_postgresql(pg_app
         responses = list(pool.map(lambda n: post(f"c{n}@example.com", barrier), range(50)))
 
     statuses = sorted(r.status_code for r in responses)
-    assert statuses == [201] + [409] * 49, [r.text[:200] for r in responses if r.status_code not in (201, 409)]
+    assert statuses == [201] + [409] * 49, [
+        r.text[:200] for r in responses if r.status_code not in (201, 409)
+    ]
     for response in responses:
         if response.status_code == 409:
             body = response.json()
@@ -136,8 +172,15 @@ def test_two_racing_bookings_by_the_same_citizen_get_one_appointment(app, seeded
     def attempt(slot):
         with app.test_request_context():
             svc = db.session.scalar(sa.select(Service).where(Service.slug == SERVICE))
-            request = BookingRequest(service=svc, office=svc.offices[0], start=slot.start, name="Same",
-                                     email="same@example.com", phone="+17875550100", documents=[licence(pdf)])
+            request = BookingRequest(
+                service=svc,
+                office=svc.offices[0],
+                start=slot.start,
+                name="Same",
+                email="same@example.com",
+                phone="+17875550100",
+                documents=[licence(pdf)],
+            )
             db.session.commit()
             barrier.wait(timeout=60)
             try:

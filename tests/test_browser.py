@@ -66,8 +66,9 @@ def test_menu_works_on_a_phone(phone_page, site):
     assert phone_page.errors == []
 
 
-@pytest.mark.parametrize("path", ["/", "/agencies/dtop", "/services/certificaciones-vehiculos",
-                                  "/staff/login", "/no-such-page"])
+@pytest.mark.parametrize(
+    "path", ["/", "/agencies/dtop", "/services/certificaciones-vehiculos", "/staff/login", "/no-such-page"]
+)
 @pytest.mark.parametrize("viewport", [(1280, 900), (375, 740)])
 def test_pages_have_no_serious_accessibility_violations(browser, site, axe, path, viewport):
     context = browser.new_context(locale="es-PR", viewport={"width": viewport[0], "height": viewport[1]})

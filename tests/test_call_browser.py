@@ -15,12 +15,17 @@ from tests.test_call_signaling import CLERK, make_appointment
 pytestmark = pytest.mark.browser
 TIMEOUT = 20_000  # ms; connection takes ~2 s here, generous under load (shared/BROWSER-TESTING.md)
 
-CONNECTED = "() => window.ventanillaCall && window.ventanillaCall.pc && window.ventanillaCall.pc.connectionState === 'connected'"
+CONNECTED = (
+    "() => window.ventanillaCall && window.ventanillaCall.pc"
+    " && window.ventanillaCall.pc.connectionState === 'connected'"
+)
 VIDEO_DECODED = """async () => {
   const pc = window.ventanillaCall.pc;
   if (!pc) return false;
   let frames = 0;
-  (await pc.getStats()).forEach((r) => { if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0; });
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
+  });
   return frames > 0;
 }"""
 
@@ -47,7 +52,9 @@ def test_a_whole_cesco_remoto_call_in_two_browsers(app, seeded, live_server, bro
         citizen.goto(f"{live_server.url}/call/{token}")
         enter = citizen.get_by_role("button", name="Entrar a la sala de espera")
         enter.wait_for(state="visible")
-        citizen.wait_for_function("() => !document.getElementById('enter-waiting-room').disabled", timeout=TIMEOUT)
+        citizen.wait_for_function(
+            "() => !document.getElementById('enter-waiting-room').disabled", timeout=TIMEOUT
+        )
         assert axe(citizen) == []
         enter.click()
         citizen.get_by_role("heading", name="Su funcionario le admitirá en breve").wait_for(timeout=TIMEOUT)
@@ -86,7 +93,9 @@ def test_a_whole_cesco_remoto_call_in_two_browsers(app, seeded, live_server, bro
             appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference))
             assert appointment.status == "completed" and appointment.outcome == "completed"
             assert appointment.identity_verified_by.email == CLERK
-            call = db.session.scalar(sa.select(CallSession).where(CallSession.appointment_id == appointment.id))
+            call = db.session.scalar(
+                sa.select(CallSession).where(CallSession.appointment_id == appointment.id)
+            )
             assert call.waiting_since and call.admitted_at and call.connected_at and call.ended_at
     finally:
         citizen.context.close()
@@ -115,7 +124,9 @@ def test_a_citizen_who_denies_the_camera_is_guided_to_audio_only(app, seeded, li
 def test_the_stand_alone_device_check_shows_the_camera_and_passes_axe(seeded, live_server, phone_page, axe):
     phone_page.goto(f"{live_server.url}/call/check")
     phone_page.locator("#device-ok").wait_for(state="visible", timeout=TIMEOUT)
-    phone_page.wait_for_function("() => document.querySelector('video[data-local]').videoWidth > 0", timeout=TIMEOUT)
+    phone_page.wait_for_function(
+        "() => document.querySelector('video[data-local]').videoWidth > 0", timeout=TIMEOUT
+    )
     assert phone_page.locator("#camera-select option").count() >= 1
     assert axe(phone_page) == []
     assert phone_page.errors == []

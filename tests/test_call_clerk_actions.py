@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 import re
 import struct
 from html import unescape
@@ -15,8 +14,16 @@ import sqlalchemy as sa
 from pypdf import PdfWriter
 
 from app.extensions import db
-from app.models import (Appointment, AuditEvent, CallSession, Document, OutboxMessage, Staff,
-                        SurveyResponse, utcnow)
+from app.models import (
+    Appointment,
+    AuditEvent,
+    CallSession,
+    Document,
+    OutboxMessage,
+    Staff,
+    SurveyResponse,
+    utcnow,
+)
 from app.rendering import RenderError, RenderLimits, render_page
 from tests import pdf_factory
 
@@ -29,6 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 # --- helpers ------------------------------------------------------------------------------------
+
 
 def text(response) -> str:
     return unescape(response.get_data(as_text=True))
@@ -52,9 +60,16 @@ def book(client, licence: bytes | None = None, language: str = "es", email: str 
     """Book the first free video slot through the JSON API; returns its answer plus both tokens."""
     days = client.get(f"/api/v1/services/{VIDEO}/availability").get_json()["days"]
     slot = next(slot for day in days for slot in day["slots"])
-    form = {"service": VIDEO, "start": slot["start"], "name": "Ana Rivera", "email": email,
-            "phone": "787-555-0100", "licence_number": "1234567", "language": language,
-            "licence_front": (io.BytesIO(licence or pdf_factory.one_page()), "licencia.pdf")}
+    form = {
+        "service": VIDEO,
+        "start": slot["start"],
+        "name": "Ana Rivera",
+        "email": email,
+        "phone": "787-555-0100",
+        "licence_number": "1234567",
+        "language": language,
+        "licence_front": (io.BytesIO(licence or pdf_factory.one_page()), "licencia.pdf"),
+    }
     response = client.post("/api/v1/appointments", data=form, content_type="multipart/form-data")
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -106,8 +121,9 @@ def page_url(reference: str, document_id: int, page: int = 1, **params) -> str:
 
 def audit(app, action: str) -> list[AuditEvent]:
     with app.app_context():
-        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                                    .order_by(AuditEvent.id)).all()
+        events = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        ).all()
         for event in events:
             db.session.expunge(event)
         return events
@@ -131,17 +147,24 @@ def second_clerk(app) -> str:
 
 
 def set_outcome(client, reference: str, outcome: str, message: str = "", headers=None):
-    return client.post(f"/staff/appointments/{reference}/outcome",
-                       data={"outcome": outcome, "message": message}, headers=headers)
+    return client.post(
+        f"/staff/appointments/{reference}/outcome",
+        data={"outcome": outcome, "message": message},
+        headers=headers,
+    )
 
 
 def attach(client, reference: str, data: bytes, name: str = "certificacion.pdf", headers=None):
-    return client.post(f"/staff/appointments/{reference}/results",
-                       data={"document": (io.BytesIO(data), name)},
-                       content_type="multipart/form-data", headers=headers)
+    return client.post(
+        f"/staff/appointments/{reference}/results",
+        data={"document": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+        headers=headers,
+    )
 
 
 # --- documents as page images -------------------------------------------------------------------
+
 
 def test_a_page_is_a_png_of_the_asked_width_and_every_view_is_audited(app, client, auth):
     booked = book(client)
@@ -162,7 +185,8 @@ def test_a_page_is_a_png_of_the_asked_width_and_every_view_is_audited(app, clien
         clerk = staff(CLERK)
         appointment = appointment_of(booked["reference"])
         assert {(e.actor_staff_id, e.agency_id, e.object_id) for e in events} == {
-            (clerk.id, appointment.service.agency_id, appointment.id)}
+            (clerk.id, appointment.service.agency_id, appointment.id)
+        }
     assert events[0].detail == {"document": document.id, "page": 1, "source": "citizen"}
     renders = list((Path(app.config["UPLOAD_DIR"]) / "renders").rglob("*.png"))
     assert len(renders) == 2 and all(p.stat().st_mode & 0o077 == 0 for p in renders)
@@ -206,21 +230,24 @@ def test_a_clerk_of_another_agency_sees_nothing(app, client, auth):
     assert audit(app, "document.viewed") == []
 
 
-@pytest.mark.parametrize("path", [
-    "/documents/{doc}/pages/0.png",
-    "/documents/{doc}/pages/2.png",  # a one-page document
-    "/documents/{doc}/pages/-1.png",
-    "/documents/{doc}/pages/abc.png",
-    "/documents/{doc}/pages/1.5.png",
-    "/documents/{doc}/pages/99999999999999999999999999.png",
-    "/documents/99999999999999999999999999/pages/1.png",
-    "/documents/0/pages/1.png",
-    "/documents/{doc}/pages/1.png?w=100000",
-    "/documents/{doc}/pages/1.png?w=-800",
-    "/documents/{doc}/pages/1.png?w=799",
-    "/documents/{doc}/pages/1.png?w=8e2",
-    "/documents/{doc}/pages/1.jpg",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/documents/{doc}/pages/0.png",
+        "/documents/{doc}/pages/2.png",  # a one-page document
+        "/documents/{doc}/pages/-1.png",
+        "/documents/{doc}/pages/abc.png",
+        "/documents/{doc}/pages/1.5.png",
+        "/documents/{doc}/pages/99999999999999999999999999.png",
+        "/documents/99999999999999999999999999/pages/1.png",
+        "/documents/0/pages/1.png",
+        "/documents/{doc}/pages/1.png?w=100000",
+        "/documents/{doc}/pages/1.png?w=-800",
+        "/documents/{doc}/pages/1.png?w=799",
+        "/documents/{doc}/pages/1.png?w=8e2",
+        "/documents/{doc}/pages/1.jpg",
+    ],
+)
 def test_malformed_or_unknown_pages_are_404(app, client, auth, path):
     booked = book(client)
     document = document_of(app, booked["reference"])
@@ -233,7 +260,10 @@ def test_malformed_or_unknown_pages_are_404(app, client, auth, path):
 def test_unknown_references_are_404(client, auth, reference):
     auth.login()
     assert client.get(f"/staff/appointments/{reference}").status_code == 404
-    assert client.post(f"/staff/appointments/{reference}/outcome", data={"outcome": "completed"}).status_code == 404
+    assert (
+        client.post(f"/staff/appointments/{reference}/outcome", data={"outcome": "completed"}).status_code
+        == 404
+    )
 
 
 def test_another_appointments_document_is_not_shown_under_this_one(app, client, auth):
@@ -308,7 +338,7 @@ def test_cached_images_go_with_their_file_and_with_age(app, client, auth):
     first, second = book(client), book(client, email="luis@example.com")
     documents = [document_of(app, booked["reference"]) for booked in (first, second)]
     auth.login()
-    for booked, document in zip((first, second), documents):
+    for booked, document in zip((first, second), documents, strict=True):
         assert client.get(page_url(booked["reference"], document.id)).status_code == 200
     renders = Path(app.config["UPLOAD_DIR"]) / "renders"
     with app.app_context():
@@ -323,6 +353,7 @@ def test_cached_images_go_with_their_file_and_with_age(app, client, auth):
 
 # --- identity -----------------------------------------------------------------------------------
 
+
 def test_identity_is_recorded_once_with_the_clerk_and_the_time(app, client, auth):
     booked = book(client)
     reference = booked["reference"]
@@ -332,8 +363,9 @@ def test_identity_is_recorded_once_with_the_clerk_and_the_time(app, client, auth
 
     admitted_by(app, reference)
     before = utcnow()
-    response = client.post(f"/staff/appointments/{reference}/identity",
-                           data={"next": f"/staff/call/{reference}"})
+    response = client.post(
+        f"/staff/appointments/{reference}/identity", data={"next": f"/staff/call/{reference}"}
+    )
     assert response.status_code == 302 and response.headers["Location"] == f"/staff/call/{reference}"
     with app.app_context():
         appointment = appointment_of(reference)
@@ -365,20 +397,23 @@ def test_an_open_redirect_is_not_followed_after_the_identity_check(app, client, 
     booked = book(client)
     admitted_by(app, booked["reference"])
     auth.login()
-    response = client.post(f"/staff/appointments/{booked['reference']}/identity",
-                           data={"next": "//evil.example/"})
+    response = client.post(
+        f"/staff/appointments/{booked['reference']}/identity", data={"next": "//evil.example/"}
+    )
     assert response.headers["Location"] == f"/staff/appointments/{booked['reference']}"
 
 
 # --- outcome ------------------------------------------------------------------------------------
+
 
 def test_completing_ends_the_call_sets_the_status_and_emails_the_citizen(app, client, auth, monkeypatch):
     from app.call import events
 
     ended = []
     original = events.end_call
-    monkeypatch.setattr(events, "end_call", lambda appointment: (ended.append(appointment.reference),
-                                                                  original(appointment)))
+    monkeypatch.setattr(
+        events, "end_call", lambda appointment: (ended.append(appointment.reference), original(appointment))
+    )
     booked = book(client, language="en")
     reference = booked["reference"]
     admitted_by(app, reference)
@@ -391,7 +426,9 @@ def test_completing_ends_the_call_sets_the_status_and_emails_the_citizen(app, cl
         assert (appointment.status, appointment.outcome) == ("completed", "completed")
         assert appointment.outcome_message == "Your certification is attached."
         assert appointment.seat is not None and appointment.citizen_seat is None
-        session = db.session.scalar(sa.select(CallSession).where(CallSession.appointment_id == appointment.id))
+        session = db.session.scalar(
+            sa.select(CallSession).where(CallSession.appointment_id == appointment.id)
+        )
         assert session.ended_at is not None and session.end_reason == "completed"
     (message,) = outbox(app, "outcome")
     assert message.recipient == "ana@example.com" and message.language == "en"
@@ -401,10 +438,15 @@ def test_completing_ends_the_call_sets_the_status_and_emails_the_citizen(app, cl
     assert [e.detail for e in audit(app, "appointment.outcome")] == [{"outcome": "completed"}]
 
 
-@pytest.mark.parametrize("outcome, status", [
-    ("needs_in_person", "completed"), ("technical_failure", "completed"),
-    ("phone_fallback", "completed"), ("no_show", "no_show"),
-])
+@pytest.mark.parametrize(
+    "outcome, status",
+    [
+        ("needs_in_person", "completed"),
+        ("technical_failure", "completed"),
+        ("phone_fallback", "completed"),
+        ("no_show", "no_show"),
+    ],
+)
 def test_each_outcome_sets_its_status(app, client, auth, outcome, status):
     booked = book(client)
     admitted_by(app, booked["reference"])
@@ -424,17 +466,24 @@ def test_documents_missing_needs_a_message_for_the_citizen(app, client, auth):
     response = set_outcome(client, booked["reference"], "documents_missing", "   ", headers=ENGLISH)
     assert response.status_code == 422
     assert "Tell the citizen which documents are missing." in text(response)
-    assert 'id="outcome-documents_missing" type="radio" name="outcome" value="documents_missing" checked' in text(response)
+    assert (
+        'id="outcome-documents_missing" type="radio" name="outcome" value="documents_missing" checked'
+        in text(response)
+    )
     spanish = set_outcome(client, booked["reference"], "documents_missing", "")
     assert spanish.status_code == 422 and 'lang="es"' in text(spanish)
     with app.app_context():
         assert appointment_of(booked["reference"]).outcome is None
     assert outbox(app, "outcome") == []
-    response = set_outcome(client, booked["reference"], "documents_missing", "Falta el registro del vehículo.")
+    response = set_outcome(
+        client, booked["reference"], "documents_missing", "Falta el registro del vehículo."
+    )
     assert response.status_code == 302
 
 
-@pytest.mark.parametrize("form", [{}, {"outcome": "finished"}, {"outcome": "completed", "message": "x" * 2001}])
+@pytest.mark.parametrize(
+    "form", [{}, {"outcome": "finished"}, {"outcome": "completed", "message": "x" * 2001}]
+)
 def test_a_bad_outcome_form_is_422(app, client, auth, form):
     booked = book(client)
     admitted_by(app, booked["reference"])
@@ -481,6 +530,7 @@ def test_a_cancelled_appointment_takes_no_outcome(app, client, auth):
 
 # --- results for the citizen --------------------------------------------------------------------
 
+
 def test_a_result_reaches_the_citizen_as_an_attachment(app, client, auth):
     booked = book(client)
     reference = booked["reference"]
@@ -491,7 +541,9 @@ def test_a_result_reaches_the_citizen_as_an_attachment(app, client, auth):
     assert response.status_code == 302
     document = document_of(app, reference, source="clerk")
     assert (document.requirement_code, document.pages) == ("result", 2)
-    assert [e.detail for e in audit(app, "document.result_attached")] == [{"document": document.id, "pages": 2}]
+    assert [e.detail for e in audit(app, "document.result_attached")] == [
+        {"document": document.id, "pages": 2}
+    ]
     (message,) = outbox(app, "result_ready")
     assert "enlace de su correo de confirmación" in message.body_text or "confirmation" in message.body_text
     assert attach(client, reference, pdf_factory.one_page()).status_code == 302
@@ -524,11 +576,14 @@ def test_another_token_or_a_citizen_document_cannot_be_downloaded_as_a_result(ap
     assert client.get(f"/manage/{booked['manage_token']}/results/999999999999999999999999").status_code == 404
 
 
-@pytest.mark.parametrize("data, name, message", [
-    (b"GIF89a not a pdf", "foto.gif", "is not a PDF file"),
-    (pdf_factory.javascript_open_action(), "script.pdf", "JavaScript"),
-    (blank_pdf(*[(200, 200)] * 21), "largo.pdf", "too many pages"),
-])
+@pytest.mark.parametrize(
+    "data, name, message",
+    [
+        (b"GIF89a not a pdf", "foto.gif", "is not a PDF file"),
+        (pdf_factory.javascript_open_action(), "script.pdf", "JavaScript"),
+        (blank_pdf(*[(200, 200)] * 21), "largo.pdf", "too many pages"),
+    ],
+)
 def test_a_bad_result_file_is_422_and_nothing_is_stored(app, client, auth, data, name, message):
     booked = book(client)
     auth.login()
@@ -542,12 +597,17 @@ def test_a_bad_result_file_is_422_and_nothing_is_stored(app, client, auth, data,
 def test_a_result_form_without_a_file_is_422(app, client, auth):
     booked = book(client)
     auth.login()
-    response = client.post(f"/staff/appointments/{booked['reference']}/results", data={},
-                           content_type="multipart/form-data", headers=ENGLISH)
+    response = client.post(
+        f"/staff/appointments/{booked['reference']}/results",
+        data={},
+        content_type="multipart/form-data",
+        headers=ENGLISH,
+    )
     assert response.status_code == 422 and "Choose a PDF file" in text(response)
 
 
 # --- the survey after the call ------------------------------------------------------------------
+
 
 def finished(app, client, auth, outcome="documents_missing", message="Falta el registro del vehículo."):
     booked = book(client)
@@ -585,8 +645,17 @@ def test_the_survey_shows_the_outcome_and_stores_one_answer(app, client, auth):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(SurveyResponse)) == 1
 
 
-@pytest.mark.parametrize("form", [{}, {"rating": "0"}, {"rating": "6"}, {"rating": "abc"},
-                                  {"rating": "4.5"}, {"rating": "5", "comment": "x" * 1001}])
+@pytest.mark.parametrize(
+    "form",
+    [
+        {},
+        {"rating": "0"},
+        {"rating": "6"},
+        {"rating": "abc"},
+        {"rating": "4.5"},
+        {"rating": "5", "comment": "x" * 1001},
+    ],
+)
 def test_a_bad_survey_answer_is_422_and_not_stored(app, client, auth, form):
     booked = finished(app, client, auth, "completed", "")
     response = client.post(f"/call/{booked['join_token']}/survey", data=form, headers=ENGLISH)
@@ -604,6 +673,7 @@ def test_an_unknown_join_token_has_no_survey(client, seeded, token):
 
 # --- translations -------------------------------------------------------------------------------
 
+
 @pytest.mark.browser
 def test_the_detail_page_passes_axe_and_works_by_keyboard(app, client, seeded, live_server, page, axe):
     booked = book(client, licence=blank_pdf((612, 792), (792, 612)))
@@ -620,8 +690,10 @@ def test_the_detail_page_passes_axe_and_works_by_keyboard(app, client, seeded, l
     images = page.locator("img[loading=lazy]")
     for index in range(images.count()):
         images.nth(index).scroll_into_view_if_needed()
-    page.wait_for_function("() => [...document.querySelectorAll('img[loading=lazy]')]"
-                           ".every(image => image.complete && image.naturalWidth > 0)")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img[loading=lazy]')]"
+        ".every(image => image.complete && image.naturalWidth > 0)"
+    )
     assert axe(page) == []
     assert page.errors == []
 

@@ -10,8 +10,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from tests.test_call_signaling import CLERK, Peer, make_appointment, staff_cookie
 from tests.conftest import build_app
+from tests.test_call_signaling import CLERK, Peer, make_appointment, staff_cookie
 from tests.test_production_server import BIN, Server, _free_port, _production_env, _run
 
 
@@ -25,8 +25,13 @@ def two_servers(pg_url, redis_url, tmp_path):
         folder.mkdir()
         port = _free_port()
         env = _production_env(folder, port)
-        env.update(DATABASE_URL=pg_url, SOCKETIO_MESSAGE_QUEUE=queue, REDIS_URL=queue,
-                   RATELIMIT_ENABLED="false", SECRET_KEY="shared-secret-key-of-both-processes")
+        env.update(
+            DATABASE_URL=pg_url,
+            SOCKETIO_MESSAGE_QUEUE=queue,
+            REDIS_URL=queue,
+            RATELIMIT_ENABLED="false",
+            SECRET_KEY="shared-secret-key-of-both-processes",
+        )
         if name == "a":
             # Empty the session's test database, then build the schema and the demo data once.
             engine = sa.create_engine(pg_url)
@@ -36,9 +41,14 @@ def two_servers(pg_url, redis_url, tmp_path):
             for command in (["db", "upgrade"], ["seed-demo"]):
                 result = _run([str(BIN / "flask"), "--app", "wsgi", *command], env)
                 assert result.returncode == 0, result.stdout + result.stderr
-            credentials = {line.split()[1]: line.split()[2] for line in result.stdout.splitlines()
-                           if ".demo.ventanilla.pr" in line}
-        servers.append(Server([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, folder, port))
+            credentials = {
+                line.split()[1]: line.split()[2]
+                for line in result.stdout.splitlines()
+                if ".demo.ventanilla.pr" in line
+            }
+        servers.append(
+            Server([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, folder, port)
+        )
     try:
         for server in servers:
             server.wait_healthy()
@@ -57,8 +67,11 @@ def test_citizen_and_clerk_on_different_processes_are_paired_and_relayed(two_ser
     (server_a, server_b), credentials = two_servers
     reference, token = make_appointment(build_app(tmp_path, pg_url), status="in_call", clerk_email=CLERK)
     citizen = Peer(server_a.base_url, {"token": token})
-    clerk = Peer(server_b.base_url, {"appointment": reference},
-                 cookie=staff_cookie(server_b.base_url, CLERK, credentials[CLERK]))
+    clerk = Peer(
+        server_b.base_url,
+        {"appointment": reference},
+        cookie=staff_cookie(server_b.base_url, CLERK, credentials[CLERK]),
+    )
     try:
         clerk.wait_for("start")
         citizen.wait_for("peer-joined")

@@ -21,20 +21,36 @@ ADMIN = "admin@dtop.demo.ventanilla.pr"
 OTHER_AGENCY_CLERK = "clerk@cfse.demo.ventanilla.pr"
 
 
-def make_appointment(app, *, starts_in=dt.timedelta(minutes=5), status="booked", clerk_email=None,
-                     slug="certificacion-individuo", email="ana@example.com"):
+def make_appointment(
+    app,
+    *,
+    starts_in=dt.timedelta(minutes=5),
+    status="booked",
+    clerk_email=None,
+    slug="certificacion-individuo",
+    email="ana@example.com",
+):
     """A video appointment at an arbitrary time (straight into the table), and its join token."""
     token, token_hash = new_token()
     with app.app_context():
         service = db.session.scalar(sa.select(Service).where(Service.slug == slug))
-        start = dt.datetime.now(dt.timezone.utc).replace(microsecond=0) + starts_in
+        start = dt.datetime.now(dt.UTC).replace(microsecond=0) + starts_in
         clerk = db.session.scalar(sa.select(Staff).where(Staff.email == clerk_email)) if clerk_email else None
         appointment = Appointment(
-            reference=new_reference(service.agency.slug), service=service, office=service.offices[0],
-            start_at=start, end_at=start + dt.timedelta(minutes=20), status=status,
-            seat=None if status == "cancelled" else 1, citizen_name="Ana Rivera", citizen_email=email,
-            citizen_phone="+17875550100", join_token_hash=token_hash, manage_token_hash=new_token()[1],
-            clerk=clerk)
+            reference=new_reference(service.agency.slug),
+            service=service,
+            office=service.offices[0],
+            start_at=start,
+            end_at=start + dt.timedelta(minutes=20),
+            status=status,
+            seat=None if status == "cancelled" else 1,
+            citizen_name="Ana Rivera",
+            citizen_email=email,
+            citizen_phone="+17875550100",
+            join_token_hash=token_hash,
+            manage_token_hash=new_token()[1],
+            clerk=clerk,
+        )
         db.session.add(appointment)
         db.session.commit()
         return appointment.reference, token
@@ -48,8 +64,9 @@ class Peer:
         self.client = socketio.Client(reconnection=False)
         self.client.on("*", lambda event, data=None: self.events.append((event, data)), namespace="/call")
         headers = {"Cookie": cookie} if cookie else {}
-        self.client.connect(url, namespaces=["/call"], auth=auth, headers=headers,
-                            transports=["websocket"], wait_timeout=10)
+        self.client.connect(
+            url, namespaces=["/call"], auth=auth, headers=headers, transports=["websocket"], wait_timeout=10
+        )
 
     def names(self):
         return [name for name, _ in self.events]
@@ -100,8 +117,11 @@ def server(app, seeded, live_server):
             return peer
 
         def clerk(self, reference, email=CLERK):
-            peer = Peer(live_server.url, {"appointment": reference},
-                        cookie=staff_cookie(live_server.url, email, seeded[email]))
+            peer = Peer(
+                live_server.url,
+                {"appointment": reference},
+                cookie=staff_cookie(live_server.url, email, seeded[email]),
+            )
             peers.append(peer)
             return peer
 
@@ -135,12 +155,23 @@ def test_relayed_signals_keep_their_order(app, server):
     citizen, clerk = server.citizen(token), server.clerk(reference)
     clerk.wait_for("start")
     for n in range(60):
-        clerk.client.emit("signal", {"candidate": {"candidate": f"candidate:{n} 1 udp 1 127.0.0.1 {9000 + n} typ host",
-                                                   "sdpMid": "0", "sdpMLineIndex": 0}}, namespace="/call")
+        clerk.client.emit(
+            "signal",
+            {
+                "candidate": {
+                    "candidate": f"candidate:{n} 1 udp 1 127.0.0.1 {9000 + n} typ host",
+                    "sdpMid": "0",
+                    "sdpMLineIndex": 0,
+                }
+            },
+            namespace="/call",
+        )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and len([e for e in citizen.events if e[0] == "signal"]) < 60:
         time.sleep(0.05)
-    received = [data["candidate"]["candidate"].split()[0] for name, data in citizen.events if name == "signal"]
+    received = [
+        data["candidate"]["candidate"].split()[0] for name, data in citizen.events if name == "signal"
+    ]
     assert received == [f"candidate:{n}" for n in range(60)]
 
 
@@ -151,9 +182,14 @@ def test_citizens_without_a_valid_open_link_are_refused(app, server, case):
     elif case == "wrong_type":
         token = 12345
     else:
-        offsets = {"cancelled": dt.timedelta(minutes=5), "passed": dt.timedelta(hours=-3),
-                   "early": dt.timedelta(hours=2)}
-        _, token = make_appointment(app, starts_in=offsets[case], status="cancelled" if case == "cancelled" else "booked")
+        offsets = {
+            "cancelled": dt.timedelta(minutes=5),
+            "passed": dt.timedelta(hours=-3),
+            "early": dt.timedelta(hours=2),
+        }
+        _, token = make_appointment(
+            app, starts_in=offsets[case], status="cancelled" if case == "cancelled" else "booked"
+        )
     assert refused(lambda: server.citizen(token))
 
 
@@ -167,8 +203,9 @@ def test_anonymous_and_unassigned_staff_are_refused(app, server):
 
 def test_a_citizen_never_receives_anything_of_another_appointment(app, server):
     ref_a, token_a = make_appointment(app, status="in_call", clerk_email=CLERK)
-    ref_b, token_b = make_appointment(app, status="in_call", clerk_email=ADMIN, email="luis@example.com",
-                                      starts_in=dt.timedelta(minutes=6))
+    ref_b, token_b = make_appointment(
+        app, status="in_call", clerk_email=ADMIN, email="luis@example.com", starts_in=dt.timedelta(minutes=6)
+    )
     citizen_a, citizen_b = server.citizen(token_a), server.citizen(token_b)
     clerk_a, clerk_b = server.clerk(ref_a), server.clerk(ref_b, email=ADMIN)
     clerk_b.wait_for("start")
@@ -178,16 +215,19 @@ def test_a_citizen_never_receives_anything_of_another_appointment(app, server):
     assert "chat" not in citizen_a.names() and "chat" not in clerk_a.names()
 
 
-@pytest.mark.parametrize("payload", [
-    {"description": {"type": "offer", "sdp": "x" * (70 * 1024)}},  # over 64 KB
-    {"description": {"type": "bogus", "sdp": ""}},
-    {"candidate": {"candidate": 42}},
-    {"candidate": {"candidate": "a", "extra": "field"}},
-    {"description": {"type": "offer", "sdp": "v=0"}, "candidate": None},
-    "a string",
-    ["a", "list"],
-    None,
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {"description": {"type": "offer", "sdp": "x" * (70 * 1024)}},  # over 64 KB
+        {"description": {"type": "bogus", "sdp": ""}},
+        {"candidate": {"candidate": 42}},
+        {"candidate": {"candidate": "a", "extra": "field"}},
+        {"description": {"type": "offer", "sdp": "v=0"}, "candidate": None},
+        "a string",
+        ["a", "list"],
+        None,
+    ],
+)
 def test_malformed_or_oversize_signals_are_dropped_and_the_call_goes_on(app, server, payload):
     reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
     citizen, clerk = server.citizen(token), server.clerk(reference)
@@ -202,7 +242,7 @@ def test_malformed_or_oversize_signals_are_dropped_and_the_call_goes_on(app, ser
 def test_a_flood_of_messages_is_rate_limited(app, server):
     app.config.update(CALL_SIGNAL_RATE=1, CALL_SIGNAL_BURST=5)
     reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
-    citizen, clerk = server.citizen(token), server.clerk(reference)
+    _citizen, clerk = server.citizen(token), server.clerk(reference)
     clerk.wait_for("start")
     answers = [clerk.call("chat", {"text": f"m{n}"})["ok"] for n in range(12)]
     assert answers[:5] == [True] * 5 and answers.count(True) <= 6
@@ -226,9 +266,14 @@ def test_a_second_tab_of_the_citizen_replaces_the_first(app, server):
 
 def test_the_waiting_room_reaches_the_agencys_console_only(app, server):
     reference, token = make_appointment(app)
-    console = Peer(server.url, {"console": True}, cookie=staff_cookie(server.url, CLERK, server.credentials[CLERK]))
-    other = Peer(server.url, {"console": True},
-                 cookie=staff_cookie(server.url, OTHER_AGENCY_CLERK, server.credentials[OTHER_AGENCY_CLERK]))
+    console = Peer(
+        server.url, {"console": True}, cookie=staff_cookie(server.url, CLERK, server.credentials[CLERK])
+    )
+    other = Peer(
+        server.url,
+        {"console": True},
+        cookie=staff_cookie(server.url, OTHER_AGENCY_CLERK, server.credentials[OTHER_AGENCY_CLERK]),
+    )
     try:
         citizen = server.citizen(token)
         update = console.wait_for("waiting-room")
@@ -238,7 +283,8 @@ def test_the_waiting_room_reaches_the_agencys_console_only(app, server):
         citizen.close()
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and not any(
-                name == "waiting-room" and not data["present"] for name, data in console.events):
+            name == "waiting-room" and not data["present"] for name, data in console.events
+        ):
             time.sleep(0.05)
         assert any(name == "waiting-room" and not data["present"] for name, data in console.events)
     finally:
@@ -251,15 +297,19 @@ def test_two_clerks_admitting_at_once_get_one_winner(app, server):
     sessions = []
     for email in (CLERK, ADMIN):
         session = requests.Session()
-        session.post(f"{server.url}/staff/login", data={"email": email, "password": server.credentials[email]},
-                     timeout=10)
+        session.post(
+            f"{server.url}/staff/login",
+            data={"email": email, "password": server.credentials[email]},
+            timeout=10,
+        )
         sessions.append(session)
     barrier = threading.Barrier(2)
 
     def admit(session):
         barrier.wait(timeout=10)
-        return session.post(f"{server.url}/staff/appointments/{reference}/admit", allow_redirects=False,
-                            timeout=10).status_code
+        return session.post(
+            f"{server.url}/staff/appointments/{reference}/admit", allow_redirects=False, timeout=10
+        ).status_code
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         statuses = sorted(pool.map(admit, sessions))
@@ -275,8 +325,12 @@ def test_ice_servers_need_a_participant_and_mint_expiring_turn_credentials(app, 
     import hashlib
     import hmac
 
-    app.config.update(STUN_URLS=["stun:stun.example.pr:3478"], TURN_URLS=["turn:turn.example.pr:3478"],
-                      TURN_SECRET="s3cret", TURN_TTL_SECONDS=600)
+    app.config.update(
+        STUN_URLS=["stun:stun.example.pr:3478"],
+        TURN_URLS=["turn:turn.example.pr:3478"],
+        TURN_SECRET="s3cret",
+        TURN_TTL_SECONDS=600,
+    )
     _, token = make_appointment(app)
     assert requests.get(f"{server.url}/call/ice-servers", timeout=10).status_code == 403
     assert requests.get(f"{server.url}/call/ice-servers?token=nope", timeout=10).status_code == 403
@@ -285,5 +339,7 @@ def test_ice_servers_need_a_participant_and_mint_expiring_turn_credentials(app, 
     assert stun == {"urls": ["stun:stun.example.pr:3478"]}
     expiry, user = turn["username"].split(":")
     assert 590 <= int(expiry) - time.time() <= 610 and user.startswith("citizen-")
-    expected = base64.b64encode(hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()).decode()
+    expected = base64.b64encode(
+        hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()
+    ).decode()
     assert turn["credential"] == expected

@@ -14,8 +14,10 @@ TABLES = (Agency, Service, DocumentRequirement, OpeningHours, Staff)
 
 def counts(app):
     with app.app_context():
-        return {model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-                for model in TABLES}
+        return {
+            model.__name__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
+            for model in TABLES
+        }
 
 
 def test_seed_demo_creates_the_catalogue_and_prints_credentials_once(app, runner):
@@ -26,8 +28,10 @@ def test_seed_demo_creates_the_catalogue_and_prints_credentials_once(app, runner
         dtop = db.session.scalar(sa.select(Agency).where(Agency.slug == "dtop"))
         video = [s for s in dtop.services if s.mode == "video"]
         assert {s.name_es for s in video} == {
-            "Certificación de individuo", "Certificaciones de vehículos",
-            "Notificación de renovación (Noti)", "Certificación oficial de violaciones",
+            "Certificación de individuo",
+            "Certificaciones de vehículos",
+            "Notificación de renovación (Noti)",
+            "Certificación oficial de violaciones",
             "Reporte de multas administrativas",
         }
         assert all(s.offices[0].slug == "cesco-remoto" for s in video)
@@ -36,7 +40,8 @@ def test_seed_demo_creates_the_catalogue_and_prints_credentials_once(app, runner
         assert vehicle["certificaciones-vehiculos"] == ["licence_front", "vehicle_document"]
         assert len([o for o in dtop.offices if not o.is_remote]) == 2
         assert [(h.weekday, h.opens_at.hour, h.closes_at.hour) for h in dtop.offices[0].hours] == [
-            (d, 8, 17) for d in range(5)]
+            (d, 8, 17) for d in range(5)
+        ]
         retiro = db.session.scalar(sa.select(Agency).where(Agency.slug == "retiro"))
         assert [s.mode for s in retiro.services] == ["phone_turn"]
         cfse = db.session.scalar(sa.select(Agency).where(Agency.slug == "cfse"))
@@ -68,8 +73,21 @@ def test_seed_demo_if_empty_leaves_existing_data_alone(app, runner):
 
 
 def test_create_staff_with_a_password_option(app, runner, seeded):
-    result = runner.invoke(args=["create-staff", "--email", " Maria@DTOP.pr ", "--name", "María",
-                                 "--agency", "dtop", "--role", "admin", "--password", "a-long-password-1"])
+    result = runner.invoke(
+        args=[
+            "create-staff",
+            "--email",
+            " Maria@DTOP.pr ",
+            "--name",
+            "María",
+            "--agency",
+            "dtop",
+            "--role",
+            "admin",
+            "--password",
+            "a-long-password-1",
+        ]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         staff = db.session.scalar(sa.select(Staff).where(Staff.email == "maria@dtop.pr"))
@@ -78,24 +96,40 @@ def test_create_staff_with_a_password_option(app, runner, seeded):
 
 
 def test_create_staff_prompts_for_the_password(app, runner, seeded):
-    result = runner.invoke(args=["create-staff", "--email", "ana@dtop.pr", "--name", "Ana", "--agency", "dtop"],
-                           input="a-long-password-2\na-long-password-2\n")
+    result = runner.invoke(
+        args=["create-staff", "--email", "ana@dtop.pr", "--name", "Ana", "--agency", "dtop"],
+        input="a-long-password-2\na-long-password-2\n",
+    )
     assert result.exit_code == 0, result.output
     assert "a-long-password-2" not in result.output
 
 
 def test_create_superadmin_needs_no_agency(app, runner):
-    result = runner.invoke(args=["create-staff", "--email", "root@pr.gov", "--name", "Root",
-                                 "--role", "superadmin", "--password", "a-long-password-3"])
+    result = runner.invoke(
+        args=[
+            "create-staff",
+            "--email",
+            "root@pr.gov",
+            "--name",
+            "Root",
+            "--role",
+            "superadmin",
+            "--password",
+            "a-long-password-3",
+        ]
+    )
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--agency", "nope"], "there is no agency 'nope'"),
-    ([], "pass --agency"),
-    (["--agency", "dtop", "--password", "short"], "at least 12 characters"),
-    (["--agency", "dtop", "--role", "root"], "Invalid value for '--role'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--agency", "nope"], "there is no agency 'nope'"),
+        ([], "pass --agency"),
+        (["--agency", "dtop", "--password", "short"], "at least 12 characters"),
+        (["--agency", "dtop", "--role", "root"], "Invalid value for '--role'"),
+    ],
+)
 def test_create_staff_refuses_bad_input_clearly(app, runner, seeded, args, message):
     base = ["create-staff", "--email", "x@dtop.pr", "--name", "X"]
     if "--password" not in args:
@@ -107,8 +141,19 @@ def test_create_staff_refuses_bad_input_clearly(app, runner, seeded, args, messa
 
 
 def test_create_staff_refuses_a_duplicate_email(app, runner, seeded):
-    result = runner.invoke(args=["create-staff", "--email", "CLERK@dtop.demo.ventanilla.pr", "--name", "Dup",
-                                 "--agency", "dtop", "--password", "a-long-password-5"])
+    result = runner.invoke(
+        args=[
+            "create-staff",
+            "--email",
+            "CLERK@dtop.demo.ventanilla.pr",
+            "--name",
+            "Dup",
+            "--agency",
+            "dtop",
+            "--password",
+            "a-long-password-5",
+        ]
+    )
     assert result.exit_code != 0
     assert "already has an account" in result.output
 

@@ -53,6 +53,7 @@ def messages(app, error: DocumentError) -> tuple[str, str]:
 
 # --- rejections ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("case", list(pdf_factory.REJECTIONS))
 def test_each_hostile_or_broken_file_is_rejected_with_a_message_naming_it(app, case):
     build, code = pdf_factory.REJECTIONS[case]
@@ -99,13 +100,18 @@ def test_unknown_error_codes_are_a_programming_error():
 
 # --- valid files --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("build", "pages"), [
-    (pdf_factory.one_page, 1),
-    (lambda: pdf_factory.pages(MAX_PAGES), MAX_PAGES),
-    (pdf_factory.scan_10mb, 4),
-    (pdf_factory.with_uri_link, 1),
-    (pdf_factory.small_junk_before_header, 1),
-], ids=["one_page", "exactly_max_pages", "scan_10mb", "uri_link", "small_junk_before_header"])
+
+@pytest.mark.parametrize(
+    ("build", "pages"),
+    [
+        (pdf_factory.one_page, 1),
+        (lambda: pdf_factory.pages(MAX_PAGES), MAX_PAGES),
+        (pdf_factory.scan_10mb, 4),
+        (pdf_factory.with_uri_link, 1),
+        (pdf_factory.small_junk_before_header, 1),
+    ],
+    ids=["one_page", "exactly_max_pages", "scan_10mb", "uri_link", "small_junk_before_header"],
+)
 def test_valid_files_are_accepted_with_their_pages_hash_and_size(app, build, pages):
     data = build()
     with app.app_context():
@@ -119,6 +125,7 @@ def test_the_10mb_scan_is_close_to_the_limit():
 
 
 # --- limits -------------------------------------------------------------------------------------
+
 
 def test_a_decompression_bomb_is_refused_without_inflating_it():
     bomb = pdf_factory.decompression_bomb()
@@ -136,8 +143,9 @@ def test_the_inflated_budget_is_a_setting(app):
 
 
 def test_a_child_that_outlives_the_wall_clock_limit_is_killed(monkeypatch):
-    monkeypatch.setattr(documents, "inspector_command",
-                        lambda *args: [sys.executable, "-c", "import time; time.sleep(60)"])
+    monkeypatch.setattr(
+        documents, "inspector_command", lambda *args: [sys.executable, "-c", "import time; time.sleep(60)"]
+    )
     started = time.monotonic()
     error = rejection(pdf_factory.one_page(), limits=PdfLimits(wall_seconds=0.5))
 
@@ -146,7 +154,9 @@ def test_a_child_that_outlives_the_wall_clock_limit_is_killed(monkeypatch):
 
 
 def test_a_child_that_burns_cpu_is_stopped_by_its_own_cpu_limit(monkeypatch):
-    spin = f"import runpy; runpy.run_path({str(INSPECTOR)!r})['limit_resources'](1, 512 << 20)\nwhile True: pass"
+    spin = (
+        f"import runpy; runpy.run_path({str(INSPECTOR)!r})['limit_resources'](1, 512 << 20)\nwhile True: pass"
+    )
     monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-I", "-c", spin])
     started = time.monotonic()
     error = rejection(pdf_factory.one_page(), limits=PdfLimits(wall_seconds=20))
@@ -165,8 +175,10 @@ def test_inspections_beyond_the_concurrency_limit_wait_their_turn(monkeypatch):
     monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-c", slow])
     limits = PdfLimits(concurrency=1)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(validate_pdf(b"%PDF-1.7", "a.pdf", 1, limits)))
-               for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda: results.append(validate_pdf(b"%PDF-1.7", "a.pdf", 1, limits)))
+        for _ in range(2)
+    ]
     started = time.monotonic()
     for thread in threads:
         thread.start()
@@ -185,8 +197,11 @@ def test_the_child_gets_none_of_the_apps_environment(monkeypatch):
 
 
 def test_a_broken_inspector_is_a_server_error_not_the_citizens_fault(monkeypatch):
-    monkeypatch.setattr(documents, "inspector_command",
-                        lambda *args: [sys.executable, "-c", "import sys; sys.exit('no pypdf')"])
+    monkeypatch.setattr(
+        documents,
+        "inspector_command",
+        lambda *args: [sys.executable, "-c", "import sys; sys.exit('no pypdf')"],
+    )
     with pytest.raises(RuntimeError, match="no pypdf"):
         validate_pdf(pdf_factory.one_page(), "licencia.pdf", MAX_PAGES, PdfLimits())
 
@@ -195,27 +210,41 @@ def test_the_inspector_imports_neither_flask_nor_the_app():
     script = (
         f"import runpy, sys; inspector = runpy.run_path({str(INSPECTOR)!r}); "
         "print(inspector['inspect'](sys.stdin.buffer.read(), 10, 50 << 20, 100000)); "
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'app', 'werkzeug', 'sqlalchemy')))"
+        "print(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('flask', 'app', 'werkzeug', 'sqlalchemy')))"
     )
-    result = subprocess.run([sys.executable, "-I", "-c", script], input=pdf_factory.one_page(),
-                            capture_output=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", script], input=pdf_factory.one_page(), capture_output=True, check=True
+    )
     assert result.stdout.decode().splitlines() == ["{'pages': 1}", "[]"]
 
 
 def test_limits_come_from_the_settings_with_defaults(app):
     assert PdfLimits.from_config({}) == PdfLimits()
-    app.config.update(PDF_MAX_BYTES=2 * MB, PDF_CHECK_CPU_SECONDS=2, PDF_CHECK_MEMORY_MB=256,
-                      PDF_CHECK_TIMEOUT_SECONDS=4, PDF_MAX_INFLATED_MB=20)
+    app.config.update(
+        PDF_MAX_BYTES=2 * MB,
+        PDF_CHECK_CPU_SECONDS=2,
+        PDF_CHECK_MEMORY_MB=256,
+        PDF_CHECK_TIMEOUT_SECONDS=4,
+        PDF_MAX_INFLATED_MB=20,
+    )
     app.config["PDF_CHECK_CONCURRENCY"] = 2
     limits = PdfLimits.from_config(app.config)
-    assert (limits.max_bytes, limits.cpu_seconds, limits.memory_bytes, limits.wall_seconds,
-            limits.max_inflated_bytes, limits.concurrency) == (2 * MB, 2, 256 * MB, 4.0, 20 * MB, 2)
+    assert (
+        limits.max_bytes,
+        limits.cpu_seconds,
+        limits.memory_bytes,
+        limits.wall_seconds,
+        limits.max_inflated_bytes,
+        limits.concurrency,
+    ) == (2 * MB, 2, 256 * MB, 4.0, 20 * MB, 2)
 
     with app.app_context():  # validate_pdf without limits reads them from the app
         assert rejection(pdf_factory.scan_10mb()).code == "too_large"
 
 
 # --- the upload store ---------------------------------------------------------------------------
+
 
 def test_the_store_saves_opens_and_deletes_private_files(tmp_path):
     store = LocalUploadStore(tmp_path)
@@ -242,10 +271,23 @@ def test_two_saves_get_different_keys(tmp_path):
     assert store.save(b"a") != store.save(b"a")
 
 
-@pytest.mark.parametrize("key", [
-    "../x", "../../etc/passwd", "/etc/passwd", "ab/../../cd", "0" * 31, "0" * 33, "A" * 32,
-    "g" * 32, "0" * 32 + "\n", "", None, 12345,
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "../x",
+        "../../etc/passwd",
+        "/etc/passwd",
+        "ab/../../cd",
+        "0" * 31,
+        "0" * 33,
+        "A" * 32,
+        "g" * 32,
+        "0" * 32 + "\n",
+        "",
+        None,
+        12345,
+    ],
+)
 def test_a_malformed_key_can_never_reach_outside_the_store(tmp_path, key):
     store = LocalUploadStore(tmp_path)
     for operation in (store.open, store.delete, store.exists):
@@ -260,6 +302,7 @@ def test_the_apps_store_lives_in_upload_dir(app):
 
 
 # --- staging ------------------------------------------------------------------------------------
+
 
 def _stage(data: bytes = b"", filename: str = "licencia.pdf") -> str:
     data = data or pdf_factory.one_page()
@@ -276,14 +319,25 @@ def test_a_staged_upload_comes_back_whole(app):
     assert staged.token == token
     assert (staged.filename, staged.data) == ("licencia frente.pdf", data)
     assert staged.info == PdfInfo(pages=1, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
-    assert abs(dt.datetime.now(dt.timezone.utc) - staged.created) < dt.timedelta(minutes=1)
+    assert abs(dt.datetime.now(dt.UTC) - staged.created) < dt.timedelta(minutes=1)
     for path in (Path(app.config["UPLOAD_DIR"]) / "staging").iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-@pytest.mark.parametrize("token", [
-    "", "../../etc/passwd", "zz", "0" * 32, "F" * 32, "0" * 32 + "/", None, 42, ["0" * 32],
-])
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "../../etc/passwd",
+        "zz",
+        "0" * 32,
+        "F" * 32,
+        "0" * 32 + "/",
+        None,
+        42,
+        ["0" * 32],
+    ],
+)
 def test_an_unknown_or_malformed_token_finds_nothing(app, token):
     with app.app_context():
         _stage()
@@ -331,4 +385,3 @@ def test_purge_removes_only_old_staged_uploads(app):
 def test_purge_without_a_staging_folder_does_nothing(app):
     with app.app_context():
         assert purge_staged(dt.timedelta(0)) == 0
-

@@ -19,7 +19,9 @@ def corpus():
 
 
 def first_slot(base_url: str) -> str:
-    days = requests.get(f"{base_url}/api/v1/services/{SERVICE}/availability?days=14", timeout=10).json()["days"]
+    days = requests.get(f"{base_url}/api/v1/services/{SERVICE}/availability?days=14", timeout=10).json()[
+        "days"
+    ]
     return next(day["slots"][0]["start"] for day in days if day["slots"])
 
 
@@ -29,9 +31,17 @@ def test_every_hostile_pdf_gets_its_own_4xx_and_the_server_keeps_serving(app, se
     for name, data in corpus.items():
         response = requests.post(
             f"{live_server.url}/api/v1/appointments",
-            data={"service": SERVICE, "start": start, "name": "Ana Rivera", "email": "ana@example.com",
-                  "phone": "787-555-0100", "licence_number": "1234567"},
-            files={"licence_front": (f"{name}.pdf", data, "application/pdf")}, timeout=60)
+            data={
+                "service": SERVICE,
+                "start": start,
+                "name": "Ana Rivera",
+                "email": "ana@example.com",
+                "phone": "787-555-0100",
+                "licence_number": "1234567",
+            },
+            files={"licence_front": (f"{name}.pdf", data, "application/pdf")},
+            timeout=60,
+        )
         assert response.status_code in (413, 422), (name, response.status_code, response.text[:300])
         body = response.json()
         message = body.get("fields", {}).get("licence_front") or body.get("message")

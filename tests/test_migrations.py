@@ -28,7 +28,8 @@ def test_upgrade_from_empty_matches_the_models(empty_database_url, tmp_path):
         upgrade()
         with db.engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "render_as_batch": True})
+                connection, opts={"compare_type": True, "render_as_batch": True}
+            )
             drift = compare_metadata(context, db.metadata)
         assert drift == [], f"models and migrations disagree: {drift}"
         downgrade(revision="base")

@@ -17,10 +17,17 @@ START = dt.datetime(2031, 3, 4, 9, 0, tzinfo=PR)
 
 def appointment(service, seat=1, start=START, **overrides):
     values = dict(
-        reference=new_reference(service.agency.slug), service=service, office=service.offices[0],
-        start_at=start, end_at=start + dt.timedelta(minutes=service.slot_minutes), seat=seat,
-        citizen_name="Ana Rivera", citizen_email="ana@example.com", citizen_phone="+17875550100",
-        manage_token_hash=new_token()[1], join_token_hash=new_token()[1],
+        reference=new_reference(service.agency.slug),
+        service=service,
+        office=service.offices[0],
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=service.slot_minutes),
+        seat=seat,
+        citizen_name="Ana Rivera",
+        citizen_email="ana@example.com",
+        citizen_phone="+17875550100",
+        manage_token_hash=new_token()[1],
+        join_token_hash=new_token()[1],
     )
     values.update(overrides)
     return Appointment(**values)
@@ -89,8 +96,15 @@ def test_turn_numbers_are_unique_per_service_and_day(any_db_app):
         day = dt.date(2031, 3, 4)
 
         def turn(number, day=day):
-            return Turn(service=service, day=day, number=number, code=f"R-{number:03}",
-                        citizen_name="Luis", citizen_phone="+17875550101", status_token_hash=new_token()[1])
+            return Turn(
+                service=service,
+                day=day,
+                number=number,
+                code=f"R-{number:03}",
+                citizen_name="Luis",
+                citizen_phone="+17875550101",
+                status_token_hash=new_token()[1],
+            )
 
         db.session.add_all([turn(1), turn(1, day + dt.timedelta(days=1))])
         db.session.commit()
@@ -101,7 +115,9 @@ def test_staff_emails_are_unique_and_roles_checked(any_db_app):
     with any_db_app.app_context():
         seed_demo()
         agency = db.session.scalar(sa.select(Agency).where(Agency.slug == "dtop"))
-        commit_fails(Staff(email="clerk@dtop.demo.ventanilla.pr", name="Copy", password_hash="x", agency=agency))
+        commit_fails(
+            Staff(email="clerk@dtop.demo.ventanilla.pr", name="Copy", password_hash="x", agency=agency)
+        )
         commit_fails(Staff(email="new@x.pr", name="Bad role", password_hash="x", role="root", agency=agency))
         commit_fails(Staff(email="new@x.pr", name="No agency", password_hash="x", role="clerk"))
         db.session.add(Staff(email="root@x.pr", name="Super", password_hash="x", role="superadmin"))

@@ -19,12 +19,17 @@ from app.demo import seed_demo
 from app.extensions import db
 from app.models import Appointment, OutboxMessage, Service, utcnow
 from app.notifications import (
-    appointment_ics, cancel_pending, queue_appointment_messages, queue_cancellation, send_due,
-    send_due_command, start_background_sender,
+    appointment_ics,
+    cancel_pending,
+    queue_appointment_messages,
+    queue_cancellation,
+    send_due,
+    send_due_command,
+    start_background_sender,
 )
 from app.security import new_reference, new_token
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 START = dt.datetime(2031, 3, 4, 13, 0, tzinfo=UTC)  # 9:00 a.m. in Puerto Rico (UTC-4, no DST)
 JOIN = "https://citas.example.pr/call/join-token-123"
 MANAGE = "https://citas.example.pr/manage/manage-token-456"
@@ -34,11 +39,18 @@ ROOT = Path(__file__).resolve().parent.parent
 def make_appointment(slug="certificacion-individuo", *, start=START, language="es", office=0):
     service = db.session.scalar(sa.select(Service).where(Service.slug == slug))
     appointment = Appointment(
-        reference=new_reference(service.agency.slug), service=service,
-        office=service.offices[office], start_at=start,
-        end_at=start + dt.timedelta(minutes=service.slot_minutes), seat=1,
-        citizen_name="Ana Rivera", citizen_email="ana@example.com", citizen_phone="+17875550100",
-        language=language, manage_token_hash=new_token()[1], join_token_hash=new_token()[1],
+        reference=new_reference(service.agency.slug),
+        service=service,
+        office=service.offices[office],
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=service.slot_minutes),
+        seat=1,
+        citizen_name="Ana Rivera",
+        citizen_email="ana@example.com",
+        citizen_phone="+17875550100",
+        language=language,
+        manage_token_hash=new_token()[1],
+        join_token_hash=new_token()[1],
     )
     db.session.add(appointment)
     db.session.flush()
@@ -48,7 +60,8 @@ def make_appointment(slug="certificacion-individuo", *, start=START, language="e
 def outbox(**filters) -> list[OutboxMessage]:
     db.session.expire_all()
     return db.session.scalars(
-        sa.select(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.send_after)).all()
+        sa.select(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.send_after)
+    ).all()
 
 
 def plain(text: str) -> str:
@@ -91,10 +104,14 @@ class FailingSender:
 
 # --- .ics ---------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("lang, summary", [
-    ("es", "Certificación de individuo — Departamento de Transportación y Obras Públicas"),
-    ("en", "Individual certification — Department of Transportation and Public Works"),
-])
+
+@pytest.mark.parametrize(
+    "lang, summary",
+    [
+        ("es", "Certificación de individuo — Departamento de Transportación y Obras Públicas"),
+        ("en", "Individual certification — Department of Transportation and Public Works"),
+    ],
+)
 def test_ics_for_a_video_appointment_parses_back_with_utc_times_join_link_and_alarm(demo, lang, summary):
     appointment = make_appointment()
     calendar = icalendar.Calendar.from_ical(appointment_ics(appointment, JOIN, lang, manage_url=MANAGE))
@@ -125,10 +142,12 @@ def test_ics_for_an_in_person_appointment_gives_the_office_as_location(demo):
 
 # --- E-mails ------------------------------------------------------------------------------------
 
+
 def test_confirmation_in_spanish_shows_puerto_rico_time_documents_and_both_links(demo):
     appointment = make_appointment(language="es")
     subject, text, html = notifications.render_email(
-        appointment, "confirmation", join_url=JOIN, manage_url=MANAGE)
+        appointment, "confirmation", join_url=JOIN, manage_url=MANAGE
+    )
     text = plain(text)
     assert subject == f"Cita confirmada: {appointment.reference}"
     assert text.startswith("Hola, Ana Rivera:")
@@ -144,7 +163,8 @@ def test_confirmation_in_spanish_shows_puerto_rico_time_documents_and_both_links
 def test_confirmation_in_english_shows_puerto_rico_time_and_both_links(demo):
     appointment = make_appointment(language="en")
     subject, text, html = notifications.render_email(
-        appointment, "confirmation", join_url=JOIN, manage_url=MANAGE)
+        appointment, "confirmation", join_url=JOIN, manage_url=MANAGE
+    )
     text = plain(text)
     assert subject == f"Appointment confirmed: {appointment.reference}"
     assert "Tuesday, March 4, 2031" in text and "9:00 AM" in text
@@ -158,13 +178,16 @@ def test_confirmation_in_english_shows_puerto_rico_time_and_both_links(demo):
 def test_in_person_email_names_the_office_and_has_no_join_link(demo):
     appointment = make_appointment("renovacion-licencia", language="en", office=0)
     _subject, text, _html = notifications.render_email(
-        appointment, "confirmation", join_url=None, manage_url=MANAGE)
+        appointment, "confirmation", join_url=None, manage_url=MANAGE
+    )
     assert "CESCO San Juan (Barrio Obrero), Dirección de demostración, San Juan, PR" in text
     assert "/call/" not in text and "camera" not in text
     assert MANAGE in text
 
 
-@pytest.mark.parametrize("kind", ["confirmation", "rescheduled", "reminder_24h", "reminder_1h", "cancellation"])
+@pytest.mark.parametrize(
+    "kind", ["confirmation", "rescheduled", "reminder_24h", "reminder_1h", "cancellation"]
+)
 def test_html_emails_are_simple_and_accessible(demo, kind):
     appointment = make_appointment(language="es")
     _subject, _text, html = notifications.render_email(appointment, kind, join_url=JOIN, manage_url=MANAGE)
@@ -175,11 +198,14 @@ def test_html_emails_are_simple_and_accessible(demo, kind):
 def test_names_are_escaped_in_html_but_not_in_text(demo):
     appointment = make_appointment(language="en")
     appointment.citizen_name = "Ana <b>"
-    _subject, text, html = notifications.render_email(appointment, "confirmation", join_url=JOIN, manage_url=MANAGE)
+    _subject, text, html = notifications.render_email(
+        appointment, "confirmation", join_url=JOIN, manage_url=MANAGE
+    )
     assert "Ana &lt;b&gt;" in html and "Ana <b>" in text
 
 
 # --- Queueing -----------------------------------------------------------------------------------
+
 
 def test_confirmation_and_two_reminders_are_queued_with_the_ics(any_demo):
     appointment = make_appointment()
@@ -204,7 +230,9 @@ def test_reminders_whose_time_has_passed_are_skipped(demo):
     in_two_hours = make_appointment(start=utcnow() + dt.timedelta(hours=2))
     assert [m.kind for m in queue_appointment_messages(soon, JOIN, MANAGE)] == ["confirmation"]
     assert [m.kind for m in queue_appointment_messages(in_two_hours, JOIN, MANAGE)] == [
-        "confirmation", "reminder_1h"]
+        "confirmation",
+        "reminder_1h",
+    ]
 
 
 def test_queueing_twice_does_not_duplicate(any_demo):
@@ -238,7 +266,9 @@ def test_cancellation_email_has_no_links_and_drops_reminders(demo):
     assert "/manage/" not in message.body_text and "/call/" not in message.body_text
     assert "/manage/" not in message.body_html
     assert {m.kind for m in outbox(appointment_id=appointment.id, status="pending")} == {
-        "confirmation", "cancellation"}
+        "confirmation",
+        "cancellation",
+    }
     assert queue_cancellation(appointment) is None
 
 
@@ -258,10 +288,15 @@ def test_rescheduling_replaces_the_reminders_and_unsent_messages_of_the_old_time
     assert [m.kind for m in queued] == ["rescheduled", "reminder_24h", "reminder_1h"]
     pending = outbox(appointment_id=appointment.id, status="pending")
     assert sorted((m.kind, m.send_after) for m in pending if m.kind != "rescheduled") == [
-        ("reminder_1h", later - dt.timedelta(hours=1)), ("reminder_24h", later - dt.timedelta(hours=24))]
+        ("reminder_1h", later - dt.timedelta(hours=1)),
+        ("reminder_24h", later - dt.timedelta(hours=24)),
+    ]
     assert all(JOIN + "-new" in m.body_text for m in pending)
     assert {m.kind for m in outbox(appointment_id=appointment.id, status="cancelled")} == {
-        "confirmation", "reminder_24h", "reminder_1h"}  # old time, old join link
+        "confirmation",
+        "reminder_24h",
+        "reminder_1h",
+    }  # old time, old join link
 
 
 def test_moving_back_to_an_earlier_time_queues_its_messages_again(any_demo):
@@ -285,6 +320,7 @@ def test_moving_back_to_an_earlier_time_queues_its_messages_again(any_demo):
 
 
 # --- Sending ------------------------------------------------------------------------------------
+
 
 def test_send_due_writes_eml_files_with_the_ics_marks_sent_and_scrubs(any_demo):
     appointment = make_appointment(language="es")
@@ -344,8 +380,10 @@ def test_a_failing_sender_retries_with_backoff_then_gives_up_after_five_attempts
         assert message.status == "pending" and message.attempts == attempt
         assert "mail server went away" in message.last_error
         delays.append(message.send_after - now)
-        assert send_due(now=message.send_after - dt.timedelta(seconds=1),
-                        email_sender=FailingSender()).retried == 0  # not due before its retry time
+        assert (
+            send_due(now=message.send_after - dt.timedelta(seconds=1), email_sender=FailingSender()).retried
+            == 0
+        )  # not due before its retry time
         now = message.send_after
     assert delays == [dt.timedelta(minutes=m) for m in (1, 5, 30, 120)]
 
@@ -370,11 +408,19 @@ def test_cancelled_reminders_are_never_sent(demo):
 
 def test_two_senders_at_once_send_each_message_exactly_once(any_demo):
     app = any_demo
-    db.session.add_all([
-        OutboxMessage(channel="email", recipient=f"c{n}@example.com", kind="test", subject=f"#{n}",
-                      body_text="hello", send_after=utcnow() - dt.timedelta(minutes=1))
-        for n in range(30)
-    ])
+    db.session.add_all(
+        [
+            OutboxMessage(
+                channel="email",
+                recipient=f"c{n}@example.com",
+                kind="test",
+                subject=f"#{n}",
+                body_text="hello",
+                send_after=utcnow() - dt.timedelta(minutes=1),
+            )
+            for n in range(30)
+        ]
+    )
     db.session.commit()
     ids = sorted(db.session.scalars(sa.select(OutboxMessage.id)))
     db.session.commit()  # an open SQLite read transaction would hold the senders' commits back
@@ -440,8 +486,13 @@ def test_smtp_sender_uses_starttls_login_and_sends_text_html_and_ics(demo, monke
             calls.append(("send", message))
 
     monkeypatch.setattr(notifications.smtplib, "SMTP", FakeSMTP)
-    demo.config.update(MAIL_SERVER="smtp.example.pr", MAIL_PORT=2525, MAIL_USERNAME="u",
-                       MAIL_PASSWORD="p", MAIL_DEFAULT_SENDER="Ventanilla <citas@example.pr>")
+    demo.config.update(
+        MAIL_SERVER="smtp.example.pr",
+        MAIL_PORT=2525,
+        MAIL_USERNAME="u",
+        MAIL_PASSWORD="p",
+        MAIL_DEFAULT_SENDER="Ventanilla <citas@example.pr>",
+    )
     appointment = make_appointment(language="en")
     queue_appointment_messages(appointment, JOIN, MANAGE)
     db.session.commit()
@@ -477,15 +528,23 @@ def test_background_sender_is_off_by_default_and_sends_when_enabled(demo):
 
 # --- Translations -------------------------------------------------------------------------------
 
+
 def test_every_notification_string_has_a_spanish_translation_in_the_catalog_or_pending():
     from babel.messages.extract import extract_from_dir, extract_from_file
     from babel.messages.pofile import read_po
 
     keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
-    strings = {m[1] for m in extract_from_file("python", ROOT / "app" / "notifications.py", keywords=keywords)}
-    strings |= {m[2] for m in extract_from_dir(
-        str(ROOT / "app" / "templates" / "email"), keywords=keywords,
-        method_map=[("**.txt", "jinja2"), ("**.html", "jinja2")])}
+    strings = {
+        m[1] for m in extract_from_file("python", ROOT / "app" / "notifications.py", keywords=keywords)
+    }
+    strings |= {
+        m[2]
+        for m in extract_from_dir(
+            str(ROOT / "app" / "templates" / "email"),
+            keywords=keywords,
+            method_map=[("**.txt", "jinja2"), ("**.html", "jinja2")],
+        )
+    }
     with open(ROOT / "app" / "translations" / "es" / "LC_MESSAGES" / "messages.po", "rb") as file:
         catalog = read_po(file, locale="es")
     pending_path = ROOT / "app" / "translations" / "pending-notifications.json"

@@ -44,7 +44,9 @@ def test_a_forged_language_cookie_is_ignored(client, seeded, cookie):
     assert client.get("/").status_code == 200
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_language_switch_never_redirects_off_site(client, target):
     response = client.get("/language/en", query_string={"next": target})
     assert response.headers["Location"] == "/"
@@ -60,8 +62,16 @@ def test_catalogue_service_page_shows_mode_documents_and_camera_note(client, see
 @pytest.mark.parametrize(
     "path, spanish, english",
     [
-        ("/agencies/no-such-agency", "No existe una agencia con ese nombre.", "There is no agency with that name."),
-        ("/services/no-such-service", "No existe un servicio con ese nombre.", "There is no service with that name."),
+        (
+            "/agencies/no-such-agency",
+            "No existe una agencia con ese nombre.",
+            "There is no agency with that name.",
+        ),
+        (
+            "/services/no-such-service",
+            "No existe un servicio con ese nombre.",
+            "There is no service with that name.",
+        ),
         ("/no/such/page", "No encontramos esa página.", "We could not find that page."),
     ],
 )

@@ -23,10 +23,23 @@ STARTUP_SECONDS = 20
 
 # Settings that would point a child process at shared services or change its shape.
 _SCRUB = (
-    "SECRET_KEY", "DATABASE_URL", "TEST_DATABASE_URL", "REDIS_URL", "SOCKETIO_MESSAGE_QUEUE",
-    "SOCKETIO_ASYNC_MODE", "RATELIMIT_STORAGE_URI", "PORT", "BIND", "WEB_CONCURRENCY",
-    "INSTANCE_DIR", "UPLOAD_DIR", "OUTBOX_DIR", "FLASK_APP", "GUNICORN_CMD_ARGS",
-    "GUNICORN_CONTROL_SOCKET", "PUBLIC_BASE_URL",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "TEST_DATABASE_URL",
+    "REDIS_URL",
+    "SOCKETIO_MESSAGE_QUEUE",
+    "SOCKETIO_ASYNC_MODE",
+    "RATELIMIT_STORAGE_URI",
+    "PORT",
+    "BIND",
+    "WEB_CONCURRENCY",
+    "INSTANCE_DIR",
+    "UPLOAD_DIR",
+    "OUTBOX_DIR",
+    "FLASK_APP",
+    "GUNICORN_CMD_ARGS",
+    "GUNICORN_CONTROL_SOCKET",
+    "PUBLIC_BASE_URL",
 )
 
 
@@ -65,7 +78,11 @@ class Server:
         self.stderr_path = tmp_path / "server.stderr"
         with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(
-                args, cwd=ROOT, env=env, stdout=out, stderr=err,
+                args,
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=err,
                 start_new_session=True,  # its own process group: the workers go down with it
             )
 
@@ -74,8 +91,10 @@ class Server:
             text = path.read_text(errors="replace") if path.exists() else ""
             return text[-6000:]
 
-        return (f"\n--- server exit code: {self.proc.poll()}\n--- stderr:\n{tail(self.stderr_path)}"
-                f"\n--- stdout:\n{tail(self.stdout_path)}")
+        return (
+            f"\n--- server exit code: {self.proc.poll()}\n--- stderr:\n{tail(self.stderr_path)}"
+            f"\n--- stdout:\n{tail(self.stdout_path)}"
+        )
 
     def wait_healthy(self) -> requests.Response:
         """Poll /healthz until it answers 200, the process dies, or time runs out."""

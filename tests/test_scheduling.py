@@ -14,7 +14,7 @@ from app.security import new_reference, new_token
 
 PR = ZoneInfo("America/Puerto_Rico")
 NY = ZoneInfo("America/New_York")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 NINE_TO_FIVE = [(dt.time(8), dt.time(17))]
 
 
@@ -56,11 +56,14 @@ def test_the_fall_back_day_keeps_one_slot_per_wall_clock_time():
     assert [s.astimezone(NY).strftime("%H:%M") for s in starts] == ["00:00", "01:00", "02:00"]
 
 
-@pytest.mark.parametrize("day, spanish, english", [
-    (dt.date(2031, 1, 6), "Día de Reyes", "Epiphany"),
-    (dt.date(2031, 7, 25), "Día de la Constitución de Puerto Rico", "Puerto Rico Constitution Day"),
-    (dt.date(2031, 12, 25), "Navidad", "Christmas Day"),
-])
+@pytest.mark.parametrize(
+    "day, spanish, english",
+    [
+        (dt.date(2031, 1, 6), "Día de Reyes", "Epiphany"),
+        (dt.date(2031, 7, 25), "Día de la Constitución de Puerto Rico", "Puerto Rico Constitution Day"),
+        (dt.date(2031, 12, 25), "Navidad", "Christmas Day"),
+    ],
+)
 def test_puerto_rico_holidays_are_named_in_both_languages(app, day, spanish, english):
     with app.test_request_context():
         with force_locale("es"):
@@ -86,12 +89,18 @@ def test_every_holiday_name_the_package_gives_has_a_translation():
 def test_closures_win_over_holidays_and_plain_days_are_open(app):
     with app.test_request_context(), force_locale("es"):
         closures = {dt.date(2031, 3, 5): "Inventario"}
-        assert scheduling.closed_reason(dt.date(2031, 3, 5), observes_holidays=True, closures=closures) == "Inventario"
-        assert scheduling.closed_reason(dt.date(2031, 3, 4), observes_holidays=True, closures=closures) is None
+        assert (
+            scheduling.closed_reason(dt.date(2031, 3, 5), observes_holidays=True, closures=closures)
+            == "Inventario"
+        )
+        assert (
+            scheduling.closed_reason(dt.date(2031, 3, 4), observes_holidays=True, closures=closures) is None
+        )
         assert scheduling.closed_reason(dt.date(2031, 12, 25), observes_holidays=False, closures={}) is None
 
 
 # --- With the database ----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def ctx(app, seeded):
@@ -116,8 +125,9 @@ def test_weekdays_have_slots_and_weekends_none(ctx):
 
 
 def test_holidays_close_the_day_with_their_name(ctx):
-    day = scheduling.available_days(service(), dt.date(2031, 7, 25), 1,
-                                    now=dt.datetime(2031, 7, 1, tzinfo=UTC))[0]
+    day = scheduling.available_days(
+        service(), dt.date(2031, 7, 25), 1, now=dt.datetime(2031, 7, 1, tzinfo=UTC)
+    )[0]
     assert day.slots == [] and day.closed_reason == "Día de la Constitución de Puerto Rico"
 
 
@@ -131,10 +141,23 @@ def test_an_agency_that_does_not_observe_holidays_opens(ctx):
 def test_one_off_closures_for_an_office_or_the_whole_agency(ctx):
     s = service("renovacion-licencia")
     san_juan, bayamon = s.offices
-    db.session.add_all([
-        Closure(agency_id=s.agency_id, office_id=san_juan.id, day=TUESDAY, reason_es="Fumigación", reason_en="Fumigation"),
-        Closure(agency_id=s.agency_id, office_id=None, day=TUESDAY + dt.timedelta(days=1), reason_es="Adiestramiento"),
-    ])
+    db.session.add_all(
+        [
+            Closure(
+                agency_id=s.agency_id,
+                office_id=san_juan.id,
+                day=TUESDAY,
+                reason_es="Fumigación",
+                reason_en="Fumigation",
+            ),
+            Closure(
+                agency_id=s.agency_id,
+                office_id=None,
+                day=TUESDAY + dt.timedelta(days=1),
+                reason_es="Adiestramiento",
+            ),
+        ]
+    )
     db.session.commit()
     tuesday, wednesday = scheduling.available_days(s, TUESDAY, 2, now=MONDAY_BEFORE)
     assert {slot.office_id for slot in tuesday.slots} == {bayamon.id}
@@ -159,10 +182,20 @@ def test_taken_seats_come_from_the_database(ctx):
     s = service()
     start = dt.datetime(2031, 3, 4, 13, 0, tzinfo=UTC)
     for seat in (1, 2):
-        db.session.add(Appointment(
-            reference=new_reference("DTOP"), service=s, office=s.offices[0], start_at=start,
-            end_at=start + dt.timedelta(minutes=20), seat=seat, citizen_name="A", citizen_email=f"{seat}@x.pr",
-            citizen_phone="+17875550100", manage_token_hash=new_token()[1]))
+        db.session.add(
+            Appointment(
+                reference=new_reference("DTOP"),
+                service=s,
+                office=s.offices[0],
+                start_at=start,
+                end_at=start + dt.timedelta(minutes=20),
+                seat=seat,
+                citizen_name="A",
+                citizen_email=f"{seat}@x.pr",
+                citizen_phone="+17875550100",
+                manage_token_hash=new_token()[1],
+            )
+        )
     db.session.commit()
     day = scheduling.available_days(s, TUESDAY, 1, now=MONDAY_BEFORE)[0]
     full = next(slot for slot in day.slots if slot.start == start)
@@ -174,23 +207,44 @@ def test_find_slot_accepts_only_real_slot_starts(ctx):
     s = service()
     office = s.offices[0]
     assert scheduling.find_slot(s, office, dt.datetime(2031, 3, 4, 13, 0, tzinfo=UTC), now=MONDAY_BEFORE)
-    assert scheduling.find_slot(s, office, dt.datetime(2031, 3, 4, 13, 7, tzinfo=UTC), now=MONDAY_BEFORE) is None
-    assert scheduling.find_slot(s, office, dt.datetime(2031, 3, 8, 13, 0, tzinfo=UTC), now=MONDAY_BEFORE) is None
+    assert (
+        scheduling.find_slot(s, office, dt.datetime(2031, 3, 4, 13, 7, tzinfo=UTC), now=MONDAY_BEFORE) is None
+    )
+    assert (
+        scheduling.find_slot(s, office, dt.datetime(2031, 3, 8, 13, 0, tzinfo=UTC), now=MONDAY_BEFORE) is None
+    )
 
 
 def test_nearest_free_slots_are_the_closest_in_time(ctx):
     s = service()
     start = dt.datetime(2031, 3, 4, 13, 0, tzinfo=UTC)
     near = scheduling.nearest_free_slots(s, start, now=MONDAY_BEFORE)
-    assert [abs(slot.start - start) for slot in near] == [dt.timedelta(minutes=20)] * 2 + [dt.timedelta(minutes=40)]
+    assert [abs(slot.start - start) for slot in near] == [dt.timedelta(minutes=20)] * 2 + [
+        dt.timedelta(minutes=40)
+    ]
 
 
 def test_an_agency_in_a_dst_zone_books_at_local_time(ctx):
     agency = Agency(slug="nyc", name_es="NY", name_en="NY", timezone="America/New_York")
-    office = Office(agency=agency, slug="main", name_es="Principal", name_en="Main",
-                    hours=[OpeningHours(weekday=d, opens_at=dt.time(9), closes_at=dt.time(10)) for d in range(5)])
-    s = Service(agency=agency, slug="nyc-visit", name_es="Visita", name_en="Visit", mode="in_person",
-                slot_minutes=30, capacity_per_slot=1, lead_time_minutes=0, horizon_days=400, offices=[office])
+    office = Office(
+        agency=agency,
+        slug="main",
+        name_es="Principal",
+        name_en="Main",
+        hours=[OpeningHours(weekday=d, opens_at=dt.time(9), closes_at=dt.time(10)) for d in range(5)],
+    )
+    s = Service(
+        agency=agency,
+        slug="nyc-visit",
+        name_es="Visita",
+        name_en="Visit",
+        mode="in_person",
+        slot_minutes=30,
+        capacity_per_slot=1,
+        lead_time_minutes=0,
+        horizon_days=400,
+        offices=[office],
+    )
     db.session.add(s)
     db.session.commit()
     now = dt.datetime(2031, 1, 1, tzinfo=UTC)

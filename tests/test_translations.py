@@ -15,7 +15,11 @@ def catalog(lang):
 
 
 def source_strings() -> set[str]:
-    method_map = [("app/**.py", "python"), ("app/templates/**.html", "jinja2"), ("app/templates/**.txt", "jinja2")]
+    method_map = [
+        ("app/**.py", "python"),
+        ("app/templates/**.html", "jinja2"),
+        ("app/templates/**.txt", "jinja2"),
+    ]
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map=method_map, keywords=KEYWORDS

@@ -25,7 +25,7 @@ from app.security import hash_password, hash_token, new_token
 from app.turns import queue
 from tests.conftest import build_app
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 ROOT = Path(__file__).resolve().parent.parent
 PENDING_TRANSLATIONS = ROOT / "app" / "translations" / "pending-turns.json"
 SERVICE = "orientacion-retiro"  # phone_turn, prefix R, 15-minute default, Mon–Fri 08:00–17:00
@@ -42,6 +42,7 @@ def text(response) -> str:
 
 
 # --- Fixtures -----------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def turns_translations(tmp_path_factory) -> str:
@@ -74,8 +75,9 @@ def clear_translation_cache() -> None:
 @pytest.fixture
 def app(tmp_path, turns_translations):
     """conftest's `app`, reading the turn strings' Spanish from pending-turns.json too."""
-    app = build_app(tmp_path, f"sqlite:///{tmp_path / 'test.sqlite3'}",
-                    BABEL_TRANSLATION_DIRECTORIES=turns_translations)
+    app = build_app(
+        tmp_path, f"sqlite:///{tmp_path / 'test.sqlite3'}", BABEL_TRANSLATION_DIRECTORIES=turns_translations
+    )
     clear_translation_cache()
     with app.app_context():
         db.create_all()
@@ -107,12 +109,21 @@ def retiro(slug: str = SERVICE) -> Service:
     return db.session.scalar(sa.select(Service).where(Service.slug == slug))
 
 
-def give_turn(phone: str = "787-555-0100", name: str = "Ana Rivera", language: str = "es",
-              now: dt.datetime | None = None, slug: str = SERVICE) -> queue.TakenTurn:
+def give_turn(
+    phone: str = "787-555-0100",
+    name: str = "Ana Rivera",
+    language: str = "es",
+    now: dt.datetime | None = None,
+    slug: str = SERVICE,
+) -> queue.TakenTurn:
     from app.citizens import parse_phone
 
-    return queue.take_turn(queue.TurnRequest(service=retiro(slug), name=name, phone=parse_phone(phone),
-                                             reason="Pensión", language=language), now=now)
+    return queue.take_turn(
+        queue.TurnRequest(
+            service=retiro(slug), name=name, phone=parse_phone(phone), reason="Pensión", language=language
+        ),
+        now=now,
+    )
 
 
 def phones(count: int, start: int = 100) -> list[str]:
@@ -123,8 +134,13 @@ def make_clerk(email: str, agency_slug: str = "retiro") -> Staff:
     from app.models import Agency
 
     agency = db.session.scalar(sa.select(Agency).where(Agency.slug == agency_slug))
-    clerk = Staff(email=email, name=email.split("@")[0], role="clerk", agency=agency,
-                  password_hash=hash_password("a-long-test-password"))
+    clerk = Staff(
+        email=email,
+        name=email.split("@")[0],
+        role="clerk",
+        agency=agency,
+        password_hash=hash_password("a-long-test-password"),
+    )
     db.session.add(clerk)
     db.session.commit()
     return clerk
@@ -148,11 +164,14 @@ def outbox(kind: str | None = None) -> list[OutboxMessage]:
 
 # --- Taking a turn ------------------------------------------------------------------------------
 
+
 def test_a_citizen_takes_a_turn_and_follows_it_by_its_link(app, client, seeded, clock):
     page = text(client.get(f"/turns/{SERVICE}"))
     assert "Orientación sobre retiro" in page and "Personas en fila: 0" in page
-    response = client.post(f"/turns/{SERVICE}", data={
-        "name": "  Ana   Rivera ", "phone": "(787) 555-0100", "reason": "Mi pensión", "language": "es"})
+    response = client.post(
+        f"/turns/{SERVICE}",
+        data={"name": "  Ana   Rivera ", "phone": "(787) 555-0100", "reason": "Mi pensión", "language": "es"},
+    )
     assert response.status_code == 302
     token = re.fullmatch(r"/turns/status/([\w-]{40,})", response.headers["Location"]).group(1)
     status = text(client.get(response.headers["Location"]))
@@ -170,7 +189,9 @@ def test_a_citizen_takes_a_turn_and_follows_it_by_its_link(app, client, seeded, 
 
 def test_the_take_page_works_in_english(client, seeded, clock):
     client.get("/language/en")
-    response = client.post(f"/turns/{SERVICE}", data={"name": "A", "phone": "123", "reason": "", "language": "xx"})
+    response = client.post(
+        f"/turns/{SERVICE}", data={"name": "A", "phone": "123", "reason": "", "language": "xx"}
+    )
     assert response.status_code == 422
     page = text(response)
     assert "Enter your full name (2 to 120 characters)." in page
@@ -183,30 +204,54 @@ def test_numbers_restart_each_day_in_the_agency_zone(app, seeded, clock):
         office = retiro().offices[0]
         db.session.add(OpeningHours(office=office, weekday=2, opens_at=dt.time(17), closes_at=dt.time(23)))
         db.session.commit()
-        codes = [give_turn(phone, now=now).turn.code for phone, now in zip(phones(3), (
-            local("2031-03-05", "09:00"), local("2031-03-05", "16:00"),
-            dt.datetime(2031, 3, 6, 2, 0, tzinfo=UTC)))]  # 22:00 Wednesday in Puerto Rico, Thursday in UTC
+        codes = [
+            give_turn(phone, now=now).turn.code
+            for phone, now in zip(
+                phones(3),
+                (
+                    local("2031-03-05", "09:00"),
+                    local("2031-03-05", "16:00"),
+                    dt.datetime(2031, 3, 6, 2, 0, tzinfo=UTC),
+                ),
+                strict=True,
+            )
+        ]  # 22:00 Wednesday in Puerto Rico, Thursday in UTC
         assert codes == ["R-001", "R-002", "R-003"]
         thursday = give_turn("787-555-0999", now=local("2031-03-06", "08:30")).turn
         assert (thursday.code, thursday.day) == ("R-001", dt.date(2031, 3, 6))
 
 
-@pytest.mark.parametrize("moment, setup, code, opens", [
-    (local("2031-03-05", "07:00"), None, "outside_hours", local("2031-03-05", "08:00")),
-    (local("2031-03-05", "17:30"), None, "outside_hours", local("2031-03-06", "08:00")),
-    (local("2031-03-08", "10:00"), None, "outside_hours", local("2031-03-10", "08:00")),  # Saturday
-    (local("2031-07-04", "10:00"), None, "closed_today", local("2031-07-07", "08:00")),  # Independence Day
-    (local("2031-03-05", "10:00"), "closure", "closed_today", local("2031-03-06", "08:00")),
-    (local("2031-03-05", "10:00"), "capacity", "capacity", local("2031-03-06", "08:00")),
-    (local("2031-03-05", "16:35"), "two_waiting", "past_closing", local("2031-03-06", "08:00")),
-])
+@pytest.mark.parametrize(
+    "moment, setup, code, opens",
+    [
+        (local("2031-03-05", "07:00"), None, "outside_hours", local("2031-03-05", "08:00")),
+        (local("2031-03-05", "17:30"), None, "outside_hours", local("2031-03-06", "08:00")),
+        (local("2031-03-08", "10:00"), None, "outside_hours", local("2031-03-10", "08:00")),  # Saturday
+        (
+            local("2031-07-04", "10:00"),
+            None,
+            "closed_today",
+            local("2031-07-07", "08:00"),
+        ),  # Independence Day
+        (local("2031-03-05", "10:00"), "closure", "closed_today", local("2031-03-06", "08:00")),
+        (local("2031-03-05", "10:00"), "capacity", "capacity", local("2031-03-06", "08:00")),
+        (local("2031-03-05", "16:35"), "two_waiting", "past_closing", local("2031-03-06", "08:00")),
+    ],
+)
 def test_turns_stop_outside_hours_on_holidays_at_capacity_and_when_the_wait_passes_closing(
-        app, seeded, moment, setup, code, opens):
+    app, seeded, moment, setup, code, opens
+):
     with app.test_request_context():
         service = retiro()
         if setup == "closure":
-            db.session.add(Closure(agency_id=service.agency_id, day=dt.date(2031, 3, 5),
-                                   reason_es="Inventario", reason_en="Stocktaking"))
+            db.session.add(
+                Closure(
+                    agency_id=service.agency_id,
+                    day=dt.date(2031, 3, 5),
+                    reason_es="Inventario",
+                    reason_en="Stocktaking",
+                )
+            )
         elif setup == "capacity":
             service.daily_capacity = 2
         db.session.commit()
@@ -225,8 +270,10 @@ def test_the_closed_message_names_the_next_opening_in_the_citizens_language(clie
     page = text(client.get(f"/turns/{SERVICE}"))
     assert "Hoy no se dan turnos (Día de la Independencia)." in page
     assert "viernes" not in page and "lunes, 7 de julio de 2031" in page
-    response = client.post(f"/turns/{SERVICE}", data={"name": "Ana Rivera", "phone": "787-555-0100",
-                                                       "reason": "x", "language": "es"})
+    response = client.post(
+        f"/turns/{SERVICE}",
+        data={"name": "Ana Rivera", "phone": "787-555-0100", "reason": "x", "language": "es"},
+    )
     assert response.status_code == 409 and 'name="phone"' not in text(response)
     client.get("/language/en")
     clock.now = local("2031-03-05", "07:15")
@@ -243,7 +290,9 @@ def test_one_turn_in_line_per_phone_number_and_service(app, client, seeded, cloc
     assert client.post(f"/turns/status/{token}/cancel", data={"confirm": "y"}).status_code == 302
     assert client.post(f"/turns/{SERVICE}", data=form).status_code == 302  # free again once cancelled
     with app.app_context():
-        rows = db.session.execute(sa.select(Turn.code, Turn.status, Turn.active_phone).order_by(Turn.id)).all()
+        rows = db.session.execute(
+            sa.select(Turn.code, Turn.status, Turn.active_phone).order_by(Turn.id)
+        ).all()
         assert rows == [("R-001", "cancelled", None), ("R-002", "waiting", "+17875550100")]
 
 
@@ -252,24 +301,40 @@ def test_the_database_refuses_a_second_active_turn_for_the_same_phone(app, seede
         give_turn()
         _token, token_hash = new_token()
         service = retiro()
-        db.session.add(Turn(service=service, office_id=service.offices[0].id, day=dt.date(2031, 3, 5),
-                            number=9, code="R-009", citizen_name="X", citizen_phone="+17875550100",
-                            active_phone="+17875550100", status="waiting", status_token_hash=token_hash))
+        db.session.add(
+            Turn(
+                service=service,
+                office_id=service.offices[0].id,
+                day=dt.date(2031, 3, 5),
+                number=9,
+                code="R-009",
+                citizen_name="X",
+                citizen_phone="+17875550100",
+                active_phone="+17875550100",
+                status="waiting",
+                status_token_hash=token_hash,
+            )
+        )
         with pytest.raises(sa.exc.IntegrityError):
             db.session.commit()
 
 
 # --- Place in line and the estimated wait -------------------------------------------------------
 
-@pytest.mark.parametrize("average, clerks, calling, ahead, expected", [
-    (15, 1, 0, 0, (0, 5)),     # next, nobody being served: less than 5 minutes
-    (15, 1, 0, 1, (10, 20)),   # one person ahead: 15 minutes → between 10 and 20
-    (15, 1, 1, 2, (25, 50)),   # 2.5 services ahead: 37.5 minutes
-    (12, 2, 2, 4, (20, 40)),   # (4 + 1) × 12 / 2 = 30
-    (20, 3, 0, 9, (45, 75)),   # 9 × 20 / 3 = 60
-])
+
+@pytest.mark.parametrize(
+    "average, clerks, calling, ahead, expected",
+    [
+        (15, 1, 0, 0, (0, 5)),  # next, nobody being served: less than 5 minutes
+        (15, 1, 0, 1, (10, 20)),  # one person ahead: 15 minutes → between 10 and 20
+        (15, 1, 1, 2, (25, 50)),  # 2.5 services ahead: 37.5 minutes
+        (12, 2, 2, 4, (20, 40)),  # (4 + 1) × 12 / 2 = 30
+        (20, 3, 0, 9, (45, 75)),  # 9 × 20 / 3 = 60
+    ],
+)
 def test_wait_is_people_ahead_times_the_average_over_the_clerks_as_a_range(
-        average, clerks, calling, ahead, expected):
+    average, clerks, calling, ahead, expected
+):
     load = queue.QueueLoad(average_minutes=average, measured=True, clerks=clerks, being_called=calling)
     estimate = queue.WaitEstimate.for_people_ahead(load, ahead)
     assert (estimate.low, estimate.high) == expected
@@ -298,7 +363,7 @@ def test_positions_follow_the_line_and_move_back_goes_to_the_end_once(app, clien
         taken = [give_turn(phone) for phone in phones(3)]
         tokens = [t.token for t in taken]
     for position, token in enumerate(tokens, start=1):
-        assert f"data-position=\"{position}\"" in text(client.get(f"/turns/status/{token}"))
+        assert f'data-position="{position}"' in text(client.get(f"/turns/status/{token}"))
     page = text(client.get(f"/turns/status/{tokens[1]}"))
     assert "Usted es el número 2 en la fila." in page and "entre 10 y 20 minutos" in page
     assert client.post(f"/turns/status/{tokens[0]}/move-back").status_code == 302
@@ -330,20 +395,24 @@ def test_unknown_and_expired_status_links_are_a_translated_404(app, client, seed
     assert client.get(f"/turns/status/{token}").status_code == 200
     clock.now = local("2031-03-06", "09:00")  # the next day: still open, read-only and closed
     page = text(client.get(f"/turns/status/{token}"))
-    assert "era para el miércoles, 5 de marzo de 2031 y está cerrado" in page and "Cancelar mi turno" not in page
+    assert (
+        "era para el miércoles, 5 de marzo de 2031 y está cerrado" in page and "Cancelar mi turno" not in page
+    )
     clock.now = local("2031-03-10", "09:00")
     response = client.get(f"/turns/status/{token}")
     assert response.status_code == 404 and "no es válido o ya venció" in text(response)
 
 
-@pytest.mark.parametrize("path", ["/turns/no-such-service", "/turns/certificacion-individuo",
-                                  "/turns/renovacion-licencia"])
+@pytest.mark.parametrize(
+    "path", ["/turns/no-such-service", "/turns/certificacion-individuo", "/turns/renovacion-licencia"]
+)
 def test_only_phone_turn_services_give_turns(client, seeded, clock, path):
     response = client.get(path)
     assert response.status_code == 404 and "No existe un servicio con ese nombre." in text(response)
 
 
 # --- The clerk's console ------------------------------------------------------------------------
+
 
 def login_retiro(auth):
     return auth.login("clerk@retiro.demo.ventanilla.pr")
@@ -374,8 +443,10 @@ def test_staff_only_see_their_own_agencys_queues(app, client, auth, clock):
 
 def test_a_clerk_calls_next_phones_the_citizen_and_records_the_outcome(app, client, auth, clock):
     with app.test_request_context():
-        tokens = [give_turn(phone, name=name).token for phone, name in
-                  zip(phones(3), ("Ana Rivera", "Benito Soto", "Carmen Díaz"))]
+        tokens = [
+            give_turn(phone, name=name).token
+            for phone, name in zip(phones(3), ("Ana Rivera", "Benito Soto", "Carmen Díaz"), strict=True)
+        ]
     url = console_url(app)
     login_retiro(auth)
     page = text(client.get(url))
@@ -392,8 +463,10 @@ def test_a_clerk_calls_next_phones_the_citizen_and_records_the_outcome(app, clie
         first = db.session.scalar(sa.select(Turn).where(Turn.code == "R-001"))
         assert first.status == "calling" and first.clerk.email == "clerk@retiro.demo.ventanilla.pr"
     assert client.post(f"/staff/queue/turn/{first.id}/outcome", data={"outcome": "bogus"}).status_code == 422
-    response = client.post(f"/staff/queue/turn/{first.id}/outcome",
-                           data={"outcome": "attended", "note": "Orientada sobre su pensión."})
+    response = client.post(
+        f"/staff/queue/turn/{first.id}/outcome",
+        data={"outcome": "attended", "note": "Orientada sobre su pensión."},
+    )
     assert response.status_code == 302
     again = client.post(f"/staff/queue/turn/{first.id}/outcome", data={"outcome": "attended"})
     assert again.status_code == 409  # already closed
@@ -401,7 +474,11 @@ def test_a_clerk_calls_next_phones_the_citizen_and_records_the_outcome(app, clie
     assert "Su turno fue atendido." in text(client.get(f"/turns/status/{tokens[0]}"))
     with app.app_context():
         first = db.session.get(Turn, first.id)
-        assert (first.status, first.note, first.active_phone) == ("attended", "Orientada sobre su pensión.", None)
+        assert (first.status, first.note, first.active_phone) == (
+            "attended",
+            "Orientada sobre su pensión.",
+            None,
+        )
         assert first.finished_at == clock.now
 
 
@@ -411,7 +488,9 @@ def test_another_agencys_clerk_cannot_record_an_outcome(app, client, auth, clock
         queue.call_next(retiro_line(), clerk_named())
         turn_id = db.session.scalar(sa.select(Turn.id))
     auth.login("clerk@dtop.demo.ventanilla.pr")
-    assert client.post(f"/staff/queue/turn/{turn_id}/outcome", data={"outcome": "cancelled"}).status_code == 403
+    assert (
+        client.post(f"/staff/queue/turn/{turn_id}/outcome", data={"outcome": "cancelled"}).status_code == 403
+    )
 
 
 def test_no_answer_goes_back_in_line_once_after_the_delay_then_is_missed(app, seeded, clock):
@@ -445,6 +524,7 @@ def test_the_retry_delay_is_a_setting(app, seeded, clock):
 
 # --- SMS through the outbox ---------------------------------------------------------------------
 
+
 def test_sms_when_second_in_line_and_when_called_in_the_citizens_language(app, seeded, clock):
     with app.test_request_context():
         line, clerk = retiro_line(), clerk_named()
@@ -455,9 +535,11 @@ def test_sms_when_second_in_line_and_when_called_in_the_citizens_language(app, s
         assert [(m.kind, m.turn_id) for m in outbox()] == [("turn_second", ben.id)]
         queue.call_next(line, clerk, now=clock.now)
         messages = [(m.kind, m.turn_id, m.language, m.recipient) for m in outbox()]
-        assert messages == [("turn_second", ben.id, "en", "+17875550200"),
-                            ("turn_called", ana.id, "es", "+17875550100"),
-                            ("turn_second", carla.id, "es", "+17875550300")]
+        assert messages == [
+            ("turn_second", ben.id, "en", "+17875550200"),
+            ("turn_called", ana.id, "es", "+17875550100"),
+            ("turn_second", carla.id, "es", "+17875550300"),
+        ]
         texts = {m.turn_id: m.body_text for m in outbox()}
         assert texts[ben.id] == "Retirement System: your turn R-002 is second in line. Please be ready."
         called = outbox("turn_called")[0].body_text
@@ -470,8 +552,7 @@ def test_sms_when_second_in_line_and_when_called_in_the_citizens_language(app, s
 
 
 def test_sms_sender_is_the_console_by_default_and_a_webhook_by_configuration(app, seeded, clock):
-    from app.notifications import (ConsoleSmsSender, WebhookSmsSender, send_due,
-                                   sms_sender_from_config)
+    from app.notifications import ConsoleSmsSender, WebhookSmsSender, send_due, sms_sender_from_config
 
     assert isinstance(sms_sender_from_config({}), ConsoleSmsSender)
     received = []
@@ -491,7 +572,9 @@ def test_sms_sender_is_the_console_by_default_and_a_webhook_by_configuration(app
     server = http.server.HTTPServer(("127.0.0.1", 0), Gateway)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        app.config.update(SMS_WEBHOOK_URL=f"http://127.0.0.1:{server.server_port}/sms", SMS_WEBHOOK_TOKEN="s3cret")
+        app.config.update(
+            SMS_WEBHOOK_URL=f"http://127.0.0.1:{server.server_port}/sms", SMS_WEBHOOK_TOKEN="s3cret"
+        )
         with app.test_request_context():
             assert isinstance(sms_sender_from_config(app.config), WebhookSmsSender)
             for phone in phones(2):
@@ -523,8 +606,15 @@ def test_a_webhook_url_must_be_http():
 
 # --- In-person check-in -------------------------------------------------------------------------
 
-def book_in_person(reference: str, name: str, time: str, office_slug: str = "cesco-san-juan",
-                   slug: str = "renovacion-licencia", day: str = "2031-03-05") -> Appointment:
+
+def book_in_person(
+    reference: str,
+    name: str,
+    time: str,
+    office_slug: str = "cesco-san-juan",
+    slug: str = "renovacion-licencia",
+    day: str = "2031-03-05",
+) -> Appointment:
     from app.models import Office
 
     service = retiro(slug)
@@ -532,10 +622,20 @@ def book_in_person(reference: str, name: str, time: str, office_slug: str = "ces
     start = local(day, time)
     _token, manage_hash = new_token()
     appointment = Appointment(
-        reference=reference, service=service, office=office, start_at=start,
-        end_at=start + dt.timedelta(minutes=15), seat=1, citizen_seat=1, status="booked",
-        citizen_name=name, citizen_email=f"{reference.lower()}@example.com",
-        citizen_phone="+17875550111", language="es", manage_token_hash=manage_hash)
+        reference=reference,
+        service=service,
+        office=office,
+        start_at=start,
+        end_at=start + dt.timedelta(minutes=15),
+        seat=1,
+        citizen_seat=1,
+        status="booked",
+        citizen_name=name,
+        citizen_email=f"{reference.lower()}@example.com",
+        citizen_phone="+17875550111",
+        language="es",
+        manage_token_hash=manage_hash,
+    )
     db.session.add(appointment)
     db.session.commit()
     return appointment
@@ -567,7 +667,10 @@ def test_a_clerk_checks_in_booked_visitors_who_join_the_line_by_appointment_time
     assert "Cita a las 9:45" in page
     with app.app_context():
         turns = db.session.scalars(sa.select(Turn).order_by(Turn.priority_at)).all()
-        assert [(t.code, t.appointment_id, t.active_phone) for t in turns] == [("R-002", early, None), ("R-001", late, None)]
+        assert [(t.code, t.appointment_id, t.active_phone) for t in turns] == [
+            ("R-002", early, None),
+            ("R-001", late, None),
+        ]
         assert db.session.get(Appointment, late).status == "checked_in"
     assert client.post(console + "/call-next").status_code == 302
     with app.app_context():
@@ -590,8 +693,9 @@ def test_check_in_refuses_other_days_and_video_services(app, seeded, clock):
         tomorrow = book_in_person("DTOP-TOMORR", "Tomás", "09:00", day="2031-03-06")
         with pytest.raises(queue.TurnError, match="Solo se pueden registrar las citas de hoy"):
             queue.check_in(tomorrow, clerk, now=clock.now)
-        video = book_in_person("DTOP-VIDEO2", "Vera", "11:00", office_slug="cesco-remoto",
-                               slug="certificacion-individuo")
+        video = book_in_person(
+            "DTOP-VIDEO2", "Vera", "11:00", office_slug="cesco-remoto", slug="certificacion-individuo"
+        )
         with pytest.raises(queue.TurnError):
             queue.check_in(video, clerk, now=clock.now)
         with pytest.raises(queue.TurnError):
@@ -600,14 +704,18 @@ def test_check_in_refuses_other_days_and_video_services(app, seeded, clock):
 
 # --- Bad input ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("form, status", [
-    ({}, 422),
-    ({"name": "Ana Rivera", "phone": "12", "reason": "x", "language": "es"}, 422),
-    ({"name": "Ana Rivera", "phone": "787-555-0100", "reason": "x" * 501, "language": "es"}, 422),
-    ({"name": "Ana Rivera", "phone": "787-555-0100" * 10, "reason": "x", "language": "es"}, 422),
-    ({"name": "Ana Rivera", "phone": "787-555-0100", "reason": "x", "language": "fr"}, 422),
-    ({"name": "\x00" * 3, "phone": "\x00", "reason": "\x00", "language": "\x00"}, 422),
-])
+
+@pytest.mark.parametrize(
+    "form, status",
+    [
+        ({}, 422),
+        ({"name": "Ana Rivera", "phone": "12", "reason": "x", "language": "es"}, 422),
+        ({"name": "Ana Rivera", "phone": "787-555-0100", "reason": "x" * 501, "language": "es"}, 422),
+        ({"name": "Ana Rivera", "phone": "787-555-0100" * 10, "reason": "x", "language": "es"}, 422),
+        ({"name": "Ana Rivera", "phone": "787-555-0100", "reason": "x", "language": "fr"}, 422),
+        ({"name": "\x00" * 3, "phone": "\x00", "reason": "\x00", "language": "\x00"}, 422),
+    ],
+)
 def test_bad_input_gets_a_translated_4xx_never_a_500(client, seeded, clock, form, status):
     response = client.post(f"/turns/{SERVICE}", data=form)
     assert response.status_code == status
@@ -627,6 +735,7 @@ def test_bad_staff_input_gets_a_4xx(app, client, auth, clock):
 
 # --- Live updates over Socket.IO ----------------------------------------------------------------
 
+
 def test_the_turns_namespace_lets_in_only_a_status_token_or_the_agencys_clerks(app, client, auth, clock):
     from app.extensions import socketio
     from app.turns.events import NAMESPACE
@@ -637,15 +746,25 @@ def test_the_turns_namespace_lets_in_only_a_status_token_or_the_agencys_clerks(a
         queue_auth = {"service": line.service.id, "office": line.office.id}
 
     def connects(auth_payload, flask_client=None) -> bool:
-        sio = socketio.test_client(app, namespace=NAMESPACE, auth=auth_payload, flask_test_client=flask_client)
+        sio = socketio.test_client(
+            app, namespace=NAMESPACE, auth=auth_payload, flask_test_client=flask_client
+        )
         connected = sio.is_connected(NAMESPACE)
         if connected:
             sio.disconnect(NAMESPACE)
         return connected
 
     assert connects({"token": token})
-    for refused in (None, {}, {"token": "nope"}, {"token": token, "room": "staff:1:1"}, {"room": "x"},
-                    queue_auth, {"service": "1", "office": "1"}, "token"):
+    for refused in (
+        None,
+        {},
+        {"token": "nope"},
+        {"token": token, "room": "staff:1:1"},
+        {"room": "x"},
+        queue_auth,
+        {"service": "1", "office": "1"},
+        "token",
+    ):
         assert not connects(refused), refused
     auth.login("clerk@dtop.demo.ventanilla.pr")
     assert not connects(queue_auth, client)  # another agency
@@ -665,13 +784,19 @@ def test_a_call_pushes_turn_and_queue_updates(app, client, auth, clock):
     citizen = socketio.test_client(app, namespace=NAMESPACE, auth={"token": first.token})
     neighbour = socketio.test_client(app, namespace=NAMESPACE, auth={"token": second.token})
     login_retiro(auth)
-    clerk = socketio.test_client(app, namespace=NAMESPACE, flask_test_client=client,
-                                 auth={"service": line.service.id, "office": line.office.id})
+    clerk = socketio.test_client(
+        app,
+        namespace=NAMESPACE,
+        flask_test_client=client,
+        auth={"service": line.service.id, "office": line.office.id},
+    )
     for sio in (citizen, neighbour, clerk):
         sio.get_received(NAMESPACE)
     client.post(f"/staff/queue/{line.service.id}/{line.office.id}/call-next")
     assert {(e["name"], json.dumps(e["args"])) for e in citizen.get_received(NAMESPACE)} == {
-        ("queue-updated", "[{}]"), ("turn-updated", '[{"status": "calling"}]')}
+        ("queue-updated", "[{}]"),
+        ("turn-updated", '[{"status": "calling"}]'),
+    }
     assert [e["name"] for e in neighbour.get_received(NAMESPACE)] == ["queue-updated"]
     assert [e["name"] for e in clerk.get_received(NAMESPACE)] == ["queue-updated"]
     for sio in (citizen, neighbour, clerk):
@@ -679,4 +804,3 @@ def test_a_call_pushes_turn_and_queue_updates(app, client, auth, clock):
 
 
 # --- Translations -------------------------------------------------------------------------------
-

@@ -6,8 +6,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_turns import (SERVICE, app, clock, console_url, give_turn, phones,  # noqa: F401
-                              turns_translations)
+from tests.test_turns import SERVICE, app, clock, console_url, give_turn, phones, turns_translations  # noqa: F401
 
 pytestmark = pytest.mark.browser
 WAIT = 15_000  # ms: generous, never a timing assertion
@@ -39,8 +38,9 @@ def finish_call(clerk, outcome: str = "Atendido") -> None:
     clerk.get_by_role("button", name="Guardar el resultado").click()
 
 
-def test_the_status_page_follows_the_clerks_calls_live(app, seeded, clock, live_server, browser,
-                                                        phone_page, axe):
+def test_the_status_page_follows_the_clerks_calls_live(
+    app, seeded, clock, live_server, browser, phone_page, axe
+):
     with app.test_request_context():
         for phone in phones(2):  # two people already in line
             give_turn(phone)
@@ -52,10 +52,14 @@ def test_the_status_page_follows_the_clerks_calls_live(app, seeded, clock, live_
     assert axe(citizen) == []
     citizen.evaluate("window.notReloaded = true")
 
-    clerk = citizen.context.browser.new_context(locale="es-PR", viewport={"width": 1280, "height": 900}).new_page()
+    clerk = citizen.context.browser.new_context(
+        locale="es-PR", viewport={"width": 1280, "height": 900}
+    ).new_page()
     clerk_errors = []
     clerk.on("pageerror", lambda exc: clerk_errors.append(str(exc)))
-    sign_in(clerk, live_server.url, "clerk@retiro.demo.ventanilla.pr", seeded["clerk@retiro.demo.ventanilla.pr"])
+    sign_in(
+        clerk, live_server.url, "clerk@retiro.demo.ventanilla.pr", seeded["clerk@retiro.demo.ventanilla.pr"]
+    )
     clerk.goto(live_server.url + console_url(app))
     clerk.wait_for_selector('#queue-live[data-live="connected"]', timeout=WAIT)
     expect(clerk.locator("#line-count")).to_have_text("3")

@@ -17,8 +17,7 @@ from app.extensions import db
 from app.models import Staff, Turn
 from app.turns import queue
 from tests.conftest import start_live_server
-from tests.test_turns import (app, clock, give_turn, make_clerk, phones,  # noqa: F401
-                              retiro_line, turns_translations)
+from tests.test_turns import app, clock, give_turn, make_clerk, phones, retiro_line, turns_translations  # noqa: F401
 
 PASSWORD = "a-long-test-password"
 
@@ -129,8 +128,12 @@ def test_clerks_racing_for_call_next_over_http_on_postgresql(pg_app, pg_live_ser
     sessions = []
     for n in range(clerks):
         session = requests.Session()
-        response = session.post(f"{pg_live_server.url}/staff/login", allow_redirects=False, timeout=30,
-                                data={"email": f"clerk{n}@retiro.example", "password": PASSWORD})
+        response = session.post(
+            f"{pg_live_server.url}/staff/login",
+            allow_redirects=False,
+            timeout=30,
+            data={"email": f"clerk{n}@retiro.example", "password": PASSWORD},
+        )
         assert response.status_code == 302, response.text[:300]
         sessions.append(session)
 

@@ -12,9 +12,12 @@ from functools import cache
 from app.api.schemas import DEFAULT_DAYS, LICENCE_NUMBER_MAX, MAX_DAYS
 from app.models import AGENCY_KINDS, APPOINTMENT_STATUSES, LANGUAGES, SERVICE_MODES
 
-DATE_TIME = {"type": "string", "format": "date-time",
-             "description": "ISO 8601 / RFC 3339 in the agency's time zone, with its UTC offset.",
-             "examples": ["2031-03-04T09:00:00-04:00"]}
+DATE_TIME = {
+    "type": "string",
+    "format": "date-time",
+    "description": "ISO 8601 / RFC 3339 in the agency's time zone, with its UTC offset.",
+    "examples": ["2031-03-04T09:00:00-04:00"],
+}
 
 
 def _ref(kind: str, name: str) -> dict:
@@ -22,9 +25,13 @@ def _ref(kind: str, name: str) -> dict:
 
 
 def _object(properties: dict, required: list[str] | None = None, **extra) -> dict:
-    return {"type": "object", "properties": properties,
-            "required": list(properties) if required is None else required,
-            "additionalProperties": False, **extra}
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+        **extra,
+    }
 
 
 def _json(schema: dict, description: str) -> dict:
@@ -32,134 +39,200 @@ def _json(schema: dict, description: str) -> dict:
 
 
 def _error_schema(slugs: list[str], description: str, *, required=(), **properties) -> dict:
-    return _object({
-        "error": {"type": "string", "enum": slugs},
-        "message": {"type": "string", "description": "For people, in the language of Accept-Language."},
-        **properties,
-    }, required=["error", "message", *required], description=description)
+    return _object(
+        {
+            "error": {"type": "string", "enum": slugs},
+            "message": {"type": "string", "description": "For people, in the language of Accept-Language."},
+            **properties,
+        },
+        required=["error", "message", *required],
+        description=description,
+    )
 
 
-FIELDS = {"type": "object", "additionalProperties": {"type": "string"},
-          "description": "One translated message per refused field, by field name (a document's "
-                         "field name is its requirement code)."}
+FIELDS = {
+    "type": "object",
+    "additionalProperties": {"type": "string"},
+    "description": "One translated message per refused field, by field name (a document's "
+    "field name is its requirement code).",
+}
 
 SCHEMAS = {
-    "Bilingual": _object({lang: {"type": "string"} for lang in LANGUAGES},
-                         description="The same text in Spanish and English."),
-    "Agency": _object({
-        "slug": {"type": "string"},
-        "name": _ref("schemas", "Bilingual"),
-        "kind": {"type": "string", "enum": list(AGENCY_KINDS)},
-        "timezone": {"type": "string", "description": "IANA time zone, e.g. America/Puerto_Rico."},
-    }),
-    "Office": _object({
-        "id": {"type": "integer"},
-        "slug": {"type": "string"},
-        "name": _ref("schemas", "Bilingual"),
-        "remote": {"type": "boolean", "description": "True for the virtual office of video services."},
-        "address": {"type": ["string", "null"]},
-    }),
-    "DocumentRequirement": _object({
-        "code": {"type": "string", "description": "The name of the file field when booking."},
-        "label": _ref("schemas", "Bilingual"),
-        "required": {"type": "boolean"},
-        "max_pages": {"type": "integer", "minimum": 1},
-    }),
-    "Service": _object({
-        "slug": {"type": "string"},
-        "agency": {"type": "string", "description": "The agency's slug."},
-        "name": _ref("schemas", "Bilingual"),
-        "description": _ref("schemas", "Bilingual"),
-        "mode": {"type": "string", "enum": list(SERVICE_MODES),
-                 "description": "phone_turn services are same-day turns: they have no availability "
-                                "and cannot be booked here."},
-        "slot_minutes": {"type": "integer", "minimum": 1},
-        "offices": {"type": "array", "items": _ref("schemas", "Office")},
-        "documents": {"type": "array", "items": _ref("schemas", "DocumentRequirement")},
-        "asks_licence_number": {"type": "boolean"},
-    }),
-    "Slot": _object({
-        "start": DATE_TIME,
-        "end": DATE_TIME,
-        "office": {"type": "integer", "description": "The office's id."},
-        "remaining": {"type": "integer", "minimum": 1, "description": "Seats still free."},
-    }),
-    "Day": _object({
-        "date": {"type": "string", "format": "date", "description": "The agency's local date."},
-        "closed_reason": {"type": ["string", "null"],
-                          "description": "Holiday or closure, translated; null on an open day."},
-        "slots": {"type": "array", "items": _ref("schemas", "Slot"),
-                  "description": "Only slots with free seats, in time order."},
-    }),
-    "Availability": _object({
-        "service": {"type": "string"},
-        "timezone": {"type": "string"},
-        "days": {"type": "array", "items": _ref("schemas", "Day")},
-    }),
+    "Bilingual": _object(
+        {lang: {"type": "string"} for lang in LANGUAGES}, description="The same text in Spanish and English."
+    ),
+    "Agency": _object(
+        {
+            "slug": {"type": "string"},
+            "name": _ref("schemas", "Bilingual"),
+            "kind": {"type": "string", "enum": list(AGENCY_KINDS)},
+            "timezone": {"type": "string", "description": "IANA time zone, e.g. America/Puerto_Rico."},
+        }
+    ),
+    "Office": _object(
+        {
+            "id": {"type": "integer"},
+            "slug": {"type": "string"},
+            "name": _ref("schemas", "Bilingual"),
+            "remote": {"type": "boolean", "description": "True for the virtual office of video services."},
+            "address": {"type": ["string", "null"]},
+        }
+    ),
+    "DocumentRequirement": _object(
+        {
+            "code": {"type": "string", "description": "The name of the file field when booking."},
+            "label": _ref("schemas", "Bilingual"),
+            "required": {"type": "boolean"},
+            "max_pages": {"type": "integer", "minimum": 1},
+        }
+    ),
+    "Service": _object(
+        {
+            "slug": {"type": "string"},
+            "agency": {"type": "string", "description": "The agency's slug."},
+            "name": _ref("schemas", "Bilingual"),
+            "description": _ref("schemas", "Bilingual"),
+            "mode": {
+                "type": "string",
+                "enum": list(SERVICE_MODES),
+                "description": "phone_turn services are same-day turns: they have no availability "
+                "and cannot be booked here.",
+            },
+            "slot_minutes": {"type": "integer", "minimum": 1},
+            "offices": {"type": "array", "items": _ref("schemas", "Office")},
+            "documents": {"type": "array", "items": _ref("schemas", "DocumentRequirement")},
+            "asks_licence_number": {"type": "boolean"},
+        }
+    ),
+    "Slot": _object(
+        {
+            "start": DATE_TIME,
+            "end": DATE_TIME,
+            "office": {"type": "integer", "description": "The office's id."},
+            "remaining": {"type": "integer", "minimum": 1, "description": "Seats still free."},
+        }
+    ),
+    "Day": _object(
+        {
+            "date": {"type": "string", "format": "date", "description": "The agency's local date."},
+            "closed_reason": {
+                "type": ["string", "null"],
+                "description": "Holiday or closure, translated; null on an open day.",
+            },
+            "slots": {
+                "type": "array",
+                "items": _ref("schemas", "Slot"),
+                "description": "Only slots with free seats, in time order.",
+            },
+        }
+    ),
+    "Availability": _object(
+        {
+            "service": {"type": "string"},
+            "timezone": {"type": "string"},
+            "days": {"type": "array", "items": _ref("schemas", "Day")},
+        }
+    ),
     "BookingForm": {
         "type": "object",
         "required": ["service", "start", "name", "email", "phone"],
         "properties": {
             "service": {"type": "string", "description": "The service's slug (video or in_person)."},
             "start": {**DATE_TIME, "description": "A slot's start, as given by the availability."},
-            "office": {"type": "integer",
-                       "description": "The office's id; required when the service has several offices."},
+            "office": {
+                "type": "integer",
+                "description": "The office's id; required when the service has several offices.",
+            },
             "name": {"type": "string", "minLength": 2, "maxLength": 120},
             "email": {"type": "string", "format": "email", "maxLength": 254},
-            "phone": {"type": "string", "description": "Local numbers are read as Puerto Rico's.",
-                      "examples": ["787-555-0100", "+17875550100"]},
-            "language": {"type": "string", "enum": list(LANGUAGES), "default": "es",
-                         "description": "The language of the confirmation and reminders."},
-            "licence_number": {"type": "string", "maxLength": LICENCE_NUMBER_MAX,
-                               "description": "Required when the service asks_licence_number."},
+            "phone": {
+                "type": "string",
+                "description": "Local numbers are read as Puerto Rico's.",
+                "examples": ["787-555-0100", "+17875550100"],
+            },
+            "language": {
+                "type": "string",
+                "enum": list(LANGUAGES),
+                "default": "es",
+                "description": "The language of the confirmation and reminders.",
+            },
+            "licence_number": {
+                "type": "string",
+                "maxLength": LICENCE_NUMBER_MAX,
+                "description": "Required when the service asks_licence_number.",
+            },
         },
         "additionalProperties": {
-            "type": "string", "contentMediaType": "application/pdf",
+            "type": "string",
+            "contentMediaType": "application/pdf",
             "description": "One PDF file per document requirement, in a field named by the "
-                           "requirement's code (e.g. licence_front); required ones must be sent.",
+            "requirement's code (e.g. licence_front); required ones must be sent.",
         },
     },
-    "Booked": _object({
-        "reference": {"type": "string", "examples": ["DTOP-7K3M9Q"]},
-        "service": {"type": "string"},
-        "office": {"type": "integer"},
-        "start": DATE_TIME,
-        "end": DATE_TIME,
-        "status": {"type": "string", "enum": list(APPOINTMENT_STATUSES)},
-        "join_url": {"type": ["string", "null"], "format": "uri",
-                     "description": "The video call link (…/call/<join token>); null in person."},
-        "manage_url": {"type": "string", "format": "uri",
-                       "description": "The citizen's page (…/manage/<token>). The token at its end "
-                                      "also opens /api/v1/appointments/{token}."},
-    }),
-    "Appointment": _object({
-        "reference": {"type": "string"},
-        "service": {"type": "string"},
-        "office": {"type": "integer"},
-        "start": DATE_TIME,
-        "end": DATE_TIME,
-        "status": {"type": "string", "enum": list(APPOINTMENT_STATUSES)},
-        "changeable": {"type": "boolean",
-                       "description": "Whether it can still be cancelled (not started yet)."},
-        "documents": {"type": "array", "items": _object({
-            "requirement": {"type": "string"},
-            "name": {"type": "string", "description": "The file's name as uploaded."},
-            "pages": {"type": "integer", "minimum": 1},
-        })},
-    }),
+    "Booked": _object(
+        {
+            "reference": {"type": "string", "examples": ["DTOP-7K3M9Q"]},
+            "service": {"type": "string"},
+            "office": {"type": "integer"},
+            "start": DATE_TIME,
+            "end": DATE_TIME,
+            "status": {"type": "string", "enum": list(APPOINTMENT_STATUSES)},
+            "join_url": {
+                "type": ["string", "null"],
+                "format": "uri",
+                "description": "The video call link (…/call/<join token>); null in person.",
+            },
+            "manage_url": {
+                "type": "string",
+                "format": "uri",
+                "description": "The citizen's page (…/manage/<token>). The token at its end "
+                "also opens /api/v1/appointments/{token}.",
+            },
+        }
+    ),
+    "Appointment": _object(
+        {
+            "reference": {"type": "string"},
+            "service": {"type": "string"},
+            "office": {"type": "integer"},
+            "start": DATE_TIME,
+            "end": DATE_TIME,
+            "status": {"type": "string", "enum": list(APPOINTMENT_STATUSES)},
+            "changeable": {
+                "type": "boolean",
+                "description": "Whether it can still be cancelled (not started yet).",
+            },
+            "documents": {
+                "type": "array",
+                "items": _object(
+                    {
+                        "requirement": {"type": "string"},
+                        "name": {"type": "string", "description": "The file's name as uploaded."},
+                        "pages": {"type": "integer", "minimum": 1},
+                    }
+                ),
+            },
+        }
+    ),
     "Error": _error_schema(
-        ["bad_request", "not_found", "method_not_allowed", "too_large", "rate_limited",
-         "server_error"], "A request the API could not serve."),
+        ["bad_request", "not_found", "method_not_allowed", "too_large", "rate_limited", "server_error"],
+        "A request the API could not serve.",
+    ),
     "ValidationError": _error_schema(
-        ["validation"], "Refused input: every bad field at once.", required=["fields"], fields=FIELDS),
+        ["validation"], "Refused input: every bad field at once.", required=["fields"], fields=FIELDS
+    ),
     "SlotFull": _error_schema(
-        ["slot_full"], "The last seat was just taken; alternatives are the nearest free slots.",
-        required=["alternatives"], alternatives={"type": "array", "items": _ref("schemas", "Slot")}),
+        ["slot_full"],
+        "The last seat was just taken; alternatives are the nearest free slots.",
+        required=["alternatives"],
+        alternatives={"type": "array", "items": _ref("schemas", "Slot")},
+    ),
     "CitizenLimit": _error_schema(
-        ["citizen_limit"], "This email already holds an upcoming appointment for the service.",
-        fields=FIELDS),
+        ["citizen_limit"], "This email already holds an upcoming appointment for the service.", fields=FIELDS
+    ),
     "TooLate": _error_schema(
-        ["too_late"], "The appointment has started or is over: it can no longer be changed."),
+        ["too_late"], "The appointment has started or is over: it can no longer be changed."
+    ),
 }
 
 RESPONSES = {
@@ -172,12 +245,16 @@ RESPONSES = {
 
 PARAMETERS = {
     "AcceptLanguage": {
-        "name": "Accept-Language", "in": "header", "required": False,
+        "name": "Accept-Language",
+        "in": "header",
+        "required": False,
         "description": "The language of messages and closure reasons: es (default) or en.",
         "schema": {"type": "string", "examples": ["es", "en-US,en;q=0.9"]},
     },
     "Token": {
-        "name": "token", "in": "path", "required": True,
+        "name": "token",
+        "in": "path",
+        "required": True,
         "description": "The manage token: the last part of manage_url.",
         "schema": {"type": "string"},
     },
@@ -186,67 +263,140 @@ PARAMETERS = {
 
 def _operation(operation_id: str, summary: str, responses: dict, *, parameters=(), **extra) -> dict:
     return {
-        "operationId": operation_id, "summary": summary,
+        "operationId": operation_id,
+        "summary": summary,
         "parameters": [_ref("parameters", "AcceptLanguage"), *parameters],
-        "responses": {**responses, "429": _ref("responses", "RateLimited"),
-                      "500": _ref("responses", "ServerError")},
+        "responses": {
+            **responses,
+            "429": _ref("responses", "RateLimited"),
+            "500": _ref("responses", "ServerError"),
+        },
         **extra,
     }
 
 
 PATHS = {
-    "/agencies": {"get": _operation("listAgencies", "Agencies", {
-        "200": _json(_object({"agencies": {"type": "array", "items": _ref("schemas", "Agency")}}),
-                     "Every agency."),
-    })},
-    "/services": {"get": _operation("listServices", "Active services, with offices and documents", {
-        "200": _json(_object({"services": {"type": "array", "items": _ref("schemas", "Service")}}),
-                     "The active services (phone_turn ones included, with their mode)."),
-        "404": _ref("responses", "NotFound"),
-    }, parameters=[{"name": "agency", "in": "query", "required": False,
-                    "description": "Only this agency's services (its slug).",
-                    "schema": {"type": "string"}}])},
-    "/services/{slug}/availability": {"get": _operation(
-        "getAvailability", "Free slots of a bookable service, day by day", {
-            "200": _json(_ref("schemas", "Availability"), "One entry per day asked for."),
-            "404": _ref("responses", "NotFound"),
-            "422": _ref("responses", "ValidationFailed"),
-        }, parameters=[
-            {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
-            {"name": "from", "in": "query", "required": False,
-             "description": "First day (YYYY-MM-DD); today in the agency's time zone by default.",
-             "schema": {"type": "string", "format": "date"}},
-            {"name": "days", "in": "query", "required": False,
-             "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS}},
-            {"name": "office", "in": "query", "required": False,
-             "description": "Only this office (its id); all of the service's offices by default.",
-             "schema": {"type": "integer"}},
-        ])},
-    "/appointments": {"post": _operation(
-        "bookAppointment", "Book a slot, with the required documents", {
-            "201": _json(_ref("schemas", "Booked"), "Booked; the confirmation email is on its way."),
-            "409": _json({"oneOf": [_ref("schemas", "SlotFull"), _ref("schemas", "CitizenLimit")]},
-                         "The slot filled up meanwhile, or this email already has an upcoming "
-                         "appointment for the service."),
-            "413": _ref("responses", "TooLarge"),
-            "422": _ref("responses", "ValidationFailed"),
-        }, requestBody={"required": True, "content": {
-            "multipart/form-data": {"schema": _ref("schemas", "BookingForm")}}})},
-    "/appointments/{token}": {
-        "get": _operation("getAppointment", "An appointment, by its manage token", {
-            "200": _json(_ref("schemas", "Appointment"), "The appointment."),
-            "404": _ref("responses", "NotFound"),
-        }, parameters=[_ref("parameters", "Token")]),
-        "delete": _operation("cancelAppointment", "Cancel (idempotent): the seat is free at once", {
-            "200": _json(_ref("schemas", "Appointment"), "Cancelled (or already was)."),
-            "404": _ref("responses", "NotFound"),
-            "409": _json(_ref("schemas", "TooLate"), "Too late to cancel online."),
-        }, parameters=[_ref("parameters", "Token")]),
+    "/agencies": {
+        "get": _operation(
+            "listAgencies",
+            "Agencies",
+            {
+                "200": _json(
+                    _object({"agencies": {"type": "array", "items": _ref("schemas", "Agency")}}),
+                    "Every agency.",
+                ),
+            },
+        )
     },
-    "/openapi.json": {"get": _operation("getOpenApi", "This document", {
-        "200": {"description": "The OpenAPI 3.1 document.",
-                "content": {"application/json": {"schema": {"type": "object"}}}},
-    })},
+    "/services": {
+        "get": _operation(
+            "listServices",
+            "Active services, with offices and documents",
+            {
+                "200": _json(
+                    _object({"services": {"type": "array", "items": _ref("schemas", "Service")}}),
+                    "The active services (phone_turn ones included, with their mode).",
+                ),
+                "404": _ref("responses", "NotFound"),
+            },
+            parameters=[
+                {
+                    "name": "agency",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only this agency's services (its slug).",
+                    "schema": {"type": "string"},
+                }
+            ],
+        )
+    },
+    "/services/{slug}/availability": {
+        "get": _operation(
+            "getAvailability",
+            "Free slots of a bookable service, day by day",
+            {
+                "200": _json(_ref("schemas", "Availability"), "One entry per day asked for."),
+                "404": _ref("responses", "NotFound"),
+                "422": _ref("responses", "ValidationFailed"),
+            },
+            parameters=[
+                {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
+                {
+                    "name": "from",
+                    "in": "query",
+                    "required": False,
+                    "description": "First day (YYYY-MM-DD); today in the agency's time zone by default.",
+                    "schema": {"type": "string", "format": "date"},
+                },
+                {
+                    "name": "days",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS},
+                },
+                {
+                    "name": "office",
+                    "in": "query",
+                    "required": False,
+                    "description": "Only this office (its id); all of the service's offices by default.",
+                    "schema": {"type": "integer"},
+                },
+            ],
+        )
+    },
+    "/appointments": {
+        "post": _operation(
+            "bookAppointment",
+            "Book a slot, with the required documents",
+            {
+                "201": _json(_ref("schemas", "Booked"), "Booked; the confirmation email is on its way."),
+                "409": _json(
+                    {"oneOf": [_ref("schemas", "SlotFull"), _ref("schemas", "CitizenLimit")]},
+                    "The slot filled up meanwhile, or this email already has an upcoming "
+                    "appointment for the service.",
+                ),
+                "413": _ref("responses", "TooLarge"),
+                "422": _ref("responses", "ValidationFailed"),
+            },
+            requestBody={
+                "required": True,
+                "content": {"multipart/form-data": {"schema": _ref("schemas", "BookingForm")}},
+            },
+        )
+    },
+    "/appointments/{token}": {
+        "get": _operation(
+            "getAppointment",
+            "An appointment, by its manage token",
+            {
+                "200": _json(_ref("schemas", "Appointment"), "The appointment."),
+                "404": _ref("responses", "NotFound"),
+            },
+            parameters=[_ref("parameters", "Token")],
+        ),
+        "delete": _operation(
+            "cancelAppointment",
+            "Cancel (idempotent): the seat is free at once",
+            {
+                "200": _json(_ref("schemas", "Appointment"), "Cancelled (or already was)."),
+                "404": _ref("responses", "NotFound"),
+                "409": _json(_ref("schemas", "TooLate"), "Too late to cancel online."),
+            },
+            parameters=[_ref("parameters", "Token")],
+        ),
+    },
+    "/openapi.json": {
+        "get": _operation(
+            "getOpenApi",
+            "This document",
+            {
+                "200": {
+                    "description": "The OpenAPI 3.1 document.",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+            },
+        )
+    },
 }
 
 
@@ -261,7 +411,8 @@ def openapi_document() -> dict:
                 "Book video or in-person appointments with Puerto Rico's public agencies: for "
                 "kiosks, mobile apps and agency systems. No login: an appointment is reached with "
                 "the manage token at the end of its manage_url. Messages follow Accept-Language "
-                "(Spanish by default). Requests are rate-limited per client address."),
+                "(Spanish by default). Requests are rate-limited per client address."
+            ),
         },
         "servers": [{"url": "/api/v1"}],
         "paths": PATHS,

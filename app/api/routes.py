@@ -14,8 +14,7 @@ from sqlalchemy.orm import selectinload
 from app import scheduling
 from app.api import bp, schemas
 from app.api.openapi import openapi_document
-from app.appointments import (BookingError, SlotFull, book_appointment, cancel_appointment,
-                              citizen_links)
+from app.appointments import BookingError, SlotFull, book_appointment, cancel_appointment, citizen_links
 from app.booking.manage import appointment_or_404
 from app.booking.routes import bookable_service_or_404
 from app.errors import ERROR_TEXT
@@ -67,9 +66,13 @@ def agencies():
 @bp.get("/services")
 @read_limit
 def services():
-    query = (sa.select(Service).join(Service.agency).where(Service.active.is_(True))
-             .options(selectinload(Service.offices), selectinload(Service.requirements))
-             .order_by(Agency.name_es, Service.id))
+    query = (
+        sa.select(Service)
+        .join(Service.agency)
+        .where(Service.active.is_(True))
+        .options(selectinload(Service.offices), selectinload(Service.requirements))
+        .order_by(Agency.name_es, Service.id)
+    )
     if "agency" in request.args:
         agency = db.session.scalar(sa.select(Agency).where(Agency.slug == request.args["agency"]))
         if agency is None:
@@ -85,8 +88,11 @@ def availability(slug: str):
     first_day, days, office = schemas.parse_availability_query(request.args, service)
     zone = scheduling.agency_zone(service)
     calendar = scheduling.available_days(service, first_day, days, office=office)
-    return jsonify(service=service.slug, timezone=service.agency.timezone,
-                   days=[schemas.day_json(day, zone) for day in calendar])
+    return jsonify(
+        service=service.slug,
+        timezone=service.agency.timezone,
+        days=[schemas.day_json(day, zone) for day in calendar],
+    )
 
 
 @bp.post("/appointments")
@@ -103,10 +109,15 @@ def book():
     appointment = result.appointment
     links = citizen_links(result.join_token, result.manage_token)
     return jsonify(
-        reference=appointment.reference, service=booking.service.slug, office=appointment.office_id,
+        reference=appointment.reference,
+        service=booking.service.slug,
+        office=appointment.office_id,
         start=schemas.local_iso(appointment.start_at, zone),
-        end=schemas.local_iso(appointment.end_at, zone), status=appointment.status,
-        join_url=links["join_url"], manage_url=links["manage_url"]), 201
+        end=schemas.local_iso(appointment.end_at, zone),
+        status=appointment.status,
+        join_url=links["join_url"],
+        manage_url=links["manage_url"],
+    ), 201
 
 
 @bp.get("/appointments/<token>")

@@ -16,8 +16,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from app import scheduling
-from app.appointments import BookingRequest, UploadedPdf, can_change, office_for
-from app.appointments import bookable_service
+from app.appointments import BookingRequest, UploadedPdf, bookable_service, can_change, office_for
 from app.booking.uploads import read_pdf_upload, requirement_specs
 from app.citizens import ContactError, clean_name, parse_email, parse_phone
 from app.documents import DocumentError
@@ -38,6 +37,7 @@ class ValidationFailed(Exception):
 
 
 # --- reading requests ---------------------------------------------------------------------------
+
 
 def service_for_booking(slug: str | None) -> Service | None:
     """The active video or in-person service with that slug (the booking pages' rule), or None."""
@@ -70,13 +70,15 @@ def parse_booking_form(form: MultiDict, files: MultiDict) -> BookingRequest:
     fields: dict[str, str] = {}
     service = service_for_booking(form.get("service"))
     if service is None:
-        fields["service"] = (_("There is no service with that name.") if form.get("service")
-                             else _("Choose a service."))
+        fields["service"] = (
+            _("There is no service with that name.") if form.get("service") else _("Choose a service.")
+        )
     office = _booking_office(service, form.get("office"), fields) if service else None
     start = _parse_start(form.get("start"))
     if start is None:
-        fields["start"] = _("Enter the start time in ISO 8601 with its UTC offset, "
-                            "for example 2031-03-04T09:00:00-04:00.")
+        fields["start"] = _(
+            "Enter the start time in ISO 8601 with its UTC offset, for example 2031-03-04T09:00:00-04:00."
+        )
     elif office is not None and scheduling.find_slot(service, office, start) is None:
         fields["start"] = _("That time is not available for booking. Please choose another one.")
 
@@ -90,15 +92,24 @@ def parse_booking_form(form: MultiDict, files: MultiDict) -> BookingRequest:
     if service is not None and service.asks_licence_number and not licence_number:
         fields["licence_number"] = _("Enter your driver's licence number.")
     elif len(licence_number) > LICENCE_NUMBER_MAX:
-        fields["licence_number"] = _("The licence number can have at most %(max)s characters.",
-                                     max=LICENCE_NUMBER_MAX)
+        fields["licence_number"] = _(
+            "The licence number can have at most %(max)s characters.", max=LICENCE_NUMBER_MAX
+        )
     documents = _documents(service, files, fields) if service else []
 
     if fields:
         raise ValidationFailed(fields)
-    return BookingRequest(service=service, office=office, start=start, name=name, email=email,
-                          phone=phone, language=language, licence_number=licence_number or None,
-                          documents=documents)
+    return BookingRequest(
+        service=service,
+        office=office,
+        start=start,
+        name=name,
+        email=email,
+        phone=phone,
+        language=language,
+        licence_number=licence_number or None,
+        documents=documents,
+    )
 
 
 def _parse_date(value: str) -> dt.date | None:
@@ -140,8 +151,9 @@ def _booking_office(service: Service, value: str | None, fields: dict[str, str])
     return office
 
 
-def _contact(form: MultiDict, field: str, parse: Callable[[str], str], missing: str,
-             fields: dict[str, str]) -> str:
+def _contact(
+    form: MultiDict, field: str, parse: Callable[[str], str], missing: str, fields: dict[str, str]
+) -> str:
     value = (form.get(field) or "").strip()
     if not value:
         fields[field] = missing
@@ -176,6 +188,7 @@ def _documents(service: Service, files: MultiDict, fields: dict[str, str]) -> li
 
 # --- writing responses --------------------------------------------------------------------------
 
+
 def bilingual(model, field: str) -> dict[str, str]:
     return {lang: model.localized(field, lang) for lang in LANGUAGES}
 
@@ -186,24 +199,40 @@ def local_iso(moment: dt.datetime, zone: ZoneInfo) -> str:
 
 
 def agency_json(agency: Agency) -> dict:
-    return {"slug": agency.slug, "name": bilingual(agency, "name"), "kind": agency.kind,
-            "timezone": agency.timezone}
+    return {
+        "slug": agency.slug,
+        "name": bilingual(agency, "name"),
+        "kind": agency.kind,
+        "timezone": agency.timezone,
+    }
 
 
 def office_json(office: Office) -> dict:
-    return {"id": office.id, "slug": office.slug, "name": bilingual(office, "name"),
-            "remote": office.is_remote, "address": office.address}
+    return {
+        "id": office.id,
+        "slug": office.slug,
+        "name": bilingual(office, "name"),
+        "remote": office.is_remote,
+        "address": office.address,
+    }
 
 
 def requirement_json(requirement: DocumentRequirement) -> dict:
-    return {"code": requirement.code, "label": bilingual(requirement, "label"),
-            "required": requirement.required, "max_pages": requirement.max_pages}
+    return {
+        "code": requirement.code,
+        "label": bilingual(requirement, "label"),
+        "required": requirement.required,
+        "max_pages": requirement.max_pages,
+    }
 
 
 def service_json(service: Service) -> dict:
     return {
-        "slug": service.slug, "agency": service.agency.slug, "name": bilingual(service, "name"),
-        "description": bilingual(service, "description"), "mode": service.mode,
+        "slug": service.slug,
+        "agency": service.agency.slug,
+        "name": bilingual(service, "name"),
+        "description": bilingual(service, "description"),
+        "mode": service.mode,
         "slot_minutes": service.slot_minutes,
         "offices": [office_json(office) for office in service.offices],
         "documents": [requirement_json(requirement) for requirement in service.requirements],
@@ -212,24 +241,43 @@ def service_json(service: Service) -> dict:
 
 
 def slot_json(slot: scheduling.Slot, zone: ZoneInfo) -> dict:
-    return {"start": local_iso(slot.start, zone), "end": local_iso(slot.end, zone),
-            "office": slot.office_id, "remaining": slot.remaining}
+    return {
+        "start": local_iso(slot.start, zone),
+        "end": local_iso(slot.end, zone),
+        "office": slot.office_id,
+        "remaining": slot.remaining,
+    }
 
 
 def day_json(day: scheduling.DayAvailability, zone: ZoneInfo) -> dict:
-    return {"date": day.day.isoformat(), "closed_reason": day.closed_reason,
-            "slots": [slot_json(slot, zone) for slot in day.free_slots]}
+    return {
+        "date": day.day.isoformat(),
+        "closed_reason": day.closed_reason,
+        "slots": [slot_json(slot, zone) for slot in day.free_slots],
+    }
 
 
 def appointment_json(appointment: Appointment) -> dict:
     zone = scheduling.agency_zone(appointment.service)
-    documents = [document for document in appointment.documents
-                 if document.source == "citizen" and document.purged_at is None]
+    documents = [
+        document
+        for document in appointment.documents
+        if document.source == "citizen" and document.purged_at is None
+    ]
     return {
-        "reference": appointment.reference, "service": appointment.service.slug,
-        "office": appointment.office_id, "start": local_iso(appointment.start_at, zone),
-        "end": local_iso(appointment.end_at, zone), "status": appointment.status,
+        "reference": appointment.reference,
+        "service": appointment.service.slug,
+        "office": appointment.office_id,
+        "start": local_iso(appointment.start_at, zone),
+        "end": local_iso(appointment.end_at, zone),
+        "status": appointment.status,
         "changeable": can_change(appointment),
-        "documents": [{"requirement": document.requirement_code, "name": document.original_name,
-                       "pages": document.pages} for document in documents],
+        "documents": [
+            {
+                "requirement": document.requirement_code,
+                "name": document.original_name,
+                "pages": document.pages,
+            }
+            for document in documents
+        ],
     }

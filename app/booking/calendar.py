@@ -67,14 +67,21 @@ def month_grid(service, office, month: dt.date, today: dt.date) -> MonthGrid:
         row = []
         for date in week:
             info = availability.get(date)
-            row.append(CalendarDay(
-                day=date, in_month=date.month == month.month, past=date < today,
-                free_slots=len(info.free_slots) if info else 0,
-                closed_reason=info.closed_reason if info else None))
+            row.append(
+                CalendarDay(
+                    day=date,
+                    in_month=date.month == month.month,
+                    past=date < today,
+                    free_slots=len(info.free_slots) if info else 0,
+                    closed_reason=info.closed_reason if info else None,
+                )
+            )
         weeks.append(row)
     previous_month = (month - dt.timedelta(days=1)).replace(day=1)
     next_month = (month + dt.timedelta(days=32)).replace(day=1)
     return MonthGrid(
-        month=month, weeks=weeks,
+        month=month,
+        weeks=weeks,
         previous_month=previous_month if previous_month >= today.replace(day=1) else None,
-        next_month=next_month if next_month <= last_bookable else None)
+        next_month=next_month if next_month <= last_bookable else None,
+    )

@@ -25,15 +25,21 @@ def contact_check(parse):
 
 
 class DetailsForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your full name.")),
-                                                   contact_check(clean_name)])
-    email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")),
-                                               contact_check(parse_email)])
-    phone = TelField(_l("Phone"), validators=[DataRequired(_l("Enter a phone number.")),
-                                             contact_check(parse_phone)])
+    name = StringField(
+        _l("Full name"), validators=[DataRequired(_l("Enter your full name.")), contact_check(clean_name)]
+    )
+    email = EmailField(
+        _l("Email"), validators=[DataRequired(_l("Enter your email address.")), contact_check(parse_email)]
+    )
+    phone = TelField(
+        _l("Phone"), validators=[DataRequired(_l("Enter a phone number.")), contact_check(parse_phone)]
+    )
     licence_number = StringField(_l("Driver's licence number"), validators=[Optional(), Length(max=30)])
-    language = RadioField(_l("Language for messages"), choices=[SelectChoice("es", "Español"), SelectChoice("en", "English")],
-                          default="es")
+    language = RadioField(
+        _l("Language for messages"),
+        choices=[SelectChoice("es", "Español"), SelectChoice("en", "English")],
+        default="es",
+    )
 
 
 def details_form_for(service, *, formdata=None):
@@ -47,18 +53,22 @@ def details_form_for(service, *, formdata=None):
     if service.asks_licence_number:
         ServiceDetailsForm.licence_number = StringField(
             _l("Driver's licence number"),
-            validators=[DataRequired(_l("Enter your driver's licence number.")), Length(max=30)])
+            validators=[DataRequired(_l("Enter your driver's licence number.")), Length(max=30)],
+        )
     return ServiceDetailsForm() if formdata is None else ServiceDetailsForm(formdata=formdata)
 
 
 class ConfirmForm(FlaskForm):
-    accept = BooleanField(_l("The information is correct and I agree that the agency uses it to serve me."),
-                          validators=[DataRequired(_l("Please confirm to book."))])
+    accept = BooleanField(
+        _l("The information is correct and I agree that the agency uses it to serve me."),
+        validators=[DataRequired(_l("Please confirm to book."))],
+    )
 
 
 class CancelForm(FlaskForm):
-    confirm = BooleanField(_l("Yes, cancel this appointment"),
-                           validators=[DataRequired(_l("Tick the box to cancel."))])
+    confirm = BooleanField(
+        _l("Yes, cancel this appointment"), validators=[DataRequired(_l("Tick the box to cancel."))]
+    )
 
 
 class ReplaceDocumentForm(FlaskForm):

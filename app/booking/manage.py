@@ -8,8 +8,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 
 from app import scheduling
-from app.appointments import (BookingError, SlotFull, TooLate, appointment_by_manage_token,
-                              can_change, cancel_appointment, reschedule_appointment)
+from app.appointments import (
+    BookingError,
+    SlotFull,
+    TooLate,
+    appointment_by_manage_token,
+    can_change,
+    cancel_appointment,
+    reschedule_appointment,
+)
 from app.booking.calendar import month_grid, parse_day, parse_month
 from app.booking.forms import CancelForm, ReplaceDocumentForm
 from app.booking.uploads import replace_document
@@ -26,17 +33,24 @@ def appointment_or_404(token: str):
 
 
 def render_manage(template: str, appointment, token: str, status: int = 200, **context):
-    return render_template(template, appointment=appointment, service=appointment.service,
-                           agency=appointment.service.agency, token=token,
-                           changeable=can_change(appointment), **context), status
+    return render_template(
+        template,
+        appointment=appointment,
+        service=appointment.service,
+        agency=appointment.service.agency,
+        token=token,
+        changeable=can_change(appointment),
+        **context,
+    ), status
 
 
 @bp.get("/<token>")
 @limiter.limit("60 per minute")
 def view(token: str):
     appointment = appointment_or_404(token)
-    return render_manage("manage/view.html", appointment, token, cancel_form=CancelForm(),
-                         replace_form=ReplaceDocumentForm())
+    return render_manage(
+        "manage/view.html", appointment, token, cancel_form=CancelForm(), replace_form=ReplaceDocumentForm()
+    )
 
 
 @bp.post("/<token>/cancel")
@@ -44,13 +58,21 @@ def cancel(token: str):
     appointment = appointment_or_404(token)
     form = CancelForm()
     if not form.validate_on_submit():
-        return render_manage("manage/view.html", appointment, token, 422, cancel_form=form,
-                             replace_form=ReplaceDocumentForm())
+        return render_manage(
+            "manage/view.html", appointment, token, 422, cancel_form=form, replace_form=ReplaceDocumentForm()
+        )
     try:
         cancel_appointment(appointment)
     except TooLate as error:
-        return render_manage("manage/view.html", appointment, token, error.status, cancel_form=form,
-                             replace_form=ReplaceDocumentForm(), error=error.message)
+        return render_manage(
+            "manage/view.html",
+            appointment,
+            token,
+            error.status,
+            cancel_form=form,
+            replace_form=ReplaceDocumentForm(),
+            error=error.message,
+        )
     flash(_("Your appointment was cancelled. The time is free for someone else."), "info")
     return redirect(url_for("manage.view", token=token))
 
@@ -67,10 +89,16 @@ def reschedule_calendar(token: str):
         abort(404)
     grid = month_grid(service, appointment.office, month, today)
     return render_manage(
-        "manage/reschedule_calendar.html", appointment, token, grid=grid, office=appointment.office,
+        "manage/reschedule_calendar.html",
+        appointment,
+        token,
+        grid=grid,
+        office=appointment.office,
         day_url=lambda day: url_for("manage.reschedule_times", token=token, day=day.isoformat()),
-        month_url=lambda first: url_for("manage.reschedule_calendar", token=token,
-                                        month=first.strftime("%Y-%m")))
+        month_url=lambda first: url_for(
+            "manage.reschedule_calendar", token=token, month=first.strftime("%Y-%m")
+        ),
+    )
 
 
 @bp.route("/<token>/reschedule/times", methods=["GET", "POST"])
@@ -92,16 +120,24 @@ def reschedule_times(token: str):
             raise ValueError
         reschedule_appointment(appointment, appointment.office, start, token)
     except ValueError:
-        return render_manage("manage/reschedule_times.html", appointment, token, 422,
-                             error=_("Choose one of the available times."), **context)
+        return render_manage(
+            "manage/reschedule_times.html",
+            appointment,
+            token,
+            422,
+            error=_("Choose one of the available times."),
+            **context,
+        )
     except SlotFull as full:
         availability = scheduling.available_days(service, day, 1, office=appointment.office)[0]
         context["availability"] = availability
-        return render_manage("manage/reschedule_times.html", appointment, token, 409,
-                             error=full.message, **context)
+        return render_manage(
+            "manage/reschedule_times.html", appointment, token, 409, error=full.message, **context
+        )
     except BookingError as error:
-        return render_manage("manage/reschedule_times.html", appointment, token, error.status,
-                             error=error.message, **context)
+        return render_manage(
+            "manage/reschedule_times.html", appointment, token, error.status, error=error.message, **context
+        )
     flash(_("Your appointment was moved. We sent you an email with the new time."), "info")
     return redirect(url_for("manage.view", token=token))
 
@@ -114,8 +150,15 @@ def replace(token: str, code: str):
     if requirement is None:
         abort(404)
     if not can_change(appointment):
-        return render_manage("manage/view.html", appointment, token, 409, cancel_form=CancelForm(),
-                             replace_form=ReplaceDocumentForm(), error=TooLate().message)
+        return render_manage(
+            "manage/view.html",
+            appointment,
+            token,
+            409,
+            cancel_form=CancelForm(),
+            replace_form=ReplaceDocumentForm(),
+            error=TooLate().message,
+        )
     form = ReplaceDocumentForm()
     error = None
     if form.validate_on_submit():
@@ -123,8 +166,15 @@ def replace(token: str, code: str):
     else:
         error = _("The form expired. Please try again.")
     if error:
-        return render_manage("manage/view.html", appointment, token, 422, cancel_form=CancelForm(),
-                             replace_form=form, error=error)
+        return render_manage(
+            "manage/view.html",
+            appointment,
+            token,
+            422,
+            cancel_form=CancelForm(),
+            replace_form=form,
+            error=error,
+        )
     flash(_("Your document was replaced."), "info")
     return redirect(url_for("manage.view", token=token))
 
@@ -137,8 +187,14 @@ def result_download(token: str, document_id: int):
     from app.models import AuditEvent
 
     appointment = appointment_or_404(token)
-    document = next((d for d in appointment.documents
-                     if d.id == document_id and d.source == "clerk" and d.purged_at is None), None)
+    document = next(
+        (
+            d
+            for d in appointment.documents
+            if d.id == document_id and d.source == "clerk" and d.purged_at is None
+        ),
+        None,
+    )
     if document is None:
         abort(404)
     try:
@@ -148,16 +204,29 @@ def result_download(token: str, document_id: int):
     download_name = _download_name(document.original_name, appointment.reference)
     try:
         write_transaction()  # SQLite: the read ends and the write lock is taken before writing
-        db.session.add(AuditEvent(action="document.downloaded_by_citizen", object_type="appointment",
-                                  object_id=appointment.id, agency_id=appointment.service.agency_id,
-                                  ip=request.remote_addr, detail={"document": document.id}))
+        db.session.add(
+            AuditEvent(
+                action="document.downloaded_by_citizen",
+                object_type="appointment",
+                object_id=appointment.id,
+                agency_id=appointment.service.agency_id,
+                ip=request.remote_addr,
+                detail={"document": document.id},
+            )
+        )
         db.session.commit()
     except BaseException:
         file.close()
         raise
-    response = send_file(file, mimetype="application/pdf", as_attachment=True,
-                         download_name=download_name,
-                         conditional=False, etag=False, max_age=0)
+    response = send_file(
+        file,
+        mimetype="application/pdf",
+        as_attachment=True,
+        download_name=download_name,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -8,18 +8,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from app import scheduling
-from app.appointments import (BookingError, BookingRequest, SlotFull, book_appointment,
-                              bookable_service, office_for)
+from app.appointments import (
+    BookingError,
+    BookingRequest,
+    SlotFull,
+    book_appointment,
+    bookable_service,
+    office_for,
+)
 from app.booking import bp
 from app.booking.calendar import month_grid, parse_day, parse_month
 from app.booking.forms import ConfirmForm, details_form_for
 from app.booking.uploads import collect_uploads, staged_documents, staged_summary
-from app.extensions import db, limiter
+from app.extensions import limiter
 from app.models import Service
 
 STEPS = ("service", "date", "time", "details", "review")
@@ -61,8 +66,15 @@ def chosen_start(state: dict) -> dt.datetime | None:
 
 
 def render_step(template: str, service: Service, step: str, status: int = 200, **context):
-    return render_template(template, service=service, agency=service.agency, steps=STEPS,
-                           step=step, step_number=STEPS.index(step) + 1, **context), status
+    return render_template(
+        template,
+        service=service,
+        agency=service.agency,
+        steps=STEPS,
+        step=step,
+        step_number=STEPS.index(step) + 1,
+        **context,
+    ), status
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
@@ -72,8 +84,9 @@ def start(slug: str):
     if request.method == "POST":
         office = office_for(service, request.form.get("office", type=int))
         if office is None:
-            return render_step("booking/start.html", service, "service", 422,
-                               error=_("Choose an office."), state=state)
+            return render_step(
+                "booking/start.html", service, "service", 422, error=_("Choose an office."), state=state
+            )
         state["office"] = office.id
         state.pop("start", None)
         save_state(state)
@@ -95,9 +108,14 @@ def calendar(slug: str):
         abort(404)
     grid = month_grid(service, office, month, today)
     return render_step(
-        "booking/calendar.html", service, "date", office=office, grid=grid,
+        "booking/calendar.html",
+        service,
+        "date",
+        office=office,
+        grid=grid,
         day_url=lambda day: url_for("booking.times", slug=slug, day=day.isoformat()),
-        month_url=lambda first: url_for("booking.calendar", slug=slug, month=first.strftime("%Y-%m")))
+        month_url=lambda first: url_for("booking.calendar", slug=slug, month=first.strftime("%Y-%m")),
+    )
 
 
 @bp.route("/<slug>/times", methods=["GET", "POST"])
@@ -115,11 +133,19 @@ def times(slug: str):
             state["start"] = start.isoformat()
             save_state(state)
             return redirect(url_for("booking.details", slug=slug))
-        return render_step("booking/times.html", service, "time", 422, office=office,
-                           availability=availability, day=day,
-                           error=_("Choose one of the available times."))
-    return render_step("booking/times.html", service, "time", office=office,
-                       availability=availability, day=day)
+        return render_step(
+            "booking/times.html",
+            service,
+            "time",
+            422,
+            office=office,
+            availability=availability,
+            day=day,
+            error=_("Choose one of the available times."),
+        )
+    return render_step(
+        "booking/times.html", service, "time", office=office, availability=availability, day=day
+    )
 
 
 def _parse_start(value: str | None) -> dt.datetime | None:
@@ -140,16 +166,27 @@ def details(slug: str):
     if request.method == "GET":
         form = details_form_for(service)
         form.process(data=state.get("details", {}))
-        return render_step("booking/details.html", service, "details", form=form, office=office,
-                           staged=staged_summary(state))
+        return render_step(
+            "booking/details.html", service, "details", form=form, office=office, staged=staged_summary(state)
+        )
     form = details_form_for(service, formdata=request.form)
     fields_ok = form.validate()
     document_errors = collect_uploads(service, state)  # keeps every valid file, even if a field is wrong
     save_state(state)
     if not fields_ok or document_errors:
-        return render_step("booking/details.html", service, "details", 422, form=form, office=office,
-                           staged=staged_summary(state), document_errors=document_errors)
-    state["details"] = {name: form[name].data for name in ("name", "email", "phone", "licence_number", "language")}
+        return render_step(
+            "booking/details.html",
+            service,
+            "details",
+            422,
+            form=form,
+            office=office,
+            staged=staged_summary(state),
+            document_errors=document_errors,
+        )
+    state["details"] = {
+        name: form[name].data for name in ("name", "email", "phone", "licence_number", "language")
+    }
     save_state(state)
     return redirect(url_for("booking.review", slug=slug))
 
@@ -164,31 +201,44 @@ def review(slug: str):
     if start is None or "details" not in state:
         return redirect(url_for("booking.details", slug=slug))
     form = ConfirmForm()
-    context = dict(form=form, office=office, start=start, details=state["details"],
-                   staged=staged_summary(state))
+    context = dict(
+        form=form, office=office, start=start, details=state["details"], staged=staged_summary(state)
+    )
     if not form.validate_on_submit():
         status = 422 if request.method == "POST" else 200
         return render_step("booking/review.html", service, "review", status, **context)
     try:
-        result = book_appointment(BookingRequest(
-            service=service, office=office, start=start, language=state["details"]["language"],
-            name=state["details"]["name"], email=state["details"]["email"],
-            phone=state["details"]["phone"], licence_number=state["details"].get("licence_number"),
-            documents=staged_documents(service, state)))
+        result = book_appointment(
+            BookingRequest(
+                service=service,
+                office=office,
+                start=start,
+                language=state["details"]["language"],
+                name=state["details"]["name"],
+                email=state["details"]["email"],
+                phone=state["details"]["phone"],
+                licence_number=state["details"].get("licence_number"),
+                documents=staged_documents(service, state),
+            )
+        )
     except SlotFull as full:
         state.pop("start", None)
         save_state(state)
         return render_step("booking/review.html", service, "review", 409, slot_full=full, **context)
     except BookingError as error:
-        return render_step("booking/review.html", service, "review", error.status,
-                           booking_error=error, **context)
+        return render_step(
+            "booking/review.html", service, "review", error.status, booking_error=error, **context
+        )
     for token in state.get("staged", {}).values():
         from app.documents import discard_staged
 
         discard_staged(token)
     session.pop("booking", None)
-    session["confirmation"] = {"reference": result.appointment.reference,
-                               "join_token": result.join_token, "manage_token": result.manage_token}
+    session["confirmation"] = {
+        "reference": result.appointment.reference,
+        "join_token": result.join_token,
+        "manage_token": result.manage_token,
+    }
     return redirect(url_for("booking.confirmation"))
 
 
@@ -216,5 +266,10 @@ def confirmation():
     if appointment is None:
         return redirect(url_for("main.home"))
     links = citizen_links(data.get("join_token"), data["manage_token"])
-    return render_template("booking/confirmation.html", appointment=appointment,
-                           service=appointment.service, agency=appointment.service.agency, **links)
+    return render_template(
+        "booking/confirmation.html",
+        appointment=appointment,
+        service=appointment.service,
+        agency=appointment.service.agency,
+        **links,
+    )

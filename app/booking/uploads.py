@@ -9,8 +9,15 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from app.appointments import UploadedPdf
-from app.documents import (DocumentError, PdfLimits, discard_staged, stage_upload, staged_upload,
-                           upload_store, validate_pdf)
+from app.documents import (
+    DocumentError,
+    PdfLimits,
+    discard_staged,
+    stage_upload,
+    staged_upload,
+    upload_store,
+    validate_pdf,
+)
 from app.extensions import db, write_transaction
 from app.models import AuditEvent, utcnow
 
@@ -31,8 +38,10 @@ def requirement_specs(service) -> list[RequirementSpec]:
     Checking a PDF takes a child process and may wait for a free slot: no database connection
     may stay checked out meanwhile, or a burst of uploads empties the pool for everyone.
     """
-    specs = [RequirementSpec(code=r.code, max_pages=r.max_pages, required=r.required,
-                             label=r.localized("label")) for r in service.requirements]
+    specs = [
+        RequirementSpec(code=r.code, max_pages=r.max_pages, required=r.required, label=r.localized("label"))
+        for r in service.requirements
+    ]
     db.session.commit()
     return specs
 
@@ -48,8 +57,9 @@ def read_pdf_upload(storage: FileStorage | None, requirement) -> UploadedPdf | N
     data = storage.stream.read(limits.max_bytes + 1)
     filename = storage.filename[-200:]
     info = validate_pdf(data, filename, requirement.max_pages, limits)
-    return UploadedPdf(requirement_code=requirement.code, filename=filename, data=data,
-                       pages=info.pages, sha256=info.sha256)
+    return UploadedPdf(
+        requirement_code=requirement.code, filename=filename, data=data, pages=info.pages, sha256=info.sha256
+    )
 
 
 def collect_uploads(service, state: dict) -> dict[str, str]:
@@ -91,15 +101,26 @@ def staged_documents(service, state: dict) -> list[UploadedPdf]:
     for requirement in service.requirements:
         staged = staged_upload(state.get("staged", {}).get(requirement.code, ""))
         if staged is not None:
-            documents.append(UploadedPdf(requirement_code=requirement.code, filename=staged.filename,
-                                         data=staged.data, pages=staged.pages, sha256=staged.sha256))
+            documents.append(
+                UploadedPdf(
+                    requirement_code=requirement.code,
+                    filename=staged.filename,
+                    data=staged.data,
+                    pages=staged.pages,
+                    sha256=staged.sha256,
+                )
+            )
     return documents
 
 
 def replace_document(appointment, requirement, storage: FileStorage | None) -> str | None:
     """Replace (or add) the citizen's file for `requirement`; returns an error message or None."""
-    spec = RequirementSpec(code=requirement.code, max_pages=requirement.max_pages,
-                           required=requirement.required, label=requirement.localized("label"))
+    spec = RequirementSpec(
+        code=requirement.code,
+        max_pages=requirement.max_pages,
+        required=requirement.required,
+        label=requirement.localized("label"),
+    )
     db.session.commit()  # no connection held while the PDF is checked
     try:
         upload = read_pdf_upload(storage, spec)
@@ -110,9 +131,14 @@ def replace_document(appointment, requirement, storage: FileStorage | None) -> s
     store = upload_store()
     key = store.save(upload.data)
     write_transaction()
-    document = next((d for d in appointment.documents
-                     if d.requirement_code == spec.code and d.source == "citizen"
-                     and d.purged_at is None), None)
+    document = next(
+        (
+            d
+            for d in appointment.documents
+            if d.requirement_code == spec.code and d.source == "citizen" and d.purged_at is None
+        ),
+        None,
+    )
     old_key = None
     try:
         if document is None:
@@ -125,9 +151,16 @@ def replace_document(appointment, requirement, storage: FileStorage | None) -> s
         document.original_name = upload.filename[:255]
         document.size_bytes, document.pages, document.sha256 = upload.size, upload.pages, upload.sha256
         document.storage_key, document.uploaded_at = key, utcnow()
-        db.session.add(AuditEvent(action="document.replaced_by_citizen", object_type="appointment",
-                                  object_id=appointment.id, agency_id=appointment.service.agency_id,
-                                  ip=request.remote_addr, detail={"requirement": spec.code}))
+        db.session.add(
+            AuditEvent(
+                action="document.replaced_by_citizen",
+                object_type="appointment",
+                object_id=appointment.id,
+                agency_id=appointment.service.agency_id,
+                ip=request.remote_addr,
+                detail={"requirement": spec.code},
+            )
+        )
         db.session.commit()
     except BaseException:
         db.session.rollback()

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app, request
 from flask_login import current_user
-from flask_socketio import ConnectionRefusedError, Namespace, disconnect, emit
+from flask_socketio import ConnectionRefusedError, Namespace, disconnect
 
 from app.call import sessions
 from app.extensions import db, socketio
@@ -93,7 +93,9 @@ class RedisDirectory:
 
     TTL_SECONDS = 24 * 3600  # a process that died never releases; its entries fade out
     # Release only if the slot still holds this sid: a newer tab may have claimed it meanwhile.
-    RELEASE = "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end"
+    RELEASE = (
+        "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end"
+    )
 
     def __init__(self, url: str):
         import redis
@@ -169,8 +171,9 @@ class CallNamespace(Namespace):
             self.emit("replaced", {}, room=replaced)
             disconnect(sid=replaced, namespace=NAMESPACE)
         self.enter_room(request.sid, room_for(participant.appointment_id))
-        self.emit("role", {"role": participant.role,
-                           "polite": participant.role == "citizen"}, room=request.sid)
+        self.emit(
+            "role", {"role": participant.role, "polite": participant.role == "citizen"}, room=request.sid
+        )
         appointment = db.session.get(Appointment, participant.appointment_id)
         if participant.role == "citizen":
             sessions.mark_waiting(appointment)
@@ -189,17 +192,28 @@ class CallNamespace(Namespace):
             appointment = sessions.appointment_by_join_token(token)
             if appointment is None or not sessions.join_window(appointment).is_open:
                 raise ConnectionRefusedError("invalid_or_closed")
-            return Participant(sid=request.sid, role="citizen", appointment_id=appointment.id,
-                               agency_id=appointment.service.agency_id)
+            return Participant(
+                sid=request.sid,
+                role="citizen",
+                appointment_id=appointment.id,
+                agency_id=appointment.service.agency_id,
+            )
         reference = auth.get("appointment")
         if isinstance(reference, str) and current_user.is_authenticated and len(reference) <= 20:
-            appointment = db.session.scalar(
-                db.select(Appointment).where(Appointment.reference == reference))
-            if (appointment is not None and appointment.service.mode == "video"
-                    and staff_may_act_for(current_user, appointment.service.agency_id)
-                    and appointment.status == "in_call" and appointment.clerk_id == current_user.id):
-                return Participant(sid=request.sid, role="clerk", appointment_id=appointment.id,
-                                   agency_id=appointment.service.agency_id)
+            appointment = db.session.scalar(db.select(Appointment).where(Appointment.reference == reference))
+            if (
+                appointment is not None
+                and appointment.service.mode == "video"
+                and staff_may_act_for(current_user, appointment.service.agency_id)
+                and appointment.status == "in_call"
+                and appointment.clerk_id == current_user.id
+            ):
+                return Participant(
+                    sid=request.sid,
+                    role="clerk",
+                    appointment_id=appointment.id,
+                    agency_id=appointment.service.agency_id,
+                )
         raise ConnectionRefusedError("not_allowed")
 
     def _pair_if_complete(self, appointment: Appointment) -> None:
@@ -269,19 +283,24 @@ def valid_signal(data) -> bool:
         return False
     if "description" in data:
         description = data["description"]
-        return (isinstance(description, dict) and set(description) <= {"type", "sdp"}
-                and description.get("type") in DESCRIPTION_TYPES
-                and isinstance(description.get("sdp", ""), str))
+        return (
+            isinstance(description, dict)
+            and set(description) <= {"type", "sdp"}
+            and description.get("type") in DESCRIPTION_TYPES
+            and isinstance(description.get("sdp", ""), str)
+        )
     if "candidate" in data:
         candidate = data["candidate"]
         if candidate is None:
             return True
-        return (isinstance(candidate, dict)
-                and set(candidate) <= {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"}
-                and isinstance(candidate.get("candidate"), str)
-                and isinstance(candidate.get("sdpMid"), (str, type(None)))
-                and isinstance(candidate.get("sdpMLineIndex"), (int, type(None)))
-                and isinstance(candidate.get("usernameFragment"), (str, type(None))))
+        return (
+            isinstance(candidate, dict)
+            and set(candidate) <= {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"}
+            and isinstance(candidate.get("candidate"), str)
+            and isinstance(candidate.get("sdpMid"), (str, type(None)))
+            and isinstance(candidate.get("sdpMLineIndex"), (int, type(None)))
+            and isinstance(candidate.get("usernameFragment"), (str, type(None)))
+        )
     return False
 
 
@@ -289,8 +308,12 @@ def notify_waiting_room(appointment: Appointment) -> None:
     """Push the appointment's live state to the clerks of its agency watching the console."""
     state = sessions.call_state(appointment)
     state["present"] = "citizen" in rooms.present(appointment.id)
-    socketio.emit("waiting-room", {"reference": appointment.reference, **state},
-                  namespace=NAMESPACE, to=staff_room(appointment.service.agency_id))
+    socketio.emit(
+        "waiting-room",
+        {"reference": appointment.reference, **state},
+        namespace=NAMESPACE,
+        to=staff_room(appointment.service.agency_id),
+    )
 
 
 def tell_citizen_admitted(appointment: Appointment) -> None:
@@ -300,8 +323,9 @@ def tell_citizen_admitted(appointment: Appointment) -> None:
 
 def end_call(appointment: Appointment) -> None:
     """The clerk recorded an outcome: both browsers leave the call and the console updates."""
-    socketio.emit("call-ended", {"outcome": appointment.outcome}, namespace=NAMESPACE,
-                  to=room_for(appointment.id))
+    socketio.emit(
+        "call-ended", {"outcome": appointment.outcome}, namespace=NAMESPACE, to=room_for(appointment.id)
+    )
     notify_waiting_room(appointment)
 
 

@@ -33,8 +33,9 @@ def join(token: str):
 
         return redirect(url_for("survey.survey", token=token))
     template = "call/join.html" if window.is_open else "call/not_open.html"
-    return render_template(template, appointment=appointment, service=service, agency=service.agency,
-                           window=window, token=token)
+    return render_template(
+        template, appointment=appointment, service=service, agency=service.agency, window=window, token=token
+    )
 
 
 @bp.get("/check")
@@ -68,8 +69,13 @@ def ice_server_list(user: str, now: float | None = None) -> list[dict]:
         expiry = int((now or time.time()) + config["TURN_TTL_SECONDS"])
         username = f"{expiry}:{user}"
         digest = hmac.new(config["TURN_SECRET"].encode(), username.encode(), hashlib.sha1).digest()
-        servers.append({"urls": config["TURN_URLS"], "username": username,
-                        "credential": base64.b64encode(digest).decode()})
+        servers.append(
+            {
+                "urls": config["TURN_URLS"],
+                "username": username,
+                "credential": base64.b64encode(digest).decode(),
+            }
+        )
     return servers
 
 
@@ -86,9 +92,15 @@ def phone_request(token: str):
     appointment = appointment_or_404(token)
     if sessions.join_window(appointment).state in ("cancelled", "finished", "passed"):
         abort(409, _("This appointment is no longer open."))
-    db.session.add(AuditEvent(action="call.phone_requested", object_type="appointment",
-                              object_id=appointment.id, agency_id=appointment.service.agency_id,
-                              ip=request.remote_addr))
+    db.session.add(
+        AuditEvent(
+            action="call.phone_requested",
+            object_type="appointment",
+            object_id=appointment.id,
+            agency_id=appointment.service.agency_id,
+            ip=request.remote_addr,
+        )
+    )
     db.session.commit()
     events.notify_waiting_room(appointment)
     flash(_("The clerk will phone you at your appointment time."), "info")

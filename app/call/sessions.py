@@ -58,8 +58,10 @@ def join_window(appointment: Appointment, now: dt.datetime | None = None) -> Joi
 
 def open_session(appointment: Appointment) -> CallSession | None:
     return db.session.scalar(
-        sa.select(CallSession).where(CallSession.appointment_id == appointment.id,
-                                     CallSession.ended_at.is_(None)).order_by(CallSession.id.desc()))
+        sa.select(CallSession)
+        .where(CallSession.appointment_id == appointment.id, CallSession.ended_at.is_(None))
+        .order_by(CallSession.id.desc())
+    )
 
 
 def mark_waiting(appointment: Appointment, now: dt.datetime | None = None) -> CallSession:
@@ -87,10 +89,13 @@ def admit(appointment: Appointment, clerk: Staff, now: dt.datetime | None = None
     write_transaction()
     result = db.session.execute(
         sa.update(Appointment)
-        .where(Appointment.id == appointment.id,
-               Appointment.status.in_(("booked", "checked_in", "in_call")),
-               sa.or_(Appointment.clerk_id.is_(None), Appointment.clerk_id == clerk.id))
-        .values(clerk_id=clerk.id, status="in_call", updated_at=now))
+        .where(
+            Appointment.id == appointment.id,
+            Appointment.status.in_(("booked", "checked_in", "in_call")),
+            sa.or_(Appointment.clerk_id.is_(None), Appointment.clerk_id == clerk.id),
+        )
+        .values(clerk_id=clerk.id, status="in_call", updated_at=now)
+    )
     if result.rowcount != 1:
         db.session.rollback()
         db.session.refresh(appointment)
@@ -121,9 +126,18 @@ def end_session(appointment: Appointment, reason: str, now: dt.datetime | None =
 
 
 def phone_requested(appointment: Appointment) -> bool:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
-        AuditEvent.action == "call.phone_requested", AuditEvent.object_type == "appointment",
-        AuditEvent.object_id == appointment.id)) > 0
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.action == "call.phone_requested",
+                AuditEvent.object_type == "appointment",
+                AuditEvent.object_id == appointment.id,
+            )
+        )
+        > 0
+    )
 
 
 def call_state(appointment: Appointment) -> dict:

@@ -35,11 +35,16 @@ MAX_COMMENT = 1000
 
 
 class SurveyForm(FlaskForm):
-    rating = RadioField(_l("How satisfied are you with the service you received?"),
-                        choices=[SelectChoice(value, label) for value, label in RATINGS.items()], validate_choice=False,
-                        validators=[InputRequired(_l("Choose a number from 1 to 5."))])
-    comment = TextAreaField(_l("Comment (optional)"), validators=[
-        Length(max=MAX_COMMENT, message=_l("Write at most %(max)d characters."))])
+    rating = RadioField(
+        _l("How satisfied are you with the service you received?"),
+        choices=[SelectChoice(value, label) for value, label in RATINGS.items()],
+        validate_choice=False,
+        validators=[InputRequired(_l("Choose a number from 1 to 5."))],
+    )
+    comment = TextAreaField(
+        _l("Comment (optional)"),
+        validators=[Length(max=MAX_COMMENT, message=_l("Write at most %(max)d characters."))],
+    )
 
     def validate_rating(self, field):
         if field.data not in RATINGS:
@@ -66,8 +71,9 @@ def record_answer(appointment: Appointment, rating: int, comment: str) -> bool:
     write_transaction()
     try:
         with db.session.begin_nested():
-            db.session.add(SurveyResponse(appointment_id=appointment.id, rating=rating,
-                                          comment=comment[:MAX_COMMENT]))
+            db.session.add(
+                SurveyResponse(appointment_id=appointment.id, rating=rating, comment=comment[:MAX_COMMENT])
+            )
         db.session.commit()
     except sa.exc.IntegrityError:
         db.session.rollback()
@@ -77,9 +83,17 @@ def record_answer(appointment: Appointment, rating: int, comment: str) -> bool:
 
 def _page(appointment: Appointment, token: str, form: SurveyForm, status: int = 200, **context):
     service = appointment.service
-    return render_template("call/survey.html", appointment=appointment, service=service,
-                           agency=service.agency, token=token, form=form, ratings=RATINGS,
-                           answer=answer_of(appointment), **context), status
+    return render_template(
+        "call/survey.html",
+        appointment=appointment,
+        service=service,
+        agency=service.agency,
+        token=token,
+        form=form,
+        ratings=RATINGS,
+        answer=answer_of(appointment),
+        **context,
+    ), status
 
 
 @bp.route("/<token>/survey", methods=["GET", "POST"])

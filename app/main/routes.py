@@ -39,9 +39,7 @@ def agency(slug: str):
 
 @bp.get("/services/<slug>")
 def service(slug: str):
-    service = db.session.scalar(
-        sa.select(Service).where(Service.slug == slug, Service.active.is_(True))
-    )
+    service = db.session.scalar(sa.select(Service).where(Service.slug == slug, Service.active.is_(True)))
     if service is None:
         abort(404, _("There is no service with that name."))
     return render_template("main/service.html", service=service, agency=service.agency)

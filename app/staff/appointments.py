@@ -50,10 +50,14 @@ OUTCOME_EXPLANATIONS = {
     "completed": _l("Your request was processed."),
     "needs_in_person": _l("To finish your request, you need to visit an office in person."),
     "documents_missing": _l("Your request could not be finished because some documents are missing."),
-    "no_show": _l("We did not see you at the time of your appointment. If you still need this "
-                  "service, book a new appointment."),
-    "technical_failure": _l("A technical problem ended the call. We are sorry. If your request "
-                            "was not finished, book a new appointment."),
+    "no_show": _l(
+        "We did not see you at the time of your appointment. If you still need this "
+        "service, book a new appointment."
+    ),
+    "technical_failure": _l(
+        "A technical problem ended the call. We are sorry. If your request "
+        "was not finished, book a new appointment."
+    ),
     "phone_fallback": _l("The clerk attended you by phone."),
 }
 # The status is the appointment's life (is it over?), the outcome is how it went. Every outcome
@@ -85,6 +89,7 @@ RESULT_REQUIREMENT = ResultRequirement()
 
 # --- rules --------------------------------------------------------------------------------------
 
+
 class ClerkActionError(Exception):
     """An action the appointment's state refuses; `message` is translated, `status` the HTTP code."""
 
@@ -96,8 +101,12 @@ class ClerkActionError(Exception):
 
 def _not_yours(appointment: Appointment) -> ClerkActionError:
     name = appointment.clerk.name if appointment.clerk else "?"
-    return ClerkActionError(_("This appointment is in the hands of %(name)s. Only that clerk or an "
-                              "administrator can do this.", name=name))
+    return ClerkActionError(
+        _(
+            "This appointment is in the hands of %(name)s. Only that clerk or an administrator can do this.",
+            name=name,
+        )
+    )
 
 
 def _in_charge(staff: Staff):
@@ -108,9 +117,17 @@ def _in_charge(staff: Staff):
 
 
 def _audit(action: str, staff: Staff, appointment: Appointment, **detail) -> None:
-    db.session.add(AuditEvent(
-        action=action, actor_staff_id=staff.id, agency_id=appointment.service.agency_id,
-        object_type="appointment", object_id=appointment.id, ip=request.remote_addr, detail=detail))
+    db.session.add(
+        AuditEvent(
+            action=action,
+            actor_staff_id=staff.id,
+            agency_id=appointment.service.agency_id,
+            object_type="appointment",
+            object_id=appointment.id,
+            ip=request.remote_addr,
+            detail=detail,
+        )
+    )
 
 
 def verify_identity(appointment: Appointment, staff: Staff, now: dt.datetime | None = None) -> bool:
@@ -119,10 +136,15 @@ def verify_identity(appointment: Appointment, staff: Staff, now: dt.datetime | N
     write_transaction()
     result = db.session.execute(
         sa.update(Appointment)
-        .where(Appointment.id == appointment.id, Appointment.status == "in_call",
-               Appointment.identity_verified_at.is_(None), _in_charge(staff))
+        .where(
+            Appointment.id == appointment.id,
+            Appointment.status == "in_call",
+            Appointment.identity_verified_at.is_(None),
+            _in_charge(staff),
+        )
         .values(identity_verified_by_id=staff.id, identity_verified_at=now, updated_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         db.session.rollback()
         db.session.refresh(appointment)
@@ -137,8 +159,9 @@ def verify_identity(appointment: Appointment, staff: Staff, now: dt.datetime | N
     return True
 
 
-def record_outcome(appointment: Appointment, staff: Staff, outcome: str, message: str,
-                   now: dt.datetime | None = None) -> None:
+def record_outcome(
+    appointment: Appointment, staff: Staff, outcome: str, message: str, now: dt.datetime | None = None
+) -> None:
     """Close the appointment with `outcome`: status, call record, audit and the citizen's e-mail.
 
     The slot seat stays held (the time was used); the citizen's place among their upcoming
@@ -154,12 +177,22 @@ def record_outcome(appointment: Appointment, staff: Staff, outcome: str, message
     write_transaction()
     result = db.session.execute(
         sa.update(Appointment)
-        .where(Appointment.id == appointment.id, Appointment.outcome.is_(None),
-               Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES), _in_charge(staff))
-        .values(outcome=outcome, outcome_message=message or None, status=OUTCOME_STATUS[outcome],
-                citizen_seat=None, clerk_id=sa.func.coalesce(Appointment.clerk_id, staff.id),
-                updated_at=now)
-        .execution_options(synchronize_session=False))
+        .where(
+            Appointment.id == appointment.id,
+            Appointment.outcome.is_(None),
+            Appointment.status.in_(ACTIVE_APPOINTMENT_STATUSES),
+            _in_charge(staff),
+        )
+        .values(
+            outcome=outcome,
+            outcome_message=message or None,
+            status=OUTCOME_STATUS[outcome],
+            citizen_seat=None,
+            clerk_id=sa.func.coalesce(Appointment.clerk_id, staff.id),
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         db.session.rollback()
         db.session.refresh(appointment)
@@ -191,16 +224,30 @@ def attach_result(appointment: Appointment, staff: Staff, storage) -> Document:
     key = store.save(upload.data)
     try:
         write_transaction()
-        results = db.session.scalar(sa.select(sa.func.count(Document.id)).where(
-            Document.appointment_id == appointment.id, Document.source == "clerk",
-            Document.purged_at.is_(None)))
+        results = db.session.scalar(
+            sa.select(sa.func.count(Document.id)).where(
+                Document.appointment_id == appointment.id,
+                Document.source == "clerk",
+                Document.purged_at.is_(None),
+            )
+        )
         if results >= MAX_RESULT_DOCUMENTS:
-            raise ClerkActionError(_("This appointment already has %(count)s documents from the agency, "
-                                     "the most it can have.", count=MAX_RESULT_DOCUMENTS))
+            raise ClerkActionError(
+                _(
+                    "This appointment already has %(count)s documents from the agency, the most it can have.",
+                    count=MAX_RESULT_DOCUMENTS,
+                )
+            )
         document = Document(
-            appointment_id=appointment.id, requirement_code=RESULT_REQUIREMENT.code, source="clerk",
-            original_name=upload.filename[:255], size_bytes=upload.size, pages=upload.pages,
-            sha256=upload.sha256, storage_key=key)
+            appointment_id=appointment.id,
+            requirement_code=RESULT_REQUIREMENT.code,
+            source="clerk",
+            original_name=upload.filename[:255],
+            size_bytes=upload.size,
+            pages=upload.pages,
+            sha256=upload.sha256,
+            storage_key=key,
+        )
         db.session.add(document)
         db.session.flush()
         _audit("document.result_attached", staff, appointment, document=document.id, pages=upload.pages)
@@ -215,11 +262,18 @@ def attach_result(appointment: Appointment, staff: Staff, storage) -> Document:
 
 # --- forms --------------------------------------------------------------------------------------
 
+
 class OutcomeForm(FlaskForm):
-    outcome = RadioField(_l("Outcome"), choices=[SelectChoice(code, label) for code, label in OUTCOME_LABELS.items()], validate_choice=False,
-                         validators=[InputRequired(_l("Choose the outcome of the appointment."))])
-    message = TextAreaField(_l("Message to the citizen"), validators=[Length(
-        max=MAX_OUTCOME_MESSAGE, message=_l("Write at most %(max)d characters."))])
+    outcome = RadioField(
+        _l("Outcome"),
+        choices=[SelectChoice(code, label) for code, label in OUTCOME_LABELS.items()],
+        validate_choice=False,
+        validators=[InputRequired(_l("Choose the outcome of the appointment."))],
+    )
+    message = TextAreaField(
+        _l("Message to the citizen"),
+        validators=[Length(max=MAX_OUTCOME_MESSAGE, message=_l("Write at most %(max)d characters."))],
+    )
 
     def validate_outcome(self, field):
         if field.data not in OUTCOME_LABELS:
@@ -233,10 +287,14 @@ class OutcomeForm(FlaskForm):
 
 # --- routes -------------------------------------------------------------------------------------
 
+
 @bp.app_context_processor
 def outcome_words():
-    return {"outcome_labels": OUTCOME_LABELS, "outcome_explanations": OUTCOME_EXPLANATIONS,
-            "result_max_pages": RESULT_REQUIREMENT.max_pages}
+    return {
+        "outcome_labels": OUTCOME_LABELS,
+        "outcome_explanations": OUTCOME_EXPLANATIONS,
+        "result_max_pages": RESULT_REQUIREMENT.max_pages,
+    }
 
 
 def appointment_for_staff(reference: str) -> Appointment:
@@ -251,8 +309,9 @@ def appointment_for_staff(reference: str) -> Appointment:
 
 
 def _page(appointment: Appointment, status: int = 200, **context):
-    return render_template("staff/appointment.html", appointment=appointment,
-                           agency=appointment.service.agency, **context), status
+    return render_template(
+        "staff/appointment.html", appointment=appointment, agency=appointment.service.agency, **context
+    ), status
 
 
 def _refused(appointment: Appointment, message: str, status: int, **context):
@@ -284,8 +343,7 @@ def appointment_detail(reference: str):
 @staff_required("clerk")
 def document_page(reference: str, document_id: int, page: int):
     appointment = appointment_for_staff(reference)
-    document = next((d for d in appointment.documents
-                     if d.id == document_id and d.purged_at is None), None)
+    document = next((d for d in appointment.documents if d.id == document_id and d.purged_at is None), None)
     if document is None or not 1 <= page <= document.pages:
         abort(404)
     width = request.args.get("w", str(DEFAULT_WIDTH))
@@ -316,10 +374,15 @@ def identity(reference: str):
         recorded = verify_identity(appointment, current_user)
     except ClerkActionError as error:
         return _refused(appointment, error.message, error.status)
-    message = (_("Identity verified against the licence.") if recorded
-               else _("The identity was already verified."))
-    return _done(message, _back(appointment), verified_by=appointment.identity_verified_by.name,
-                 verified_at=appointment.identity_verified_at.isoformat())
+    message = (
+        _("Identity verified against the licence.") if recorded else _("The identity was already verified.")
+    )
+    return _done(
+        message,
+        _back(appointment),
+        verified_by=appointment.identity_verified_by.name,
+        verified_at=appointment.identity_verified_at.isoformat(),
+    )
 
 
 @bp.post("/appointments/<reference>/outcome")
@@ -340,9 +403,15 @@ def outcome(reference: str):
         end_call(appointment)
     except Exception:  # the outcome is saved; a browser that missed the news sees it on reload
         log.exception("could not tell the call's browsers that %s ended", appointment.reference)
-    return _done(_("Outcome saved for %(reference)s. The citizen will get an e-mail.",
-                   reference=appointment.reference), url_for("staff.console"),
-                 outcome=appointment.outcome, status=appointment.status)
+    return _done(
+        _(
+            "Outcome saved for %(reference)s. The citizen will get an e-mail.",
+            reference=appointment.reference,
+        ),
+        url_for("staff.console"),
+        outcome=appointment.outcome,
+        status=appointment.status,
+    )
 
 
 @bp.post("/appointments/<reference>/results")
@@ -355,5 +424,8 @@ def results(reference: str):
         return _refused(appointment, error.message, 422, results_error=error.message)
     except ClerkActionError as error:
         return _refused(appointment, error.message, error.status, results_error=error.message)
-    return _done(_("“%(name)s” is ready for the citizen, who will get an e-mail.",
-                   name=document.original_name), _back(appointment), document=document.id)
+    return _done(
+        _("“%(name)s” is ready for the citizen, who will get an e-mail.", name=document.original_name),
+        _back(appointment),
+        document=document.id,
+    )

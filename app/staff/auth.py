@@ -23,14 +23,22 @@ def authenticate(email: str, password: str) -> Staff | None:
     staff = db.session.scalar(sa.select(Staff).where(Staff.email == normalize_email(email)))
     ok = verify_password(staff.password_hash if staff else None, password)
     if not ok or staff is None or not staff.active:
-        db.session.add(AuditEvent(action="staff.login_failed", ip=request.remote_addr,
-                                  agency_id=staff.agency_id if staff else None,
-                                  actor_staff_id=staff.id if staff else None))
+        db.session.add(
+            AuditEvent(
+                action="staff.login_failed",
+                ip=request.remote_addr,
+                agency_id=staff.agency_id if staff else None,
+                actor_staff_id=staff.id if staff else None,
+            )
+        )
         db.session.commit()
         return None
     staff.last_login_at = utcnow()
-    db.session.add(AuditEvent(action="staff.login", actor_staff_id=staff.id,
-                              agency_id=staff.agency_id, ip=request.remote_addr))
+    db.session.add(
+        AuditEvent(
+            action="staff.login", actor_staff_id=staff.id, agency_id=staff.agency_id, ip=request.remote_addr
+        )
+    )
     db.session.commit()
     return staff
 
@@ -59,8 +67,9 @@ def create_staff(email: str, name: str, password: str, role: str, agency_slug: s
         raise StaffError("clerks and admins belong to an agency: pass --agency")
     if db.session.scalar(sa.select(Staff.id).where(Staff.email == email)) is not None:
         raise StaffError(f"{email} already has an account")
-    staff = Staff(email=email, name=name.strip(), password_hash=hash_password(password),
-                  role=role, agency=agency)
+    staff = Staff(
+        email=email, name=name.strip(), password_hash=hash_password(password), role=role, agency=agency
+    )
     db.session.add(staff)
     db.session.commit()
     return staff

@@ -10,16 +10,16 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from app.call import events as call_events
+from app.call import sessions as call_sessions
 from app.extensions import db, limiter
 from app.main.routes import safe_next
 from app.models import Appointment, Service
-from app.call import events as call_events
-from app.call import sessions as call_sessions
 from app.security import staff_may_act_for, staff_required
-from app.templating import local_time
 from app.staff import bp
 from app.staff.auth import authenticate
 from app.staff.forms import LoginForm
+from app.templating import local_time
 
 
 def _login_limit() -> str:
@@ -76,11 +76,20 @@ def console():
         if state.get("since"):
             state["since_time"] = local_time(dt.datetime.fromisoformat(state["since"]), str(zone))
     present = {a.id for a in appointments if "citizen" in call_events.rooms.present(a.id)}
-    waiting_refs = [a.reference for a in appointments
-                    if a.id in present and states.get(a.id, {}).get("state") == "waiting"]
-    return render_template("staff/console.html", appointments=appointments, today=today,
-                           timezone=str(zone), states=states, present=present,
-                           waiting_refs=waiting_refs)
+    waiting_refs = [
+        a.reference
+        for a in appointments
+        if a.id in present and states.get(a.id, {}).get("state") == "waiting"
+    ]
+    return render_template(
+        "staff/console.html",
+        appointments=appointments,
+        today=today,
+        timezone=str(zone),
+        states=states,
+        present=present,
+        waiting_refs=waiting_refs,
+    )
 
 
 def agency_appointment_or_404(reference: str) -> Appointment:
@@ -114,5 +123,9 @@ def call_screen(reference: str):
     if appointment.status != "in_call" or appointment.clerk_id != current_user.id:
         flash(_("Admit the citizen from the console first."), "info")
         return redirect(url_for("staff.console"))
-    return render_template("staff/call.html", appointment=appointment,
-                           agency=appointment.service.agency, timezone=appointment.service.agency.timezone)
+    return render_template(
+        "staff/call.html",
+        appointment=appointment,
+        agency=appointment.service.agency,
+        timezone=appointment.service.agency.timezone,
+    )

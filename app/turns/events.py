@@ -59,16 +59,22 @@ def rooms_for(auth) -> list[str]:
             rooms.append(line_room(turn.service_id, turn.office_id))
         return rooms
     service_id, office_id = auth.get("service"), auth.get("office")
-    if (set(auth) == {"service", "office"} and type(service_id) is int and type(office_id) is int
-            and current_user.is_authenticated and current_user.has_role("clerk")):
+    if (
+        set(auth) == {"service", "office"}
+        and type(service_id) is int
+        and type(office_id) is int
+        and current_user.is_authenticated
+        and current_user.has_role("clerk")
+    ):
         line = queue.queue_for(service_id, office_id)
         if line is not None and staff_may_act_for(current_user, line.service.agency_id):
             return [staff_room(service_id, office_id)]
     return []
 
 
-def publish_queue_change(service_id: int, office_id: int | None, turn_id: int | None = None,
-                         status: str | None = None) -> None:
+def publish_queue_change(
+    service_id: int, office_id: int | None, turn_id: int | None = None, status: str | None = None
+) -> None:
     """Tell the line's status pages and clerks that it changed, and the turn's page its status."""
     socketio.emit("queue-updated", {}, namespace=NAMESPACE, to=line_room(service_id, office_id))
     socketio.emit("queue-updated", {}, namespace=NAMESPACE, to=staff_room(service_id, office_id))

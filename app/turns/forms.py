@@ -21,22 +21,35 @@ def _printable(form, field):
 
 
 class TakeTurnForm(FlaskForm):
-    name = StringField(_l("Full name"), validators=[DataRequired(_l("Enter your full name.")),
-                                                   _printable, contact_check(clean_name)])
-    phone = TelField(_l("Phone number we should call"),
-                     validators=[DataRequired(_l("Enter a phone number.")), contact_check(parse_phone)])
-    reason = TextAreaField(_l("What is your call about?"), validators=[
-        DataRequired(_l("Tell us briefly what your call is about.")), _printable,
-        Length(max=500, message=_l("Write at most 500 characters."))])
-    language = RadioField(_l("Language for messages"),
-                          choices=[SelectChoice("es", "Español"), SelectChoice("en", "English")],
-                          default="es", validate_choice=False,
-                          validators=[AnyOf(["es", "en"], message=_l("Choose a language."))])
+    name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(_l("Enter your full name.")), _printable, contact_check(clean_name)],
+    )
+    phone = TelField(
+        _l("Phone number we should call"),
+        validators=[DataRequired(_l("Enter a phone number.")), contact_check(parse_phone)],
+    )
+    reason = TextAreaField(
+        _l("What is your call about?"),
+        validators=[
+            DataRequired(_l("Tell us briefly what your call is about.")),
+            _printable,
+            Length(max=500, message=_l("Write at most 500 characters.")),
+        ],
+    )
+    language = RadioField(
+        _l("Language for messages"),
+        choices=[SelectChoice("es", "Español"), SelectChoice("en", "English")],
+        default="es",
+        validate_choice=False,
+        validators=[AnyOf(["es", "en"], message=_l("Choose a language."))],
+    )
 
 
 class CancelTurnForm(FlaskForm):
-    confirm = BooleanField(_l("Yes, cancel my turn"),
-                           validators=[DataRequired(_l("Tick the box to cancel your turn."))])
+    confirm = BooleanField(
+        _l("Yes, cancel my turn"), validators=[DataRequired(_l("Tick the box to cancel your turn."))]
+    )
 
 
 class ActionForm(FlaskForm):
@@ -44,8 +57,13 @@ class ActionForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    outcome = RadioField(_l("Outcome"), choices=[SelectChoice(k, v) for k, v in OUTCOME_LABELS.items()],
-                         validate_choice=False,
-                         validators=[AnyOf(list(OUTCOME_LABELS), message=_l("Choose the outcome of the call."))])
-    note = TextAreaField(_l("Note (optional)"),
-                         validators=[_printable, Length(max=500, message=_l("Write at most 500 characters."))])
+    outcome = RadioField(
+        _l("Outcome"),
+        choices=[SelectChoice(k, v) for k, v in OUTCOME_LABELS.items()],
+        validate_choice=False,
+        validators=[AnyOf(list(OUTCOME_LABELS), message=_l("Choose the outcome of the call."))],
+    )
+    note = TextAreaField(
+        _l("Note (optional)"),
+        validators=[_printable, Length(max=500, message=_l("Write at most 500 characters."))],
+    )

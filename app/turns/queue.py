@@ -38,7 +38,7 @@ from app.i18n import regional_locale
 from app.models import Appointment, Office, OutboxMessage, Service, Staff, Turn, utcnow
 from app.security import hash_token, new_token, staff_may_act_for
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 logger = logging.getLogger(__name__)
 
 ACTIVE_STATUSES = ("waiting", "calling", "no_answer")
@@ -67,6 +67,7 @@ def setting(name: str, default: int) -> int:
 
 # --- Errors -------------------------------------------------------------------------------------
 
+
 class TurnError(Exception):
     """A turn the rules refuse; `code` is stable, `message` is translated for the citizen or clerk."""
 
@@ -94,9 +95,13 @@ class AlreadyInLine(TurnError):
     status = 409
 
     def __init__(self):
-        super().__init__("already_in_line", _(
-            "This phone number already has a turn in line for this service today. Use the link "
-            "of that turn to see it or cancel it."))
+        super().__init__(
+            "already_in_line",
+            _(
+                "This phone number already has a turn in line for this service today. Use the link "
+                "of that turn to see it or cancel it."
+            ),
+        )
 
 
 class TurnNotActive(TurnError):
@@ -108,10 +113,12 @@ class TurnNotActive(TurnError):
 
 # --- Which services and offices give turns -----------------------------------------------------
 
+
 def takeable_service(slug: str) -> Service | None:
     """The active phone-turn service with that slug (and an office whose hours it follows)."""
-    service = db.session.scalar(sa.select(Service).where(
-        Service.slug == slug, Service.active.is_(True), Service.mode == "phone_turn"))
+    service = db.session.scalar(
+        sa.select(Service).where(Service.slug == slug, Service.active.is_(True), Service.mode == "phone_turn")
+    )
     return service if service is not None and service.offices else None
 
 
@@ -130,6 +137,7 @@ def turn_code(service: Service, number: int) -> str:
 
 # --- Opening hours ------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Opening:
     """One opening interval of a day, in UTC."""
@@ -141,8 +149,9 @@ class Opening:
         return self.opens <= moment < self.closes
 
 
-def openings(service: Service, office: Office, first_day: dt.date,
-             days: int = 1) -> list[tuple[dt.date, str | None, list[Opening]]]:
+def openings(
+    service: Service, office: Office, first_day: dt.date, days: int = 1
+) -> list[tuple[dt.date, str | None, list[Opening]]]:
     """(day, closed reason, opening intervals) for each day: the office's hours, holidays, closures."""
     zone = scheduling.agency_zone(service)
     last_day = first_day + dt.timedelta(days=days - 1)
@@ -152,11 +161,17 @@ def openings(service: Service, office: Office, first_day: dt.date,
     result = []
     for offset in range(days):
         day = first_day + dt.timedelta(days=offset)
-        reason = scheduling.closed_reason(day, observes_holidays=service.agency.observes_pr_holidays,
-                                          closures=closures)
-        intervals = [] if reason else [
-            Opening(_at(day, opens, zone), _at(day, closes, zone))
-            for opens, closes in sorted(hours.get(day.weekday(), []))]
+        reason = scheduling.closed_reason(
+            day, observes_holidays=service.agency.observes_pr_holidays, closures=closures
+        )
+        intervals = (
+            []
+            if reason
+            else [
+                Opening(_at(day, opens, zone), _at(day, closes, zone))
+                for opens, closes in sorted(hours.get(day.weekday(), []))
+            ]
+        )
         result.append((day, reason, intervals))
     return result
 
@@ -176,7 +191,7 @@ def _at(day: dt.date, time: dt.time, zone) -> dt.datetime:
 
 
 def describe_moment(moment: dt.datetime, service: Service, now: dt.datetime) -> str:
-    """"today at 8:00 a. m.", "tomorrow at …" or "Monday, March 10, 2031 at …", in the page's language."""
+    """ "today at 8:00 a. m.", "tomorrow at …" or "Monday, March 10, 2031 at …", in the page's language."""
     zone = scheduling.agency_zone(service)
     locale = regional_locale(str(get_locale() or "es"))
     local, today = moment.astimezone(zone), now.astimezone(zone).date()
@@ -189,6 +204,7 @@ def describe_moment(moment: dt.datetime, service: Service, now: dt.datetime) -> 
 
 
 # --- Wait estimate ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class QueueLoad:
@@ -226,24 +242,42 @@ def queue_load(service: Service, office_id: int, day: dt.date, now: dt.datetime)
     window = setting("QUEUE_AVERAGE_OVER", 10)
     rows = db.session.execute(
         sa.select(Turn.called_at, Turn.finished_at)
-        .where(*_queue(service.id, office_id, day), Turn.status.in_(("attended", "missed")),
-               Turn.called_at.is_not(None), Turn.finished_at.is_not(None))
-        .order_by(Turn.finished_at.desc()).limit(window)).all()
-    durations = [min(max((finished - called).total_seconds() / 60, SHORTEST_SERVICE_MINUTES),
-                     LONGEST_SERVICE_MINUTES) for called, finished in rows]
+        .where(
+            *_queue(service.id, office_id, day),
+            Turn.status.in_(("attended", "missed")),
+            Turn.called_at.is_not(None),
+            Turn.finished_at.is_not(None),
+        )
+        .order_by(Turn.finished_at.desc())
+        .limit(window)
+    ).all()
+    durations = [
+        min(max((finished - called).total_seconds() / 60, SHORTEST_SERVICE_MINUTES), LONGEST_SERVICE_MINUTES)
+        for called, finished in rows
+    ]
     since = now - dt.timedelta(minutes=setting("QUEUE_ACTIVE_CLERK_MINUTES", 30))
     clerks = db.session.scalar(
-        sa.select(sa.func.count(sa.distinct(Turn.clerk_id)))
-        .where(*_queue(service.id, office_id, day), Turn.clerk_id.is_not(None),
-               sa.or_(Turn.status == "calling", Turn.called_at >= since)))
-    calling = db.session.scalar(sa.select(sa.func.count()).select_from(Turn).where(
-        *_queue(service.id, office_id, day), Turn.status == "calling"))
+        sa.select(sa.func.count(sa.distinct(Turn.clerk_id))).where(
+            *_queue(service.id, office_id, day),
+            Turn.clerk_id.is_not(None),
+            sa.or_(Turn.status == "calling", Turn.called_at >= since),
+        )
+    )
+    calling = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Turn)
+        .where(*_queue(service.id, office_id, day), Turn.status == "calling")
+    )
     return QueueLoad(
         average_minutes=sum(durations) / len(durations) if durations else float(service.slot_minutes),
-        measured=bool(durations), clerks=max(clerks or 0, 1), being_called=calling or 0)
+        measured=bool(durations),
+        clerks=max(clerks or 0, 1),
+        being_called=calling or 0,
+    )
 
 
 # --- Where a turn stands ------------------------------------------------------------------------
+
 
 def _queue(service_id: int, office_id: int | None, day: dt.date):
     return (Turn.service_id == service_id, Turn.office_id == office_id, Turn.day == day)
@@ -260,27 +294,41 @@ def position(turn: Turn) -> int | None:
     """1 for the next to be called; None when the turn is not in line (called or finished)."""
     if turn.status not in IN_LINE_STATUSES:
         return None
-    ahead = db.session.scalar(sa.select(sa.func.count()).select_from(Turn).where(
-        *_in_line(turn.service_id, turn.office_id, turn.day), Turn.id != turn.id,
-        sa.or_(Turn.priority_at < turn.priority_at,
-               sa.and_(Turn.priority_at == turn.priority_at, Turn.id < turn.id))))
+    ahead = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Turn)
+        .where(
+            *_in_line(turn.service_id, turn.office_id, turn.day),
+            Turn.id != turn.id,
+            sa.or_(
+                Turn.priority_at < turn.priority_at,
+                sa.and_(Turn.priority_at == turn.priority_at, Turn.id < turn.id),
+            ),
+        )
+    )
     return ahead + 1
 
 
 def in_line(service_id: int, office_id: int | None, day: dt.date) -> list[Turn]:
-    return list(db.session.scalars(
-        sa.select(Turn).where(*_in_line(service_id, office_id, day)).order_by(*LINE_ORDER)))
+    return list(
+        db.session.scalars(sa.select(Turn).where(*_in_line(service_id, office_id, day)).order_by(*LINE_ORDER))
+    )
 
 
 def being_called(service_id: int, office_id: int | None, day: dt.date) -> list[Turn]:
-    return list(db.session.scalars(
-        sa.select(Turn).where(*_queue(service_id, office_id, day), Turn.status == "calling")
-        .order_by(Turn.called_at, Turn.id)))
+    return list(
+        db.session.scalars(
+            sa.select(Turn)
+            .where(*_queue(service_id, office_id, day), Turn.status == "calling")
+            .order_by(Turn.called_at, Turn.id)
+        )
+    )
 
 
 def count_in_line(service_id: int, office_id: int | None, day: dt.date) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Turn).where(
-        *_in_line(service_id, office_id, day)))
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(Turn).where(*_in_line(service_id, office_id, day))
+    )
 
 
 @dataclass(frozen=True)
@@ -321,6 +369,7 @@ def turn_by_status_token(token: str, now: dt.datetime | None = None) -> Turn | N
 
 
 # --- Taking a turn ------------------------------------------------------------------------------
+
 
 @dataclass
 class TurnRequest:
@@ -369,23 +418,44 @@ def availability(service: Service, now: dt.datetime | None = None) -> Availabili
     return Availability(None, people, estimate)
 
 
-def _closed(code: str, service: Service, office: Office, now: dt.datetime, after: dt.datetime,
-            reason: str | None = None) -> TurnsClosed:
+def _closed(
+    code: str,
+    service: Service,
+    office: Office,
+    now: dt.datetime,
+    after: dt.datetime,
+    reason: str | None = None,
+) -> TurnsClosed:
     opening = next_opening(service, office, after)
     when = describe_moment(opening, service, now) if opening else None
     if code == "closed_today":
-        message = (_("No turns are given today (%(reason)s). Turns open again %(when)s.", reason=reason, when=when)
-                   if when else _("No turns are given today (%(reason)s).", reason=reason))
+        message = (
+            _("No turns are given today (%(reason)s). Turns open again %(when)s.", reason=reason, when=when)
+            if when
+            else _("No turns are given today (%(reason)s).", reason=reason)
+        )
     elif code == "outside_hours":
-        message = (_("This service is not giving turns right now. Turns open %(when)s.", when=when)
-                   if when else _("This service is not giving turns right now."))
+        message = (
+            _("This service is not giving turns right now. Turns open %(when)s.", when=when)
+            if when
+            else _("This service is not giving turns right now.")
+        )
     elif code == "capacity":
-        message = (_("All of today's turns have been given. Turns open again %(when)s.", when=when)
-                   if when else _("All of today's turns have been given."))
+        message = (
+            _("All of today's turns have been given. Turns open again %(when)s.", when=when)
+            if when
+            else _("All of today's turns have been given.")
+        )
     else:
-        message = (_("The wait would run past closing time, so no more turns are given now. Turns "
-                     "open again %(when)s.", when=when)
-                   if when else _("The wait would run past closing time, so no more turns are given now."))
+        message = (
+            _(
+                "The wait would run past closing time, so no more turns are given now. Turns "
+                "open again %(when)s.",
+                when=when,
+            )
+            if when
+            else _("The wait would run past closing time, so no more turns are given now.")
+        )
     return TurnsClosed(code, message, opening)
 
 
@@ -403,11 +473,21 @@ def take_turn(request_: TurnRequest, *, now: dt.datetime | None = None) -> Taken
         if _phone_in_line(service.id, day, request_.phone):
             raise AlreadyInLine()
         token, token_hash = new_token()
-        turn = Turn(service=service, office_id=office.id, day=day, citizen_name=request_.name,
-                    citizen_phone=request_.phone, active_phone=request_.phone,
-                    reason=(request_.reason or "")[:500], language=request_.language,
-                    status="waiting", status_token_hash=token_hash, queued_at=now, priority_at=now,
-                    created_at=now)
+        turn = Turn(
+            service=service,
+            office_id=office.id,
+            day=day,
+            citizen_name=request_.name,
+            citizen_phone=request_.phone,
+            active_phone=request_.phone,
+            reason=(request_.reason or "")[:500],
+            language=request_.language,
+            status="waiting",
+            status_token_hash=token_hash,
+            queued_at=now,
+            priority_at=now,
+            created_at=now,
+        )
         _claim_number(turn, service, day, now, capacity=service.daily_capacity)
         _notify_second_in_line(service.id, office.id, day, now)
         db.session.commit()
@@ -419,17 +499,27 @@ def take_turn(request_: TurnRequest, *, now: dt.datetime | None = None) -> Taken
 
 
 def _last_number(service_id: int, day: dt.date) -> int:
-    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Turn.number), 0)).where(
-        Turn.service_id == service_id, Turn.day == day))
+    return db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.max(Turn.number), 0)).where(
+            Turn.service_id == service_id, Turn.day == day
+        )
+    )
 
 
 def _phone_in_line(service_id: int, day: dt.date, phone: str) -> bool:
-    return db.session.scalar(sa.select(Turn.id).where(
-        Turn.service_id == service_id, Turn.day == day, Turn.active_phone == phone)) is not None
+    return (
+        db.session.scalar(
+            sa.select(Turn.id).where(
+                Turn.service_id == service_id, Turn.day == day, Turn.active_phone == phone
+            )
+        )
+        is not None
+    )
 
 
-def _claim_number(turn: Turn, service: Service, day: dt.date, now: dt.datetime, *,
-                  capacity: int | None) -> None:
+def _claim_number(
+    turn: Turn, service: Service, day: dt.date, now: dt.datetime, *, capacity: int | None
+) -> None:
     """Insert `turn` with the next free number of the day; raise when capacity is reached."""
     for _attempt in range(50):
         number = _last_number(service.id, day) + 1
@@ -451,6 +541,7 @@ def _claim_number(turn: Turn, service: Service, day: dt.date, now: dt.datetime, 
 
 # --- The citizen's own changes ------------------------------------------------------------------
 
+
 def cancel_turn(turn: Turn, *, now: dt.datetime | None = None) -> None:
     """The citizen leaves the line (idempotent once cancelled)."""
     now = now or utcnow()
@@ -458,9 +549,11 @@ def cancel_turn(turn: Turn, *, now: dt.datetime | None = None) -> None:
         return
     write_transaction()
     result = db.session.execute(
-        sa.update(Turn).where(Turn.id == turn.id, Turn.status.in_(ACTIVE_STATUSES))
+        sa.update(Turn)
+        .where(Turn.id == turn.id, Turn.status.in_(ACTIVE_STATUSES))
         .values(status="cancelled", active_phone=None, finished_at=now)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         db.session.rollback()
         raise TurnNotActive()
@@ -472,18 +565,21 @@ def can_move_back(turn: Turn) -> bool:
 
 
 def move_back(turn: Turn, *, now: dt.datetime | None = None) -> None:
-    """"Not available right now": once per turn, the turn goes to the end of the line."""
+    """ "Not available right now": once per turn, the turn goes to the end of the line."""
     now = now or utcnow()
     if not can_move_back(turn):
         raise TurnError("move_back_used", _("You can move your turn back only once, while it is waiting."))
     write_transaction()
-    last = db.session.scalar(sa.select(sa.func.max(Turn.priority_at)).where(
-        *_in_line(turn.service_id, turn.office_id, turn.day)))
+    last = db.session.scalar(
+        sa.select(sa.func.max(Turn.priority_at)).where(*_in_line(turn.service_id, turn.office_id, turn.day))
+    )
     end_of_line = max(now, last + dt.timedelta(microseconds=1)) if last else now
     result = db.session.execute(
-        sa.update(Turn).where(Turn.id == turn.id, Turn.status == "waiting", Turn.moved_back.is_(False))
+        sa.update(Turn)
+        .where(Turn.id == turn.id, Turn.status == "waiting", Turn.moved_back.is_(False))
         .values(moved_back=True, priority_at=end_of_line)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         db.session.rollback()
         raise TurnNotActive()
@@ -491,6 +587,7 @@ def move_back(turn: Turn, *, now: dt.datetime | None = None) -> None:
 
 
 # --- The clerk's console ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class QueueRef:
@@ -520,7 +617,9 @@ def queues_for_staff(staff: Staff) -> list[QueueRef]:
         query = query.where(Service.agency_id == staff.agency_id)
     queues = []
     for service in db.session.scalars(query.order_by(Service.agency_id, Service.id)):
-        offices = [turn_office(service)] if service.mode == "phone_turn" and service.offices else service.offices
+        offices = (
+            [turn_office(service)] if service.mode == "phone_turn" and service.offices else service.offices
+        )
         queues.extend(QueueRef(service=service, office=office) for office in offices)
     return queues
 
@@ -542,35 +641,48 @@ def call_next(queue: QueueRef, clerk: Staff, *, now: dt.datetime | None = None) 
     write_transaction()
     if current_calls(queue, clerk, now):
         db.session.commit()
-        raise TurnError("finish_current", _("Record the outcome of your current call before calling the next turn."),
-                        status=409)
+        raise TurnError(
+            "finish_current",
+            _("Record the outcome of your current call before calling the next turn."),
+            status=409,
+        )
     for _attempt in range(100):
         candidate = db.session.execute(
             sa.select(Turn.id, Turn.status)
-            .where(*_queue(service_id, office_id, day),
-                   sa.or_(Turn.status == "waiting",
-                          sa.and_(Turn.status == "no_answer", Turn.priority_at <= now)))
-            .order_by(*LINE_ORDER).limit(1)).first()
+            .where(
+                *_queue(service_id, office_id, day),
+                sa.or_(
+                    Turn.status == "waiting", sa.and_(Turn.status == "no_answer", Turn.priority_at <= now)
+                ),
+            )
+            .order_by(*LINE_ORDER)
+            .limit(1)
+        ).first()
         if candidate is None:
             db.session.commit()
             return None
         result = db.session.execute(
-            sa.update(Turn).where(Turn.id == candidate.id, Turn.status == candidate.status)
+            sa.update(Turn)
+            .where(Turn.id == candidate.id, Turn.status == candidate.status)
             .values(status="calling", clerk_id=clerk.id, called_at=now)
-            .execution_options(synchronize_session=False))
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount == 1:
             break
     else:
         db.session.rollback()
-        raise TurnError("busy", _("The line is changing quickly. Please press “Call next” again."), status=409)
+        raise TurnError(
+            "busy", _("The line is changing quickly. Please press “Call next” again."), status=409
+        )
     turn = db.session.get(Turn, candidate.id, populate_existing=True)
     _queue_sms(turn, "called", f"turn:{turn.id}:called:{turn.no_answer_count}", now)
     _after_change(turn, now)
     return turn
 
 
-def record_outcome(turn: Turn, clerk: Staff, outcome: str, note: str = "", *,
-                   now: dt.datetime | None = None) -> None:
+def record_outcome(
+    turn: Turn, clerk: Staff, outcome: str, note: str = "", *, now: dt.datetime | None = None
+) -> None:
     """Close a call: attended, cancelled, or no answer (back in line once after a delay, then missed)."""
     now = now or utcnow()
     if outcome not in OUTCOMES:
@@ -581,12 +693,19 @@ def record_outcome(turn: Turn, clerk: Staff, outcome: str, note: str = "", *,
         values.update(status="no_answer", no_answer_count=1, priority_at=retry)
     else:
         final = {"attended": "attended", "cancelled": "cancelled", "no_answer": "missed"}[outcome]
-        values.update(status=final, finished_at=now, active_phone=None,
-                      no_answer_count=turn.no_answer_count + (outcome == "no_answer"))
+        values.update(
+            status=final,
+            finished_at=now,
+            active_phone=None,
+            no_answer_count=turn.no_answer_count + (outcome == "no_answer"),
+        )
     write_transaction()
     result = db.session.execute(
-        sa.update(Turn).where(Turn.id == turn.id, Turn.status == "calling")
-        .values(**values).execution_options(synchronize_session=False))
+        sa.update(Turn)
+        .where(Turn.id == turn.id, Turn.status == "calling")
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
     if result.rowcount != 1:
         db.session.rollback()
         raise TurnNotActive()
@@ -605,29 +724,42 @@ def _settle_appointment(appointment_id: int, turn_status: str, clerk: Staff, now
     if values is None:
         return
     db.session.execute(
-        sa.update(Appointment).where(Appointment.id == appointment_id, Appointment.status == "checked_in")
+        sa.update(Appointment)
+        .where(Appointment.id == appointment_id, Appointment.status == "checked_in")
         .values(clerk_id=clerk.id, updated_at=now, **values)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- In-person check-in -------------------------------------------------------------------------
 
-def appointments_to_check_in(staff: Staff, query: str = "", *, now: dt.datetime | None = None,
-                             limit: int = 50) -> list[Appointment]:
+
+def appointments_to_check_in(
+    staff: Staff, query: str = "", *, now: dt.datetime | None = None, limit: int = 50
+) -> list[Appointment]:
     """Today's booked in-person appointments of the clerk's agency, by reference or name."""
     now = now or utcnow()
     query = " ".join((query or "").split())[:100]
-    statement = (sa.select(Appointment).join(Service, Appointment.service_id == Service.id)
-                 .where(Appointment.status == "booked", Service.mode == "in_person",
-                        # "Today" is each agency's own day: a day either side, then exactly.
-                        Appointment.start_at >= now - dt.timedelta(days=1),
-                        Appointment.start_at < now + dt.timedelta(days=1))
-                 .order_by(Appointment.start_at, Appointment.id))
+    statement = (
+        sa.select(Appointment)
+        .join(Service, Appointment.service_id == Service.id)
+        .where(
+            Appointment.status == "booked",
+            Service.mode == "in_person",
+            # "Today" is each agency's own day: a day either side, then exactly.
+            Appointment.start_at >= now - dt.timedelta(days=1),
+            Appointment.start_at < now + dt.timedelta(days=1),
+        )
+        .order_by(Appointment.start_at, Appointment.id)
+    )
     if staff.role != "superadmin":
         statement = statement.where(Service.agency_id == staff.agency_id)
     # Matched in Python, so "jose" finds "José" on SQLite too (its lower() is ASCII-only).
-    found = [appointment for appointment in db.session.scalars(statement)
-             if _is_today(appointment, now) and _matches(appointment, query)]
+    found = [
+        appointment
+        for appointment in db.session.scalars(statement)
+        if _is_today(appointment, now) and _matches(appointment, query)
+    ]
     return found[:limit]
 
 
@@ -663,17 +795,30 @@ def check_in(appointment: Appointment, clerk: Staff, *, now: dt.datetime | None 
     write_transaction()
     try:
         result = db.session.execute(
-            sa.update(Appointment).where(Appointment.id == appointment.id, Appointment.status == "booked")
-            .values(status="checked_in", updated_at=now).execution_options(synchronize_session=False))
+            sa.update(Appointment)
+            .where(Appointment.id == appointment.id, Appointment.status == "booked")
+            .values(status="checked_in", updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
         if result.rowcount != 1:
-            raise TurnError("already_checked_in", _("This appointment is already checked in or closed."),
-                            status=409)
+            raise TurnError(
+                "already_checked_in", _("This appointment is already checked in or closed."), status=409
+            )
         _token, token_hash = new_token()  # check-ins are followed at the office, not by link
-        turn = Turn(service=service, office_id=appointment.office_id, appointment_id=appointment.id,
-                    day=day, citizen_name=appointment.citizen_name,
-                    citizen_phone=appointment.citizen_phone, language=appointment.language,
-                    status="waiting", status_token_hash=token_hash, queued_at=now,
-                    priority_at=appointment.start_at, created_at=now)
+        turn = Turn(
+            service=service,
+            office_id=appointment.office_id,
+            appointment_id=appointment.id,
+            day=day,
+            citizen_name=appointment.citizen_name,
+            citizen_phone=appointment.citizen_phone,
+            language=appointment.language,
+            status="waiting",
+            status_token_hash=token_hash,
+            queued_at=now,
+            priority_at=appointment.start_at,
+            created_at=now,
+        )
         _claim_number(turn, service, day, now, capacity=None)
         _notify_second_in_line(service.id, appointment.office_id, day, now)
         db.session.commit()
@@ -687,6 +832,7 @@ def check_in(appointment: Appointment, clerk: Staff, *, now: dt.datetime | None 
 
 # --- Messages and live updates ------------------------------------------------------------------
 
+
 def _after_change(turn: Turn, now: dt.datetime) -> None:
     """Commit a queue change, tell whoever became second in line, and push the live updates."""
     _notify_second_in_line(turn.service_id, turn.office_id, turn.day, now)
@@ -698,7 +844,8 @@ def _after_change(turn: Turn, now: dt.datetime) -> None:
 def _notify_second_in_line(service_id: int, office_id: int | None, day: dt.date, now: dt.datetime) -> None:
     db.session.flush()
     first_two = db.session.scalars(
-        sa.select(Turn).where(*_in_line(service_id, office_id, day)).order_by(*LINE_ORDER).limit(2)).all()
+        sa.select(Turn).where(*_in_line(service_id, office_id, day)).order_by(*LINE_ORDER).limit(2)
+    ).all()
     if len(first_two) == 2:
         _queue_sms(first_two[1], "second", f"turn:{first_two[1].id}:second", now)
 
@@ -711,10 +858,19 @@ def _queue_sms(turn: Turn, kind: str, dedupe_key: str, now: dt.datetime) -> None
         body = sms_text(turn, kind)
     try:
         with db.session.begin_nested():
-            db.session.add(OutboxMessage(
-                channel="sms", recipient=turn.citizen_phone, language=turn.language,
-                kind=f"turn_{kind}", subject="", body_text=body, dedupe_key=dedupe_key,
-                turn_id=turn.id, send_after=now))
+            db.session.add(
+                OutboxMessage(
+                    channel="sms",
+                    recipient=turn.citizen_phone,
+                    language=turn.language,
+                    kind=f"turn_{kind}",
+                    subject="",
+                    body_text=body,
+                    dedupe_key=dedupe_key,
+                    turn_id=turn.id,
+                    send_after=now,
+                )
+            )
     except sa.exc.IntegrityError:
         pass  # the same message was queued by a concurrent change
 
@@ -724,14 +880,24 @@ def sms_text(turn: Turn, kind: str) -> str:
     agency = turn.service.agency.localized("name")
     in_person = turn.appointment_id is not None
     if kind == "second":
-        return _("%(agency)s: your turn %(code)s is second in line. Please be ready.",
-                 agency=agency, code=turn.code)
+        return _(
+            "%(agency)s: your turn %(code)s is second in line. Please be ready.",
+            agency=agency,
+            code=turn.code,
+        )
     if in_person:
         office = turn.office.localized("name") if turn.office else ""
-        return _("%(agency)s: it is your turn %(code)s. Please come to the counter at %(office)s now.",
-                 agency=agency, code=turn.code, office=office)
-    return _("%(agency)s: it is your turn %(code)s. A clerk is calling you now; please answer your phone.",
-             agency=agency, code=turn.code)
+        return _(
+            "%(agency)s: it is your turn %(code)s. Please come to the counter at %(office)s now.",
+            agency=agency,
+            code=turn.code,
+            office=office,
+        )
+    return _(
+        "%(agency)s: it is your turn %(code)s. A clerk is calling you now; please answer your phone.",
+        agency=agency,
+        code=turn.code,
+    )
 
 
 def _publish(turn: Turn) -> None:

@@ -42,9 +42,15 @@ def take(slug: str):
     if not form.validate():
         return render_template("turns/take.html", **context), 422
     try:
-        taken = queue.take_turn(queue.TurnRequest(
-            service=service, name=form.name.data, phone=form.phone.data,
-            reason=form.reason.data.strip(), language=form.language.data))
+        taken = queue.take_turn(
+            queue.TurnRequest(
+                service=service,
+                name=form.name.data,
+                phone=form.phone.data,
+                reason=form.reason.data.strip(),
+                language=form.language.data,
+            )
+        )
     except queue.TurnsClosed as closed:
         context["state"] = queue.Availability(closed, state.people_in_line, state.estimate)
         return render_template("turns/take.html", **context), closed.status
@@ -62,12 +68,24 @@ def _turn_or_404(token: str):
 
 
 def render_status(token: str, turn, status: int = 200, **context):
-    response = current_app.make_response((render_template(
-        "turns/status.html", token=token, view=queue.view_turn(turn), turn=turn,
-        service=turn.service, agency=turn.service.agency, link=queue.status_url(token),
-        cancel_form=context.pop("cancel_form", None) or CancelTurnForm(formdata=None),
-        action_form=ActionForm(formdata=None), can_move_back=queue.can_move_back(turn),
-        **context), status))
+    response = current_app.make_response(
+        (
+            render_template(
+                "turns/status.html",
+                token=token,
+                view=queue.view_turn(turn),
+                turn=turn,
+                service=turn.service,
+                agency=turn.service.agency,
+                link=queue.status_url(token),
+                cancel_form=context.pop("cancel_form", None) or CancelTurnForm(formdata=None),
+                action_form=ActionForm(formdata=None),
+                can_move_back=queue.can_move_back(turn),
+                **context,
+            ),
+            status,
+        )
+    )
     response.headers["Cache-Control"] = "no-store"  # a personal page: never from a shared cache
     return response
 

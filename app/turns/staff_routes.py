@@ -36,8 +36,9 @@ def _console_url(line: queue.QueueRef) -> str:
 def index():
     lines = queue.queues_for_staff(current_user)
     now = queue.utcnow()
-    counts = {line.key: queue.count_in_line(*line.key, scheduling.today_for(line.service, now))
-              for line in lines}
+    counts = {
+        line.key: queue.count_in_line(*line.key, scheduling.today_for(line.service, now)) for line in lines
+    }
     return render_template("turns_staff/index.html", lines=lines, counts=counts)
 
 
@@ -49,14 +50,24 @@ def render_console(line: queue.QueueRef, status: int = 200, **context):
     calling = queue.being_called(*line.key, day)
     mine = [turn for turn in calling if turn.clerk_id == current_user.id]
     return render_template(
-        "turns_staff/console.html", line=line, service=line.service, agency=line.service.agency,
-        day=day, now=now, load=load, waiting=waiting, mine=mine,
+        "turns_staff/console.html",
+        line=line,
+        service=line.service,
+        agency=line.service.agency,
+        day=day,
+        now=now,
+        load=load,
+        waiting=waiting,
+        mine=mine,
         others=[turn for turn in calling if turn.clerk_id != current_user.id],
         new_turn_estimate=queue.WaitEstimate.for_people_ahead(load, len(waiting)),
         outcome_form=context.pop("outcome_form", None) or OutcomeForm(formdata=None),
-        action_form=ActionForm(formdata=None), timezone=line.service.agency.timezone,
+        action_form=ActionForm(formdata=None),
+        timezone=line.service.agency.timezone,
         outcome_labels=queue.OUTCOME_LABELS,
-        retry_minutes=queue.setting("QUEUE_NO_ANSWER_RETRY_MINUTES", 10), **context), status
+        retry_minutes=queue.setting("QUEUE_NO_ANSWER_RETRY_MINUTES", 10),
+        **context,
+    ), status
 
 
 @staff_bp.get("/<int:service_id>/<int:office_id>")
@@ -101,8 +112,9 @@ def outcome(turn_id: int):
 def check_in_search():
     query = request.args.get("q", "")[:100]
     found = queue.appointments_to_check_in(current_user, query)
-    return render_template("turns_staff/check_in.html", query=query, found=found,
-                           action_form=ActionForm(formdata=None))
+    return render_template(
+        "turns_staff/check_in.html", query=query, found=found, action_form=ActionForm(formdata=None)
+    )
 
 
 @staff_bp.post("/check-in/<int:appointment_id>")
@@ -117,8 +129,12 @@ def check_in(appointment_id: int):
         turn = queue.check_in(appointment, current_user)
     except queue.TurnError as error:
         query = request.form.get("q", "")[:100]
-        return render_template("turns_staff/check_in.html", query=query, error=error.message,
-                               found=queue.appointments_to_check_in(current_user, query),
-                               action_form=ActionForm(formdata=None)), error.status
+        return render_template(
+            "turns_staff/check_in.html",
+            query=query,
+            error=error.message,
+            found=queue.appointments_to_check_in(current_user, query),
+            action_form=ActionForm(formdata=None),
+        ), error.status
     flash(_("%(name)s is checked in with turn %(code)s.", name=turn.citizen_name, code=turn.code), "info")
     return redirect(url_for("turns_staff.console", service_id=turn.service_id, office_id=turn.office_id))
