@@ -13,13 +13,15 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import gettext as _
 
 from app import scheduling
 from app.extensions import db, write_transaction
+from app.links import appointment_links
 from app.models import Appointment, Document, Office, Service, utcnow
-from app.security import hash_token, new_reference, new_token
+from app.security import new_reference
+from app.tokens import new_token
 
 UTC = dt.UTC
 
@@ -176,7 +178,7 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
                     storage_key=key,
                 )
             )
-        links = citizen_links(join_token, manage_token)
+        links = appointment_links(join_token, manage_token)
         notifications.queue_appointment_messages(appointment, links["join_url"], links["manage_url"])
         db.session.commit()
     except BaseException:
@@ -185,17 +187,6 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
             store.delete(key)
         raise
     return BookingResult(appointment=appointment, join_token=join_token, manage_token=manage_token)
-
-
-def citizen_links(join_token: str | None, manage_token: str) -> dict[str, str | None]:
-    """Absolute links for the citizen's email and the API answer."""
-    base = (
-        current_app.config["PUBLIC_BASE_URL"] or (request.url_root if has_request_context() else "")
-    ).rstrip("/")
-    return {
-        "join_url": f"{base}/call/{join_token}" if join_token else None,
-        "manage_url": f"{base}/manage/{manage_token}",
-    }
 
 
 def _check_documents(service: Service, documents: list[UploadedPdf]) -> None:
@@ -287,21 +278,6 @@ def _used_citizen_seats(service_id: int, email: str) -> set[int]:
 # --- Managing an appointment with its token ------------------------------------------------------
 
 
-def appointment_by_manage_token(token: str) -> Appointment | None:
-    """The appointment whose manage link this is, while the link is valid; None otherwise."""
-    if not token or len(token) > 100:
-        return None
-    appointment = db.session.scalar(
-        sa.select(Appointment).where(Appointment.manage_token_hash == hash_token(token))
-    )
-    if appointment is None:
-        return None
-    keep_days = current_app.config["MANAGE_LINK_DAYS_AFTER"]
-    if utcnow() > appointment.end_at + dt.timedelta(days=keep_days):
-        return None
-    return appointment
-
-
 def can_change(appointment: Appointment, now: dt.datetime | None = None) -> bool:
     """Cancel, reschedule and document replacement stop once the appointment has started."""
     return appointment.status == "booked" and (now or utcnow()) < appointment.start_at
@@ -390,7 +366,7 @@ def reschedule_appointment(
     if service.mode == "video":
         join_token, appointment.join_token_hash = new_token()
     notifications.cancel_pending(appointment)
-    links = citizen_links(join_token, manage_token)
+    links = appointment_links(join_token, manage_token)
     notifications.queue_appointment_messages(
         appointment, links["join_url"], links["manage_url"], kind="rescheduled"
     )

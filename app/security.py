@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from functools import wraps
 
@@ -21,21 +19,6 @@ _DUMMY_HASH = _password_hasher.hash(secrets.token_hex(16))
 
 # No 0/O, 1/I/L: reference codes are read aloud over the phone.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
-
-
-def new_token() -> tuple[str, str]:
-    """A fresh unguessable token for a citizen link and the hash to store in its place."""
-    token = secrets.token_urlsafe(32)
-    return token, hash_token(token)
-
-
-def hash_token(token: str) -> str:
-    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
-    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
-
-
-def token_matches(token: str, stored_hash: str | None) -> bool:
-    return stored_hash is not None and hmac.compare_digest(hash_token(token), stored_hash)
 
 
 def new_reference(prefix: str, length: int = 6) -> str:

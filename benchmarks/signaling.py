@@ -347,7 +347,8 @@ def prepare_database(database_url: str, tmp: Path, count: int) -> Setup:
     from app.demo import seed_demo
     from app.extensions import db
     from app.models import Appointment, Service, Staff
-    from app.security import new_reference, new_token
+    from app.security import new_reference
+    from app.tokens import new_token
     from config import TestingConfig
 
     config = type(

@@ -364,11 +364,11 @@ def test_overlong_or_odd_contact_details_are_refused_not_trimmed(app, client, se
 
 
 def test_links_follow_public_base_url_not_the_host_header(app):
-    from app.appointments import citizen_links
+    from app.links import appointment_links
 
     app.config["PUBLIC_BASE_URL"] = "https://citas.example.pr.gov"
     with app.test_request_context(headers={"Host": "evil.example"}):
-        links = citizen_links("join-token", "manage-token")
+        links = appointment_links("join-token", "manage-token")
     assert links == {
         "join_url": "https://citas.example.pr.gov/call/join-token",
         "manage_url": "https://citas.example.pr.gov/manage/manage-token",

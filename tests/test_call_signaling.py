@@ -14,7 +14,8 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Appointment, CallSession, Service, Staff
-from app.security import new_reference, new_token
+from app.security import new_reference
+from app.tokens import new_token
 
 CLERK = "clerk@dtop.demo.ventanilla.pr"
 ADMIN = "admin@dtop.demo.ventanilla.pr"

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from app.demo import seed_demo
 from app.extensions import db
 from app.models import Agency, Appointment, Service, Staff, Turn
-from app.security import new_reference, new_token
+from app.security import new_reference
+from app.tokens import new_token
 
 PR = ZoneInfo("America/Puerto_Rico")
 START = dt.datetime(2031, 3, 4, 9, 0, tzinfo=PR)

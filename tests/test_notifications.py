@@ -27,7 +27,8 @@ from app.notifications import (
     send_due_command,
     start_background_sender,
 )
-from app.security import new_reference, new_token
+from app.security import new_reference
+from app.tokens import new_token
 
 UTC = dt.UTC
 START = dt.datetime(2031, 3, 4, 13, 0, tzinfo=UTC)  # 9:00 a.m. in Puerto Rico (UTC-4, no DST)

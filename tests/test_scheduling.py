@@ -10,7 +10,8 @@ from flask_babel import force_locale
 from app import scheduling
 from app.extensions import db
 from app.models import Agency, Appointment, Closure, Office, OpeningHours, Service
-from app.security import new_reference, new_token
+from app.security import new_reference
+from app.tokens import new_token
 
 PR = ZoneInfo("America/Puerto_Rico")
 NY = ZoneInfo("America/New_York")

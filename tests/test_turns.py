@@ -19,9 +19,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from app import tokens
 from app.extensions import babel, db
 from app.models import Appointment, Closure, OpeningHours, OutboxMessage, Service, Staff, Turn
-from app.security import hash_password, hash_token, new_token
+from app.security import hash_password
+from app.tokens import hash_token, new_token, turn_by_status_token
 from app.turns import queue
 from tests.conftest import build_app
 
@@ -102,6 +104,7 @@ class Clock:
 def clock(monkeypatch):
     clock = Clock(WEDNESDAY_10AM)
     monkeypatch.setattr(queue, "utcnow", clock)
+    monkeypatch.setattr(tokens, "utcnow", clock)
     return clock
 
 
@@ -368,7 +371,7 @@ def test_positions_follow_the_line_and_move_back_goes_to_the_end_once(app, clien
     assert "Usted es el número 2 en la fila." in page and "entre 10 y 20 minutos" in page
     assert client.post(f"/turns/status/{tokens[0]}/move-back").status_code == 302
     with app.test_request_context():
-        assert [queue.position(queue.turn_by_status_token(t)) for t in tokens] == [3, 1, 2]
+        assert [queue.position(turn_by_status_token(t)) for t in tokens] == [3, 1, 2]
     again = client.post(f"/turns/status/{tokens[0]}/move-back")
     assert again.status_code == 422 and "solo una vez" in text(again)
 

@@ -14,11 +14,12 @@ from sqlalchemy.orm import selectinload
 from app import scheduling
 from app.api import bp, schemas
 from app.api.openapi import openapi_document
-from app.appointments import BookingError, SlotFull, book_appointment, cancel_appointment, citizen_links
+from app.appointments import BookingError, SlotFull, book_appointment, cancel_appointment
 from app.booking.manage import appointment_or_404
 from app.booking.routes import bookable_service_or_404
 from app.errors import ERROR_TEXT
 from app.extensions import db, limiter
+from app.links import appointment_links
 from app.models import Agency, Service
 
 
@@ -107,7 +108,7 @@ def book():
         body["alternatives"] = [schemas.slot_json(slot, zone) for slot in full.alternatives]
         return jsonify(body), full.status
     appointment = result.appointment
-    links = citizen_links(result.join_token, result.manage_token)
+    links = appointment_links(result.join_token, result.manage_token)
     return jsonify(
         reference=appointment.reference,
         service=booking.service.slug,

@@ -7,12 +7,11 @@ import datetime as dt
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from app import scheduling
+from app import audit, scheduling
 from app.appointments import (
     BookingError,
     SlotFull,
     TooLate,
-    appointment_by_manage_token,
     can_change,
     cancel_appointment,
     reschedule_appointment,
@@ -21,6 +20,7 @@ from app.booking.calendar import month_grid, parse_day, parse_month
 from app.booking.forms import CancelForm, ReplaceDocumentForm
 from app.booking.uploads import replace_document
 from app.extensions import db, limiter, write_transaction
+from app.tokens import appointment_by_manage_token
 
 bp = Blueprint("manage", __name__)
 
@@ -184,7 +184,6 @@ def replace(token: str, code: str):
 def result_download(token: str, document_id: int):
     """A document the agency left for the citizen (source "clerk"), as a PDF attachment."""
     from app.documents import upload_store
-    from app.models import AuditEvent
 
     appointment = appointment_or_404(token)
     document = next(
@@ -204,16 +203,7 @@ def result_download(token: str, document_id: int):
     download_name = _download_name(document.original_name, appointment.reference)
     try:
         write_transaction()  # SQLite: the read ends and the write lock is taken before writing
-        db.session.add(
-            AuditEvent(
-                action="document.downloaded_by_citizen",
-                object_type="appointment",
-                object_id=appointment.id,
-                agency_id=appointment.service.agency_id,
-                ip=request.remote_addr,
-                detail={"document": document.id},
-            )
-        )
+        audit.record_for_appointment("document.downloaded_by_citizen", appointment, document=document.id)
         db.session.commit()
     except BaseException:
         file.close()

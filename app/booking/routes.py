@@ -259,13 +259,14 @@ def choose_alternative(slug: str):
 
 @bp.get("/confirmation")
 def confirmation():
-    from app.appointments import appointment_by_manage_token, citizen_links
+    from app.links import appointment_links
+    from app.tokens import appointment_by_manage_token
 
     data = session.get("confirmation")
     appointment = appointment_by_manage_token(data["manage_token"]) if data else None
     if appointment is None:
         return redirect(url_for("main.home"))
-    links = citizen_links(data.get("join_token"), data["manage_token"])
+    links = appointment_links(data.get("join_token"), data["manage_token"])
     return render_template(
         "booking/confirmation.html",
         appointment=appointment,

@@ -8,6 +8,7 @@ from flask import current_app, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
+from app import audit
 from app.appointments import UploadedPdf
 from app.documents import (
     DocumentError,
@@ -19,7 +20,7 @@ from app.documents import (
     validate_pdf,
 )
 from app.extensions import db, write_transaction
-from app.models import AuditEvent, utcnow
+from app.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -151,16 +152,7 @@ def replace_document(appointment, requirement, storage: FileStorage | None) -> s
         document.original_name = upload.filename[:255]
         document.size_bytes, document.pages, document.sha256 = upload.size, upload.pages, upload.sha256
         document.storage_key, document.uploaded_at = key, utcnow()
-        db.session.add(
-            AuditEvent(
-                action="document.replaced_by_citizen",
-                object_type="appointment",
-                object_id=appointment.id,
-                agency_id=appointment.service.agency_id,
-                ip=request.remote_addr,
-                detail={"requirement": spec.code},
-            )
-        )
+        audit.record_for_appointment("document.replaced_by_citizen", appointment, requirement=spec.code)
         db.session.commit()
     except BaseException:
         db.session.rollback()

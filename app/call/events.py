@@ -20,6 +20,7 @@ from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect
 
+from app import tokens
 from app.call import sessions
 from app.extensions import db, socketio
 from app.models import Appointment
@@ -189,7 +190,7 @@ class CallNamespace(Namespace):
     def _authenticate(self, auth: dict) -> Participant:
         token = auth.get("token")
         if isinstance(token, str):
-            appointment = sessions.appointment_by_join_token(token)
+            appointment = tokens.appointment_by_join_token(token)
             if appointment is None or not sessions.join_window(appointment).is_open:
                 raise ConnectionRefusedError("invalid_or_closed")
             return Participant(

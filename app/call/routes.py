@@ -11,12 +11,13 @@ from flask import abort, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import audit, tokens
 from app.call import bp, sessions
 from app.extensions import limiter
 
 
 def appointment_or_404(token: str):
-    appointment = sessions.appointment_by_join_token(token)
+    appointment = tokens.appointment_by_join_token(token)
     if appointment is None:
         abort(404, _("This link is not valid. Check the latest email we sent you."))
     return appointment
@@ -50,7 +51,7 @@ def ice_servers():
     """STUN and TURN servers for a participant of a call; TURN credentials expire."""
     token = request.args.get("token", "")
     if token:
-        appointment = sessions.appointment_by_join_token(token)
+        appointment = tokens.appointment_by_join_token(token)
         if appointment is None or not sessions.join_window(appointment).is_open:
             abort(403)
         user = f"citizen-{appointment.id}"
@@ -87,20 +88,11 @@ def phone_request(token: str):
 
     from app.call import events
     from app.extensions import db
-    from app.models import AuditEvent
 
     appointment = appointment_or_404(token)
     if sessions.join_window(appointment).state in ("cancelled", "finished", "passed"):
         abort(409, _("This appointment is no longer open."))
-    db.session.add(
-        AuditEvent(
-            action="call.phone_requested",
-            object_type="appointment",
-            object_id=appointment.id,
-            agency_id=appointment.service.agency_id,
-            ip=request.remote_addr,
-        )
-    )
+    audit.record_for_appointment("call.phone_requested", appointment)
     db.session.commit()
     events.notify_waiting_room(appointment)
     flash(_("The clerk will phone you at your appointment time."), "info")

@@ -15,7 +15,6 @@ from flask import current_app
 
 from app.extensions import db, write_transaction
 from app.models import Appointment, AuditEvent, CallSession, Staff, utcnow
-from app.security import hash_token
 
 CLOSED_STATUSES = ("completed", "no_show", "cancelled")
 
@@ -29,13 +28,6 @@ class JoinWindow:
     @property
     def is_open(self) -> bool:
         return self.state == "open"
-
-
-def appointment_by_join_token(token: str) -> Appointment | None:
-    """The video appointment whose join link this is, or None for anything else."""
-    if not token or len(token) > 100:
-        return None
-    return db.session.scalar(sa.select(Appointment).where(Appointment.join_token_hash == hash_token(token)))
 
 
 def join_window(appointment: Appointment, now: dt.datetime | None = None) -> JoinWindow:

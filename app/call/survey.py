@@ -7,10 +7,8 @@ database's unique constraint decides, so a double submit stores one and answers 
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -18,9 +16,9 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from app.call.sessions import appointment_by_join_token
 from app.extensions import db, limiter, write_transaction
-from app.models import Appointment, SurveyResponse, utcnow
+from app.models import Appointment, SurveyResponse
+from app.tokens import appointment_for_survey
 
 bp = Blueprint("survey", __name__)
 
@@ -53,11 +51,8 @@ class SurveyForm(FlaskForm):
 
 def survey_appointment_or_404(token: str) -> Appointment:
     """The appointment of this join link, or abort 404 when the link is unknown or long expired."""
-    appointment = appointment_by_join_token(token)
+    appointment = appointment_for_survey(token)
     if appointment is None:
-        abort(404, _("This link is not valid. Check the latest email we sent you."))
-    keep_days = current_app.config["MANAGE_LINK_DAYS_AFTER"]
-    if utcnow() > appointment.end_at + dt.timedelta(days=keep_days):
         abort(404, _("This link is not valid. Check the latest email we sent you."))
     return appointment
 

@@ -24,13 +24,13 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from app import notifications
+from app import audit, notifications
 from app.booking.uploads import read_pdf_upload
 from app.documents import DocumentError, upload_store
 from app.errors import wants_json
 from app.extensions import db, write_transaction
 from app.main.routes import safe_next
-from app.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, AuditEvent, Document, Staff, utcnow
+from app.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Document, Staff, utcnow
 from app.rendering import DEFAULT_WIDTH, WIDTHS, RenderError, render_page
 from app.security import staff_may_act_for, staff_required
 from app.staff import bp
@@ -116,20 +116,6 @@ def _in_charge(staff: Staff):
     return sa.or_(Appointment.clerk_id.is_(None), Appointment.clerk_id == staff.id)
 
 
-def _audit(action: str, staff: Staff, appointment: Appointment, **detail) -> None:
-    db.session.add(
-        AuditEvent(
-            action=action,
-            actor_staff_id=staff.id,
-            agency_id=appointment.service.agency_id,
-            object_type="appointment",
-            object_id=appointment.id,
-            ip=request.remote_addr,
-            detail=detail,
-        )
-    )
-
-
 def verify_identity(appointment: Appointment, staff: Staff, now: dt.datetime | None = None) -> bool:
     """Record that `staff` checked the citizen's face against the licence; False if already recorded."""
     now = now or utcnow()
@@ -153,7 +139,7 @@ def verify_identity(appointment: Appointment, staff: Staff, now: dt.datetime | N
         if appointment.status != "in_call":
             raise ClerkActionError(_("The identity can be verified only during the video call."))
         raise _not_yours(appointment)
-    _audit("appointment.identity_verified", staff, appointment)
+    audit.record_for_appointment("appointment.identity_verified", appointment, staff)
     db.session.commit()
     db.session.refresh(appointment)
     return True
@@ -203,7 +189,7 @@ def record_outcome(
         raise _not_yours(appointment)
     db.session.refresh(appointment)
     end_session(appointment, outcome, now)
-    _audit("appointment.outcome", staff, appointment, outcome=outcome)
+    audit.record_for_appointment("appointment.outcome", appointment, staff, outcome=outcome)
     notifications.cancel_pending(appointment)
     notifications.queue_outcome(appointment)
     db.session.commit()
@@ -250,7 +236,9 @@ def attach_result(appointment: Appointment, staff: Staff, storage) -> Document:
         )
         db.session.add(document)
         db.session.flush()
-        _audit("document.result_attached", staff, appointment, document=document.id, pages=upload.pages)
+        audit.record_for_appointment(
+            "document.result_attached", appointment, staff, document=document.id, pages=upload.pages
+        )
         notifications.queue_result_ready(appointment, document.id)
         db.session.commit()
     except BaseException:
@@ -356,7 +344,9 @@ def document_page(reference: str, document_id: int, page: int):
     except RenderError as error:
         abort(404 if error.code == "missing" else 422, error.message)
     write_transaction()  # SQLite: take the write lock first, so parallel page loads queue up
-    _audit("document.viewed", current_user, appointment, document=document_id, page=page, source=source)
+    audit.record_for_appointment(
+        "document.viewed", appointment, current_user, document=document_id, page=page, source=source
+    )
     db.session.commit()
     response = make_response(png)
     response.headers["Content-Type"] = "image/png"

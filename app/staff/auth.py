@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import request
 
+from app import audit
 from app.extensions import db
-from app.models import AuditEvent, Staff, utcnow
+from app.models import Staff, utcnow
 from app.security import hash_password, verify_password
 
 
@@ -23,22 +23,11 @@ def authenticate(email: str, password: str) -> Staff | None:
     staff = db.session.scalar(sa.select(Staff).where(Staff.email == normalize_email(email)))
     ok = verify_password(staff.password_hash if staff else None, password)
     if not ok or staff is None or not staff.active:
-        db.session.add(
-            AuditEvent(
-                action="staff.login_failed",
-                ip=request.remote_addr,
-                agency_id=staff.agency_id if staff else None,
-                actor_staff_id=staff.id if staff else None,
-            )
-        )
+        audit.record("staff.login_failed", actor=staff, agency_id=staff.agency_id if staff else None)
         db.session.commit()
         return None
     staff.last_login_at = utcnow()
-    db.session.add(
-        AuditEvent(
-            action="staff.login", actor_staff_id=staff.id, agency_id=staff.agency_id, ip=request.remote_addr
-        )
-    )
+    audit.record("staff.login", actor=staff, agency_id=staff.agency_id)
     db.session.commit()
     return staff
 

@@ -45,13 +45,14 @@ class TurnsNamespace(Namespace):
 def rooms_for(auth) -> list[str]:
     """The rooms this connection may join, from its `auth` payload and login; [] to refuse."""
     from app.security import staff_may_act_for
+    from app.tokens import turn_by_status_token
     from app.turns import queue
 
     if not isinstance(auth, dict):
         return []
     token = auth.get("token")
     if isinstance(token, str) and len(auth) == 1:
-        turn = queue.turn_by_status_token(token)
+        turn = turn_by_status_token(token)
         if turn is None:
             return []
         rooms = [turn_room(turn.id)]

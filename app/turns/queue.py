@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from babel.dates import format_date, format_time
-from flask import current_app, has_request_context, request
+from flask import current_app
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -36,7 +36,8 @@ from app import scheduling
 from app.extensions import db, write_transaction
 from app.i18n import regional_locale
 from app.models import Appointment, Office, OutboxMessage, Service, Staff, Turn, utcnow
-from app.security import hash_token, new_token, staff_may_act_for
+from app.security import staff_may_act_for
+from app.tokens import new_token
 
 UTC = dt.UTC
 logger = logging.getLogger(__name__)
@@ -46,8 +47,6 @@ IN_LINE_STATUSES = ("waiting", "no_answer")  # in line, not being called right n
 OUTCOMES = ("attended", "no_answer", "cancelled")
 QUEUE_MODES = ("phone_turn", "in_person")
 
-# The status link still opens (read-only once the turn is over) for this many days after its day.
-STATUS_LINK_DAYS = 2
 # One service time counts between these bounds, so a clerk who forgot to record an outcome for
 # an hour does not make everyone's estimate an hour long.
 SHORTEST_SERVICE_MINUTES = 1.0
@@ -354,18 +353,6 @@ def view_turn(turn: Turn, now: dt.datetime | None = None) -> TurnView:
         load = queue_load(turn.service, turn.office_id, turn.day, now)
         estimate = WaitEstimate.for_people_ahead(load, place - 1)
     return TurnView(turn=turn, position=place, estimate=estimate, expired=expired)
-
-
-def turn_by_status_token(token: str, now: dt.datetime | None = None) -> Turn | None:
-    """The turn whose status link this is, while the link is valid; None otherwise."""
-    if not token or len(token) > 100:
-        return None
-    turn = db.session.scalar(sa.select(Turn).where(Turn.status_token_hash == hash_token(token)))
-    if turn is None:
-        return None
-    if scheduling.today_for(turn.service, now or utcnow()) > turn.day + dt.timedelta(days=STATUS_LINK_DAYS):
-        return None
-    return turn
 
 
 # --- Taking a turn ------------------------------------------------------------------------------
@@ -907,9 +894,3 @@ def _publish(turn: Turn) -> None:
         publish_queue_change(turn.service_id, turn.office_id, turn.id, turn.status)
     except Exception:  # the change is committed; live pages catch up on their next refresh
         logger.exception("Turns: could not push the update of turn %s", turn.id)
-
-
-def status_url(token: str) -> str:
-    """The citizen's absolute status link (PUBLIC_BASE_URL when set)."""
-    base = current_app.config.get("PUBLIC_BASE_URL") or (request.url_root if has_request_context() else "")
-    return f"{base.rstrip('/')}/turns/status/{token}"

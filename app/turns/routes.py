@@ -11,6 +11,8 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app.extensions import limiter
+from app.links import turn_status_url
+from app.tokens import turn_by_status_token
 from app.turns import bp, queue
 from app.turns.forms import ActionForm, CancelTurnForm, TakeTurnForm
 
@@ -61,7 +63,7 @@ def take(slug: str):
 
 
 def _turn_or_404(token: str):
-    turn = queue.turn_by_status_token(token)
+    turn = turn_by_status_token(token)
     if turn is None:
         abort(404, _("This turn link is not valid or has expired."))
     return turn
@@ -77,7 +79,7 @@ def render_status(token: str, turn, status: int = 200, **context):
                 turn=turn,
                 service=turn.service,
                 agency=turn.service.agency,
-                link=queue.status_url(token),
+                link=turn_status_url(token),
                 cancel_form=context.pop("cancel_form", None) or CancelTurnForm(formdata=None),
                 action_form=ActionForm(formdata=None),
                 can_move_back=queue.can_move_back(turn),
