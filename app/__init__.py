@@ -94,11 +94,11 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.api import bp as api_bp
     from app.booking import bp as booking_bp
-    from app.booking.manage import bp as manage_bp
     from app.call import bp as call_bp
     from app.call.events import init_call_events
     from app.call.survey import bp as survey_bp
     from app.main import bp as main_bp
+    from app.manage import bp as manage_bp
     from app.staff import bp as staff_bp
     from app.turns import bp as turns_bp
     from app.turns import staff_bp as turns_staff_bp

@@ -9,7 +9,7 @@ from flask_migrate import Migrate
 from flask_socketio import SocketIO
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 
 # Constraint names are fixed so Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -61,11 +61,42 @@ def _sqlite_on_begin(connection):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+class PendingWrites(RuntimeError):
+    """A transaction boundary was asked for while the session still held someone's writes."""
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _remember_flushed_writes(session, _flush_context):
+    if session.new or session.dirty or session.deleted:
+        session.info["flushed_writes"] = True
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_rollback")
+def _forget_flushed_writes(session):
+    session.info.pop("flushed_writes", None)
+
+
+def _refuse_pending_writes(what: str) -> None:
+    session = db.session
+    unflushed = session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)
+    if unflushed or session.info.get("flushed_writes"):
+        raise PendingWrites(f"{what} while the session holds uncommitted writes; commit or roll back first")
+
+
+def end_read_transaction() -> None:
+    """End the session's current transaction, which must only have read (raises PendingWrites
+    otherwise): before slow work such as a PDF check, so no connection stays checked out."""
+    _refuse_pending_writes("end_read_transaction()")
+    db.session.commit()
+
+
 def write_transaction():
     """Start the session's transaction as a writer (SQLite: BEGIN IMMEDIATE; others: as usual).
 
-    Call at the top of a function that reads and then writes under a rule (capacity, queues),
-    after any earlier transaction of the session has ended.
+    Call at the top of a function that reads and then writes under a rule (capacity, queues). An
+    earlier read-only transaction of the session is ended first; pending writes are never
+    committed on the caller's behalf: they raise PendingWrites.
     """
-    db.session.commit()
+    end_read_transaction()
     return db.session.connection(execution_options={"sqlite_immediate": True})

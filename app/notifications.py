@@ -611,7 +611,7 @@ def queue_result_ready(appointment: Appointment, document_id: int) -> OutboxMess
 
 def render_after_call_email(appointment: Appointment, kind: str) -> tuple[str, str, str]:
     """(subject, text, html) of an after-call e-mail, in the citizen's language."""
-    from app.staff.appointments import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
+    from app.outcomes import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
 
     if kind not in AFTER_CALL_KINDS:
         raise ValueError(f"unknown after-call message kind {kind!r}")

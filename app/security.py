@@ -1,14 +1,13 @@
-"""Tokens, passwords, security headers and the staff role guard."""
+"""Passwords, reference codes, the agency rule for staff, and the security headers."""
 
 from __future__ import annotations
 
 import secrets
-from functools import wraps
 
+import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, abort, current_app, has_app_context
-from flask_login import current_user
+from flask import Flask, current_app, has_app_context
 
 _password_hasher = PasswordHasher()
 # Tests hash many passwords; argon2's cheapest profile keeps the suite fast. Verification reads
@@ -40,26 +39,16 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         return False
 
 
-def staff_required(role: str = "clerk"):
-    """Route decorator: a logged-in, active staff member whose role is `role` or above."""
-
-    def decorator(view):
-        @wraps(view)
-        def wrapped(*args, **kwargs):
-            if not current_user.is_authenticated:
-                return current_app.login_manager.unauthorized()
-            if not current_user.has_role(role):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return wrapped
-
-    return decorator
-
-
 def staff_may_act_for(staff, agency_id: int) -> bool:
     """Staff act only for their own agency; a superadmin acts for all."""
     return staff.role == "superadmin" or staff.agency_id == agency_id
+
+
+def staff_agency_filter(staff, agency_id_column):
+    """SQL condition scoping a staff query to the agencies `staff` acts for (the same rule in SQL)."""
+    if staff.role == "superadmin":
+        return sa.true()
+    return agency_id_column == staff.agency_id
 
 
 CONTENT_SECURITY_POLICY = "; ".join(

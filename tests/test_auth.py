@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from app import security
 from app.extensions import db
 from app.models import AuditEvent, Staff
-from app.security import staff_required
+from app.web import staff_required
 from tests.conftest import demo_app
 
 CLERK = "clerk@dtop.demo.ventanilla.pr"

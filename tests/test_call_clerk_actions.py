@@ -98,7 +98,7 @@ def starting_now(app, reference: str, minutes_ago: int = 5) -> None:
 
 def admitted_by(app, reference: str, email: str = CLERK) -> None:
     """The citizen waited and `email` admitted them: the appointment is in call, in their hands."""
-    from app.call import sessions
+    from app.calls import sessions
 
     starting_now(app, reference)
     with app.test_request_context():
@@ -407,7 +407,7 @@ def test_an_open_redirect_is_not_followed_after_the_identity_check(app, client, 
 
 
 def test_completing_ends_the_call_sets_the_status_and_emails_the_citizen(app, client, auth, monkeypatch):
-    from app.call import events
+    from app.calls import live as events
 
     ended = []
     original = events.end_call

@@ -15,12 +15,11 @@ from app import scheduling
 from app.api import bp, schemas
 from app.api.openapi import openapi_document
 from app.appointments import BookingError, SlotFull, book_appointment, cancel_appointment
-from app.booking.manage import appointment_or_404
-from app.booking.routes import bookable_service_or_404
 from app.errors import ERROR_TEXT
 from app.extensions import db, limiter
 from app.links import appointment_links
 from app.models import Agency, Service
+from app.web import bookable_service_or_404, manage_appointment_or_404
 
 
 def _setting(name: str, default: str):
@@ -124,13 +123,13 @@ def book():
 @bp.get("/appointments/<token>")
 @read_limit
 def appointment(token: str):
-    return jsonify(schemas.appointment_json(appointment_or_404(token)))
+    return jsonify(schemas.appointment_json(manage_appointment_or_404(token)))
 
 
 @bp.delete("/appointments/<token>")
 @limiter.limit(write_limit)
 def cancel(token: str):
-    appointment = appointment_or_404(token)
+    appointment = manage_appointment_or_404(token)
     cancel_appointment(appointment)  # already cancelled: nothing to do; too late: TooLate (409)
     return jsonify(schemas.appointment_json(appointment))
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("booking", __name__)
 
-from app.booking import manage, routes  # noqa: E402,F401
+from app.booking import routes  # noqa: E402,F401

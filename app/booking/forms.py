@@ -63,13 +63,3 @@ class ConfirmForm(FlaskForm):
         _l("The information is correct and I agree that the agency uses it to serve me."),
         validators=[DataRequired(_l("Please confirm to book."))],
     )
-
-
-class CancelForm(FlaskForm):
-    confirm = BooleanField(
-        _l("Yes, cancel this appointment"), validators=[DataRequired(_l("Tick the box to cancel."))]
-    )
-
-
-class ReplaceDocumentForm(FlaskForm):
-    document = FileField(_l("New file"))

@@ -17,24 +17,20 @@ from app.appointments import (
     BookingRequest,
     SlotFull,
     book_appointment,
-    bookable_service,
     office_for,
 )
 from app.booking import bp
-from app.booking.calendar import month_grid, parse_day, parse_month
 from app.booking.forms import ConfirmForm, details_form_for
 from app.booking.uploads import collect_uploads, staged_documents, staged_summary
+from app.documents import discard_staged
 from app.extensions import limiter
+from app.links import appointment_links
 from app.models import Service
+from app.month_calendar import month_grid
+from app.tokens import appointment_by_manage_token
+from app.web import bookable_service_or_404, parse_day, parse_month
 
 STEPS = ("service", "date", "time", "details", "review")
-
-
-def bookable_service_or_404(slug: str) -> Service:
-    service = bookable_service(slug)
-    if service is None:
-        abort(404, _("There is no service with that name."))
-    return service
 
 
 def booking_state(service: Service) -> dict:
@@ -230,8 +226,6 @@ def review(slug: str):
             "booking/review.html", service, "review", error.status, booking_error=error, **context
         )
     for token in state.get("staged", {}).values():
-        from app.documents import discard_staged
-
         discard_staged(token)
     session.pop("booking", None)
     session["confirmation"] = {
@@ -259,9 +253,6 @@ def choose_alternative(slug: str):
 
 @bp.get("/confirmation")
 def confirmation():
-    from app.links import appointment_links
-    from app.tokens import appointment_by_manage_token
-
     data = session.get("confirmation")
     appointment = appointment_by_manage_token(data["manage_token"]) if data else None
     if appointment is None:

@@ -7,7 +7,6 @@ database's unique constraint decides, so a double submit stores one and answers 
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -16,20 +15,12 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from app.extensions import db, limiter, write_transaction
-from app.models import Appointment, SurveyResponse
+from app.extensions import limiter
+from app.models import Appointment
+from app.surveys import MAX_COMMENT, RATINGS, answer_of, record_answer
 from app.tokens import appointment_for_survey
 
 bp = Blueprint("survey", __name__)
-
-RATINGS = {
-    "1": _l("1 — Very dissatisfied"),
-    "2": _l("2 — Dissatisfied"),
-    "3": _l("3 — Neither satisfied nor dissatisfied"),
-    "4": _l("4 — Satisfied"),
-    "5": _l("5 — Very satisfied"),
-}
-MAX_COMMENT = 1000
 
 
 class SurveyForm(FlaskForm):
@@ -55,25 +46,6 @@ def survey_appointment_or_404(token: str) -> Appointment:
     if appointment is None:
         abort(404, _("This link is not valid. Check the latest email we sent you."))
     return appointment
-
-
-def answer_of(appointment: Appointment) -> SurveyResponse | None:
-    return db.session.scalar(sa.select(SurveyResponse).where(SurveyResponse.appointment_id == appointment.id))
-
-
-def record_answer(appointment: Appointment, rating: int, comment: str) -> bool:
-    """Store the citizen's answer; False when the appointment was already answered."""
-    write_transaction()
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                SurveyResponse(appointment_id=appointment.id, rating=rating, comment=comment[:MAX_COMMENT])
-            )
-        db.session.commit()
-    except sa.exc.IntegrityError:
-        db.session.rollback()
-        return False
-    return True
 
 
 def _page(appointment: Appointment, token: str, form: SurveyForm, status: int = 200, **context):

@@ -10,13 +10,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db, limiter
 from app.main import bp
 from app.models import Agency, Service
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """Only same-site paths: never '//host' or 'scheme:' (an open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target
+from app.web import safe_next
 
 
 @bp.get("/")

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from app.call import events as call_events
-from app.call import sessions as call_sessions
-from app.extensions import db, limiter
-from app.main.routes import safe_next
-from app.models import Appointment, Service
-from app.security import staff_may_act_for, staff_required
+from app.agenda import todays_agenda
+from app.calls import live, sessions
+from app.extensions import limiter
 from app.staff import bp
 from app.staff.auth import authenticate
 from app.staff.forms import LoginForm
 from app.templating import local_time
+from app.web import safe_next, staff_appointment_or_404, staff_required
 
 
 def _login_limit() -> str:
@@ -57,75 +53,46 @@ def logout():
 @bp.get("/")
 @staff_required("clerk")
 def console():
-    agency = current_user.agency
-    zone = ZoneInfo(agency.timezone if agency else current_app.config["DEFAULT_TIMEZONE"])
-    today = dt.datetime.now(zone).date()
-    start = dt.datetime.combine(today, dt.time.min, zone)
-    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, zone)
-    query = (
-        sa.select(Appointment)
-        .join(Service)
-        .where(Appointment.start_at >= start, Appointment.start_at < end)
-        .order_by(Appointment.start_at)
-    )
-    if current_user.role != "superadmin":
-        query = query.where(Service.agency_id == current_user.agency_id)
-    appointments = db.session.scalars(query).all()
-    states = {a.id: call_sessions.call_state(a) for a in appointments if a.service.mode == "video"}
-    for state in states.values():
+    agenda = todays_agenda(current_user)
+    for state in agenda.states.values():
         if state.get("since"):
-            state["since_time"] = local_time(dt.datetime.fromisoformat(state["since"]), str(zone))
-    present = {a.id for a in appointments if "citizen" in call_events.rooms.present(a.id)}
-    waiting_refs = [
-        a.reference
-        for a in appointments
-        if a.id in present and states.get(a.id, {}).get("state") == "waiting"
-    ]
+            since = dt.datetime.fromisoformat(state["since"])
+            state["since_time"] = local_time(since, agenda.timezone)
     return render_template(
         "staff/console.html",
-        appointments=appointments,
-        today=today,
-        timezone=str(zone),
-        states=states,
-        present=present,
-        waiting_refs=waiting_refs,
+        appointments=agenda.appointments,
+        today=agenda.day,
+        timezone=agenda.timezone,
+        states=agenda.states,
+        present=agenda.present,
+        waiting_refs=agenda.waiting_references,
     )
-
-
-def agency_appointment_or_404(reference: str) -> Appointment:
-    """An appointment of the signed-in clerk's agency, by its public reference."""
-    appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference[:20]))
-    if appointment is None or not staff_may_act_for(current_user, appointment.service.agency_id):
-        abort(404)
-    return appointment
 
 
 @bp.post("/appointments/<reference>/admit")
 @staff_required("clerk")
 def admit(reference: str):
-    appointment = agency_appointment_or_404(reference)
+    appointment = staff_appointment_or_404(reference)
     if appointment.service.mode != "video":
         abort(404)
     try:
-        call_sessions.admit(appointment, current_user)
-    except call_sessions.AlreadyAdmitted as taken:
+        sessions.admit(appointment, current_user)
+    except sessions.AlreadyAdmitted as taken:
         name = taken.clerk.name if taken.clerk else _("another clerk")
         flash(_("%(name)s already admitted %(reference)s.", name=name, reference=reference), "error")
         return console(), 409
-    call_events.tell_citizen_admitted(appointment)
-    return redirect(url_for("staff.call_screen", reference=reference))
+    live.tell_citizen_admitted(appointment)
+    return redirect(url_for("staff.call_screen", reference=appointment.reference))
 
 
 @bp.get("/call/<reference>")
 @staff_required("clerk")
 def call_screen(reference: str):
-    appointment = agency_appointment_or_404(reference)
+    appointment = staff_appointment_or_404(reference)
     if appointment.status != "in_call" or appointment.clerk_id != current_user.id:
         flash(_("Admit the citizen from the console first."), "info")
         return redirect(url_for("staff.console"))
+    agency = appointment.service.agency
     return render_template(
-        "staff/call.html",
-        appointment=appointment,
-        agency=appointment.service.agency,
-        timezone=appointment.service.agency.timezone,
+        "staff/call.html", appointment=appointment, agency=agency, timezone=agency.timezone
     )

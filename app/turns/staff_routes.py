@@ -13,9 +13,10 @@ from flask_login import current_user
 from app import scheduling
 from app.extensions import db
 from app.models import Appointment, Turn
-from app.security import staff_may_act_for, staff_required
+from app.security import staff_may_act_for
 from app.turns import queue, staff_bp
 from app.turns.forms import ActionForm, OutcomeForm
+from app.web import staff_required
 
 
 def _queue_or_404(service_id: int, office_id: int) -> queue.QueueRef:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
+from app import audit
 from app.extensions import db, write_transaction
 from app.models import Appointment, AuditEvent, CallSession, Staff, utcnow
 
@@ -31,7 +32,10 @@ class JoinWindow:
 
 
 def join_window(appointment: Appointment, now: dt.datetime | None = None) -> JoinWindow:
-    """When the join link works: from a while before the start until the end plus a grace period."""
+    """When the join link works: from a while before the start until the end plus a grace period.
+
+    Read-only.
+    """
     now = now or utcnow()
     opens = appointment.start_at - dt.timedelta(minutes=current_app.config["CALL_JOIN_OPENS_MINUTES"])
     closes = appointment.end_at + dt.timedelta(minutes=current_app.config["CALL_JOIN_GRACE_MINUTES"])
@@ -49,6 +53,7 @@ def join_window(appointment: Appointment, now: dt.datetime | None = None) -> Joi
 
 
 def open_session(appointment: Appointment) -> CallSession | None:
+    """The appointment's call record that has not ended, if any. Read-only."""
     return db.session.scalar(
         sa.select(CallSession)
         .where(CallSession.appointment_id == appointment.id, CallSession.ended_at.is_(None))
@@ -57,7 +62,10 @@ def open_session(appointment: Appointment) -> CallSession | None:
 
 
 def mark_waiting(appointment: Appointment, now: dt.datetime | None = None) -> CallSession:
-    """The citizen arrived in the waiting room (again, after a reload: the first time counts)."""
+    """The citizen arrived in the waiting room (again, after a reload: the first time counts).
+
+    Takes the write lock; commits.
+    """
     write_transaction()
     session = open_session(appointment)
     if session is None:
@@ -76,7 +84,10 @@ class AlreadyAdmitted(Exception):
 
 
 def admit(appointment: Appointment, clerk: Staff, now: dt.datetime | None = None) -> CallSession:
-    """Assign the appointment to `clerk` and open the call; raises AlreadyAdmitted if another won."""
+    """Assign the appointment to `clerk` and open the call; raises AlreadyAdmitted if another won.
+
+    Takes the write lock; commits (rolls back when another clerk won).
+    """
     now = now or utcnow()
     write_transaction()
     result = db.session.execute(
@@ -102,22 +113,31 @@ def admit(appointment: Appointment, clerk: Staff, now: dt.datetime | None = None
 
 
 def mark_connected(appointment: Appointment, now: dt.datetime | None = None) -> None:
+    """The clerk's browser reports the peer connection is up (the first time counts). Commits."""
     write_transaction()
     session = open_session(appointment)
     if session is not None and session.connected_at is None:
         session.connected_at = now or utcnow()
-        db.session.commit()
+    db.session.commit()
 
 
 def end_session(appointment: Appointment, reason: str, now: dt.datetime | None = None) -> None:
-    """Close the open call record, if any, with why it ended (the caller commits)."""
+    """Close the open call record, if any, with why it ended. Adds to the session; the caller commits."""
     session = open_session(appointment)
     if session is not None:
         session.ended_at = now or utcnow()
         session.end_reason = reason[:40]
 
 
+def request_phone_call(appointment: Appointment) -> None:
+    """The citizen cannot use a camera and asks to be phoned instead (shown on the console). Commits."""
+    write_transaction()
+    audit.record_for_appointment("call.phone_requested", appointment)
+    db.session.commit()
+
+
 def phone_requested(appointment: Appointment) -> bool:
+    """Whether the citizen asked to be phoned instead. Read-only."""
     return (
         db.session.scalar(
             sa.select(sa.func.count())
@@ -133,7 +153,10 @@ def phone_requested(appointment: Appointment) -> bool:
 
 
 def call_state(appointment: Appointment) -> dict:
-    """What the clerk console shows for an appointment: not arrived, waiting since, in call, done."""
+    """What the clerk console shows for an appointment: not arrived, waiting since, in call, done.
+
+    Read-only.
+    """
     state = _state(appointment)
     state["phone_requested"] = phone_requested(appointment)
     return state

@@ -1,13 +1,13 @@
-"""The citizen's manage link: view, cancel, reschedule, replace a document."""
+"""The citizen's manage link: view, cancel, reschedule, replace a document, download results."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
-from app import audit, scheduling
+from app import scheduling
 from app.appointments import (
     BookingError,
     SlotFull,
@@ -16,20 +16,13 @@ from app.appointments import (
     cancel_appointment,
     reschedule_appointment,
 )
-from app.booking.calendar import month_grid, parse_day, parse_month
-from app.booking.forms import CancelForm, ReplaceDocumentForm
 from app.booking.uploads import replace_document
-from app.extensions import db, limiter, write_transaction
-from app.tokens import appointment_by_manage_token
-
-bp = Blueprint("manage", __name__)
-
-
-def appointment_or_404(token: str):
-    appointment = appointment_by_manage_token(token)
-    if appointment is None:
-        abort(404, _("This link is not valid or has expired. Check the latest email we sent you."))
-    return appointment
+from app.document_access import DocumentNotFound, open_result_for_citizen
+from app.extensions import limiter
+from app.manage import bp
+from app.manage.forms import CancelForm, ReplaceDocumentForm
+from app.month_calendar import month_grid
+from app.web import manage_appointment_or_404, no_store, parse_day, parse_month
 
 
 def render_manage(template: str, appointment, token: str, status: int = 200, **context):
@@ -47,7 +40,7 @@ def render_manage(template: str, appointment, token: str, status: int = 200, **c
 @bp.get("/<token>")
 @limiter.limit("60 per minute")
 def view(token: str):
-    appointment = appointment_or_404(token)
+    appointment = manage_appointment_or_404(token)
     return render_manage(
         "manage/view.html", appointment, token, cancel_form=CancelForm(), replace_form=ReplaceDocumentForm()
     )
@@ -55,7 +48,7 @@ def view(token: str):
 
 @bp.post("/<token>/cancel")
 def cancel(token: str):
-    appointment = appointment_or_404(token)
+    appointment = manage_appointment_or_404(token)
     form = CancelForm()
     if not form.validate_on_submit():
         return render_manage(
@@ -79,7 +72,7 @@ def cancel(token: str):
 
 @bp.get("/<token>/reschedule")
 def reschedule_calendar(token: str):
-    appointment = appointment_or_404(token)
+    appointment = manage_appointment_or_404(token)
     if not can_change(appointment):
         return redirect(url_for("manage.view", token=token))
     service = appointment.service
@@ -103,7 +96,7 @@ def reschedule_calendar(token: str):
 
 @bp.route("/<token>/reschedule/times", methods=["GET", "POST"])
 def reschedule_times(token: str):
-    appointment = appointment_or_404(token)
+    appointment = manage_appointment_or_404(token)
     if not can_change(appointment):
         return redirect(url_for("manage.view", token=token))
     service = appointment.service
@@ -145,7 +138,7 @@ def reschedule_times(token: str):
 @bp.post("/<token>/documents/<code>")
 @limiter.limit("20 per hour")
 def replace(token: str, code: str):
-    appointment = appointment_or_404(token)
+    appointment = manage_appointment_or_404(token)
     requirement = next((r for r in appointment.service.requirements if r.code == code), None)
     if requirement is None:
         abort(404)
@@ -183,31 +176,11 @@ def replace(token: str, code: str):
 @limiter.limit("60 per minute")
 def result_download(token: str, document_id: int):
     """A document the agency left for the citizen (source "clerk"), as a PDF attachment."""
-    from app.documents import upload_store
-
-    appointment = appointment_or_404(token)
-    document = next(
-        (
-            d
-            for d in appointment.documents
-            if d.id == document_id and d.source == "clerk" and d.purged_at is None
-        ),
-        None,
-    )
-    if document is None:
-        abort(404)
+    appointment = manage_appointment_or_404(token)
     try:
-        file = upload_store().open(document.storage_key)
-    except FileNotFoundError:
+        file, download_name = open_result_for_citizen(appointment, document_id)
+    except DocumentNotFound:
         abort(404)
-    download_name = _download_name(document.original_name, appointment.reference)
-    try:
-        write_transaction()  # SQLite: the read ends and the write lock is taken before writing
-        audit.record_for_appointment("document.downloaded_by_citizen", appointment, document=document.id)
-        db.session.commit()
-    except BaseException:
-        file.close()
-        raise
     response = send_file(
         file,
         mimetype="application/pdf",
@@ -217,13 +190,5 @@ def result_download(token: str, document_id: int):
         etag=False,
         max_age=0,
     )
-    response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def _download_name(original: str, reference: str) -> str:
-    # The clerk's file name, without path parts or control characters, always ending in .pdf.
-    name = "".join(c for c in original.replace("\\", "/").rsplit("/", 1)[-1] if c.isprintable())
-    name = name.strip(" .")[:100] or reference
-    return name if name.lower().endswith(".pdf") else f"{name}.pdf"
+    return no_store(response)

@@ -1,4 +1,5 @@
-"""The month calendar of the booking flow: weeks of days, each with its free slots."""
+"""The month calendar citizens pick a day from (booking and moving an appointment): weeks of days,
+each with its free slots, closed days with their reason. Read-only."""
 
 from __future__ import annotations
 
@@ -32,23 +33,6 @@ class MonthGrid:
     @property
     def has_free_days(self) -> bool:
         return any(day.bookable for week in self.weeks for day in week)
-
-
-def parse_month(value: str | None, default: dt.date) -> dt.date | None:
-    """'2031-03' → 1 March 2031; missing → default; malformed → None."""
-    if not value:
-        return default
-    try:
-        return dt.datetime.strptime(value, "%Y-%m").date()
-    except ValueError:
-        return None
-
-
-def parse_day(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value or "")
-    except ValueError:
-        return None
 
 
 def month_grid(service, office, month: dt.date, today: dt.date) -> MonthGrid:

@@ -1,0 +1,144 @@
+"""Who is connected to which call: one citizen and one clerk per appointment's room.
+
+The rooms are the server's: clients never name one. A second tab of the same side replaces the
+first. With one process the directory lives in memory; with several processes sharing a
+Socket.IO message queue it lives in Redis, so a citizen on one process and their clerk on another
+still find each other.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+
+def room_for(appointment_id: int) -> str:
+    """The Socket.IO room of one appointment's call (its citizen and its clerk)."""
+    return f"appointment-{appointment_id}"
+
+
+def staff_room(agency_id: int) -> str:
+    """The Socket.IO room of an agency's clerks watching the console."""
+    return f"agency-staff-{agency_id}"
+
+
+@dataclass
+class Participant:
+    sid: str
+    role: str  # "citizen" | "clerk"
+    appointment_id: int
+    agency_id: int
+    tokens: float | None = None  # a full bucket until the first message
+    refilled: float = field(default_factory=time.monotonic)
+
+    def allow(self, rate: float, burst: int) -> bool:
+        """Token bucket: `burst` messages at once, then `rate` a second."""
+        now = time.monotonic()
+        if self.tokens is None:
+            self.tokens = float(burst)
+        self.tokens = min(burst, self.tokens + (now - self.refilled) * rate)
+        self.refilled = now
+        if self.tokens < 1:
+            return False
+        self.tokens -= 1
+        return True
+
+
+class MemoryDirectory:
+    """Room membership for a single process."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._rooms: dict[int, dict[str, str]] = {}
+
+    def claim(self, appointment_id: int, role: str, sid: str) -> str | None:
+        with self._lock:
+            room = self._rooms.setdefault(appointment_id, {})
+            previous = room.get(role)
+            room[role] = sid
+            return previous
+
+    def release(self, appointment_id: int, role: str, sid: str) -> None:
+        with self._lock:
+            room = self._rooms.get(appointment_id, {})
+            if room.get(role) == sid:
+                del room[role]
+            if not room:
+                self._rooms.pop(appointment_id, None)
+
+    def members(self, appointment_id: int) -> dict[str, str]:
+        return dict(self._rooms.get(appointment_id, {}))
+
+
+class RedisDirectory:
+    """Room membership shared by several processes (with SOCKETIO_MESSAGE_QUEUE)."""
+
+    TTL_SECONDS = 24 * 3600  # a process that died never releases; its entries fade out
+    # Release only if the slot still holds this sid: a newer tab may have claimed it meanwhile.
+    RELEASE = (
+        "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[1]) end"
+    )
+
+    def __init__(self, url: str):
+        import redis  # only installations with several processes need the client
+
+        self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._release = self._redis.register_script(self.RELEASE)
+
+    @staticmethod
+    def _key(appointment_id: int) -> str:
+        return f"ventanilla:call:{appointment_id}"
+
+    def claim(self, appointment_id: int, role: str, sid: str) -> str | None:
+        key = self._key(appointment_id)
+        pipe = self._redis.pipeline()
+        pipe.hget(key, role).hset(key, role, sid).expire(key, self.TTL_SECONDS)
+        previous = pipe.execute()[0]
+        return previous if previous != sid else None
+
+    def release(self, appointment_id: int, role: str, sid: str) -> None:
+        self._release(keys=[self._key(appointment_id)], args=[role, sid])
+
+    def members(self, appointment_id: int) -> dict[str, str]:
+        return self._redis.hgetall(self._key(appointment_id))
+
+
+class Rooms:
+    """Who is connected to which appointment: this process's sockets, and a directory of rooms."""
+
+    def __init__(self):
+        self.by_sid: dict[str, Participant] = {}  # the sockets connected to this process
+        self.directory: MemoryDirectory | RedisDirectory = MemoryDirectory()
+
+    def use_message_queue(self, queue_url: str | None) -> None:
+        """Share membership through Redis when processes share a Redis message queue."""
+        shared = (queue_url or "").startswith(("redis://", "rediss://"))
+        self.directory = RedisDirectory(queue_url) if shared else MemoryDirectory()
+
+    def join(self, participant: Participant) -> str | None:
+        """Add; returns the sid this one replaces (a second tab of the same side), if any."""
+        self.by_sid[participant.sid] = participant
+        replaced = self.directory.claim(participant.appointment_id, participant.role, participant.sid)
+        if replaced:
+            self.by_sid.pop(replaced, None)
+        return replaced
+
+    def leave(self, sid: str) -> Participant | None:
+        participant = self.by_sid.pop(sid, None)
+        if participant is not None:
+            self.directory.release(participant.appointment_id, participant.role, sid)
+        return participant
+
+    def other(self, participant: Participant) -> str | None:
+        role = "clerk" if participant.role == "citizen" else "citizen"
+        return self.directory.members(participant.appointment_id).get(role)
+
+    def present(self, appointment_id: int) -> dict[str, str]:
+        return self.directory.members(appointment_id)
+
+    def citizen_present(self, appointment_id: int) -> bool:
+        return "citizen" in self.present(appointment_id)
+
+
+rooms = Rooms()

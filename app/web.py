@@ -1,0 +1,129 @@
+"""What the blueprints share: safe redirects, the staff guard, agency scoping, `*_or_404` lookups.
+
+Blueprints never import each other; anything two of them need lives here (or in the domain).
+Every lookup answers the same way for "does not exist", "expired" and "another agency's": 404,
+so a URL never tells a stranger which references or tokens are real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from functools import wraps
+
+import sqlalchemy as sa
+from flask import abort, current_app
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import appointments, tokens
+from app.extensions import db
+from app.models import Appointment, Service
+from app.security import staff_may_act_for
+
+REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,20}")
+
+
+# --- Redirects and responses ----------------------------------------------------------------------
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site paths: never '//host' or 'scheme:' (an open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def no_store(response):
+    """Mark a personal response so that no browser or shared cache keeps it."""
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# --- Staff: role and agency -------------------------------------------------------------------------
+
+
+def staff_required(role: str = "clerk"):
+    """Route decorator: a logged-in, active staff member whose role is `role` or above."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                return current_app.login_manager.unauthorized()
+            if not current_user.has_role(role):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def own_agency_or_404(agency_id: int) -> None:
+    """Another agency's object looks like no object at all to the signed-in staff member."""
+    if not staff_may_act_for(current_user, agency_id):
+        abort(404)
+
+
+def staff_appointment_or_404(reference: str) -> Appointment:
+    """The appointment with that public reference, if the signed-in staff member acts for its agency."""
+    if not REFERENCE_PATTERN.fullmatch(reference or ""):
+        abort(404)
+    appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference.upper()))
+    if appointment is None:
+        abort(404)
+    own_agency_or_404(appointment.service.agency_id)
+    return appointment
+
+
+def staff_appointment_by_id_or_404(appointment_id: int) -> Appointment:
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        abort(404, _("There is no such appointment."))
+    own_agency_or_404(appointment.service.agency_id)
+    return appointment
+
+
+# --- Citizens: services and token links -------------------------------------------------------------
+
+
+def bookable_service_or_404(slug: str) -> Service:
+    service = appointments.bookable_service(slug)
+    if service is None:
+        abort(404, _("There is no service with that name."))
+    return service
+
+
+def manage_appointment_or_404(token: str) -> Appointment:
+    appointment = tokens.appointment_by_manage_token(token)
+    if appointment is None:
+        abort(404, _("This link is not valid or has expired. Check the latest email we sent you."))
+    return appointment
+
+
+def join_appointment_or_404(token: str) -> Appointment:
+    appointment = tokens.appointment_by_join_token(token)
+    if appointment is None:
+        abort(404, _("This link is not valid. Check the latest email we sent you."))
+    return appointment
+
+
+# --- Query strings ------------------------------------------------------------------------------------
+
+
+def parse_month(value: str | None, default: dt.date) -> dt.date | None:
+    """'2031-03' → 1 March 2031; missing → default; malformed → None."""
+    if not value:
+        return default
+    try:
+        return dt.datetime.strptime(value, "%Y-%m").date()
+    except ValueError:
+        return None
+
+
+def parse_day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value or "")
+    except ValueError:
+        return None
