@@ -8,6 +8,10 @@ import os
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
+# The languages Ventanilla speaks, each named in itself: the one list that the language switcher,
+# the forms, the API and the database constraints all read. The first is the default.
+LANGUAGE_NAMES = {"es": "Español", "en": "English"}
+LANGUAGES = tuple(LANGUAGE_NAMES)
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
 
 
@@ -119,8 +123,8 @@ class Config:
 
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "PR")
 
-    LANGUAGES = ("es", "en")
-    BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LANGUAGE", "es")
+    LANGUAGES = LANGUAGES
+    BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LANGUAGE", LANGUAGES[0])
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "America/Puerto_Rico")
     BABEL_DEFAULT_TIMEZONE = DEFAULT_TIMEZONE
     LANGUAGE_COOKIE = "lang"

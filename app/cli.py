@@ -58,7 +58,7 @@ def seed_demo_command(if_empty: bool) -> None:
 @with_appcontext
 def create_staff_command(email, name, agency_slug, role, password) -> None:
     """Create a staff account."""
-    from app.staff.auth import StaffError, create_staff
+    from app.accounts import StaffError, create_staff
 
     try:
         staff = create_staff(email, name, password, role, agency_slug)

@@ -17,6 +17,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from config import LANGUAGES
 
 
 def utcnow() -> dt.datetime:
@@ -64,7 +65,6 @@ class Bilingual:
 
 AGENCY_KINDS = ("agency", "corporation", "municipality")
 SERVICE_MODES = ("video", "in_person", "phone_turn")
-LANGUAGES = ("es", "en")
 APPOINTMENT_STATUSES = ("booked", "checked_in", "in_call", "completed", "no_show", "cancelled")
 APPOINTMENT_OUTCOMES = (
     "completed",

@@ -138,7 +138,7 @@ def outbox(app, kind: str) -> list[OutboxMessage]:
 
 
 def second_clerk(app) -> str:
-    from app.staff.auth import create_staff
+    from app.accounts import create_staff
 
     with app.app_context():
         create_staff("clerk2@dtop.demo.ventanilla.pr", "Clerk Two", "another-long-password", "clerk", "dtop")

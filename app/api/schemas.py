@@ -85,16 +85,8 @@ def parse_booking_form(form: MultiDict, files: MultiDict) -> BookingRequest:
     name = _contact(form, "name", clean_name, _("Enter your full name."), fields)
     email = _contact(form, "email", parse_email, _("Enter your email address."), fields)
     phone = _contact(form, "phone", parse_phone, _("Enter a phone number."), fields)
-    language = form.get("language") or "es"
-    if language not in LANGUAGES:
-        fields["language"] = _("Choose the language for messages: es (Spanish) or en (English).")
-    licence_number = " ".join((form.get("licence_number") or "").split())
-    if service is not None and service.asks_licence_number and not licence_number:
-        fields["licence_number"] = _("Enter your driver's licence number.")
-    elif len(licence_number) > LICENCE_NUMBER_MAX:
-        fields["licence_number"] = _(
-            "The licence number can have at most %(max)s characters.", max=LICENCE_NUMBER_MAX
-        )
+    language = _language(form, fields)
+    licence_number = _licence_number(service, form, fields)
     documents = _documents(service, files, fields) if service else []
 
     if fields:
@@ -110,6 +102,24 @@ def parse_booking_form(form: MultiDict, files: MultiDict) -> BookingRequest:
         licence_number=licence_number or None,
         documents=documents,
     )
+
+
+def _language(form: MultiDict, fields: dict[str, str]) -> str:
+    language = form.get("language") or LANGUAGES[0]
+    if language not in LANGUAGES:
+        fields["language"] = _("Choose the language for messages: es (Spanish) or en (English).")
+    return language
+
+
+def _licence_number(service: Service | None, form: MultiDict, fields: dict[str, str]) -> str:
+    licence_number = " ".join((form.get("licence_number") or "").split())
+    if service is not None and service.asks_licence_number and not licence_number:
+        fields["licence_number"] = _("Enter your driver's licence number.")
+    elif len(licence_number) > LICENCE_NUMBER_MAX:
+        fields["licence_number"] = _(
+            "The licence number can have at most %(max)s characters.", max=LICENCE_NUMBER_MAX
+        )
+    return licence_number
 
 
 def _parse_date(value: str) -> dt.date | None:

@@ -5,23 +5,11 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, EmailField, RadioField, StringField, TelField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, EmailField, StringField, TelField
+from wtforms.validators import DataRequired, Length, Optional
 
-from app.citizens import ContactError, clean_name, parse_email, parse_phone
-
-
-def contact_check(parse):
-    """A WTForms validator from an app.citizens parser: the field keeps the normalized value."""
-
-    def check(form, field):
-        try:
-            field.data = parse(field.data)
-        except ContactError as error:
-            raise ValidationError(str(error)) from None
-
-    return check
+from app.citizens import clean_name, parse_email, parse_phone
+from app.forms import contact_check, language_field
 
 
 class DetailsForm(FlaskForm):
@@ -35,11 +23,7 @@ class DetailsForm(FlaskForm):
         _l("Phone"), validators=[DataRequired(_l("Enter a phone number.")), contact_check(parse_phone)]
     )
     licence_number = StringField(_l("Driver's licence number"), validators=[Optional(), Length(max=30)])
-    language = RadioField(
-        _l("Language for messages"),
-        choices=[SelectChoice("es", "Español"), SelectChoice("en", "English")],
-        default="es",
-    )
+    language = language_field()
 
 
 def details_form_for(service, *, formdata=None):

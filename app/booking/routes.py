@@ -204,19 +204,7 @@ def review(slug: str):
         status = 422 if request.method == "POST" else 200
         return render_step("booking/review.html", service, "review", status, **context)
     try:
-        result = book_appointment(
-            BookingRequest(
-                service=service,
-                office=office,
-                start=start,
-                language=state["details"]["language"],
-                name=state["details"]["name"],
-                email=state["details"]["email"],
-                phone=state["details"]["phone"],
-                licence_number=state["details"].get("licence_number"),
-                documents=staged_documents(service, state),
-            )
-        )
+        result = book_appointment(booking_request(service, office, start, state))
     except SlotFull as full:
         state.pop("start", None)
         save_state(state)
@@ -225,6 +213,28 @@ def review(slug: str):
         return render_step(
             "booking/review.html", service, "review", error.status, booking_error=error, **context
         )
+    finish_booking(state, result)
+    return redirect(url_for("booking.confirmation"))
+
+
+def booking_request(service: Service, office, start: dt.datetime, state: dict) -> BookingRequest:
+    """The booking the citizen reviewed: their choices, details and staged documents."""
+    details = state["details"]
+    return BookingRequest(
+        service=service,
+        office=office,
+        start=start,
+        language=details["language"],
+        name=details["name"],
+        email=details["email"],
+        phone=details["phone"],
+        licence_number=details.get("licence_number"),
+        documents=staged_documents(service, state),
+    )
+
+
+def finish_booking(state: dict, result) -> None:
+    """Drop the staged files and the flow's state; keep what the confirmation page shows."""
     for token in state.get("staged", {}).values():
         discard_staged(token)
     session.pop("booking", None)
@@ -233,7 +243,6 @@ def review(slug: str):
         "join_token": result.join_token,
         "manage_token": result.manage_token,
     }
-    return redirect(url_for("booking.confirmation"))
 
 
 @bp.post("/<slug>/alternative")

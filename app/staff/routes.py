@@ -8,11 +8,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
+from app.accounts import authenticate
 from app.agenda import todays_agenda
 from app.calls import live, sessions
 from app.extensions import limiter
 from app.staff import bp
-from app.staff.auth import authenticate
 from app.staff.forms import LoginForm
 from app.templating import local_time
 from app.web import safe_next, staff_appointment_or_404, staff_required

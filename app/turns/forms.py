@@ -6,24 +6,17 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
+from wtforms.validators import AnyOf, DataRequired, Length
 
-from app.booking.forms import contact_check
 from app.citizens import clean_name, parse_phone
+from app.forms import contact_check, language_field, printable
 from app.turns.queue import OUTCOME_LABELS
-
-
-def _printable(form, field):
-    # Control characters (a NUL byte, say) have no place in a name or a note, and PostgreSQL
-    # refuses NUL outright; line breaks in a text area are fine.
-    if any(ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in field.data or ""):
-        raise ValidationError(_l("Remove the special characters from this field."))
 
 
 class TakeTurnForm(FlaskForm):
     name = StringField(
         _l("Full name"),
-        validators=[DataRequired(_l("Enter your full name.")), _printable, contact_check(clean_name)],
+        validators=[DataRequired(_l("Enter your full name.")), printable, contact_check(clean_name)],
     )
     phone = TelField(
         _l("Phone number we should call"),
@@ -33,17 +26,11 @@ class TakeTurnForm(FlaskForm):
         _l("What is your call about?"),
         validators=[
             DataRequired(_l("Tell us briefly what your call is about.")),
-            _printable,
+            printable,
             Length(max=500, message=_l("Write at most 500 characters.")),
         ],
     )
-    language = RadioField(
-        _l("Language for messages"),
-        choices=[SelectChoice("es", "Español"), SelectChoice("en", "English")],
-        default="es",
-        validate_choice=False,
-        validators=[AnyOf(["es", "en"], message=_l("Choose a language."))],
-    )
+    language = language_field()
 
 
 class CancelTurnForm(FlaskForm):
@@ -65,5 +52,5 @@ class OutcomeForm(FlaskForm):
     )
     note = TextAreaField(
         _l("Note (optional)"),
-        validators=[_printable, Length(max=500, message=_l("Write at most 500 characters."))],
+        validators=[printable, Length(max=500, message=_l("Write at most 500 characters."))],
     )

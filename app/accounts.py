@@ -1,4 +1,4 @@
-"""Staff authentication: one code path for known and unknown emails."""
+"""Staff accounts: signing in (one code path for known and unknown e-mails) and creating an account."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def authenticate(email: str, password: str) -> Staff | None:
     """The active staff member with this email and password, or None.
 
     An unknown email still pays for a password check, so neither the answer nor its timing
-    tells a script which emails belong to staff.
+    tells a script which emails belong to staff. Commits the audit record (and the sign-in time).
     """
     staff = db.session.scalar(sa.select(Staff).where(Staff.email == normalize_email(email)))
     ok = verify_password(staff.password_hash if staff else None, password)
@@ -37,7 +37,7 @@ class StaffError(ValueError):
 
 
 def create_staff(email: str, name: str, password: str, role: str, agency_slug: str | None) -> Staff:
-    """Create a staff account (used by the CLI and the demo seed)."""
+    """Create a staff account (used by the CLI and the demo seed). Commits."""
     from app.models import STAFF_ROLES, Agency
 
     email = normalize_email(email)
