@@ -6,7 +6,23 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app import cli, errors, models, security, templating
+from app.api import bp as api_bp
+from app.booking import bp as booking_bp
+from app.call import bp as call_bp
+from app.call.events import init_call_events
+from app.call.survey import bp as survey_bp
+from app.extensions import csrf, db, limiter, login_manager, migrate, socketio
+from app.i18n import init_i18n
+from app.main import bp as main_bp
+from app.manage import bp as manage_bp
+from app.notifications import start_background_sender
+from app.staff import bp as staff_bp
+from app.turns import bp as turns_bp
+from app.turns import staff_bp as turns_staff_bp
+from app.turns.events import register_turn_events
 from config import Config, config_from_env, development_secret_key
 
 
@@ -25,19 +41,13 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     _init_extensions(app)
     _register_blueprints(app)
     if app.config["TRUSTED_PROXY_COUNT"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = app.config["TRUSTED_PROXY_COUNT"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
-
-    from app import cli, errors, security, templating
 
     errors.init_error_pages(app)
     security.init_security_headers(app)
     templating.init_templating(app)
     cli.init_cli(app)
-
-    from app.notifications import start_background_sender
 
     start_background_sender(app)
 
@@ -53,10 +63,6 @@ def _prepare_sqlite_dir(uri: str) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
-    from app import models  # noqa: F401  (registers the tables with the metadata)
-    from app.extensions import csrf, db, limiter, login_manager, migrate, socketio
-    from app.i18n import init_i18n
-
     db.init_app(app)
     migrate.init_app(
         app,
@@ -84,26 +90,12 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_staff(staff_id: str):
-        from app.models import Staff
-
         if not staff_id.isdigit():
             return None
-        return db.session.get(Staff, int(staff_id))
+        return db.session.get(models.Staff, int(staff_id))
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app.api import bp as api_bp
-    from app.booking import bp as booking_bp
-    from app.call import bp as call_bp
-    from app.call.events import init_call_events
-    from app.call.survey import bp as survey_bp
-    from app.main import bp as main_bp
-    from app.manage import bp as manage_bp
-    from app.staff import bp as staff_bp
-    from app.turns import bp as turns_bp
-    from app.turns import staff_bp as turns_staff_bp
-    from app.turns.events import register_turn_events
-
     app.register_blueprint(main_bp)
     app.register_blueprint(booking_bp, url_prefix="/book")
     app.register_blueprint(manage_bp, url_prefix="/manage")

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from app import audit
 from app.extensions import db
-from app.models import Staff, utcnow
+from app.models import STAFF_ROLES, Agency, Staff, utcnow
 from app.security import hash_password, verify_password
 
 
@@ -38,8 +38,6 @@ class StaffError(ValueError):
 
 def create_staff(email: str, name: str, password: str, role: str, agency_slug: str | None) -> Staff:
     """Create a staff account (used by the CLI and the demo seed). Commits."""
-    from app.models import STAFF_ROLES, Agency
-
     email = normalize_email(email)
     if role not in STAFF_ROLES:
         raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}")

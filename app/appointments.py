@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
 
-from app import scheduling
+from app import notifications, scheduling
+from app.documents import upload_store
 from app.extensions import db, write_transaction
 from app.links import appointment_links
 from app.models import Appointment, Document, Office, Service, utcnow
@@ -126,9 +127,6 @@ def office_for(service: Service, office_id: int | None) -> Office | None:
 
 def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None) -> BookingResult:
     """Book a seat for the citizen, store their documents, queue the confirmation; all or nothing."""
-    from app import notifications
-    from app.documents import upload_store
-
     now = now or utcnow()
     service = request.service
     _check_documents(service, request.documents)
@@ -285,8 +283,6 @@ def can_change(appointment: Appointment, now: dt.datetime | None = None) -> bool
 
 def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = None) -> None:
     """Cancel and free the seat at once; pending reminders are dropped, a notice is sent."""
-    from app import notifications
-
     write_transaction()
     db.session.refresh(appointment)  # decide on the row as it is now, under the write lock
     if appointment.status == "cancelled":
@@ -317,8 +313,6 @@ def reschedule_appointment(
     Returns the new join token (video): the old join link stops working, the new one is emailed
     with the manage link the citizen used (`manage_token`; it is stored only as a hash).
     """
-    from app import notifications
-
     now = now or utcnow()
     if not can_change(appointment, now):
         raise TooLate()

@@ -1,18 +1,24 @@
-"""Command-line tools: flask seed-demo, flask create-staff."""
+"""Every flask command: seed-demo, create-staff, send-due, purge-documents."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import click
 import sqlalchemy as sa
 from flask import Flask
 from flask.cli import with_appcontext
 
+from app.accounts import StaffError, create_staff
+from app.demo import seed_demo
+from app.documents import purge_staged
 from app.extensions import db
+from app.models import Agency
+from app.notifications import send_due_command
+from app.rendering import purge_renders
 
 
 def init_cli(app: Flask) -> None:
-    from app.notifications import send_due_command
-
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_staff_command)
     app.cli.add_command(send_due_command)
@@ -24,9 +30,6 @@ def init_cli(app: Flask) -> None:
 @with_appcontext
 def seed_demo_command(if_empty: bool) -> None:
     """Add the demo agencies, services and staff (safe to run again)."""
-    from app.demo import seed_demo
-    from app.models import Agency
-
     if if_empty and db.session.scalar(sa.select(sa.func.count()).select_from(Agency)):
         click.echo("Database already has data: demo seed skipped.")
         return
@@ -58,8 +61,6 @@ def seed_demo_command(if_empty: bool) -> None:
 @with_appcontext
 def create_staff_command(email, name, agency_slug, role, password) -> None:
     """Create a staff account."""
-    from app.accounts import StaffError, create_staff
-
     try:
         staff = create_staff(email, name, password, role, agency_slug)
     except StaffError as error:
@@ -83,11 +84,6 @@ def create_staff_command(email, name, agency_slug, role, password) -> None:
 @with_appcontext
 def purge_documents_command(staged_older_than_hours: int, renders_older_than_hours: int) -> None:
     """Remove abandoned staged uploads and old cached page images."""
-    import datetime as dt
-
-    from app.documents import purge_staged
-    from app.rendering import purge_renders
-
     removed = purge_staged(dt.timedelta(hours=staged_older_than_hours))
     renders = purge_renders(dt.timedelta(hours=renders_older_than_hours))
     click.echo(f"Removed {removed} abandoned staged upload(s) and {renders} cached page image(s).")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app, request
 
+from app.extensions import babel
+
 # Dates and times in the forms people in Puerto Rico read ("9:00 a. m.", not "9:00").
 REGIONAL_LOCALES = {"es": "es_PR", "en": "en_US"}
 
@@ -32,6 +34,4 @@ def select_timezone() -> str:
 
 
 def init_i18n(app: Flask) -> None:
-    from app.extensions import babel
-
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
