@@ -8,22 +8,36 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import cli, errors, models, security, templating
-from app.api import bp as api_bp
-from app.booking import bp as booking_bp
-from app.call import bp as call_bp
+from app import api, booking, call, cli, errors, main, manage, models, security, staff, templating, turns
+from app.api import routes as api_routes
+from app.booking import routes as booking_routes
+from app.call import routes as call_routes
 from app.call.events import init_call_events
 from app.call.survey import bp as survey_bp
 from app.extensions import csrf, db, limiter, login_manager, migrate, socketio
 from app.i18n import init_i18n
-from app.main import bp as main_bp
-from app.manage import bp as manage_bp
+from app.main import routes as main_routes
+from app.manage import routes as manage_routes
 from app.notifications import start_background_sender
-from app.staff import bp as staff_bp
-from app.turns import bp as turns_bp
-from app.turns import staff_bp as turns_staff_bp
+from app.staff import appointments as staff_panel_routes
+from app.staff import routes as staff_routes
+from app.turns import routes as turn_routes
+from app.turns import staff_routes as queue_console_routes
 from app.turns.events import register_turn_events
 from config import Config, config_from_env, development_secret_key
+
+# Each blueprint's package only makes the Blueprint; these modules add its views when imported.
+VIEW_MODULES = (
+    api_routes,
+    booking_routes,
+    call_routes,
+    main_routes,
+    manage_routes,
+    staff_routes,
+    staff_panel_routes,
+    turn_routes,
+    queue_console_routes,
+)
 
 
 def create_app(config_class: type[Config] | None = None) -> Flask:
@@ -96,14 +110,14 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    app.register_blueprint(main_bp)
-    app.register_blueprint(booking_bp, url_prefix="/book")
-    app.register_blueprint(manage_bp, url_prefix="/manage")
-    app.register_blueprint(staff_bp, url_prefix="/staff")
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
-    app.register_blueprint(turns_bp, url_prefix="/turns")
-    app.register_blueprint(turns_staff_bp, url_prefix="/staff/queue")
+    app.register_blueprint(main.bp)
+    app.register_blueprint(booking.bp, url_prefix="/book")
+    app.register_blueprint(manage.bp, url_prefix="/manage")
+    app.register_blueprint(staff.bp, url_prefix="/staff")
+    app.register_blueprint(api.bp, url_prefix="/api/v1")
+    app.register_blueprint(turns.bp, url_prefix="/turns")
+    app.register_blueprint(turns.staff_bp, url_prefix="/staff/queue")
     register_turn_events()
-    app.register_blueprint(call_bp, url_prefix="/call")
+    app.register_blueprint(call.bp, url_prefix="/call")
     app.register_blueprint(survey_bp, url_prefix="/call")
     init_call_events(app)

@@ -126,7 +126,10 @@ def office_for(service: Service, office_id: int | None) -> Office | None:
 
 
 def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None) -> BookingResult:
-    """Book a seat for the citizen, store their documents, queue the confirmation; all or nothing."""
+    """Book a seat for the citizen, store their documents, queue the confirmation; all or nothing.
+
+    Takes the write lock and commits (rolls back, and deletes the stored files, on any error).
+    """
     now = now or utcnow()
     service = request.service
     _check_documents(service, request.documents)
@@ -282,7 +285,10 @@ def can_change(appointment: Appointment, now: dt.datetime | None = None) -> bool
 
 
 def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = None) -> None:
-    """Cancel and free the seat at once; pending reminders are dropped, a notice is sent."""
+    """Cancel and free the seat at once; pending reminders are dropped, a notice is sent.
+
+    Takes the write lock; commits (rolls back when there is nothing to do or it is too late).
+    """
     write_transaction()
     db.session.refresh(appointment)  # decide on the row as it is now, under the write lock
     if appointment.status == "cancelled":
@@ -311,7 +317,8 @@ def reschedule_appointment(
     """Move to a new slot: the new seat is taken in the same statement that frees the old one.
 
     Returns the new join token (video): the old join link stops working, the new one is emailed
-    with the manage link the citizen used (`manage_token`; it is stored only as a hash).
+    with the manage link the citizen used (`manage_token`; it is stored only as a hash). Takes
+    the write lock; commits (rolls back when the new slot is full).
     """
     now = now or utcnow()
     if not can_change(appointment, now):

@@ -78,138 +78,104 @@ OFFICES = [
 ]
 
 
-def _video(slug, name_es, name_en, description_es, description_en, requirements):
+def _service(agency, offices, slug, mode, name, description, timing, requirements=(), **extra) -> dict:
+    """name and description: (Spanish, English); timing: (slot minutes, seats a slot, lead time
+    minutes, horizon days)."""
+    slot_minutes, capacity_per_slot, lead_time_minutes, horizon_days = timing
     return dict(
-        agency="dtop",
-        offices=["cesco-remoto"],
+        agency=agency,
+        offices=list(offices),
         slug=slug,
-        mode="video",
-        name_es=name_es,
-        name_en=name_en,
-        description_es=description_es,
-        description_en=description_en,
-        slot_minutes=20,
-        capacity_per_slot=2,
-        lead_time_minutes=120,
-        horizon_days=30,
-        asks_licence_number=True,
-        requirements=requirements,
+        mode=mode,
+        name_es=name[0],
+        name_en=name[1],
+        description_es=description[0],
+        description_en=description[1],
+        slot_minutes=slot_minutes,
+        capacity_per_slot=capacity_per_slot,
+        lead_time_minutes=lead_time_minutes,
+        horizon_days=horizon_days,
+        requirements=list(requirements),
+        **extra,
     )
 
 
-SERVICES = [
-    _video(
-        "certificacion-individuo",
-        "Certificación de individuo",
-        "Individual certification",
-        "Certificación del historial de su licencia de conducir, por videollamada.",
-        "Certification of your driver's licence record, by video call.",
-        [LICENCE_FRONT],
-    ),
-    _video(
-        "certificaciones-vehiculos",
-        "Certificaciones de vehículos",
-        "Vehicle certifications",
-        "Certificaciones de los vehículos registrados a su nombre, por videollamada.",
-        "Certifications of the vehicles registered in your name, by video call.",
-        [LICENCE_FRONT, VEHICLE_SUPPORT],
-    ),
-    _video(
-        "notificacion-renovacion",
-        "Notificación de renovación (Noti)",
-        "Renewal notification (Noti)",
-        "Reemisión de la notificación de renovación del marbete, por videollamada.",
-        "Reissue of the vehicle-tag renewal notification, by video call.",
-        [LICENCE_FRONT, VEHICLE_SUPPORT],
-    ),
-    _video(
-        "certificacion-violaciones",
-        "Certificación oficial de violaciones",
-        "Official certification of violations",
-        "Certificación oficial de las violaciones de tránsito a su nombre, por videollamada.",
-        "Official certification of the traffic violations in your name, by video call.",
-        [LICENCE_FRONT],
-    ),
-    _video(
-        "reporte-multas",
-        "Reporte de multas administrativas",
-        "Administrative-fines report",
-        "Reporte de las multas administrativas pendientes, por videollamada.",
-        "Report of your pending administrative fines, by video call.",
-        [LICENCE_FRONT],
-    ),
-    dict(
-        agency="dtop",
-        offices=["cesco-san-juan", "cesco-bayamon"],
-        slug="renovacion-licencia",
-        mode="in_person",
-        name_es="Renovación de licencia de conducir",
-        name_en="Driver's licence renewal",
-        description_es="Renovación de la licencia en una oficina CESCO (foto y firma en persona).",
-        description_en="Licence renewal at a CESCO office (photo and signature in person).",
-        slot_minutes=15,
-        capacity_per_slot=4,
-        lead_time_minutes=60,
-        horizon_days=45,
+def _cesco_remoto(slug, name, description, requirements):
+    """One of the five CESCO Remoto video services: 20-minute calls, two clerks, licence number asked."""
+    return _service(
+        "dtop", ["cesco-remoto"], slug, "video", name, description, (20, 2, 120, 30), requirements,
         asks_licence_number=True,
-        requirements=[],
+    )  # fmt: skip
+
+
+CESCO_OFFICES = ["cesco-san-juan", "cesco-bayamon"]
+SERVICES = [
+    _cesco_remoto(
+        "certificacion-individuo",
+        ("Certificación de individuo", "Individual certification"),
+        ("Certificación del historial de su licencia de conducir, por videollamada.",
+         "Certification of your driver's licence record, by video call."),
+        [LICENCE_FRONT],
     ),
-    dict(
-        agency="dtop",
-        offices=["cesco-san-juan", "cesco-bayamon"],
-        slug="traspaso-vehiculo",
-        mode="in_person",
-        name_es="Traspaso de vehículo",
-        name_en="Vehicle title transfer",
-        description_es="Traspaso del título de un vehículo en una oficina CESCO.",
-        description_en="Transfer of a vehicle title at a CESCO office.",
-        slot_minutes=30,
-        capacity_per_slot=3,
-        lead_time_minutes=60,
-        horizon_days=45,
-        requirements=[],
+    _cesco_remoto(
+        "certificaciones-vehiculos",
+        ("Certificaciones de vehículos", "Vehicle certifications"),
+        ("Certificaciones de los vehículos registrados a su nombre, por videollamada.",
+         "Certifications of the vehicles registered in your name, by video call."),
+        [LICENCE_FRONT, VEHICLE_SUPPORT],
     ),
-    dict(
-        agency="retiro",
-        offices=["orientacion-telefonica"],
-        slug="orientacion-retiro",
-        mode="phone_turn",
-        name_es="Orientación sobre retiro",
-        name_en="Retirement guidance call",
-        description_es="Un orientador le llama hoy mismo para contestar sus preguntas sobre el retiro.",
-        description_en="An advisor calls you back today to answer your retirement questions.",
-        slot_minutes=15,
-        capacity_per_slot=1,
-        lead_time_minutes=0,
-        horizon_days=1,
-        daily_capacity=120,
-        turn_prefix="R",
-        requirements=[],
+    _cesco_remoto(
+        "notificacion-renovacion",
+        ("Notificación de renovación (Noti)", "Renewal notification (Noti)"),
+        ("Reemisión de la notificación de renovación del marbete, por videollamada.",
+         "Reissue of the vehicle-tag renewal notification, by video call."),
+        [LICENCE_FRONT, VEHICLE_SUPPORT],
     ),
-    dict(
-        agency="cfse",
-        offices=["cfse-remoto"],
-        slug="seguimiento-caso-cfse",
-        mode="video",
-        name_es="Seguimiento de caso",
-        name_en="Case follow-up",
-        description_es="Cita por videollamada para dar seguimiento a su caso con la CFSE.",
-        description_en="A video appointment to follow up on your State Insurance Fund case.",
-        slot_minutes=30,
-        capacity_per_slot=1,
-        lead_time_minutes=240,
-        horizon_days=30,
-        requirements=[
-            dict(
-                code="case_document",
-                label_es="Documento del caso, en PDF",
-                label_en="Case document, as PDF",
-                required=False,
-                max_pages=10,
-            )
-        ],
+    _cesco_remoto(
+        "certificacion-violaciones",
+        ("Certificación oficial de violaciones", "Official certification of violations"),
+        ("Certificación oficial de las violaciones de tránsito a su nombre, por videollamada.",
+         "Official certification of the traffic violations in your name, by video call."),
+        [LICENCE_FRONT],
     ),
-]
+    _cesco_remoto(
+        "reporte-multas",
+        ("Reporte de multas administrativas", "Administrative-fines report"),
+        ("Reporte de las multas administrativas pendientes, por videollamada.",
+         "Report of your pending administrative fines, by video call."),
+        [LICENCE_FRONT],
+    ),
+    _service(
+        "dtop", CESCO_OFFICES, "renovacion-licencia", "in_person",
+        ("Renovación de licencia de conducir", "Driver's licence renewal"),
+        ("Renovación de la licencia en una oficina CESCO (foto y firma en persona).",
+         "Licence renewal at a CESCO office (photo and signature in person)."),
+        (15, 4, 60, 45), asks_licence_number=True,
+    ),
+    _service(
+        "dtop", CESCO_OFFICES, "traspaso-vehiculo", "in_person",
+        ("Traspaso de vehículo", "Vehicle title transfer"),
+        ("Traspaso del título de un vehículo en una oficina CESCO.",
+         "Transfer of a vehicle title at a CESCO office."),
+        (30, 3, 60, 45),
+    ),
+    _service(
+        "retiro", ["orientacion-telefonica"], "orientacion-retiro", "phone_turn",
+        ("Orientación sobre retiro", "Retirement guidance call"),
+        ("Un orientador le llama hoy mismo para contestar sus preguntas sobre el retiro.",
+         "An advisor calls you back today to answer your retirement questions."),
+        (15, 1, 0, 1), daily_capacity=120, turn_prefix="R",
+    ),
+    _service(
+        "cfse", ["cfse-remoto"], "seguimiento-caso-cfse", "video",
+        ("Seguimiento de caso", "Case follow-up"),
+        ("Cita por videollamada para dar seguimiento a su caso con la CFSE.",
+         "A video appointment to follow up on your State Insurance Fund case."),
+        (30, 1, 240, 30),
+        [dict(code="case_document", label_es="Documento del caso, en PDF", label_en="Case document, as PDF",
+              required=False, max_pages=10)],
+    ),
+]  # fmt: skip
 
 
 @dataclass
@@ -229,7 +195,7 @@ def _get_or_create(model, report: SeedReport, label: str, lookup: dict, values: 
 
 
 def seed_demo() -> SeedReport:
-    """Add the demo agencies, offices, services, hours and staff that are not there yet."""
+    """Add the demo agencies, offices, services, hours and staff that are not there yet. Commits."""
     report = SeedReport()
     agencies = {}
     for spec in AGENCIES:

@@ -1,11 +1,12 @@
-"""Form pieces the blueprints share: contact fields checked by `app.citizens`, plain text, language."""
+"""Form pieces the blueprints share: contact fields checked by `app.citizens`, plain text, one-of
+choices, free text with a length limit, the language of messages."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField
+from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from app.citizens import ContactError
 from config import LANGUAGE_NAMES, LANGUAGES
@@ -38,3 +39,19 @@ def language_field() -> RadioField:
         validate_choice=False,
         validators=[AnyOf(LANGUAGES, message=_l("Choose a language."))],
     )
+
+
+def one_of(label, labels: dict, message) -> RadioField:
+    """Radio buttons, one per code → label; no answer, or anything else, is refused with `message`."""
+    return RadioField(
+        label,
+        choices=[SelectChoice(code, text) for code, text in labels.items()],
+        validate_choice=False,
+        validators=[InputRequired(message), AnyOf(list(labels), message=message)],
+    )
+
+
+def free_text(label, max_chars: int, *validators) -> TextAreaField:
+    """An optional text area of at most `max_chars` characters."""
+    too_long = Length(max=max_chars, message=_l("Write at most %(max)d characters."))
+    return TextAreaField(label, validators=[*validators, too_long])

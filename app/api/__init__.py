@@ -9,4 +9,4 @@ bp = Blueprint("api", __name__)
 # the URL, so there is nothing a forged cross-site request could ride on.
 csrf.exempt(bp)
 
-from app.api import routes  # noqa: E402,F401
+# The views register themselves on import; create_app imports them (app/__init__.py).

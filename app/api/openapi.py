@@ -34,6 +34,14 @@ def _object(properties: dict, required: list[str] | None = None, **extra) -> dic
     }
 
 
+def _parameter(name: str, where: str, schema: dict, description: str | None = None) -> dict:
+    """A parameter; path parameters are required, the others optional."""
+    parameter = {"name": name, "in": where, "required": where == "path", "schema": schema}
+    if description:
+        parameter["description"] = description
+    return parameter
+
+
 def _json(schema: dict, description: str) -> dict:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -244,20 +252,15 @@ RESPONSES = {
 }
 
 PARAMETERS = {
-    "AcceptLanguage": {
-        "name": "Accept-Language",
-        "in": "header",
-        "required": False,
-        "description": "The language of messages and closure reasons: es (default) or en.",
-        "schema": {"type": "string", "examples": ["es", "en-US,en;q=0.9"]},
-    },
-    "Token": {
-        "name": "token",
-        "in": "path",
-        "required": True,
-        "description": "The manage token: the last part of manage_url.",
-        "schema": {"type": "string"},
-    },
+    "AcceptLanguage": _parameter(
+        "Accept-Language",
+        "header",
+        {"type": "string", "examples": ["es", "en-US,en;q=0.9"]},
+        "The language of messages and closure reasons: es (default) or en.",
+    ),
+    "Token": _parameter(
+        "token", "path", {"type": "string"}, "The manage token: the last part of manage_url."
+    ),
 }
 
 
@@ -300,13 +303,7 @@ PATHS = {
                 "404": _ref("responses", "NotFound"),
             },
             parameters=[
-                {
-                    "name": "agency",
-                    "in": "query",
-                    "required": False,
-                    "description": "Only this agency's services (its slug).",
-                    "schema": {"type": "string"},
-                }
+                _parameter("agency", "query", {"type": "string"}, "Only this agency's services (its slug).")
             ],
         )
     },
@@ -320,27 +317,24 @@ PATHS = {
                 "422": _ref("responses", "ValidationFailed"),
             },
             parameters=[
-                {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}},
-                {
-                    "name": "from",
-                    "in": "query",
-                    "required": False,
-                    "description": "First day (YYYY-MM-DD); today in the agency's time zone by default.",
-                    "schema": {"type": "string", "format": "date"},
-                },
-                {
-                    "name": "days",
-                    "in": "query",
-                    "required": False,
-                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS},
-                },
-                {
-                    "name": "office",
-                    "in": "query",
-                    "required": False,
-                    "description": "Only this office (its id); all of the service's offices by default.",
-                    "schema": {"type": "integer"},
-                },
+                _parameter("slug", "path", {"type": "string"}),
+                _parameter(
+                    "from",
+                    "query",
+                    {"type": "string", "format": "date"},
+                    "First day (YYYY-MM-DD); today in the agency's time zone by default.",
+                ),
+                _parameter(
+                    "days",
+                    "query",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_DAYS, "default": DEFAULT_DAYS},
+                ),
+                _parameter(
+                    "office",
+                    "query",
+                    {"type": "integer"},
+                    "Only this office (its id); all of the service's offices by default.",
+                ),
             ],
         )
     },

@@ -11,11 +11,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, ValidationError
 
 from app.extensions import limiter
+from app.forms import free_text, one_of
 from app.models import Appointment
 from app.surveys import MAX_COMMENT, RATINGS, answer_of, record_answer
 from app.tokens import appointment_for_survey
@@ -24,20 +22,12 @@ bp = Blueprint("survey", __name__)
 
 
 class SurveyForm(FlaskForm):
-    rating = RadioField(
+    rating = one_of(
         _l("How satisfied are you with the service you received?"),
-        choices=[SelectChoice(value, label) for value, label in RATINGS.items()],
-        validate_choice=False,
-        validators=[InputRequired(_l("Choose a number from 1 to 5."))],
+        RATINGS,
+        _l("Choose a number from 1 to 5."),
     )
-    comment = TextAreaField(
-        _l("Comment (optional)"),
-        validators=[Length(max=MAX_COMMENT, message=_l("Write at most %(max)d characters."))],
-    )
-
-    def validate_rating(self, field):
-        if field.data not in RATINGS:
-            raise ValidationError(_("Choose a number from 1 to 5."))
+    comment = free_text(_l("Comment (optional)"), MAX_COMMENT)
 
 
 def survey_appointment_or_404(token: str) -> Appointment:

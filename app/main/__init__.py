@@ -1,5 +1,7 @@
+"""Public pages: the service catalogue, language choice, health check."""
+
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from app.main import routes  # noqa: E402,F401
+# The views register themselves on import; create_app imports them (app/__init__.py).

@@ -5,4 +5,4 @@ from flask import Blueprint
 
 bp = Blueprint("manage", __name__)
 
-from app.manage import routes  # noqa: E402,F401
+# The views register themselves on import; create_app imports them (app/__init__.py).

@@ -1,5 +1,7 @@
+"""The staff console /staff: sign-in, today's agenda, admit, the call screen, the appointment panel."""
+
 from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from app.staff import appointments, routes  # noqa: E402,F401
+# The views register themselves on import; create_app imports them (app/__init__.py).

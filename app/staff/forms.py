@@ -3,10 +3,10 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, RadioField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms import EmailField, PasswordField
+from wtforms.validators import DataRequired, Length, ValidationError
 
+from app.forms import free_text, one_of
 from app.outcomes import MAX_OUTCOME_MESSAGE, OUTCOME_LABELS
 
 
@@ -16,20 +16,8 @@ class LoginForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    outcome = RadioField(
-        _l("Outcome"),
-        choices=[SelectChoice(code, label) for code, label in OUTCOME_LABELS.items()],
-        validate_choice=False,
-        validators=[InputRequired(_l("Choose the outcome of the appointment."))],
-    )
-    message = TextAreaField(
-        _l("Message to the citizen"),
-        validators=[Length(max=MAX_OUTCOME_MESSAGE, message=_l("Write at most %(max)d characters."))],
-    )
-
-    def validate_outcome(self, field):
-        if field.data not in OUTCOME_LABELS:
-            raise ValidationError(_("Choose the outcome of the appointment."))
+    outcome = one_of(_l("Outcome"), OUTCOME_LABELS, _l("Choose the outcome of the appointment."))
+    message = free_text(_l("Message to the citizen"), MAX_OUTCOME_MESSAGE)
 
     def validate_message(self, field):
         field.data = (field.data or "").strip()

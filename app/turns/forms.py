@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, StringField, TelField, TextAreaField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, Length
+from wtforms import BooleanField, StringField, TelField, TextAreaField
+from wtforms.validators import DataRequired, Length
 
 from app.citizens import clean_name, parse_phone
-from app.forms import contact_check, language_field, printable
+from app.forms import contact_check, free_text, language_field, one_of, printable
 from app.turns.queue import OUTCOME_LABELS
 
 
@@ -44,13 +43,5 @@ class ActionForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    outcome = RadioField(
-        _l("Outcome"),
-        choices=[SelectChoice(k, v) for k, v in OUTCOME_LABELS.items()],
-        validate_choice=False,
-        validators=[AnyOf(list(OUTCOME_LABELS), message=_l("Choose the outcome of the call."))],
-    )
-    note = TextAreaField(
-        _l("Note (optional)"),
-        validators=[printable, Length(max=500, message=_l("Write at most 500 characters."))],
-    )
+    outcome = one_of(_l("Outcome"), OUTCOME_LABELS, _l("Choose the outcome of the call."))
+    note = free_text(_l("Note (optional)"), 500, printable)
