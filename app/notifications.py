@@ -39,6 +39,7 @@ from flask_babel import gettext as _
 from app.extensions import db, socketio, write_transaction
 from app.i18n import regional_locale
 from app.models import Appointment, OutboxMessage, utcnow
+from app.outcomes import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
 
 logger = logging.getLogger(__name__)
 
@@ -611,8 +612,6 @@ def queue_result_ready(appointment: Appointment, document_id: int) -> OutboxMess
 
 def render_after_call_email(appointment: Appointment, kind: str) -> tuple[str, str, str]:
     """(subject, text, html) of an after-call e-mail, in the citizen's language."""
-    from app.staff.appointments import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
-
     if kind not in AFTER_CALL_KINDS:
         raise ValueError(f"unknown after-call message kind {kind!r}")
     lang = appointment.language
