@@ -28,14 +28,14 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from babel.dates import format_date, format_time
 from flask import current_app
-from flask_babel import force_locale, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app import scheduling
+from app import notifications, scheduling
 from app.extensions import db, write_transaction
 from app.i18n import regional_locale
-from app.models import Appointment, Office, OutboxMessage, Service, Staff, Turn, utcnow
+from app.models import Appointment, Office, Service, Staff, Turn, utcnow
 from app.security import staff_may_act_for
 from app.tokens import new_token
 
@@ -662,7 +662,7 @@ def call_next(queue: QueueRef, clerk: Staff, *, now: dt.datetime | None = None) 
             "busy", _("The line is changing quickly. Please press “Call next” again."), status=409
         )
     turn = db.session.get(Turn, candidate.id, populate_existing=True)
-    _queue_sms(turn, "called", f"turn:{turn.id}:called:{turn.no_answer_count}", now)
+    notifications.queue_turn_sms(turn, "called", f"turn:{turn.id}:called:{turn.no_answer_count}", now)
     _after_change(turn, now)
     return turn
 
@@ -834,57 +834,7 @@ def _notify_second_in_line(service_id: int, office_id: int | None, day: dt.date,
         sa.select(Turn).where(*_in_line(service_id, office_id, day)).order_by(*LINE_ORDER).limit(2)
     ).all()
     if len(first_two) == 2:
-        _queue_sms(first_two[1], "second", f"turn:{first_two[1].id}:second", now)
-
-
-def _queue_sms(turn: Turn, kind: str, dedupe_key: str, now: dt.datetime) -> None:
-    """Queue an SMS to the citizen in their language; once per `dedupe_key`, even under races."""
-    if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
-        return
-    with force_locale(turn.language):
-        body = sms_text(turn, kind)
-    try:
-        with db.session.begin_nested():
-            db.session.add(
-                OutboxMessage(
-                    channel="sms",
-                    recipient=turn.citizen_phone,
-                    language=turn.language,
-                    kind=f"turn_{kind}",
-                    subject="",
-                    body_text=body,
-                    dedupe_key=dedupe_key,
-                    turn_id=turn.id,
-                    send_after=now,
-                )
-            )
-    except sa.exc.IntegrityError:
-        pass  # the same message was queued by a concurrent change
-
-
-def sms_text(turn: Turn, kind: str) -> str:
-    """The SMS for `kind` ("second" or "called") in the current locale."""
-    agency = turn.service.agency.localized("name")
-    in_person = turn.appointment_id is not None
-    if kind == "second":
-        return _(
-            "%(agency)s: your turn %(code)s is second in line. Please be ready.",
-            agency=agency,
-            code=turn.code,
-        )
-    if in_person:
-        office = turn.office.localized("name") if turn.office else ""
-        return _(
-            "%(agency)s: it is your turn %(code)s. Please come to the counter at %(office)s now.",
-            agency=agency,
-            code=turn.code,
-            office=office,
-        )
-    return _(
-        "%(agency)s: it is your turn %(code)s. A clerk is calling you now; please answer your phone.",
-        agency=agency,
-        code=turn.code,
-    )
+        notifications.queue_turn_sms(first_two[1], "second", f"turn:{first_two[1].id}:second", now)
 
 
 def _publish(turn: Turn) -> None:
