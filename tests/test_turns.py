@@ -1,7 +1,7 @@
 """Same-day turns: taking a turn, closing rules, line order and wait, the clerk's console, check-in,
 SMS through the outbox, and the /turns Socket.IO namespace.
 
-The turn rules read the clock through `app.turns.queue.utcnow`; the `clock` fixture sets it to a
+The turn rules read the clock through `app.queue`'s `utcnow`; the `clock` fixture sets it to a
 moment when the Retirement System's demo line is open (a Wednesday, 10:00 in Puerto Rico), so the
 tests do not depend on when they run.
 """
@@ -12,6 +12,7 @@ import datetime as dt
 import http.server
 import json
 import re
+import sys
 import threading
 from html import unescape
 from pathlib import Path
@@ -19,12 +20,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app import tokens
+from app import queue, tokens
 from app.extensions import babel, db
 from app.models import Appointment, Closure, OpeningHours, OutboxMessage, Service, Staff, Turn
 from app.security import hash_password
 from app.tokens import hash_token, new_token, turn_by_status_token
-from app.turns import queue
 from tests.conftest import build_app
 
 UTC = dt.UTC
@@ -103,7 +103,9 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     clock = Clock(WEDNESDAY_10AM)
-    monkeypatch.setattr(queue, "utcnow", clock)
+    for name, module in list(sys.modules.items()):
+        if (name == "app.queue" or name.startswith("app.queue.")) and hasattr(module, "utcnow"):
+            monkeypatch.setattr(module, "utcnow", clock)
     monkeypatch.setattr(tokens, "utcnow", clock)
     return clock
 

@@ -1,5 +1,6 @@
 """Same-day turns: the citizen pages (blueprint `turns`, /turns) and the clerk's queue console
-(blueprint `turns_staff`, /staff/queue). The rules live in `queue`, the live updates in `events`."""
+(blueprint `turns_staff`, /staff/queue). The rules live in the domain package
+`app.queue`; `events` is the /turns Socket.IO namespace."""
 
 from flask import Blueprint
 

@@ -10,7 +10,7 @@ from wtforms.validators import AnyOf, DataRequired, Length, ValidationError
 
 from app.booking.forms import contact_check
 from app.citizens import clean_name, parse_phone
-from app.turns.queue import OUTCOME_LABELS
+from app.queue import OUTCOME_LABELS
 
 
 def _printable(form, field):

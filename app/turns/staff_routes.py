@@ -10,11 +10,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import scheduling
+from app import queue, scheduling
 from app.extensions import db
 from app.models import Appointment, Turn
 from app.security import staff_may_act_for, staff_required
-from app.turns import queue, staff_bp
+from app.turns import staff_bp
 from app.turns.forms import ActionForm, OutcomeForm
 
 
