@@ -779,6 +779,27 @@ def test_the_turns_namespace_lets_in_only_a_status_token_or_the_agencys_clerks(a
     assert not connects({"service": line.service.id, "office": 99999}, client)
 
 
+def test_a_refused_connection_to_the_turns_namespace_is_told_why(app, clock, monkeypatch):
+    from socketio import packet
+
+    from app.extensions import socketio
+    from app.turns.events import NAMESPACE
+
+    sio = socketio.test_client(app)  # on the default namespace, then /turns with a bad token
+    sent = []
+    deliver = socketio.server._send_packet
+
+    def record(eio_sid, pkt):
+        sent.append((pkt.packet_type, pkt.namespace, pkt.data))
+        deliver(eio_sid, pkt)
+
+    monkeypatch.setattr(socketio.server, "_send_packet", record)
+    sio.connect(namespace=NAMESPACE, auth={"token": "nope"})
+    assert not sio.is_connected(NAMESPACE)
+    assert sent == [(packet.CONNECT_ERROR, NAMESPACE, {"message": "unauthorized"})]
+    sio.disconnect()
+
+
 def test_a_call_pushes_turn_and_queue_updates(app, client, auth, clock):
     from app.extensions import socketio
     from app.turns.events import NAMESPACE

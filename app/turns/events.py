@@ -12,7 +12,7 @@ live parts over HTTP, so the page, with or without JavaScript, is the one source
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_socketio import Namespace, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
 from app import queue
 from app.extensions import socketio
