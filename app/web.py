@@ -16,9 +16,9 @@ from flask import abort, current_app
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import appointments, tokens
+from app import appointments, queue, tokens
 from app.extensions import db
-from app.models import Appointment, Service
+from app.models import Appointment, Service, Turn
 from app.security import staff_may_act_for
 
 REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,20}")
@@ -60,10 +60,10 @@ def staff_required(role: str = "clerk"):
     return decorator
 
 
-def own_agency_or_404(agency_id: int) -> None:
+def own_agency_or_404(agency_id: int, message: str | None = None) -> None:
     """Another agency's object looks like no object at all to the signed-in staff member."""
     if not staff_may_act_for(current_user, agency_id):
-        abort(404)
+        abort(404, message)
 
 
 def staff_appointment_or_404(reference: str) -> Appointment:
@@ -79,10 +79,29 @@ def staff_appointment_or_404(reference: str) -> Appointment:
 
 def staff_appointment_by_id_or_404(appointment_id: int) -> Appointment:
     appointment = db.session.get(Appointment, appointment_id)
+    message = _("There is no such appointment.")
     if appointment is None:
-        abort(404, _("There is no such appointment."))
-    own_agency_or_404(appointment.service.agency_id)
+        abort(404, message)
+    own_agency_or_404(appointment.service.agency_id, message)
     return appointment
+
+
+def staff_turn_or_404(turn_id: int) -> Turn:
+    turn = db.session.get(Turn, turn_id)
+    message = _("There is no such turn.")
+    if turn is None:
+        abort(404, message)
+    own_agency_or_404(turn.service.agency_id, message)
+    return turn
+
+
+def staff_queue_or_404(service_id: int, office_id: int) -> queue.QueueRef:
+    line = queue.queue_for(service_id, office_id)
+    message = _("There is no such queue.")
+    if line is None:
+        abort(404, message)
+    own_agency_or_404(line.service.agency_id, message)
+    return line
 
 
 # --- Citizens: services and token links -------------------------------------------------------------

@@ -25,6 +25,7 @@ from app.notifications import (
     queue_cancellation,
     send_due,
     send_due_command,
+    senders,
     start_background_sender,
 )
 from app.security import new_reference
@@ -486,7 +487,7 @@ def test_smtp_sender_uses_starttls_login_and_sends_text_html_and_ics(demo, monke
         def send_message(self, message):
             calls.append(("send", message))
 
-    monkeypatch.setattr(notifications.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setattr(senders.smtplib, "SMTP", FakeSMTP)
     demo.config.update(
         MAIL_SERVER="smtp.example.pr",
         MAIL_PORT=2525,
@@ -536,7 +537,9 @@ def test_every_notification_string_has_a_spanish_translation_in_the_catalog_or_p
 
     keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
     strings = {
-        m[1] for m in extract_from_file("python", ROOT / "app" / "notifications.py", keywords=keywords)
+        m[1]
+        for path in sorted((ROOT / "app" / "notifications").glob("*.py"))
+        for m in extract_from_file("python", path, keywords=keywords)
     }
     strings |= {
         m[2]

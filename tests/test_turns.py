@@ -1,7 +1,7 @@
 """Same-day turns: taking a turn, closing rules, line order and wait, the clerk's console, check-in,
 SMS through the outbox, and the /turns Socket.IO namespace.
 
-The turn rules read the clock through `app.turns.queue.utcnow`; the `clock` fixture sets it to a
+The turn rules read the clock through `app.queue`'s `utcnow`; the `clock` fixture sets it to a
 moment when the Retirement System's demo line is open (a Wednesday, 10:00 in Puerto Rico), so the
 tests do not depend on when they run.
 """
@@ -12,6 +12,7 @@ import datetime as dt
 import http.server
 import json
 import re
+import sys
 import threading
 from html import unescape
 from pathlib import Path
@@ -19,12 +20,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app import tokens
+from app import queue, tokens
 from app.extensions import babel, db
 from app.models import Appointment, Closure, OpeningHours, OutboxMessage, Service, Staff, Turn
 from app.security import hash_password
 from app.tokens import hash_token, new_token, turn_by_status_token
-from app.turns import queue
 from tests.conftest import build_app
 
 UTC = dt.UTC
@@ -103,7 +103,9 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch):
     clock = Clock(WEDNESDAY_10AM)
-    monkeypatch.setattr(queue, "utcnow", clock)
+    for name, module in list(sys.modules.items()):
+        if (name == "app.queue" or name.startswith("app.queue.")) and hasattr(module, "utcnow"):
+            monkeypatch.setattr(module, "utcnow", clock)
     monkeypatch.setattr(tokens, "utcnow", clock)
     return clock
 
@@ -434,8 +436,9 @@ def test_staff_only_see_their_own_agencys_queues(app, client, auth, clock):
     auth.login("clerk@dtop.demo.ventanilla.pr")
     index = text(client.get("/staff/queue/"))
     assert "Renovación de licencia de conducir" in index and "Orientación sobre retiro" not in index
-    assert client.get(url).status_code == 403
-    assert client.post(url + "/call-next").status_code == 403
+    # Another agency's queue looks like no queue at all (one answer everywhere: 404).
+    assert client.get(url).status_code == 404
+    assert client.post(url + "/call-next").status_code == 404
     auth.logout()
     login_retiro(auth)
     index = text(client.get("/staff/queue/"))
@@ -492,7 +495,7 @@ def test_another_agencys_clerk_cannot_record_an_outcome(app, client, auth, clock
         turn_id = db.session.scalar(sa.select(Turn.id))
     auth.login("clerk@dtop.demo.ventanilla.pr")
     assert (
-        client.post(f"/staff/queue/turn/{turn_id}/outcome", data={"outcome": "cancelled"}).status_code == 403
+        client.post(f"/staff/queue/turn/{turn_id}/outcome", data={"outcome": "cancelled"}).status_code == 404
     )
 
 
@@ -686,7 +689,7 @@ def test_a_clerk_checks_in_booked_visitors_who_join_the_line_by_appointment_time
         assert db.session.get(Appointment, early).status == "completed"
     auth.logout()
     login_retiro(auth)
-    assert client.post(f"/staff/queue/check-in/{late}").status_code == 403
+    assert client.post(f"/staff/queue/check-in/{late}").status_code == 404
     assert "DTOP-LATE22" not in text(client.get("/staff/queue/check-in"))
 
 
@@ -775,6 +778,27 @@ def test_the_turns_namespace_lets_in_only_a_status_token_or_the_agencys_clerks(a
     login_retiro(auth)
     assert connects(queue_auth, client)
     assert not connects({"service": line.service.id, "office": 99999}, client)
+
+
+def test_a_refused_connection_to_the_turns_namespace_is_told_why(app, clock, monkeypatch):
+    from socketio import packet
+
+    from app.extensions import socketio
+    from app.turns.events import NAMESPACE
+
+    sio = socketio.test_client(app)  # on the default namespace, then /turns with a bad token
+    sent = []
+    deliver = socketio.server._send_packet
+
+    def record(eio_sid, pkt):
+        sent.append((pkt.packet_type, pkt.namespace, pkt.data))
+        deliver(eio_sid, pkt)
+
+    monkeypatch.setattr(socketio.server, "_send_packet", record)
+    sio.connect(namespace=NAMESPACE, auth={"token": "nope"})
+    assert not sio.is_connected(NAMESPACE)
+    assert sent == [(packet.CONNECT_ERROR, NAMESPACE, {"message": "unauthorized"})]
+    sio.disconnect()
 
 
 def test_a_call_pushes_turn_and_queue_updates(app, client, auth, clock):

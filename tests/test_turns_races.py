@@ -13,9 +13,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from app import queue
 from app.extensions import db
 from app.models import Staff, Turn
-from app.turns import queue
 from tests.conftest import start_live_server
 from tests.test_turns import app, clock, give_turn, make_clerk, phones, retiro_line, turns_translations  # noqa: F401
 

@@ -4,31 +4,21 @@ The server decides the rooms; clients only listen. A status page connects with
 `auth={"token": <status token>}` and joins its turn's room and its line's public room; a clerk
 connects with the login cookie and `auth={"service": id, "office": id}` and joins that queue's
 staff room, if the queue belongs to their agency. Anything else is refused at connect, and no
-client event is handled. The pushes carry no personal data: a page that gets `turn-updated` or
-`queue-updated` reloads its live parts over HTTP, so the page, with or without JavaScript, is
-the one source of truth.
+client event is handled. The room names and the pushes are the domain's (`app.queue.live`); the
+pushes carry no personal data: a page that gets `turn-updated` or `queue-updated` reloads its
+live parts over HTTP, so the page, with or without JavaScript, is the one source of truth.
 """
 
 from __future__ import annotations
 
 from flask_login import current_user
-from flask_socketio import Namespace, join_room
+from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
+from app import queue
 from app.extensions import socketio
-
-NAMESPACE = "/turns"
-
-
-def turn_room(turn_id: int) -> str:
-    return f"turn:{turn_id}"
-
-
-def line_room(service_id: int, office_id: int | None) -> str:
-    return f"line:{service_id}:{office_id}"
-
-
-def staff_room(service_id: int, office_id: int | None) -> str:
-    return f"staff:{service_id}:{office_id}"
+from app.queue.live import NAMESPACE, line_room, staff_room, turn_room
+from app.security import staff_may_act_for
+from app.tokens import turn_by_status_token
 
 
 class TurnsNamespace(Namespace):
@@ -44,10 +34,6 @@ class TurnsNamespace(Namespace):
 
 def rooms_for(auth) -> list[str]:
     """The rooms this connection may join, from its `auth` payload and login; [] to refuse."""
-    from app.security import staff_may_act_for
-    from app.tokens import turn_by_status_token
-    from app.turns import queue
-
     if not isinstance(auth, dict):
         return []
     token = auth.get("token")
@@ -71,16 +57,6 @@ def rooms_for(auth) -> list[str]:
         if line is not None and staff_may_act_for(current_user, line.service.agency_id):
             return [staff_room(service_id, office_id)]
     return []
-
-
-def publish_queue_change(
-    service_id: int, office_id: int | None, turn_id: int | None = None, status: str | None = None
-) -> None:
-    """Tell the line's status pages and clerks that it changed, and the turn's page its status."""
-    socketio.emit("queue-updated", {}, namespace=NAMESPACE, to=line_room(service_id, office_id))
-    socketio.emit("queue-updated", {}, namespace=NAMESPACE, to=staff_room(service_id, office_id))
-    if turn_id is not None:
-        socketio.emit("turn-updated", {"status": status}, namespace=NAMESPACE, to=turn_room(turn_id))
 
 
 def register_turn_events(sio=socketio) -> None:

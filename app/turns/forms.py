@@ -9,7 +9,7 @@ from wtforms.validators import DataRequired, Length
 
 from app.citizens import clean_name, parse_phone
 from app.forms import contact_check, free_text, language_field, one_of, printable
-from app.turns.queue import OUTCOME_LABELS
+from app.outcomes import TURN_OUTCOME_LABELS
 
 
 class TakeTurnForm(FlaskForm):
@@ -43,5 +43,5 @@ class ActionForm(FlaskForm):
 
 
 class OutcomeForm(FlaskForm):
-    outcome = one_of(_l("Outcome"), OUTCOME_LABELS, _l("Choose the outcome of the call."))
+    outcome = one_of(_l("Outcome"), TURN_OUTCOME_LABELS, _l("Choose the outcome of the call."))
     note = free_text(_l("Note (optional)"), 500, printable)

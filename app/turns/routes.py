@@ -10,10 +10,11 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from app import queue
 from app.extensions import limiter
 from app.links import turn_status_url
 from app.tokens import turn_by_status_token
-from app.turns import bp, queue
+from app.turns import bp
 from app.turns.forms import ActionForm, CancelTurnForm, TakeTurnForm
 
 

@@ -6,26 +6,20 @@ refreshes the line when the server pushes a change, and every action is a plain 
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import scheduling
-from app.extensions import db
-from app.models import Appointment, Turn
-from app.security import staff_may_act_for
-from app.turns import queue, staff_bp
+from app import queue, scheduling
+from app.outcomes import TURN_OUTCOME_LABELS
+from app.turns import staff_bp
 from app.turns.forms import ActionForm, OutcomeForm
-from app.web import staff_required
-
-
-def _queue_or_404(service_id: int, office_id: int) -> queue.QueueRef:
-    line = queue.queue_for(service_id, office_id)
-    if line is None:
-        abort(404, _("There is no such queue."))
-    if not staff_may_act_for(current_user, line.service.agency_id):
-        abort(403)
-    return line
+from app.web import (
+    staff_appointment_by_id_or_404,
+    staff_queue_or_404,
+    staff_required,
+    staff_turn_or_404,
+)
 
 
 def _console_url(line: queue.QueueRef) -> str:
@@ -65,7 +59,7 @@ def render_console(line: queue.QueueRef, status: int = 200, **context):
         outcome_form=context.pop("outcome_form", None) or OutcomeForm(formdata=None),
         action_form=ActionForm(formdata=None),
         timezone=line.service.agency.timezone,
-        outcome_labels=queue.OUTCOME_LABELS,
+        outcome_labels=TURN_OUTCOME_LABELS,
         retry_minutes=queue.setting("QUEUE_NO_ANSWER_RETRY_MINUTES", 10),
         **context,
     ), status
@@ -74,13 +68,13 @@ def render_console(line: queue.QueueRef, status: int = 200, **context):
 @staff_bp.get("/<int:service_id>/<int:office_id>")
 @staff_required("clerk")
 def console(service_id: int, office_id: int):
-    return render_console(_queue_or_404(service_id, office_id))
+    return render_console(staff_queue_or_404(service_id, office_id))
 
 
 @staff_bp.post("/<int:service_id>/<int:office_id>/call-next")
 @staff_required("clerk")
 def call_next(service_id: int, office_id: int):
-    line = _queue_or_404(service_id, office_id)
+    line = staff_queue_or_404(service_id, office_id)
     try:
         turn = queue.call_next(line, current_user)
     except queue.TurnError as error:
@@ -93,10 +87,8 @@ def call_next(service_id: int, office_id: int):
 @staff_bp.post("/turn/<int:turn_id>/outcome")
 @staff_required("clerk")
 def outcome(turn_id: int):
-    turn = db.session.get(Turn, turn_id)
-    if turn is None:
-        abort(404, _("There is no such turn."))
-    line = _queue_or_404(turn.service_id, turn.office_id or 0)
+    turn = staff_turn_or_404(turn_id)
+    line = staff_queue_or_404(turn.service_id, turn.office_id or 0)
     form = OutcomeForm()
     if not form.validate():
         return render_console(line, 422, outcome_form=form, error=_("Choose the outcome of the call."))
@@ -121,11 +113,7 @@ def check_in_search():
 @staff_bp.post("/check-in/<int:appointment_id>")
 @staff_required("clerk")
 def check_in(appointment_id: int):
-    appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None:
-        abort(404, _("There is no such appointment."))
-    if not staff_may_act_for(current_user, appointment.service.agency_id):
-        abort(403)
+    appointment = staff_appointment_by_id_or_404(appointment_id)
     try:
         turn = queue.check_in(appointment, current_user)
     except queue.TurnError as error:

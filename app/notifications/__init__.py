@@ -1,0 +1,90 @@
+"""The outbox of citizen messages: e-mail (with the .ics and reminders) and SMS, queued, then sent.
+
+Messages are queued in the same transaction as the change that causes them (a booking, a new
+time, a cancellation, a turn that moved up or is being called) and sent later by `send_due`
+(`flask send-due`, or the background sender).
+
+Citizen links carry tokens that the database keeps only as hashes, so the links are rendered into
+the bodies when a message is queued. Once a message is finished — sent, failed for good, or
+cancelled — its bodies and attachments are scrubbed (subject, recipient, kind, status and times
+stay), so the tokens do not linger in the database.
+
+- `content`: what a message says, in the citizen's language.
+- `outbox`: queueing; adds to the caller's session, never commits.
+- `senders`: SMTP, .eml files, SMS webhook or log; they deliver one message or raise.
+- `worker`: `send_due`, which claims, sends, retries and scrubs, committing as it goes.
+"""
+
+from app.notifications.content import (
+    AFTER_CALL_KINDS,
+    REMINDER_KINDS,
+    REMINDERS,
+    appointment_ics,
+    render_after_call_email,
+    render_email,
+    turn_sms_text,
+)
+from app.notifications.outbox import (
+    SCRUBBED,
+    cancel_pending,
+    queue_appointment_messages,
+    queue_cancellation,
+    queue_outcome,
+    queue_result_ready,
+    queue_turn_sms,
+)
+from app.notifications.senders import (
+    ConsoleSmsSender,
+    EmailSender,
+    FileEmailSender,
+    SmsSender,
+    SmtpEmailSender,
+    WebhookSmsSender,
+    build_email,
+    email_sender_from_config,
+    sms_sender_from_config,
+)
+from app.notifications.worker import (
+    CLAIM_LEASE,
+    MAX_ATTEMPTS,
+    RETRY_DELAYS,
+    BackgroundSender,
+    SendReport,
+    send_due,
+    send_due_command,
+    start_background_sender,
+)
+
+__all__ = [
+    "AFTER_CALL_KINDS",
+    "CLAIM_LEASE",
+    "MAX_ATTEMPTS",
+    "REMINDERS",
+    "REMINDER_KINDS",
+    "RETRY_DELAYS",
+    "SCRUBBED",
+    "BackgroundSender",
+    "ConsoleSmsSender",
+    "EmailSender",
+    "FileEmailSender",
+    "SendReport",
+    "SmsSender",
+    "SmtpEmailSender",
+    "WebhookSmsSender",
+    "appointment_ics",
+    "build_email",
+    "cancel_pending",
+    "email_sender_from_config",
+    "queue_appointment_messages",
+    "queue_cancellation",
+    "queue_outcome",
+    "queue_result_ready",
+    "queue_turn_sms",
+    "render_after_call_email",
+    "render_email",
+    "send_due",
+    "send_due_command",
+    "sms_sender_from_config",
+    "start_background_sender",
+    "turn_sms_text",
+]

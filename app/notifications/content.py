@@ -1,0 +1,197 @@
+"""What a message says: the appointment e-mails and their .ics, the after-call e-mails, turn SMS.
+
+Everything here renders in the citizen's language and reads the database only through the objects
+it is given; none of it queues, sends or commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import icalendar
+from babel.dates import format_date, format_time, get_timezone_name
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from app.i18n import regional_locale
+from app.models import Appointment, Turn, utcnow
+from app.outcomes import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
+
+# The reminders of an appointment, and how long before its start each one is sent.
+REMINDERS = (("reminder_24h", dt.timedelta(hours=24)), ("reminder_1h", dt.timedelta(hours=1)))
+REMINDER_KINDS = tuple(kind for kind, _before in REMINDERS)
+# Kept apart from `render_email`, whose subjects cover the booking kinds only.
+AFTER_CALL_KINDS = ("outcome", "result_ready")
+
+
+# --- Appointment e-mails ------------------------------------------------------------------------
+
+
+def appointment_ics(
+    appointment: Appointment, join_url: str | None, lang: str, *, manage_url: str | None = None
+) -> bytes:
+    """The appointment as an iCalendar event (UTC times, 1-hour alarm), its text in `lang`. Read-only."""
+    with force_locale(lang):
+        service, agency = appointment.service, appointment.service.agency
+        summary = f"{service.localized('name', lang)} — {agency.localized('name', lang)}"
+        lines = [_("Reference") + ": " + appointment.reference]
+        prepare = _what_to_have_ready(appointment, lang)
+        if prepare:
+            lines += ["", _("What to have ready") + ":"] + [f"- {item}" for item in prepare]
+        if join_url:
+            lines += ["", _("Join the video call") + ": " + join_url]
+        if manage_url:
+            lines += ["", _("Change or cancel your appointment") + ": " + manage_url]
+
+        event = icalendar.Event()
+        event.add("uid", f"{appointment.reference}@ventanilla")
+        event.add("dtstamp", utcnow())
+        event.add("dtstart", appointment.start_at)
+        event.add("dtend", appointment.end_at)
+        event.add("summary", summary)
+        event.add("location", _where(appointment, lang, join_url))
+        event.add("description", "\n".join(lines))
+        if join_url:
+            event.add("url", join_url)
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary)
+        alarm.add("trigger", dt.timedelta(hours=-1))
+        event.add_component(alarm)
+
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", f"-//Ventanilla//Appointments//{lang.upper()}")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def render_email(
+    appointment: Appointment, kind: str, *, join_url: str | None = None, manage_url: str | None = None
+) -> tuple[str, str, str]:
+    """(subject, text, html) of an appointment e-mail, in the citizen's language. Read-only."""
+    lang = appointment.language
+    template = "reminder" if kind in REMINDER_KINDS else kind
+    with force_locale(lang):
+        context = _email_context(appointment, lang, join_url, manage_url)
+        context.update(kind=kind, subject=_subject(kind, appointment.reference))
+        text = render_template(f"email/{template}.txt", **context)
+        html = render_template(f"email/{template}.html", **context)
+    return context["subject"], text, html
+
+
+def _subject(kind: str, reference: str) -> str:
+    if kind == "confirmation":
+        return _("Appointment confirmed: %(reference)s", reference=reference)
+    if kind == "rescheduled":
+        return _("New date and time for your appointment %(reference)s", reference=reference)
+    if kind == "reminder_24h":
+        return _("Reminder: your appointment %(reference)s is tomorrow", reference=reference)
+    if kind == "reminder_1h":
+        return _("Reminder: your appointment %(reference)s starts in one hour", reference=reference)
+    if kind == "cancellation":
+        return _("Appointment cancelled: %(reference)s", reference=reference)
+    raise ValueError(f"unknown message kind {kind!r}")
+
+
+def _email_context(
+    appointment: Appointment, lang: str, join_url: str | None, manage_url: str | None
+) -> dict[str, Any]:
+    service, office = appointment.service, appointment.office
+    zone = ZoneInfo(service.agency.timezone)
+    locale = regional_locale(lang)
+    start = appointment.start_at.astimezone(zone)
+    return {
+        "lang": lang,
+        "citizen_name": appointment.citizen_name,
+        "reference": appointment.reference,
+        "service_name": service.localized("name", lang),
+        "agency_name": service.agency.localized("name", lang),
+        "is_video": service.mode == "video",
+        "office_name": office.localized("name", lang),
+        "office_address": office.address,
+        "date": format_date(start, "full", locale=locale),
+        # Babel's narrow no-break space (U+202F) is missing from some mail fonts; U+00A0 is not.
+        "time": format_time(start, "short", locale=locale).replace("\u202f", "\u00a0"),
+        "timezone_name": get_timezone_name(zone, "long", locale=locale),
+        "prepare": _what_to_have_ready(appointment, lang),
+        "join_url": join_url,
+        "manage_url": manage_url,
+    }
+
+
+def _what_to_have_ready(appointment: Appointment, lang: str) -> list[str]:
+    """The service's documents (optional ones marked) and, for video, the camera note."""
+    items = []
+    for requirement in appointment.service.requirements:
+        label = requirement.localized("label", lang)
+        items.append(label if requirement.required else label + " (" + _("optional") + ")")
+    if appointment.service.mode == "video":
+        items.append(
+            _("A phone or computer with a camera and a microphone, in a quiet place with a good connection.")
+        )
+    return items
+
+
+def _where(appointment: Appointment, lang: str, join_url: str | None) -> str:
+    if appointment.service.mode == "video":
+        return join_url or _("Video call")
+    office = appointment.office
+    return ", ".join(part for part in (office.localized("name", lang), office.address) if part)
+
+
+# --- After the call: the outcome and the agency's result documents ------------------------------
+
+
+def render_after_call_email(appointment: Appointment, kind: str) -> tuple[str, str, str]:
+    """(subject, text, html) of an after-call e-mail, in the citizen's language. Read-only."""
+    if kind not in AFTER_CALL_KINDS:
+        raise ValueError(f"unknown after-call message kind {kind!r}")
+    lang = appointment.language
+    with force_locale(lang):
+        context = _email_context(appointment, lang, None, None)
+        if kind == "outcome":
+            subject = _("How your appointment %(reference)s ended", reference=appointment.reference)
+            context.update(
+                outcome_label=str(OUTCOME_LABELS.get(appointment.outcome, "")),
+                outcome_explanation=str(OUTCOME_EXPLANATIONS.get(appointment.outcome, "")),
+                outcome_message=appointment.outcome_message or "",
+            )
+        else:
+            subject = _("The agency left you a document: %(reference)s", reference=appointment.reference)
+        context.update(kind=kind, subject=subject)
+        text = render_template(f"email/{kind}.txt", **context)
+        html = render_template(f"email/{kind}.html", **context)
+    return subject, text, html
+
+
+# --- Same-day turns -----------------------------------------------------------------------------
+
+
+def turn_sms_text(turn: Turn, kind: str) -> str:
+    """The SMS for `kind` ("second" or "called") in the current locale. Read-only."""
+    agency = turn.service.agency.localized("name")
+    in_person = turn.appointment_id is not None
+    if kind == "second":
+        return _(
+            "%(agency)s: your turn %(code)s is second in line. Please be ready.",
+            agency=agency,
+            code=turn.code,
+        )
+    if in_person:
+        office = turn.office.localized("name") if turn.office else ""
+        return _(
+            "%(agency)s: it is your turn %(code)s. Please come to the counter at %(office)s now.",
+            agency=agency,
+            code=turn.code,
+            office=office,
+        )
+    return _(
+        "%(agency)s: it is your turn %(code)s. A clerk is calling you now; please answer your phone.",
+        agency=agency,
+        code=turn.code,
+    )

@@ -1,0 +1,216 @@
+"""Queueing messages in the outbox: an appointment's e-mails and reminders, the after-call
+e-mails, and turn SMS.
+
+Every function here adds to the caller's session and never commits: a message is queued in the
+same transaction as the change that causes it. Each message has a `dedupe_key`, so the same
+news is not queued twice.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+
+from app.extensions import db
+from app.models import Appointment, OutboxMessage, Turn, utcnow
+from app.notifications.content import (
+    REMINDER_KINDS,
+    REMINDERS,
+    appointment_ics,
+    render_after_call_email,
+    render_email,
+    turn_sms_text,
+)
+
+# What a finished message keeps: its bodies and attachments carry the citizen's links.
+SCRUBBED = {"body_text": "", "body_html": None, "attachments": []}
+
+
+# --- Appointment e-mails ------------------------------------------------------------------------
+
+
+def queue_appointment_messages(
+    appointment: Appointment, join_url: str | None, manage_url: str, *, kind: str = "confirmation"
+) -> list[OutboxMessage]:
+    """Queue the e-mail sent now (with the .ics) and the reminders 24 h and 1 h before.
+
+    The links are rendered into the bodies now, since their tokens are stored only hashed; the
+    bodies are scrubbed once each message is finished (see the package docstring).
+    Adds to the session without committing: the caller commits with the booking. Reminders
+    whose time has passed are skipped; a message whose `dedupe_key` is already queued is not
+    queued again. `kind="rescheduled"` first cancels everything still pending for the old time
+    (its time and join link are out of date).
+    """
+    if kind not in ("confirmation", "rescheduled"):
+        raise ValueError(f"kind must be 'confirmation' or 'rescheduled', not {kind!r}")
+    if kind == "rescheduled":
+        _cancel_pending_kinds(appointment, REMINDER_KINDS + ("confirmation", "rescheduled"))
+    now = utcnow()
+    ics = appointment_ics(appointment, join_url, appointment.language, manage_url=manage_url)
+    attachment = {
+        "filename": f"{appointment.reference}.ics",
+        "content_type": "text/calendar",
+        "content_base64": base64.b64encode(ics).decode("ascii"),
+    }
+    plan = [(kind, now, [attachment])] + [
+        (reminder, appointment.start_at - before, [])
+        for reminder, before in REMINDERS
+        if appointment.start_at - before > now
+    ]
+    queued = []
+    for message_kind, send_after, attachments in plan:
+        message = _queue_email(
+            appointment, message_kind, send_after, attachments, join_url=join_url, manage_url=manage_url
+        )
+        if message is not None:
+            queued.append(message)
+    return queued
+
+
+def queue_cancellation(appointment: Appointment) -> OutboxMessage | None:
+    """Queue the "your appointment is cancelled" e-mail (no links) and drop pending reminders.
+
+    Adds to the session; the caller commits.
+    """
+    cancel_pending(appointment)
+    return _queue_email(appointment, "cancellation", utcnow(), [])
+
+
+def cancel_pending(appointment: Appointment) -> int:
+    """Mark the appointment's pending reminders `cancelled` (and scrub them); returns how many.
+
+    Updates in the session; the caller commits.
+    """
+    return _cancel_pending_kinds(appointment, REMINDER_KINDS)
+
+
+def _cancel_pending_kinds(appointment: Appointment, kinds: tuple[str, ...]) -> int:
+    if appointment.id is None:
+        return 0
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.appointment_id == appointment.id,
+            OutboxMessage.status == "pending",
+            OutboxMessage.kind.in_(kinds),
+        )
+        .values(status="cancelled", **SCRUBBED)
+    )
+    return result.rowcount
+
+
+def _queue_email(
+    appointment: Appointment,
+    kind: str,
+    send_after: dt.datetime,
+    attachments: list[dict[str, str]],
+    *,
+    join_url: str | None = None,
+    manage_url: str | None = None,
+) -> OutboxMessage | None:
+    if appointment.id is None:
+        db.session.flush()
+    key = f"appt:{appointment.id}:{kind}:{appointment.start_at.isoformat()}"
+    message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+    # A cancelled message comes back when the appointment returns to that time; and every
+    # move is news (with a new join link), even back to a time already announced once.
+    if message is not None and message.status != "cancelled" and kind != "rescheduled":
+        return None
+    subject, text, html = render_email(appointment, kind, join_url=join_url, manage_url=manage_url)
+    if message is None:
+        message = OutboxMessage(dedupe_key=key, channel="email", appointment_id=appointment.id)
+        db.session.add(message)
+    message.recipient = appointment.citizen_email
+    message.language = appointment.language
+    message.kind = kind
+    message.subject = subject[:200]
+    message.body_text, message.body_html, message.attachments = text, html, attachments
+    message.send_after, message.status, message.attempts = send_after, "pending", 0
+    message.last_error, message.sent_at = None, None
+    return message
+
+
+# --- After the call: the outcome and the agency's result documents ------------------------------
+
+
+def queue_outcome(appointment: Appointment) -> OutboxMessage | None:
+    """Queue the "how your appointment ended" e-mail (outcome and the clerk's message).
+
+    Adds to the session; the caller commits.
+    """
+    return _queue_after_call(appointment, "outcome", f"appt:{appointment.id}:outcome")
+
+
+def queue_result_ready(appointment: Appointment, document_id: int) -> OutboxMessage | None:
+    """Queue "the agency left you a document"; none while such an e-mail is still waiting to go.
+
+    Adds to the session; the caller commits.
+    """
+    pending = db.session.scalar(
+        sa.select(OutboxMessage.id).where(
+            OutboxMessage.appointment_id == appointment.id,
+            OutboxMessage.kind == "result_ready",
+            OutboxMessage.status == "pending",
+        )
+    )
+    if pending is not None:
+        return None  # the e-mail not yet sent already tells them to look at the appointment page
+    return _queue_after_call(appointment, "result_ready", f"appt:{appointment.id}:result_ready:{document_id}")
+
+
+def _queue_after_call(appointment: Appointment, kind: str, key: str) -> OutboxMessage | None:
+    if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)):
+        return None
+    subject, text, html = render_after_call_email(appointment, kind)
+    message = OutboxMessage(
+        dedupe_key=key,
+        channel="email",
+        appointment_id=appointment.id,
+        recipient=appointment.citizen_email,
+        language=appointment.language,
+        kind=kind,
+        subject=subject[:200],
+        body_text=text,
+        body_html=html,
+        attachments=[],
+        send_after=utcnow(),
+        status="pending",
+        attempts=0,
+    )
+    db.session.add(message)
+    return message
+
+
+# --- Same-day turns -----------------------------------------------------------------------------
+
+
+def queue_turn_sms(turn: Turn, kind: str, dedupe_key: str, now: dt.datetime) -> None:
+    """Queue an SMS to the citizen in their language; once per `dedupe_key`, even under races.
+
+    Adds to the session inside a savepoint (a concurrent duplicate rolls back only that); the
+    caller commits.
+    """
+    if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
+        return
+    with force_locale(turn.language):
+        body = turn_sms_text(turn, kind)
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                OutboxMessage(
+                    channel="sms",
+                    recipient=turn.citizen_phone,
+                    language=turn.language,
+                    kind=f"turn_{kind}",
+                    subject="",
+                    body_text=body,
+                    dedupe_key=dedupe_key,
+                    turn_id=turn.id,
+                    send_after=now,
+                )
+            )
+    except sa.exc.IntegrityError:
+        pass  # the same message was queued by a concurrent change

@@ -1,0 +1,196 @@
+"""Sending what is due: `send_due` (the `flask send-due` command) and the background sender.
+
+Each message is claimed in its own committed transaction before it is sent, so several senders
+never send one message twice; a sent or failed message is scrubbed (see the package docstring).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+
+from app.extensions import db, socketio, write_transaction
+from app.models import OutboxMessage, utcnow
+from app.notifications.outbox import SCRUBBED
+from app.notifications.senders import EmailSender, SmsSender, email_sender_from_config, sms_sender_from_config
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+RETRY_DELAYS = tuple(dt.timedelta(minutes=m) for m in (1, 5, 30, 120))
+# A claimed message is not due again for this long, far longer than a send takes (SMTP gives up
+# on a silent server after 30 s): a sender that dies mid-send only delays its message.
+CLAIM_LEASE = dt.timedelta(minutes=10)
+
+
+# --- Sending ------------------------------------------------------------------------------------
+
+
+@dataclass
+class SendReport:
+    """What one `send_due` run did: sent, failed for good, or scheduled for another try."""
+
+    sent: int = 0
+    failed: int = 0
+    retried: int = 0
+
+
+def send_due(
+    now: dt.datetime | None = None,
+    limit: int = 100,
+    *,
+    email_sender: EmailSender | None = None,
+    sms_sender: SmsSender | None = None,
+) -> SendReport:
+    """Send up to `limit` pending messages whose time has come. Commits: the session first, then
+    each message as it goes.
+
+    Each message is claimed first in its own committed transaction (attempts + 1, not due again
+    for `CLAIM_LEASE`), so concurrent senders never send one message twice. A failure is
+    retried after 1, 5, 30, 120 minutes; the fifth failure marks the message `failed`. A sent
+    or failed message is scrubbed. Delivery is at least once: should the database fail right
+    after a send, that message goes again when its lease ends.
+    """
+    clock = (lambda: now) if now is not None else utcnow
+    senders = {
+        "email": email_sender or email_sender_from_config(current_app.config),
+        "sms": sms_sender or sms_sender_from_config(current_app.config),
+    }
+    due_ids = db.session.scalars(
+        sa.select(OutboxMessage.id)
+        .where(OutboxMessage.status == "pending", OutboxMessage.send_after <= clock())
+        .order_by(OutboxMessage.send_after, OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    db.session.commit()  # end the read before writing (a SQLite reader cannot become a writer)
+
+    report = SendReport()
+    for message_id in due_ids:
+        message = _claim(message_id, clock())
+        if message is None:
+            continue  # another sender has it, or it was cancelled meanwhile
+        try:
+            senders[message.channel].send(message)
+        except Exception as error:  # any failure of the transport is retried
+            logger.warning(
+                "Outbox message %s (%s) not sent, attempt %s: %r",
+                message.id,
+                message.kind,
+                message.attempts,
+                error,
+            )
+            if _record_failure(message, error, clock()):
+                report.failed += 1
+            else:
+                report.retried += 1
+        else:
+            _finish(message.id, status="sent", sent_at=clock(), last_error=None)
+            report.sent += 1
+    return report
+
+
+def _claim(message_id: int, now: dt.datetime) -> OutboxMessage | None:
+    """Take the message for this sender, committed; a detached copy to send, or None."""
+    write_transaction()  # SQLite: take the write lock first, so senders queue up, never deadlock
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id, OutboxMessage.status == "pending", OutboxMessage.send_after <= now
+        )
+        .values(attempts=OutboxMessage.attempts + 1, send_after=now + CLAIM_LEASE)
+        .execution_options(synchronize_session=False)
+    )
+    copy = None
+    if result.rowcount == 1:
+        row = db.session.get(OutboxMessage, message_id, populate_existing=True)
+        # A transient copy: the session's own objects stay as they are for the caller.
+        copy = OutboxMessage(
+            **{attr.key: getattr(row, attr.key) for attr in sa.inspect(OutboxMessage).column_attrs}
+        )
+    db.session.commit()
+    return copy
+
+
+def _record_failure(message: OutboxMessage, error: Exception, now: dt.datetime) -> bool:
+    """Schedule the retry, or give up after MAX_ATTEMPTS; True when the message failed for good."""
+    last_error = f"{type(error).__name__}: {error}"[:2000]
+    # Only while still pending: a reminder cancelled during the attempt stays cancelled.
+    if message.attempts >= MAX_ATTEMPTS:
+        _finish(message.id, status="failed", last_error=last_error, only_pending=True)
+        return True
+    delay = RETRY_DELAYS[min(message.attempts, len(RETRY_DELAYS)) - 1]
+    _finish(message.id, send_after=now + delay, last_error=last_error, scrub=False, only_pending=True)
+    return False
+
+
+def _finish(message_id: int, *, scrub: bool = True, only_pending: bool = False, **values) -> None:
+    write_transaction()
+    statement = sa.update(OutboxMessage).where(OutboxMessage.id == message_id)
+    if only_pending:
+        statement = statement.where(OutboxMessage.status == "pending")
+    db.session.execute(statement.values(**values, **(SCRUBBED if scrub else {})))
+    db.session.commit()
+
+
+@click.command("send-due")
+@click.option("--limit", default=100, show_default=True, help="Most messages to send in this run.")
+@with_appcontext
+def send_due_command(limit: int) -> None:
+    """Send the queued e-mails and SMS whose time has come."""
+    report = send_due(limit=limit)
+    if not (report.sent or report.retried or report.failed):
+        click.echo("No messages due.")
+        return
+    click.echo(f"Sent {report.sent}; will retry {report.retried}; failed for good {report.failed}.")
+
+
+# --- Background sender --------------------------------------------------------------------------
+
+
+class BackgroundSender:
+    """The handle of a running background sender; `stop()` ends it after its current sleep."""
+
+    def __init__(self, app: Flask, interval: float):
+        self.app, self.interval, self.stopped = app, interval, False
+        self.task = None
+
+    def stop(self) -> None:
+        self.stopped = True
+
+    def run(self) -> None:
+        while not self.stopped:
+            socketio.sleep(self.interval)
+            if self.stopped:
+                break
+            try:
+                with self.app.app_context():
+                    report = send_due()
+                if report.sent or report.retried or report.failed:
+                    logger.info(
+                        "Outbox: sent %s, will retry %s, failed %s",
+                        report.sent,
+                        report.retried,
+                        report.failed,
+                    )
+            except Exception:  # a database hiccup must not end the loop
+                logger.exception("Outbox: send_due failed; trying again in %s s", self.interval)
+
+
+def start_background_sender(app: Flask) -> BackgroundSender | None:
+    """Run send_due every OUTBOX_SEND_INTERVAL_SECONDS (0 = off) as a Socket.IO background task.
+
+    No database access here; each run of send_due commits as it goes.
+    """
+    interval = app.config.get("OUTBOX_SEND_INTERVAL_SECONDS") or 0
+    if interval <= 0:
+        return None
+    sender = BackgroundSender(app, interval)
+    sender.task = socketio.start_background_task(sender.run)
+    logger.info("Outbox: background sender every %s s", interval)
+    return sender
