@@ -17,6 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app import scheduling
+from app.documents import UploadedPdf, upload_store
 from app.extensions import db, write_transaction
 from app.links import appointment_links
 from app.models import Appointment, Document, Office, Service, utcnow
@@ -71,21 +72,6 @@ class TooLate(BookingError):
 
 
 @dataclass
-class UploadedPdf:
-    """A PDF that passed validation, waiting for the booking to be valid before it is stored."""
-
-    requirement_code: str
-    filename: str
-    data: bytes
-    pages: int
-    sha256: str
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-
-@dataclass
 class BookingRequest:
     service: Service
     office: Office
@@ -127,7 +113,6 @@ def office_for(service: Service, office_id: int | None) -> Office | None:
 def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None) -> BookingResult:
     """Book a seat for the citizen, store their documents, queue the confirmation; all or nothing."""
     from app import notifications
-    from app.documents import upload_store
 
     now = now or utcnow()
     service = request.service

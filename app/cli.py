@@ -85,8 +85,7 @@ def purge_documents_command(staged_older_than_hours: int, renders_older_than_hou
     """Remove abandoned staged uploads and old cached page images."""
     import datetime as dt
 
-    from app.documents import purge_staged
-    from app.rendering import purge_renders
+    from app.documents import purge_renders, purge_staged
 
     removed = purge_staged(dt.timedelta(hours=staged_older_than_hours))
     renders = purge_renders(dt.timedelta(hours=renders_older_than_hours))

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from app import documents
 from app.documents import (
     MB,
     DocumentError,
@@ -29,11 +28,12 @@ from app.documents import (
     staged_upload,
     upload_store,
     validate_pdf,
+    validation,
 )
 from tests import pdf_factory
 
 MAX_PAGES = 10
-INSPECTOR = Path(documents.__file__).resolve().with_name("pdf_inspect.py")
+INSPECTOR = Path(validation.__file__).resolve().with_name("pdf_inspect.py")
 
 
 def rejection(data: bytes, filename: str = "licencia.pdf", limits: PdfLimits | None = None) -> DocumentError:
@@ -69,7 +69,7 @@ def test_each_hostile_or_broken_file_is_rejected_with_a_message_naming_it(app, c
 
 
 def test_a_file_over_the_size_limit_is_rejected_before_it_is_parsed(app, monkeypatch):
-    monkeypatch.setattr(documents, "inspect_pdf", lambda *args: pytest.fail("the inspector ran"))
+    monkeypatch.setattr(validation, "inspect_pdf", lambda *args: pytest.fail("the inspector ran"))
     error = rejection(pdf_factory.oversized(10 * MB), "escaneo.pdf")
 
     assert error.code == "too_large"
@@ -144,7 +144,7 @@ def test_the_inflated_budget_is_a_setting(app):
 
 def test_a_child_that_outlives_the_wall_clock_limit_is_killed(monkeypatch):
     monkeypatch.setattr(
-        documents, "inspector_command", lambda *args: [sys.executable, "-c", "import time; time.sleep(60)"]
+        validation, "inspector_command", lambda *args: [sys.executable, "-c", "import time; time.sleep(60)"]
     )
     started = time.monotonic()
     error = rejection(pdf_factory.one_page(), limits=PdfLimits(wall_seconds=0.5))
@@ -157,7 +157,7 @@ def test_a_child_that_burns_cpu_is_stopped_by_its_own_cpu_limit(monkeypatch):
     spin = (
         f"import runpy; runpy.run_path({str(INSPECTOR)!r})['limit_resources'](1, 512 << 20)\nwhile True: pass"
     )
-    monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-I", "-c", spin])
+    monkeypatch.setattr(validation, "inspector_command", lambda *args: [sys.executable, "-I", "-c", spin])
     started = time.monotonic()
     error = rejection(pdf_factory.one_page(), limits=PdfLimits(wall_seconds=20))
 
@@ -172,7 +172,7 @@ def test_a_file_that_needs_more_memory_than_allowed_is_too_complex():
 
 def test_inspections_beyond_the_concurrency_limit_wait_their_turn(monkeypatch):
     slow = "import json, time; time.sleep(0.5); print(json.dumps({'pages': 1}))"
-    monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-c", slow])
+    monkeypatch.setattr(validation, "inspector_command", lambda *args: [sys.executable, "-c", slow])
     limits = PdfLimits(concurrency=1)
     results = []
     threads = [
@@ -192,13 +192,13 @@ def test_inspections_beyond_the_concurrency_limit_wait_their_turn(monkeypatch):
 def test_the_child_gets_none_of_the_apps_environment(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "do-not-leak")
     show = "import json, os; print(json.dumps({'pages': 1 + ('SECRET_KEY' in os.environ)}))"
-    monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-c", show])
+    monkeypatch.setattr(validation, "inspector_command", lambda *args: [sys.executable, "-c", show])
     assert validate_pdf(b"%PDF-1.7", "a.pdf", 5, PdfLimits()).pages == 1
 
 
 def test_a_broken_inspector_is_a_server_error_not_the_citizens_fault(monkeypatch):
     monkeypatch.setattr(
-        documents,
+        validation,
         "inspector_command",
         lambda *args: [sys.executable, "-c", "import sys; sys.exit('no pypdf')"],
     )

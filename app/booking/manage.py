@@ -18,7 +18,7 @@ from app.appointments import (
 )
 from app.booking.calendar import month_grid, parse_day, parse_month
 from app.booking.forms import CancelForm, ReplaceDocumentForm
-from app.booking.uploads import replace_document
+from app.documents import replace_document, upload_store
 from app.extensions import db, limiter, write_transaction
 from app.tokens import appointment_by_manage_token
 
@@ -183,8 +183,6 @@ def replace(token: str, code: str):
 @limiter.limit("60 per minute")
 def result_download(token: str, document_id: int):
     """A document the agency left for the citizen (source "clerk"), as a PDF attachment."""
-    from app.documents import upload_store
-
     appointment = appointment_or_404(token)
     document = next(
         (

@@ -24,6 +24,7 @@ from app.booking import bp
 from app.booking.calendar import month_grid, parse_day, parse_month
 from app.booking.forms import ConfirmForm, details_form_for
 from app.booking.uploads import collect_uploads, staged_documents, staged_summary
+from app.documents import discard_staged
 from app.extensions import limiter
 from app.models import Service
 
@@ -230,8 +231,6 @@ def review(slug: str):
             "booking/review.html", service, "review", error.status, booking_error=error, **context
         )
     for token in state.get("staged", {}).values():
-        from app.documents import discard_staged
-
         discard_staged(token)
     session.pop("booking", None)
     session["confirmation"] = {

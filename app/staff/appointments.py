@@ -25,13 +25,19 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from app import audit, notifications
-from app.booking.uploads import read_pdf_upload
-from app.documents import DocumentError, upload_store
+from app.documents import (
+    DEFAULT_WIDTH,
+    WIDTHS,
+    DocumentError,
+    RenderError,
+    read_pdf_upload,
+    render_page,
+    upload_store,
+)
 from app.errors import wants_json
 from app.extensions import db, write_transaction
 from app.main.routes import safe_next
 from app.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Document, Staff, utcnow
-from app.rendering import DEFAULT_WIDTH, WIDTHS, RenderError, render_page
 from app.security import staff_may_act_for, staff_required
 from app.staff import bp
 

@@ -1,28 +1,24 @@
-"""Uploaded PDFs: validation in a child process with limits, the upload store, and staging.
+"""Is this upload a PDF the clerk can safely open? Checked here, then parsed in a child process.
 
-A citizen's PDF is untrusted. `validate_pdf` checks its size and header here, then has
-`app/pdf_inspect.py` parse it in a separate process with CPU-time, address-space and wall-clock
-limits, so a hostile file can neither hang a worker nor exhaust the server's memory. Files that
-pass go to the staging area until the whole booking is valid, then to the upload store.
+`validate_pdf` checks the size and the header, then has `pdf_inspect.py` (beside this file) parse
+the PDF in a separate process with CPU-time, address-space and wall-clock limits, so a hostile
+file can neither hang a worker nor exhaust the server's memory. A refusal is a `DocumentError`
+whose message tells the citizen, in their language, what to do.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import logging
 import os
 import re
-import secrets
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol, runtime_checkable
 
 from flask import current_app, has_app_context
 from flask_babel import format_decimal, gettext
@@ -33,7 +29,6 @@ MB = 1024 * 1024
 HEADER = b"%PDF-"
 HEADER_WINDOW = 1024  # readers accept a header that starts anywhere in the first 1024 bytes
 INSPECTOR = Path(__file__).resolve().with_name("pdf_inspect.py")
-KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
 # --- errors and results -------------------------------------------------------------------------
@@ -207,7 +202,7 @@ def validate_pdf(data: bytes, filename: str, max_pages: int, limits: PdfLimits |
 
 
 def inspector_command(max_pages: int, limits: PdfLimits) -> list[str]:
-    # The file is run by path, not as `-m app.pdf_inspect`: -m would first import the `app` package
+    # The file is run by path, not as `-m app.documents.pdf_inspect`: -m would first import the `app` package
     # and with it Flask, which more than doubles the start-up (benchmarks/pdf_validation.py).
     # -I keeps PYTHON* variables, user site-packages and the current directory out of its sys.path.
     return [
@@ -286,176 +281,3 @@ def _verdict(stdout: bytes) -> dict | None:
     if code in CODES and (pages is None or isinstance(pages, int)):
         return verdict
     return None
-
-
-# --- the upload store ---------------------------------------------------------------------------
-
-
-@runtime_checkable
-class UploadStore(Protocol):
-    """Where accepted documents live. Keys are opaque strings the store chooses."""
-
-    def save(self, data: bytes) -> str: ...
-
-    def open(self, key: str) -> BinaryIO: ...
-
-    def delete(self, key: str) -> None: ...
-
-    def exists(self, key: str) -> bool: ...
-
-
-def _check_key(key: str) -> str:
-    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
-        raise ValueError("malformed storage key")
-    return key
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a private temporary file beside `path`, then rename: readers never see half a file."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o600)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-class LocalUploadStore:
-    """Files on the local disk: root/<first two hex digits>/<key>.pdf, readable by the app user only."""
-
-    def __init__(self, root: Path):
-        self.root = Path(root)
-
-    def path_for(self, key: str) -> Path:
-        key = _check_key(key)
-        return self.root / key[:2] / f"{key}.pdf"
-
-    def save(self, data: bytes) -> str:
-        key = secrets.token_hex(16)
-        path = self.path_for(key)
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        _write_atomically(path, data)
-        return key
-
-    def open(self, key: str) -> BinaryIO:
-        """The stored file, opened for reading; FileNotFoundError when there is none."""
-        return self.path_for(key).open("rb")
-
-    def delete(self, key: str) -> None:
-        self.path_for(key).unlink(missing_ok=True)
-
-    def exists(self, key: str) -> bool:
-        return self.path_for(key).is_file()
-
-
-def upload_store() -> UploadStore:
-    """The store of the current app (UPLOAD_DIR). An S3 store would be chosen here."""
-    return LocalUploadStore(Path(current_app.config["UPLOAD_DIR"]))
-
-
-# --- staging ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StagedUpload:
-    """A validated file kept while the rest of the booking form is corrected."""
-
-    token: str
-    filename: str
-    pages: int
-    sha256: str
-    size: int
-    created: dt.datetime
-    data: bytes
-
-    @property
-    def info(self) -> PdfInfo:
-        return PdfInfo(pages=self.pages, sha256=self.sha256, size=self.size)
-
-
-def _staging_dir() -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / "staging"
-
-
-def _staged_paths(token: str) -> tuple[Path, Path] | None:
-    if not isinstance(token, str) or not KEY_PATTERN.fullmatch(token):
-        return None
-    directory = _staging_dir()
-    return directory / f"{token}.pdf", directory / f"{token}.json"
-
-
-def stage_upload(data: bytes, filename: str, info: PdfInfo) -> str:
-    """Keep a validated file for a later submit of the same form; returns the token that finds it."""
-    token = secrets.token_hex(16)
-    pdf_path, meta_path = _staged_paths(token)
-    pdf_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    meta = {
-        "filename": filename,
-        "pages": info.pages,
-        "sha256": info.sha256,
-        "size": info.size,
-        "created": dt.datetime.now(dt.UTC).isoformat(),
-    }
-    _write_atomically(pdf_path, data)
-    _write_atomically(meta_path, json.dumps(meta).encode())  # last: its presence marks a complete upload
-    return token
-
-
-def staged_upload(token: str) -> StagedUpload | None:
-    """The staged file for `token`, or None when the token is unknown, malformed or its file damaged."""
-    paths = _staged_paths(token)
-    if paths is None:
-        return None
-    pdf_path, meta_path = paths
-    try:
-        meta = json.loads(meta_path.read_bytes())
-        data = pdf_path.read_bytes()
-        staged = StagedUpload(
-            token=token,
-            filename=str(meta["filename"]),
-            pages=int(meta["pages"]),
-            sha256=str(meta["sha256"]),
-            size=int(meta["size"]),
-            created=dt.datetime.fromisoformat(meta["created"]),
-            data=data,
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if staged.size != len(data) or staged.sha256 != hashlib.sha256(data).hexdigest():
-        return None
-    return staged
-
-
-def discard_staged(token: str) -> None:
-    """Forget a staged file (after it moved to the store, or was replaced). Unknown tokens are ignored."""
-    paths = _staged_paths(token)
-    for path in paths or ():
-        path.unlink(missing_ok=True)
-
-
-def purge_staged(older_than: dt.timedelta) -> int:
-    """Delete staged files left longer than `older_than` (abandoned forms); returns how many."""
-    directory = _staging_dir()
-    if not directory.is_dir():
-        return 0
-    cutoff = time.time() - older_than.total_seconds()
-    groups: dict[str, list[Path]] = {}
-    for path in directory.iterdir():  # <token>.pdf and <token>.json, or a temporary leftover
-        groups.setdefault(path.stem, []).append(path)
-    purged = 0
-    for stem, paths in groups.items():
-        try:
-            newest = max(path.stat().st_mtime for path in paths)
-        except FileNotFoundError:
-            continue  # discarded meanwhile
-        if newest >= cutoff:
-            continue
-        for path in paths:
-            path.unlink(missing_ok=True)
-        purged += KEY_PATTERN.fullmatch(stem) is not None
-    return purged

@@ -1,8 +1,8 @@
 """Stored PDFs shown to staff as page images, rendered in a child process with limits.
 
-No PDF content ever reaches the clerk's browser: `render_page` has `app/pdf_render.py` rasterise
-one page with pypdfium2 under CPU-time, address-space and wall-clock limits (the same pattern as
-the upload check in `app/documents.py`), and keeps the PNG in a small cache under
+No PDF content ever reaches the clerk's browser: `render_page` has `pdf_render.py` (beside this
+file) rasterise one page with pypdfium2 under CPU-time, address-space and wall-clock limits (the
+same pattern as the upload check in `validation.py`), and keeps the PNG in a small cache under
 UPLOAD_DIR/renders/, keyed by storage key, page and width. A rendered licence is as personal as
 the PDF itself: the cache files are owner-only, and `discard_renders` removes them with the file.
 """
@@ -23,7 +23,8 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext
 
-from app.documents import KEY_PATTERN, MB, _child_environment, _write_atomically, upload_store
+from app.documents.store import KEY_PATTERN, upload_store, write_atomically
+from app.documents.validation import MB, _child_environment
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ def render_page(
         raise RenderError("missing") from None
     data = _render_in_child(pdf, page - 1, width, limits)
     cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    _write_atomically(cached, data)
+    write_atomically(cached, data)
     return data
 
 
@@ -203,5 +204,5 @@ _slots: dict[int, threading.BoundedSemaphore] = {}
 
 
 def _render_slot(concurrency: int) -> threading.BoundedSemaphore:
-    # Made on first use, so that under gevent waiting for a slot yields (see app/documents.py).
+    # Made on first use, so that under gevent waiting for a slot yields (see validation.py).
     return _slots.setdefault(concurrency, threading.BoundedSemaphore(concurrency))
