@@ -10,12 +10,8 @@ the PDF itself: the cache files are owner-only, and `discard_renders` removes th
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import struct
-import subprocess
-import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +19,8 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import gettext
 
+from app.documents.sandbox import SandboxLimits, last_json_object, run_sandboxed, script_command
 from app.documents.store import KEY_PATTERN, upload_store, write_atomically
-from app.documents.validation import MB, _child_environment
 
 log = logging.getLogger(__name__)
 
@@ -53,23 +49,19 @@ class RenderError(Exception):
 
 
 @dataclass(frozen=True)
-class RenderLimits:
-    max_side: int = 1600  # pixels on the long side of any page image
-    cpu_seconds: int = 5
-    memory_bytes: int = 512 * MB
-    wall_seconds: float = 10
+class RenderLimits(SandboxLimits):
+    """The rendering process's sandbox, and how large an image may be."""
+
     concurrency: int = 2  # renders at once per app process; more requests wait their turn
+    max_side: int = 1600  # pixels on the long side of any page image
 
     @classmethod
     def from_config(cls, config) -> RenderLimits:
-        """The limits from the app's settings, each falling back to the default above."""
+        """The limits from the app's settings (PDF_RENDER_*), each falling back to its default."""
         default = cls()
         return cls(
+            **cls.sandbox_settings(config, "PDF_RENDER"),
             max_side=int(config.get("PDF_RENDER_MAX_SIDE_PX", default.max_side)),
-            cpu_seconds=int(config.get("PDF_RENDER_CPU_SECONDS", default.cpu_seconds)),
-            memory_bytes=int(config.get("PDF_RENDER_MEMORY_MB", default.memory_bytes // MB)) * MB,
-            wall_seconds=float(config.get("PDF_RENDER_TIMEOUT_SECONDS", default.wall_seconds)),
-            concurrency=int(config.get("PDF_RENDER_CONCURRENCY", default.concurrency)),
         )
 
 
@@ -141,45 +133,26 @@ def _cache_path(storage_key: str, page: int, width: int) -> Path:
 
 
 def renderer_command(page_index: int, width: int, limits: RenderLimits) -> list[str]:
-    # Run by path with -I, like the upload inspector: no Flask import, no PYTHON* variables.
-    return [
-        sys.executable,
-        "-I",
-        str(RENDERER),
-        str(limits.cpu_seconds),
-        str(limits.memory_bytes),
-        str(page_index),
-        str(width),
-        str(limits.max_side),
-    ]
+    return script_command(
+        RENDERER, limits.cpu_seconds, limits.memory_bytes, page_index, width, limits.max_side
+    )
 
 
 def _render_in_child(pdf: bytes, page_index: int, width: int, limits: RenderLimits) -> bytes:
-    with _render_slot(limits.concurrency):
-        process = subprocess.Popen(
-            renderer_command(page_index, width, limits),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_child_environment(),
-        )
-        try:
-            stdout, stderr = process.communicate(pdf, timeout=limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            log.warning("PDF page render passed %ss of wall-clock time; killed", limits.wall_seconds)
-            raise RenderError("too_complex") from None
-
-    size = _png_size(stdout)
+    command = renderer_command(page_index, width, limits)
+    run = run_sandboxed(command, pdf, limits, task="PDF page render")
+    if run.timed_out:
+        raise RenderError("too_complex")
+    size = _png_size(run.stdout)
     if size is not None and max(size) <= limits.max_side:
-        return stdout
-    code = _verdict_code(stdout)
+        return run.stdout
+    code = (last_json_object(run.stdout) or {}).get("code")
+    code = code if isinstance(code, str) else None
     log.warning(
         "PDF page render refused (%s, exit %s): %s",
         code or "no verdict",
-        process.returncode,
-        stderr[-500:].decode(errors="replace"),
+        run.returncode,
+        run.stderr[-500:].decode(errors="replace"),
     )
     raise RenderError(code or "too_complex")
 
@@ -189,20 +162,3 @@ def _png_size(data: bytes) -> tuple[int, int] | None:
     if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
         return None
     return struct.unpack(">II", data[16:24])
-
-
-def _verdict_code(stdout: bytes) -> str | None:
-    try:
-        verdict = json.loads(stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        return None
-    code = verdict.get("code") if isinstance(verdict, dict) else None
-    return code if isinstance(code, str) else None
-
-
-_slots: dict[int, threading.BoundedSemaphore] = {}
-
-
-def _render_slot(concurrency: int) -> threading.BoundedSemaphore:
-    # Made on first use, so that under gevent waiting for a slot yields (see validation.py).
-    return _slots.setdefault(concurrency, threading.BoundedSemaphore(concurrency))

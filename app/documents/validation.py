@@ -9,23 +9,18 @@ whose message tells the citizen, in their language, what to do.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
-import os
 import re
-import subprocess
-import sys
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from flask import current_app, has_app_context
 from flask_babel import format_decimal, gettext
 
+from app.documents.sandbox import MB, SandboxLimits, last_json_object, run_sandboxed, script_command
+
 log = logging.getLogger(__name__)
 
-MB = 1024 * 1024
 HEADER = b"%PDF-"
 HEADER_WINDOW = 1024  # readers accept a header that starts anywhere in the first 1024 bytes
 INSPECTOR = Path(__file__).resolve().with_name("pdf_inspect.py")
@@ -149,26 +144,21 @@ class PdfInfo:
 
 
 @dataclass(frozen=True)
-class PdfLimits:
+class PdfLimits(SandboxLimits):
+    """The inspecting process's sandbox (4 at once by default), and what a file may hold."""
+
     max_bytes: int = 10 * MB
-    cpu_seconds: int = 5
-    memory_bytes: int = 512 * MB  # address space of the inspecting process
-    wall_seconds: float = 10
     max_inflated_bytes: int = 50 * MB  # all streams together, once decompressed
     max_objects: int = 100_000
-    concurrency: int = 4  # inspections at once per app process; more uploads wait their turn
 
     @classmethod
     def from_config(cls, config) -> PdfLimits:
-        """The limits from the app's settings, each falling back to the default above."""
+        """The limits from the app's settings (PDF_CHECK_*, PDF_MAX_*), each falling back to its default."""
         default = cls()
         return cls(
+            **cls.sandbox_settings(config, "PDF_CHECK"),
             max_bytes=int(config.get("PDF_MAX_BYTES", default.max_bytes)),
-            cpu_seconds=int(config.get("PDF_CHECK_CPU_SECONDS", default.cpu_seconds)),
-            memory_bytes=int(config.get("PDF_CHECK_MEMORY_MB", default.memory_bytes // MB)) * MB,
-            wall_seconds=float(config.get("PDF_CHECK_TIMEOUT_SECONDS", default.wall_seconds)),
             max_inflated_bytes=int(config.get("PDF_MAX_INFLATED_MB", default.max_inflated_bytes // MB)) * MB,
-            concurrency=int(config.get("PDF_CHECK_CONCURRENCY", default.concurrency)),
         )
 
 
@@ -202,78 +192,42 @@ def validate_pdf(data: bytes, filename: str, max_pages: int, limits: PdfLimits |
 
 
 def inspector_command(max_pages: int, limits: PdfLimits) -> list[str]:
-    # The file is run by path, not as `-m app.documents.pdf_inspect`: -m would first import the `app` package
-    # and with it Flask, which more than doubles the start-up (benchmarks/pdf_validation.py).
-    # -I keeps PYTHON* variables, user site-packages and the current directory out of its sys.path.
-    return [
-        sys.executable,
-        "-I",
-        str(INSPECTOR),
-        str(limits.cpu_seconds),
-        str(limits.memory_bytes),
-        str(max_pages),
-        str(limits.max_inflated_bytes),
-        str(limits.max_objects),
-    ]
+    return script_command(
+        INSPECTOR,
+        limits.cpu_seconds,
+        limits.memory_bytes,
+        max_pages,
+        limits.max_inflated_bytes,
+        limits.max_objects,
+    )
 
 
 def inspect_pdf(data: bytes, max_pages: int, limits: PdfLimits) -> Inspection:
     """Run the inspector on `data` in a child process and return its verdict (no size/header checks)."""
-    with _inspection_slot(limits.concurrency):
-        started = time.monotonic()
-        process = subprocess.Popen(
-            inspector_command(max_pages, limits),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=_child_environment(),
-        )
-        try:
-            stdout, stderr = process.communicate(data, timeout=limits.wall_seconds)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            log.warning("PDF inspection passed %ss of wall-clock time; killed", limits.wall_seconds)
-            return Inspection(code="too_complex", seconds=time.monotonic() - started)
-        seconds = time.monotonic() - started
-
-    verdict = _verdict(stdout)
+    run = run_sandboxed(inspector_command(max_pages, limits), data, limits, task="PDF inspection")
+    if run.timed_out:
+        return Inspection(code="too_complex", seconds=run.seconds)
+    verdict = _verdict(run.stdout)
     if verdict is not None:
         return Inspection(
             code=verdict.get("code"),
             pages=verdict.get("pages"),
             peak_rss_kb=verdict.get("peak_rss_kb"),
-            seconds=seconds,
+            seconds=run.seconds,
         )
-    if process.returncode < 0 or b"MemoryError" in stderr:
+    if run.returncode < 0 or b"MemoryError" in run.stderr:
         # Killed by a signal (SIGXCPU/SIGKILL at the CPU limit) or out of address space.
-        log.warning("PDF inspection hit a limit (exit %s)", process.returncode)
-        return Inspection(code="too_complex", seconds=seconds)
+        log.warning("PDF inspection hit a limit (exit %s)", run.returncode)
+        return Inspection(code="too_complex", seconds=run.seconds)
     raise RuntimeError(
-        f"PDF inspector failed (exit {process.returncode}): {stderr[-2000:].decode(errors='replace')}"
+        f"PDF inspector failed (exit {run.returncode}): {run.stderr[-2000:].decode(errors='replace')}"
     )
 
 
-_slots: dict[int, threading.BoundedSemaphore] = {}
-
-
-def _inspection_slot(concurrency: int) -> threading.BoundedSemaphore:
-    # Made on first use, not at import: by then gevent has patched `threading` (gunicorn may import
-    # the app before it patches), so waiting for a slot yields to other requests instead of blocking.
-    return _slots.setdefault(concurrency, threading.BoundedSemaphore(concurrency))
-
-
-def _child_environment() -> dict[str, str]:
-    # None of the app's secrets (SECRET_KEY, DATABASE_URL…) in a process that parses hostile input.
-    return {name: os.environ[name] for name in ("PATH", "LD_LIBRARY_PATH") if name in os.environ}
-
-
 def _verdict(stdout: bytes) -> dict | None:
-    try:
-        verdict = json.loads(stdout.strip().splitlines()[-1])
-    except (IndexError, ValueError):
-        return None
-    if not isinstance(verdict, dict):
+    """The inspector's verdict when it is well-formed: pages of an accepted file, or a known code."""
+    verdict = last_json_object(stdout)
+    if verdict is None:
         return None
     code, pages = verdict.get("code"), verdict.get("pages")
     if code is None and isinstance(pages, int) and pages > 0:
