@@ -1,9 +1,11 @@
-"""Uploaded PDFs: every rejection and its message, valid files, the process limits, the store, staging."""
+"""Uploaded PDFs: every rejection and its message, valid files, the process limits, the store, staging,
+and the store's interface, through which every stored byte goes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 import stat
 import subprocess
@@ -13,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from app.documents import (
     MB,
@@ -23,14 +26,20 @@ from app.documents import (
     UploadStore,
     discard_staged,
     inspect_pdf,
+    purge_renders,
     purge_staged,
+    rendering,
     stage_upload,
     staged_upload,
     upload_store,
     validate_pdf,
     validation,
 )
+from app.documents.store import check_key, new_key
+from app.extensions import db
+from app.models import Appointment
 from tests import pdf_factory
+from tests.test_booking import SERVICE, choose_slot, fill_details
 
 MAX_PAGES = 10
 INSPECTOR = Path(validation.__file__).resolve().with_name("pdf_inspect.py")
@@ -385,3 +394,105 @@ def test_purge_removes_only_old_staged_uploads(app):
 def test_purge_without_a_staging_folder_does_nothing(app):
     with app.app_context():
         assert purge_staged(dt.timedelta(0)) == 0
+
+
+# --- the store interface ------------------------------------------------------------------------
+
+
+class MemoryUploadStore:
+    """All of `UploadStore` in three dicts: what an object store would have to implement."""
+
+    def __init__(self):
+        self.documents: dict[str, bytes] = {}
+        self.staged: dict[str, tuple[bytes, bytes, float]] = {}  # token: (file, metadata, written at)
+        self.renders: dict[tuple[str, int, int], tuple[bytes, float]] = {}  # (key, page, width): …
+
+    def save(self, data: bytes) -> str:
+        key = new_key()
+        self.documents[key] = data
+        return key
+
+    def open(self, key: str):
+        if check_key(key) not in self.documents:
+            raise FileNotFoundError(key)
+        return io.BytesIO(self.documents[key])
+
+    def exists(self, key: str) -> bool:
+        return check_key(key) in self.documents
+
+    def delete(self, key: str) -> None:
+        self.documents.pop(check_key(key), None)
+
+    def stage(self, data: bytes, meta: bytes) -> str:
+        token = new_key()
+        self.staged[token] = (data, meta, time.time())
+        return token
+
+    def read_staged(self, token: str) -> tuple[bytes, bytes] | None:
+        found = self.staged.get(check_key(token))
+        return found[:2] if found else None
+
+    def discard_staged(self, token: str) -> None:
+        self.staged.pop(check_key(token), None)
+
+    def purge_staged(self, older_than: dt.timedelta) -> int:
+        return self._purge(self.staged, older_than)
+
+    def save_render(self, key: str, page: int, width: int, png: bytes) -> None:
+        self.renders[(check_key(key), page, width)] = (png, time.time())
+
+    def read_render(self, key: str, page: int, width: int) -> bytes | None:
+        found = self.renders.get((check_key(key), page, width))
+        return found[0] if found else None
+
+    def discard_renders(self, key: str) -> int:
+        gone = [entry for entry in self.renders if entry[0] == check_key(key)]
+        for entry in gone:
+            del self.renders[entry]
+        return len(gone)
+
+    def purge_renders(self, older_than: dt.timedelta) -> int:
+        return self._purge(self.renders, older_than)
+
+    @staticmethod
+    def _purge(entries: dict, older_than: dt.timedelta) -> int:
+        cutoff = time.time() - older_than.total_seconds()
+        old = [name for name, value in entries.items() if value[-1] < cutoff]
+        for name in old:
+            del entries[name]
+        return len(old)
+
+
+def test_a_booking_its_staged_uploads_and_a_page_image_all_go_through_the_store_interface(
+    app, client, auth, monkeypatch
+):
+    store = MemoryUploadStore()
+    assert isinstance(store, UploadStore)
+    app.extensions["upload_store"] = store
+
+    choose_slot(client, app, skip=2)  # not the first: it may pass the lead time before the review
+    assert fill_details(client).status_code == 302  # two PDFs checked and staged
+    assert len(store.staged) == 2 and store.documents == {}
+    with app.app_context():
+        assert purge_staged(dt.timedelta(hours=1)) == 0
+    response = client.post(f"/book/{SERVICE}/review", data={"accept": "y"})
+    assert response.headers["Location"].endswith("/book/confirmation")
+    assert len(store.documents) == 2 and store.staged == {}  # stored, and the staged copies gone
+
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        reference, document = appointment.reference, appointment.documents[0]
+        document_id, key = document.id, document.storage_key
+    auth.login()
+    page = f"/staff/appointments/{reference}/documents/{document_id}/pages/1.png"
+    first = client.get(page)
+    assert first.status_code == 200 and first.data.startswith(b"\x89PNG")
+    assert list(store.renders) == [(key, 1, 800)]
+    monkeypatch.setattr(rendering, "run_sandboxed", lambda *args, **kwargs: pytest.fail("rendered again"))
+    assert client.get(page).data == first.data  # from the store's cache
+
+    store.renders[(key, 1, 800)] = (first.data, 0.0)  # written long ago
+    with app.app_context():
+        assert purge_renders(dt.timedelta(hours=1)) == 1
+    upload_dir = Path(app.config["UPLOAD_DIR"])
+    assert [path for path in upload_dir.rglob("*") if path.is_file()] == []

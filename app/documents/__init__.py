@@ -1,9 +1,11 @@
 """Uploaded PDFs, which are untrusted: checked in a sandbox, stored under random keys outside
 static/, and shown to staff only as page images.
 
+- `sandbox`: the one way a child process runs on an untrusted file, and its limits.
 - `validation`: size and header here, then a parse in a child process (`pdf_inspect.py`);
   a refusal is a `DocumentError` with a translated message naming the file.
-- `store`: every stored byte (documents, staged uploads, page images) behind `UploadStore`.
+- `store`: every stored byte (documents, staged uploads, page images) behind `UploadStore`;
+  `upload_store()` is the app's, and the only place that knows which one it is.
 - `staging`: validated files kept until the booking is made.
 - `rendering`: a stored PDF's pages as PNG images, drawn in a child process (`pdf_render.py`).
 - `uploads`: a file from a request, for a requirement: read and validate it, or replace one.
@@ -21,6 +23,7 @@ from app.documents.rendering import (
     purge_renders,
     render_page,
 )
+from app.documents.sandbox import MB, SandboxLimits
 from app.documents.staging import StagedUpload, discard_staged, purge_staged, stage_upload, staged_upload
 from app.documents.store import LocalUploadStore, UploadStore, upload_store
 from app.documents.uploads import (
@@ -31,7 +34,6 @@ from app.documents.uploads import (
     requirement_specs,
 )
 from app.documents.validation import (
-    MB,
     DocumentError,
     Inspection,
     PdfInfo,
@@ -53,6 +55,7 @@ __all__ = [
     "RenderError",
     "RenderLimits",
     "RequirementSpec",
+    "SandboxLimits",
     "StagedUpload",
     "UploadStore",
     "UploadedPdf",

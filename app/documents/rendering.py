@@ -2,9 +2,10 @@
 
 No PDF content ever reaches the clerk's browser: `render_page` has `pdf_render.py` (beside this
 file) rasterise one page with pypdfium2 under CPU-time, address-space and wall-clock limits (the
-same pattern as the upload check in `validation.py`), and keeps the PNG in a small cache under
-UPLOAD_DIR/renders/, keyed by storage key, page and width. A rendered licence is as personal as
-the PDF itself: the cache files are owner-only, and `discard_renders` removes them with the file.
+sandbox of the upload check, `sandbox.py`), and keeps the PNG in the upload store's
+cache of page images, by storage key, page and width. A rendered licence is as personal as the PDF
+itself: the store keeps it as privately, and `discard_renders` removes it with the file. None of
+these functions touches the database.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import struct
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import gettext
 
 from app.documents.sandbox import SandboxLimits, last_json_object, run_sandboxed, script_command
-from app.documents.store import KEY_PATTERN, upload_store, write_atomically
+from app.documents.store import upload_store
 
 log = logging.getLogger(__name__)
 
@@ -73,63 +73,35 @@ def render_page(
     `width` must be one of WIDTHS; the long side never passes `limits.max_side`. Raises
     RenderError when the file is gone or the page cannot be rendered within the limits.
     """
-    if width not in WIDTHS or page < 1 or not KEY_PATTERN.fullmatch(storage_key or ""):
-        raise ValueError("page, width or storage key out of range")
+    if width not in WIDTHS or page < 1:
+        raise ValueError("page or width out of range")
     limits = limits or RenderLimits.from_config(current_app.config)
     width = min(width, limits.max_side)
-    cached = _cache_path(storage_key, page, width)
+    store = upload_store()
+    cached = store.read_render(storage_key, page, width)  # ValueError for a malformed key
+    if cached is not None and _fits(cached, limits.max_side):
+        return cached
     try:
-        data = cached.read_bytes()
-        size = _png_size(data)
-        if size is not None and max(size) <= limits.max_side:
-            return data
-    except FileNotFoundError:
-        pass
-    try:
-        with upload_store().open(storage_key) as file:
+        with store.open(storage_key) as file:
             pdf = file.read()
     except FileNotFoundError:
         raise RenderError("missing") from None
     data = _render_in_child(pdf, page - 1, width, limits)
-    cached.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    write_atomically(cached, data)
+    store.save_render(storage_key, page, width, data)
     return data
 
 
 def discard_renders(storage_key: str) -> int:
     """Delete the cached images of a stored file (call when the file is replaced or purged)."""
-    if not KEY_PATTERN.fullmatch(storage_key or ""):
+    try:
+        return upload_store().discard_renders(storage_key)
+    except ValueError:  # a malformed key has no images
         return 0
-    removed = 0
-    for path in _cache_dir(storage_key).glob(f"{storage_key}-*.png"):
-        path.unlink(missing_ok=True)
-        removed += 1
-    return removed
 
 
 def purge_renders(older_than: dt.timedelta) -> int:
     """Delete cached images written longer than `older_than` ago; returns how many went."""
-    root = Path(current_app.config["UPLOAD_DIR"]) / "renders"
-    if not root.is_dir():
-        return 0
-    cutoff = time.time() - older_than.total_seconds()
-    removed = 0
-    for path in root.glob("*/*.png"):
-        try:
-            if path.stat().st_mtime < cutoff:
-                path.unlink(missing_ok=True)
-                removed += 1
-        except FileNotFoundError:
-            continue
-    return removed
-
-
-def _cache_dir(storage_key: str) -> Path:
-    return Path(current_app.config["UPLOAD_DIR"]) / "renders" / storage_key[:2]
-
-
-def _cache_path(storage_key: str, page: int, width: int) -> Path:
-    return _cache_dir(storage_key) / f"{storage_key}-{page}-{width}.png"
+    return upload_store().purge_renders(older_than)
 
 
 def renderer_command(page_index: int, width: int, limits: RenderLimits) -> list[str]:
@@ -143,8 +115,7 @@ def _render_in_child(pdf: bytes, page_index: int, width: int, limits: RenderLimi
     run = run_sandboxed(command, pdf, limits, task="PDF page render")
     if run.timed_out:
         raise RenderError("too_complex")
-    size = _png_size(run.stdout)
-    if size is not None and max(size) <= limits.max_side:
+    if _fits(run.stdout, limits.max_side):
         return run.stdout
     code = (last_json_object(run.stdout) or {}).get("code")
     code = code if isinstance(code, str) else None
@@ -157,8 +128,8 @@ def _render_in_child(pdf: bytes, page_index: int, width: int, limits: RenderLimi
     raise RenderError(code or "too_complex")
 
 
-def _png_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a PNG's header, or None when `data` does not start like a PNG."""
+def _fits(data: bytes, max_side: int) -> bool:
+    """Whether `data` starts like a PNG (its header) no side of which passes `max_side` pixels."""
     if len(data) < 24 or not data.startswith(PNG_SIGNATURE) or data[12:16] != b"IHDR":
-        return None
-    return struct.unpack(">II", data[16:24])
+        return False
+    return max(struct.unpack(">II", data[16:24])) <= max_side
