@@ -50,7 +50,7 @@ def pixel_size(page_width: float, page_height: float, width: int, max_side: int)
 
 def render(data: bytes, page_index: int, width: int, max_side: int) -> bytes | dict:
     """The page as PNG bytes, or a verdict {"code": ...} saying why not."""
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # here, after main() set the limits: loading pdfium is bounded too
 
     try:
         document = pdfium.PdfDocument(data)
