@@ -74,6 +74,7 @@ def check_key(key: str) -> str:
 
 
 def new_key() -> str:
+    """A fresh key or token: 128 random bits as 32 hex digits."""
     return secrets.token_hex(16)
 
 
