@@ -57,7 +57,7 @@ class Config:
     # so rate limits and the audit log see the citizen's address instead of the proxy's.
     TRUSTED_PROXY_COUNT = _env_int("TRUSTED_PROXY_COUNT", 0)
 
-    # Uploaded PDFs are parsed in a child process with these limits (app/documents.py).
+    # Uploaded PDFs are parsed in a child process with these limits (app/documents/validation.py).
     PDF_MAX_BYTES = _env_int("PDF_MAX_BYTES", 10 * 1024 * 1024)
     PDF_CHECK_CPU_SECONDS = _env_int("PDF_CHECK_CPU_SECONDS", 5)
     PDF_CHECK_MEMORY_MB = _env_int("PDF_CHECK_MEMORY_MB", 512)
@@ -65,7 +65,7 @@ class Config:
     PDF_MAX_INFLATED_MB = _env_int("PDF_MAX_INFLATED_MB", 50)
     PDF_CHECK_CONCURRENCY = _env_int("PDF_CHECK_CONCURRENCY", 4)
     # Staff see stored PDFs only as page images, rendered in a child process with these limits
-    # (app/rendering.py); an image's long side never passes PDF_RENDER_MAX_SIDE_PX.
+    # (app/documents/rendering.py); an image's long side never passes PDF_RENDER_MAX_SIDE_PX.
     PDF_RENDER_MAX_SIDE_PX = _env_int("PDF_RENDER_MAX_SIDE_PX", 1600)
     PDF_RENDER_CPU_SECONDS = _env_int("PDF_RENDER_CPU_SECONDS", 5)
     PDF_RENDER_MEMORY_MB = _env_int("PDF_RENDER_MEMORY_MB", 512)

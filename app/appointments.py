@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app import notifications, scheduling
-from app.documents import upload_store
+from app.documents import UploadedPdf, upload_store
 from app.extensions import db, write_transaction
 from app.links import appointment_links
 from app.models import Appointment, Document, Office, Service, utcnow
@@ -69,21 +69,6 @@ class TooLate(BookingError):
             "too_late",
             _("This appointment can no longer be changed online: its time has passed or is about to start."),
         )
-
-
-@dataclass
-class UploadedPdf:
-    """A PDF that passed validation, waiting for the booking to be valid before it is stored."""
-
-    requirement_code: str
-    filename: str
-    data: bytes
-    pages: int
-    sha256: str
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
 
 
 @dataclass

@@ -11,11 +11,10 @@ from flask.cli import with_appcontext
 
 from app.accounts import StaffError, create_staff
 from app.demo import seed_demo
-from app.documents import purge_staged
+from app.documents import purge_renders, purge_staged
 from app.extensions import db
 from app.models import Agency
 from app.notifications import send_due_command
-from app.rendering import purge_renders
 
 
 def init_cli(app: Flask) -> None:

@@ -12,9 +12,8 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app import audit, notifications
-from app.booking.uploads import read_pdf_upload
 from app.closing import ClerkActionError
-from app.documents import upload_store
+from app.documents import read_pdf_upload, upload_store
 from app.extensions import db, end_read_transaction, write_transaction
 from app.models import Appointment, Document, Staff
 

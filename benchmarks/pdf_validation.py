@@ -21,8 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 import pypdf  # noqa: E402
 
-from app import documents  # noqa: E402
-from app.documents import DocumentError, PdfLimits, inspector_command, validate_pdf  # noqa: E402
+from app.documents import DocumentError, PdfLimits, inspector_command, validate_pdf, validation  # noqa: E402
 from tests import pdf_factory  # noqa: E402
 
 MAX_PAGES = 10
@@ -31,13 +30,13 @@ MAX_PAGES = 10
 def measure(data: bytes, runs: int) -> tuple[str, list[float], int]:
     """(outcome, wall seconds per run, highest child peak RSS in KB)."""
     inspections = []
-    inspect_pdf = documents.inspect_pdf
+    inspect_pdf = validation.inspect_pdf
 
     def recording(*args):
         inspections.append(inspect_pdf(*args))
         return inspections[-1]
 
-    documents.inspect_pdf = recording
+    validation.inspect_pdf = recording
     try:
         times, outcome = [], ""
         for _ in range(runs):
@@ -49,7 +48,7 @@ def measure(data: bytes, runs: int) -> tuple[str, list[float], int]:
                 outcome = f"rejected: `{error.code}`"
             times.append(time.perf_counter() - started)
     finally:
-        documents.inspect_pdf = inspect_pdf
+        validation.inspect_pdf = inspect_pdf
     return outcome, times, max(i.peak_rss_kb or 0 for i in inspections)
 
 
@@ -100,12 +99,12 @@ def main() -> None:
     for label, command in [
         ("`python -I -c pass` (interpreter only)", [sys.executable, "-I", "-c", "pass"]),
         (
-            "`python -I app/pdf_inspect.py …` (what validate_pdf runs)",
+            "`python -I app/documents/pdf_inspect.py …` (what validate_pdf runs)",
             inspector_command(MAX_PAGES, PdfLimits()),
         ),
         (
-            "`python -m app.pdf_inspect …` (also imports Flask via app/__init__.py)",
-            [sys.executable, "-m", "app.pdf_inspect", *limits_args],
+            "`python -m app.documents.pdf_inspect …` (also imports Flask via app/__init__.py)",
+            [sys.executable, "-m", "app.documents.pdf_inspect", *limits_args],
         ),
     ]:
         print(f"| {label} | {ms(statistics.median(start_up(command, runs)))} |")

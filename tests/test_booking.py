@@ -391,7 +391,7 @@ def test_a_whole_booking_in_english_shows_puerto_rico_time(app, client, seeded):
 def test_no_database_transaction_stays_open_while_a_pdf_is_checked(app, client, seeded, monkeypatch):
     """A PDF check runs a child process and may wait its turn: holding a pooled connection
     meanwhile let a burst of uploads empty the pool (benchmarks/booking_throughput.py)."""
-    from app.booking import uploads
+    from app.documents import uploads
 
     seen = []
     real_validate = uploads.validate_pdf

@@ -11,7 +11,8 @@ import requests
 import sqlalchemy as sa
 
 from app import scheduling
-from app.appointments import BookingRequest, SlotFull, UploadedPdf, book_appointment
+from app.appointments import BookingRequest, SlotFull, book_appointment
+from app.documents import UploadedPdf
 from app.extensions import db
 from app.models import Appointment, Document, OutboxMessage, Service
 from tests import pdf_factory

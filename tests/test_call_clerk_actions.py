@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfWriter
 
+from app.documents import RenderError, RenderLimits, render_page
 from app.extensions import db
 from app.models import (
     Appointment,
@@ -24,7 +25,6 @@ from app.models import (
     SurveyResponse,
     utcnow,
 )
-from app.rendering import RenderError, RenderLimits, render_page
 from tests import pdf_factory
 
 VIDEO = "certificacion-individuo"  # DTOP, video, licence number and the licence front as PDF
@@ -333,7 +333,7 @@ def test_a_render_that_runs_out_of_memory_is_refused(app, client, seeded):
 def test_cached_images_go_with_their_file_and_with_age(app, client, auth):
     import os
 
-    from app.rendering import discard_renders, purge_renders
+    from app.documents import discard_renders, purge_renders
 
     first, second = book(client), book(client, email="luis@example.com")
     documents = [document_of(app, booked["reference"]) for booked in (first, second)]

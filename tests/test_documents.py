@@ -1,9 +1,11 @@
-"""Uploaded PDFs: every rejection and its message, valid files, the process limits, the store, staging."""
+"""Uploaded PDFs: every rejection and its message, valid files, the process limits, the store, staging,
+and the store's interface, through which every stored byte goes."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import os
 import stat
 import subprocess
@@ -13,8 +15,8 @@ import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
-from app import documents
 from app.documents import (
     MB,
     DocumentError,
@@ -24,16 +26,23 @@ from app.documents import (
     UploadStore,
     discard_staged,
     inspect_pdf,
+    purge_renders,
     purge_staged,
+    rendering,
     stage_upload,
     staged_upload,
     upload_store,
     validate_pdf,
+    validation,
 )
+from app.documents.store import check_key, new_key
+from app.extensions import db
+from app.models import Appointment
 from tests import pdf_factory
+from tests.test_booking import SERVICE, choose_slot, fill_details
 
 MAX_PAGES = 10
-INSPECTOR = Path(documents.__file__).resolve().with_name("pdf_inspect.py")
+INSPECTOR = Path(validation.__file__).resolve().with_name("pdf_inspect.py")
 
 
 def rejection(data: bytes, filename: str = "licencia.pdf", limits: PdfLimits | None = None) -> DocumentError:
@@ -69,7 +78,7 @@ def test_each_hostile_or_broken_file_is_rejected_with_a_message_naming_it(app, c
 
 
 def test_a_file_over_the_size_limit_is_rejected_before_it_is_parsed(app, monkeypatch):
-    monkeypatch.setattr(documents, "inspect_pdf", lambda *args: pytest.fail("the inspector ran"))
+    monkeypatch.setattr(validation, "inspect_pdf", lambda *args: pytest.fail("the inspector ran"))
     error = rejection(pdf_factory.oversized(10 * MB), "escaneo.pdf")
 
     assert error.code == "too_large"
@@ -144,7 +153,7 @@ def test_the_inflated_budget_is_a_setting(app):
 
 def test_a_child_that_outlives_the_wall_clock_limit_is_killed(monkeypatch):
     monkeypatch.setattr(
-        documents, "inspector_command", lambda *args: [sys.executable, "-c", "import time; time.sleep(60)"]
+        validation, "inspector_command", lambda *args: [sys.executable, "-c", "import time; time.sleep(60)"]
     )
     started = time.monotonic()
     error = rejection(pdf_factory.one_page(), limits=PdfLimits(wall_seconds=0.5))
@@ -157,7 +166,7 @@ def test_a_child_that_burns_cpu_is_stopped_by_its_own_cpu_limit(monkeypatch):
     spin = (
         f"import runpy; runpy.run_path({str(INSPECTOR)!r})['limit_resources'](1, 512 << 20)\nwhile True: pass"
     )
-    monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-I", "-c", spin])
+    monkeypatch.setattr(validation, "inspector_command", lambda *args: [sys.executable, "-I", "-c", spin])
     started = time.monotonic()
     error = rejection(pdf_factory.one_page(), limits=PdfLimits(wall_seconds=20))
 
@@ -172,7 +181,7 @@ def test_a_file_that_needs_more_memory_than_allowed_is_too_complex():
 
 def test_inspections_beyond_the_concurrency_limit_wait_their_turn(monkeypatch):
     slow = "import json, time; time.sleep(0.5); print(json.dumps({'pages': 1}))"
-    monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-c", slow])
+    monkeypatch.setattr(validation, "inspector_command", lambda *args: [sys.executable, "-c", slow])
     limits = PdfLimits(concurrency=1)
     results = []
     threads = [
@@ -192,13 +201,13 @@ def test_inspections_beyond_the_concurrency_limit_wait_their_turn(monkeypatch):
 def test_the_child_gets_none_of_the_apps_environment(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "do-not-leak")
     show = "import json, os; print(json.dumps({'pages': 1 + ('SECRET_KEY' in os.environ)}))"
-    monkeypatch.setattr(documents, "inspector_command", lambda *args: [sys.executable, "-c", show])
+    monkeypatch.setattr(validation, "inspector_command", lambda *args: [sys.executable, "-c", show])
     assert validate_pdf(b"%PDF-1.7", "a.pdf", 5, PdfLimits()).pages == 1
 
 
 def test_a_broken_inspector_is_a_server_error_not_the_citizens_fault(monkeypatch):
     monkeypatch.setattr(
-        documents,
+        validation,
         "inspector_command",
         lambda *args: [sys.executable, "-c", "import sys; sys.exit('no pypdf')"],
     )
@@ -385,3 +394,105 @@ def test_purge_removes_only_old_staged_uploads(app):
 def test_purge_without_a_staging_folder_does_nothing(app):
     with app.app_context():
         assert purge_staged(dt.timedelta(0)) == 0
+
+
+# --- the store interface ------------------------------------------------------------------------
+
+
+class MemoryUploadStore:
+    """All of `UploadStore` in three dicts: what an object store would have to implement."""
+
+    def __init__(self):
+        self.documents: dict[str, bytes] = {}
+        self.staged: dict[str, tuple[bytes, bytes, float]] = {}  # token: (file, metadata, written at)
+        self.renders: dict[tuple[str, int, int], tuple[bytes, float]] = {}  # (key, page, width): …
+
+    def save(self, data: bytes) -> str:
+        key = new_key()
+        self.documents[key] = data
+        return key
+
+    def open(self, key: str):
+        if check_key(key) not in self.documents:
+            raise FileNotFoundError(key)
+        return io.BytesIO(self.documents[key])
+
+    def exists(self, key: str) -> bool:
+        return check_key(key) in self.documents
+
+    def delete(self, key: str) -> None:
+        self.documents.pop(check_key(key), None)
+
+    def stage(self, data: bytes, meta: bytes) -> str:
+        token = new_key()
+        self.staged[token] = (data, meta, time.time())
+        return token
+
+    def read_staged(self, token: str) -> tuple[bytes, bytes] | None:
+        found = self.staged.get(check_key(token))
+        return found[:2] if found else None
+
+    def discard_staged(self, token: str) -> None:
+        self.staged.pop(check_key(token), None)
+
+    def purge_staged(self, older_than: dt.timedelta) -> int:
+        return self._purge(self.staged, older_than)
+
+    def save_render(self, key: str, page: int, width: int, png: bytes) -> None:
+        self.renders[(check_key(key), page, width)] = (png, time.time())
+
+    def read_render(self, key: str, page: int, width: int) -> bytes | None:
+        found = self.renders.get((check_key(key), page, width))
+        return found[0] if found else None
+
+    def discard_renders(self, key: str) -> int:
+        gone = [entry for entry in self.renders if entry[0] == check_key(key)]
+        for entry in gone:
+            del self.renders[entry]
+        return len(gone)
+
+    def purge_renders(self, older_than: dt.timedelta) -> int:
+        return self._purge(self.renders, older_than)
+
+    @staticmethod
+    def _purge(entries: dict, older_than: dt.timedelta) -> int:
+        cutoff = time.time() - older_than.total_seconds()
+        old = [name for name, value in entries.items() if value[-1] < cutoff]
+        for name in old:
+            del entries[name]
+        return len(old)
+
+
+def test_a_booking_its_staged_uploads_and_a_page_image_all_go_through_the_store_interface(
+    app, client, auth, monkeypatch
+):
+    store = MemoryUploadStore()
+    assert isinstance(store, UploadStore)
+    app.extensions["upload_store"] = store
+
+    choose_slot(client, app, skip=2)  # not the first: it may pass the lead time before the review
+    assert fill_details(client).status_code == 302  # two PDFs checked and staged
+    assert len(store.staged) == 2 and store.documents == {}
+    with app.app_context():
+        assert purge_staged(dt.timedelta(hours=1)) == 0
+    response = client.post(f"/book/{SERVICE}/review", data={"accept": "y"})
+    assert response.headers["Location"].endswith("/book/confirmation")
+    assert len(store.documents) == 2 and store.staged == {}  # stored, and the staged copies gone
+
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        reference, document = appointment.reference, appointment.documents[0]
+        document_id, key = document.id, document.storage_key
+    auth.login()
+    page = f"/staff/appointments/{reference}/documents/{document_id}/pages/1.png"
+    first = client.get(page)
+    assert first.status_code == 200 and first.data.startswith(b"\x89PNG")
+    assert list(store.renders) == [(key, 1, 800)]
+    monkeypatch.setattr(rendering, "run_sandboxed", lambda *args, **kwargs: pytest.fail("rendered again"))
+    assert client.get(page).data == first.data  # from the store's cache
+
+    store.renders[(key, 1, 800)] = (first.data, 0.0)  # written long ago
+    with app.app_context():
+        assert purge_renders(dt.timedelta(hours=1)) == 1
+    upload_dir = Path(app.config["UPLOAD_DIR"])
+    assert [path for path in upload_dir.rglob("*") if path.is_file()] == []

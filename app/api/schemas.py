@@ -16,10 +16,9 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from app import scheduling
-from app.appointments import BookingRequest, UploadedPdf, bookable_service, can_change, office_for
-from app.booking.uploads import read_pdf_upload, requirement_specs
+from app.appointments import BookingRequest, bookable_service, can_change, office_for
 from app.citizens import ContactError, clean_name, parse_email, parse_phone
-from app.documents import DocumentError
+from app.documents import DocumentError, UploadedPdf, read_pdf_upload, requirement_specs
 from app.models import LANGUAGES, Agency, Appointment, DocumentRequirement, Office, Service
 
 DEFAULT_DAYS = 14

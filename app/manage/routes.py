@@ -16,8 +16,8 @@ from app.appointments import (
     cancel_appointment,
     reschedule_appointment,
 )
-from app.booking.uploads import replace_document
-from app.document_access import DocumentNotFound, open_result_for_citizen
+from app.documents import replace_document
+from app.documents.access import DocumentNotFound, open_result_for_citizen
 from app.extensions import limiter
 from app.manage import bp
 from app.manage.forms import CancelForm, ReplaceDocumentForm

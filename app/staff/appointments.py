@@ -16,13 +16,12 @@ from flask_login import current_user
 
 from app.calls import live
 from app.closing import ClerkActionError, close_appointment
-from app.document_access import DocumentNotFound, page_image_for_staff
-from app.documents import DocumentError
+from app.documents import DEFAULT_WIDTH, DocumentError, RenderError
+from app.documents.access import DocumentNotFound, page_image_for_staff
 from app.errors import wants_json
 from app.identity import verify_identity
 from app.models import Appointment
 from app.outcomes import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
-from app.rendering import DEFAULT_WIDTH, RenderError
 from app.results import RESULT_REQUIREMENT, attach_result
 from app.staff import bp
 from app.staff.forms import OutcomeForm

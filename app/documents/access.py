@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import BinaryIO
 
 from app import audit
-from app.documents import upload_store
+from app.documents.rendering import WIDTHS, render_page
+from app.documents.store import upload_store
 from app.extensions import db, end_read_transaction, write_transaction
 from app.models import Appointment, Document, Staff
-from app.rendering import WIDTHS, render_page
 
 
 class DocumentNotFound(LookupError):

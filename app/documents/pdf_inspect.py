@@ -1,13 +1,14 @@
 """Inspect one untrusted PDF in a child process, under CPU and memory limits.
 
-`app.documents.validate_pdf` runs this file with the PDF on stdin:
+`app.documents.validation.validate_pdf` runs this file by path with the PDF on stdin:
 
-    python -I app/pdf_inspect.py CPU_SECONDS MEMORY_BYTES MAX_PAGES MAX_INFLATED_BYTES MAX_OBJECTS
+    python -I app/documents/pdf_inspect.py CPU_SECONDS MEMORY_BYTES MAX_PAGES MAX_INFLATED_BYTES MAX_OBJECTS
 
 It prints one JSON line: `{"pages": 1, "peak_rss_kb": 41000}` for an acceptable file, or
 `{"code": "javascript", ...}` with one of the rejection codes of `app.documents.DocumentError`.
-It imports only the standard library and pypdf, never the Flask app, so it starts fast; and it
-limits its own CPU time and address space before it reads a byte of the file.
+It imports only the standard library and pypdf, never Flask nor the `app` package it sits in (run
+by path, so its folder's modules are not importable), so it starts fast; and it limits its own
+CPU time and address space before it reads a byte of the file.
 """
 
 from __future__ import annotations

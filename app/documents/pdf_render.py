@@ -1,14 +1,14 @@
 """Render one page of an untrusted PDF to PNG in a child process, under CPU and memory limits.
 
-`app.rendering.render_page` runs this file with the PDF on stdin:
+`app.documents.rendering.render_page` runs this file by path with the PDF on stdin:
 
-    python -I app/pdf_render.py CPU_SECONDS MEMORY_BYTES PAGE_INDEX WIDTH MAX_SIDE
+    python -I app/documents/pdf_render.py CPU_SECONDS MEMORY_BYTES PAGE_INDEX WIDTH MAX_SIDE
 
 It writes the PNG to stdout, or one JSON line `{"code": "damaged"}` (or `no_such_page`,
 `too_complex`) when it cannot. The page is scaled to WIDTH pixels wide, then down again if its
 long side would pass MAX_SIDE, so the bitmap is bounded whatever size the PDF claims its page is.
-It imports only the standard library, pypdfium2 and Pillow, never the Flask app, and limits its
-own CPU time and address space before it reads a byte of the file.
+It imports only the standard library, pypdfium2 and Pillow, never Flask nor the `app` package it
+sits in, and limits its own CPU time and address space before it reads a byte of the file.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def pixel_size(page_width: float, page_height: float, width: int, max_side: int)
 
 def render(data: bytes, page_index: int, width: int, max_side: int) -> bytes | dict:
     """The page as PNG bytes, or a verdict {"code": ...} saying why not."""
-    import pypdfium2 as pdfium
+    import pypdfium2 as pdfium  # here, after main() set the limits: loading pdfium is bounded too
 
     try:
         document = pdfium.PdfDocument(data)

@@ -1,0 +1,128 @@
+"""A PDF sent in a request, for a document requirement: read and validate it, or replace a stored one.
+
+Used by the booking pages, the API and the clerk's panel alike. Checking a PDF takes a child process
+and may wait for a free slot, so no database transaction may stay open meanwhile: a burst of
+uploads would empty the connection pool for everyone. Each function says what it does with the
+transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+
+from app import audit
+from app.documents.rendering import discard_renders
+from app.documents.store import upload_store
+from app.documents.validation import DocumentError, PdfLimits, validate_pdf
+from app.extensions import db, write_transaction
+from app.models import Document, utcnow
+
+
+@dataclass
+class UploadedPdf:
+    """A PDF that passed validation, waiting for the booking to be valid before it is stored."""
+
+    requirement_code: str
+    filename: str
+    data: bytes
+    pages: int
+    sha256: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class RequirementSpec:
+    """A document requirement as plain values, usable after the database transaction ended."""
+
+    code: str
+    max_pages: int
+    required: bool
+    label: str
+
+    @classmethod
+    def of(cls, requirement) -> RequirementSpec:
+        return cls(
+            code=requirement.code,
+            max_pages=requirement.max_pages,
+            required=requirement.required,
+            label=requirement.localized("label"),
+        )
+
+
+def requirement_specs(service) -> list[RequirementSpec]:
+    """The service's requirements as plain values, read before the PDFs are checked.
+
+    Ends the current read transaction (a commit), so no connection is held during the checks.
+    """
+    specs = [RequirementSpec.of(requirement) for requirement in service.requirements]
+    db.session.commit()
+    return specs
+
+
+def read_pdf_upload(storage: FileStorage | None, requirement) -> UploadedPdf | None:
+    """Validate one uploaded file for `requirement`; None when no file was sent.
+
+    Raises DocumentError with a translated message naming the file. Touches no database.
+    """
+    if storage is None or not storage.filename:
+        return None
+    limits = PdfLimits.from_config(current_app.config)
+    data = storage.stream.read(limits.max_bytes + 1)
+    filename = storage.filename[-200:]
+    info = validate_pdf(data, filename, requirement.max_pages, limits)
+    return UploadedPdf(
+        requirement_code=requirement.code, filename=filename, data=data, pages=info.pages, sha256=info.sha256
+    )
+
+
+def replace_document(appointment, requirement, storage: FileStorage | None) -> str | None:
+    """Replace (or add) the citizen's file for `requirement`; returns an error message or None.
+
+    Ends the current read transaction; commits the replacement.
+    """
+    spec = RequirementSpec.of(requirement)
+    db.session.commit()  # no connection held while the PDF is checked
+    try:
+        upload = read_pdf_upload(storage, spec)
+    except DocumentError as error:
+        return error.message
+    if upload is None:
+        return _("Choose a PDF file to upload.")
+    store = upload_store()
+    key = store.save(upload.data)
+    write_transaction()
+    document = next(
+        (
+            d
+            for d in appointment.documents
+            if d.requirement_code == spec.code and d.source == "citizen" and d.purged_at is None
+        ),
+        None,
+    )
+    old_key = None
+    try:
+        if document is None:
+            document = Document(appointment=appointment, requirement_code=spec.code)
+            db.session.add(document)
+        else:
+            old_key = document.storage_key
+        document.original_name = upload.filename[:255]
+        document.size_bytes, document.pages, document.sha256 = upload.size, upload.pages, upload.sha256
+        document.storage_key, document.uploaded_at = key, utcnow()
+        audit.record_for_appointment("document.replaced_by_citizen", appointment, requirement=spec.code)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        store.delete(key)
+        raise
+    if old_key:
+        store.delete(old_key)
+        discard_renders(old_key)  # a rendered licence is as personal as the PDF
+    return None
