@@ -14,7 +14,7 @@ from app.demo import seed_demo
 from app.documents import purge_renders, purge_staged
 from app.extensions import db
 from app.models import Agency
-from app.notifications import send_due_command
+from app.notifications import send_due
 
 
 def init_cli(app: Flask) -> None:
@@ -86,3 +86,15 @@ def purge_documents_command(staged_older_than_hours: int, renders_older_than_hou
     removed = purge_staged(dt.timedelta(hours=staged_older_than_hours))
     renders = purge_renders(dt.timedelta(hours=renders_older_than_hours))
     click.echo(f"Removed {removed} abandoned staged upload(s) and {renders} cached page image(s).")
+
+
+@click.command("send-due")
+@click.option("--limit", default=100, show_default=True, help="Most messages to send in this run.")
+@with_appcontext
+def send_due_command(limit: int) -> None:
+    """Send the queued e-mails and SMS whose time has come."""
+    report = send_due(limit=limit)
+    if not (report.sent or report.retried or report.failed):
+        click.echo("No messages due.")
+        return
+    click.echo(f"Sent {report.sent}; will retry {report.retried}; failed for good {report.failed}.")

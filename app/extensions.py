@@ -1,5 +1,7 @@
 """Flask extensions, created here unbound and bound to the app in create_app()."""
 
+import sqlite3
+
 import sqlalchemy as sa
 from flask_babel import Babel
 from flask_limiter import Limiter
@@ -44,8 +46,6 @@ limiter = Limiter(key_func=get_remote_address)
 
 @sa.event.listens_for(sa.Engine, "connect")
 def _sqlite_on_connect(dbapi_connection, _record):
-    import sqlite3
-
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import notifications
+from app.cli import send_due_command
 from app.demo import seed_demo
 from app.extensions import db
 from app.models import Appointment, OutboxMessage, Service, utcnow
@@ -24,7 +25,6 @@ from app.notifications import (
     queue_appointment_messages,
     queue_cancellation,
     send_due,
-    send_due_command,
     senders,
     start_background_sender,
 )

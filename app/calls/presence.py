@@ -12,6 +12,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+import redis
+
 
 def room_for(appointment_id: int) -> str:
     """The Socket.IO room of one appointment's call (its citizen and its clerk)."""
@@ -81,8 +83,6 @@ class RedisDirectory:
     )
 
     def __init__(self, url: str):
-        import redis  # only installations with several processes need the client
-
         self._redis = redis.Redis.from_url(url, decode_responses=True)
         self._release = self._redis.register_script(self.RELEASE)
 

@@ -51,7 +51,6 @@ from app.notifications.worker import (
     BackgroundSender,
     SendReport,
     send_due,
-    send_due_command,
     start_background_sender,
 )
 
@@ -83,7 +82,6 @@ __all__ = [
     "render_after_call_email",
     "render_email",
     "send_due",
-    "send_due_command",
     "sms_sender_from_config",
     "start_background_sender",
     "turn_sms_text",

@@ -10,10 +10,8 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-import click
 import sqlalchemy as sa
 from flask import Flask, current_app
-from flask.cli import with_appcontext
 
 from app.extensions import db, socketio, write_transaction
 from app.models import OutboxMessage, utcnow
@@ -136,18 +134,6 @@ def _finish(message_id: int, *, scrub: bool = True, only_pending: bool = False, 
         statement = statement.where(OutboxMessage.status == "pending")
     db.session.execute(statement.values(**values, **(SCRUBBED if scrub else {})))
     db.session.commit()
-
-
-@click.command("send-due")
-@click.option("--limit", default=100, show_default=True, help="Most messages to send in this run.")
-@with_appcontext
-def send_due_command(limit: int) -> None:
-    """Send the queued e-mails and SMS whose time has come."""
-    report = send_due(limit=limit)
-    if not (report.sent or report.retried or report.failed):
-        click.echo("No messages due.")
-        return
-    click.echo(f"Sent {report.sent}; will retry {report.retried}; failed for good {report.failed}.")
 
 
 # --- Background sender --------------------------------------------------------------------------
