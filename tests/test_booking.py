@@ -1,4 +1,8 @@
-"""The citizen booking flow through the pages, in Spanish and English, and the manage link."""
+"""The citizen booking flow through the pages, in Spanish and English, and the manage link.
+
+The clock is frozen (conftest's `clock`); slots come from a fixed day a few days after its today
+(tests/support/booking.py), never from "the first free slot from now".
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,8 @@ import sqlalchemy as sa
 
 from app import scheduling
 from app.extensions import db
-from app.models import Appointment, Document, OutboxMessage, Service
-from tests import pdf_factory
+from app.models import Appointment, Document, OutboxMessage
+from tests.support import booking, pdf_factory
 
 SERVICE = "certificaciones-vehiculos"  # video, licence + vehicle document, capacity 2
 
@@ -24,12 +28,7 @@ def text(response) -> str:
 
 
 def first_free_slot(app, slug=SERVICE, skip=0):
-    with app.test_request_context():
-        service = db.session.scalar(sa.select(Service).where(Service.slug == slug))
-        today = scheduling.today_for(service)
-        days = scheduling.available_days(service, today, 14)
-        slots = [slot for day in days for slot in day.free_slots]
-        return slots[skip]
+    return booking.first_free_slot(app, slug, skip)
 
 
 def upload(data: bytes, name: str = "licencia.pdf"):
@@ -122,8 +121,10 @@ def test_in_person_booking_asks_for_an_office(app, client, seeded):
 
 
 def test_calendar_tells_a_screen_reader_the_day_and_free_times(app, client, seeded):
-    choose_slot(client, app)
-    page = text(client.get(f"/book/{SERVICE}/calendar"))
+    slot = choose_slot(client, app)
+    # The month of the chosen slot: late in a month, the current one may have no free day left.
+    month = booking.local_day(slot.start).strftime("%Y-%m")
+    page = text(client.get(f"/book/{SERVICE}/calendar", query_string={"month": month}))
     assert re.search(
         r'<span class="usa-sr-only">\w+, \d+ de \w+ de \d{4}: \d+ horas disponibles</span>', page
     )

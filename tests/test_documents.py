@@ -30,7 +30,8 @@ from app.documents import (
     upload_store,
     validate_pdf,
 )
-from tests import pdf_factory
+from tests.support import pdf_factory
+from tests.support.clock import stamp
 
 MAX_PAGES = 10
 INSPECTOR = Path(documents.__file__).resolve().with_name("pdf_inspect.py")
@@ -371,6 +372,7 @@ def test_purge_removes_only_old_staged_uploads(app):
         staging = Path(app.config["UPLOAD_DIR"]) / "staging"
         leftover = staging / ".tmp-abandoned"
         leftover.write_bytes(b"half a file")
+        stamp(*staging.glob(f"{fresh}.*"))  # written now by the test clock, not the file system's
         two_days_ago = time.time() - 2 * 86400
         for path in [*staging.glob(f"{old}.*"), leftover]:
             os.utime(path, (two_days_ago, two_days_ago))

@@ -1,0 +1,56 @@
+"""Choosing slots to book in tests: from a fixed day a few days after the test clock's today.
+
+Never "the first free slot from now": that slot is the one closest to its lead time (at most four
+hours for the demo services), and a test that picked it could see it stop being bookable between
+reading the availability and booking it (a fresh-clone CI run once did). From `booking_day()` on,
+every slot is days away from its lead time, even on a ticking clock, and two weeks from that day
+stay well inside every demo service's horizon (30 days and more).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+from tests.support.clock import PR, UTC
+
+BOOKING_DAYS_AHEAD = 3
+SEARCH_DAYS = 14
+
+
+def booking_day(now: dt.datetime | None = None) -> dt.date:
+    """The day tests start looking for slots: three days after today in Puerto Rico (test clock)."""
+    return (now or dt.datetime.now(UTC)).astimezone(PR).date() + dt.timedelta(days=BOOKING_DAYS_AHEAD)
+
+
+def availability_query(**params) -> dict[str, str]:
+    """Query parameters for GET /api/v1/services/<slug>/availability, starting on `booking_day()`."""
+    return {"from": booking_day().isoformat(), **params}
+
+
+def service_named(slug: str):
+    from app.extensions import db
+    from app.models import Service
+
+    return db.session.scalar(sa.select(Service).where(Service.slug == slug))
+
+
+def free_slots(app, slug: str, days: int = SEARCH_DAYS) -> list:
+    """The free `scheduling.Slot`s of service `slug` from `booking_day()` on, earliest first."""
+    from app import scheduling
+
+    with app.test_request_context():
+        service = service_named(slug)
+        calendar = scheduling.available_days(service, booking_day(), days)
+        return [slot for day in calendar for slot in day.free_slots]
+
+
+def first_free_slot(app, slug: str, skip: int = 0):
+    """The first free slot of `slug` from `booking_day()` on (or the one `skip` places later)."""
+    return free_slots(app, slug)[skip]
+
+
+def local_day(start: dt.datetime) -> dt.date:
+    """The Puerto Rico date of a slot's start."""
+    return start.astimezone(PR).date()
