@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from tests.support.apps import build_app
 from tests.support.browser import AXE_SOURCE, CHROMIUM, CHROMIUM_ARGS, open_page
-from tests.support.clock import Clock, default_now
+from tests.support.clock import ENV_VAR, PR, Clock, default_now
 from tests.support.servers import ROOT, start_live_server
 from tests.support.turns import clear_translation_cache, compile_turns_translations
 
@@ -41,6 +41,18 @@ def pytest_configure(config):
     )
     config.addinivalue_line(
         "markers", "real_clock: leave the clock alone (tests whose child processes check the time)"
+    )
+    try:
+        default_now()
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_report_header(config):
+    now = default_now()
+    source = ENV_VAR if os.environ.get(ENV_VAR, "").strip() else "default"
+    return (
+        f"test clock: {now.isoformat()} = {now.astimezone(PR):%A %Y-%m-%d %H:%M:%S} in Puerto Rico ({source})"
     )
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-import time
 
 import requests
 import socketio
@@ -14,6 +13,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Appointment, Service, Staff
 from app.security import new_reference, new_token
+from tests.support.waiting import poll
 
 CLERK = "clerk@dtop.demo.ventanilla.pr"
 ADMIN = "admin@dtop.demo.ventanilla.pr"
@@ -115,10 +115,7 @@ class Peer:
             threading.Thread(target=self.client.disconnect, daemon=True).start()
 
     def wait_disconnected(self, timeout=5) -> bool:
-        deadline = time.monotonic() + timeout
-        while self.client.connected and time.monotonic() < deadline:
-            time.sleep(0.02)  # the poll interval of a deadline-bound wait
-        return not self.client.connected
+        return poll(lambda: not self.client.connected, timeout)
 
 
 def staff_cookie(url, email, password) -> str:
