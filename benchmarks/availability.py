@@ -55,7 +55,7 @@ from benchmarks._common import (  # noqa: E402
     print_header,
     summary_ms,
 )
-from tests.conftest import build_app  # noqa: E402
+from tests.support.apps import build_app  # noqa: E402
 
 SERVICE = "certificacion-individuo"
 BASELINE = "certificacion-violaciones"  # the same demo settings, left without appointments

@@ -1,4 +1,5 @@
-"""Shared fixtures: app/client/runner on SQLite, pg_app on PostgreSQL, live_server, browser/page, redis_url.
+"""Shared fixtures: the test clock, app/client/runner on SQLite, pg_app on PostgreSQL, live_server,
+browser/page, redis_url, and the turns' app. Plain helpers live in tests/support/.
 
 On a developer's machine, tests whose service (PostgreSQL, Redis, Chromium) is missing are skipped
 with a reason; in CI (CI=true) they fail instead, so a missing service can never pass silently.
@@ -8,23 +9,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
 import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
-from app import create_app
 from app.extensions import db
-from config import TestingConfig
+from tests.support.apps import build_app
+from tests.support.browser import AXE_SOURCE, CHROMIUM, CHROMIUM_ARGS, open_page
+from tests.support.clock import ENV_VAR, PR, Clock, default_now
+from tests.support.servers import ROOT, start_live_server
+from tests.support.turns import clear_translation_cache, compile_turns_translations
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -36,18 +33,74 @@ def require(service: str, reason: str):
     pytest.skip(f"{service} not available: {reason}")
 
 
-def make_config(**overrides) -> type[TestingConfig]:
-    return type("TestConfig", (TestingConfig,), overrides)
-
-
-def build_app(tmp_path: Path, database_url: str, **overrides):
-    config = make_config(
-        SQLALCHEMY_DATABASE_URI=database_url,
-        UPLOAD_DIR=str(tmp_path / "uploads"),
-        OUTBOX_DIR=str(tmp_path / "outbox"),
-        **overrides,
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "clock(at=None, tick=False): run the test with the clock at `at` (aware datetime; default "
+        "VENTANILLA_TEST_NOW or tests.support.clock.DEFAULT_NOW), frozen or ticking",
     )
-    return create_app(config)
+    config.addinivalue_line(
+        "markers", "real_clock: leave the clock alone (tests whose child processes check the time)"
+    )
+    try:
+        default_now()
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+
+
+def pytest_report_header(config):
+    now = default_now()
+    source = ENV_VAR if os.environ.get(ENV_VAR, "").strip() else "default"
+    return (
+        f"test clock: {now.isoformat()} = {now.astimezone(PR):%A %Y-%m-%d %H:%M:%S} in Puerto Rico ({source})"
+    )
+
+
+def pytest_sessionstart(session):
+    """Compile the translation catalogs (the .mo files are build output, not committed)."""
+    from babel.messages.frontend import CommandLineInterface
+
+    CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(ROOT / "app" / "translations")])
+
+
+# --- The clock ----------------------------------------------------------------------------------
+
+# These run servers, threads or browsers: a frozen clock would stop every timeout in the process
+# that is measured with time.time() (connection pools, Socket.IO pings), so they need tick=True.
+NEEDS_A_TICKING_CLOCK = {"live_server", "browser", "page", "phone_page", "playwright"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _temporary_folders_on_the_real_clock(tmp_path_factory):
+    """pytest's temporary folders are created and aged by the real clock, before any test moves it."""
+    tmp_path_factory.getbasetemp()
+
+
+@pytest.fixture(autouse=True)
+def clock(request):
+    """Every test runs at a fixed instant: `clock.now`, `clock.now = …`, `clock.advance(hours=1)`.
+
+    Frozen at VENTANILLA_TEST_NOW or DEFAULT_NOW (a Wednesday, 10:00 in Puerto Rico) unless the
+    test is marked `@pytest.mark.clock(at=instant, tick=True)`; `@pytest.mark.real_clock` leaves
+    time alone (the fixture is then None).
+    """
+    if request.node.get_closest_marker("real_clock"):
+        yield None
+        return
+    marker = request.node.get_closest_marker("clock")
+    options = dict(marker.kwargs) if marker else {}
+    if marker and marker.args:
+        options.setdefault("at", marker.args[0])
+    at, tick = options.pop("at", None) or default_now(), options.pop("tick", False)
+    if options:
+        raise pytest.UsageError(f"unknown clock marker options: {sorted(options)}")
+    if not tick and NEEDS_A_TICKING_CLOCK & set(request.fixturenames):
+        pytest.fail(
+            f"{request.node.nodeid} uses a live server or a browser: mark it @pytest.mark.clock(tick=True)",
+            pytrace=False,
+        )
+    with Clock(at, tick=tick) as running:
+        yield running
 
 
 # --- SQLite -------------------------------------------------------------------------------------
@@ -92,13 +145,6 @@ def demo_database(tmp_path_factory):
     return path, {email: password for email, _role, password in report.credentials}
 
 
-def demo_app(tmp_path: Path, demo_database, **overrides):
-    """A separate app (with its own settings) on a private copy of the demo database."""
-    path = tmp_path / "demo-copy.sqlite3"
-    shutil.copyfile(demo_database[0], path)
-    return build_app(tmp_path, f"sqlite:///{path}", **overrides)
-
-
 @pytest.fixture
 def seeded(app, demo_database):
     """The demo agencies, services and staff in this test's database; returns {email: password}."""
@@ -125,6 +171,31 @@ class AuthActions:
 @pytest.fixture
 def auth(client, seeded):
     return AuthActions(client, seeded)
+
+
+# --- Same-day turns -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def turns_translations(tmp_path_factory) -> str:
+    """The project's catalogs plus pending-turns.json, compiled (until it is merged into the .po)."""
+    return compile_turns_translations(tmp_path_factory.mktemp("translations"))
+
+
+@pytest.fixture
+def turns_app(tmp_path, turns_translations):
+    """`app`, reading the turn strings' Spanish from pending-turns.json too. The turn modules
+    use it as their `app` (a three-line local fixture), so `seeded`, `client`… build on it."""
+    app = build_app(
+        tmp_path, f"sqlite:///{tmp_path / 'test.sqlite3'}", BABEL_TRANSLATION_DIRECTORIES=turns_translations
+    )
+    clear_translation_cache()
+    with app.app_context():
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    clear_translation_cache()
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
@@ -162,6 +233,12 @@ def pg_app(pg_url, tmp_path):
         db.engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_db_app(request):
+    """The same test on SQLite and on PostgreSQL."""
+    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")
+
+
 # --- Redis --------------------------------------------------------------------------------------
 
 
@@ -183,34 +260,6 @@ def redis_url():
 # --- Live server --------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class LiveServer:
-    app: object
-    url: str
-    _server: object
-    _thread: threading.Thread
-
-    def stop(self):
-        self._server.shutdown()
-        self._thread.join(timeout=10)
-
-
-def start_live_server(app) -> LiveServer:
-    """Serve `app` (pages, API and Socket.IO, threading mode) from a thread on a free port."""
-    assert app.config["SOCKETIO_ASYNC_MODE"] == "threading", "in-process live server runs threading mode"
-    port = free_port()
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"live-server-{port}", daemon=True)
-    thread.start()
-    return LiveServer(app=app, url=f"http://127.0.0.1:{port}", _server=server, _thread=thread)
-
-
 @pytest.fixture
 def live_server(app):
     server = start_live_server(app)
@@ -219,16 +268,6 @@ def live_server(app):
 
 
 # --- Browser ------------------------------------------------------------------------------------
-
-CHROMIUM_ARGS = [
-    "--use-fake-device-for-media-stream",
-    "--use-fake-ui-for-media-stream",
-    "--allow-loopback-in-peer-connection",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 
 
 @pytest.fixture(scope="session")
@@ -250,20 +289,6 @@ def browser(playwright):
     browser.close()
 
 
-class PageErrors(list):
-    """Console errors and uncaught exceptions seen on a page."""
-
-
-def open_page(browser, **context_options):
-    """A page in a fresh context; `page.errors` collects console errors and uncaught exceptions."""
-    context = browser.new_context(**{"locale": "es-PR", **context_options})
-    page = context.new_page()
-    page.errors = PageErrors()
-    page.on("console", lambda msg: msg.type == "error" and page.errors.append(msg.text))
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    return page
-
-
 @pytest.fixture
 def page(browser):
     """A desktop-sized page in Spanish."""
@@ -278,9 +303,6 @@ def phone_page(browser):
     page = open_page(browser, viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
     yield page
     page.context.close()
-
-
-AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 @pytest.fixture(scope="session")
@@ -307,16 +329,3 @@ def axe(axe_source):
         ]
 
     return run
-
-
-def pytest_sessionstart(session):
-    """Compile the translation catalogs (the .mo files are build output, not committed)."""
-    from babel.messages.frontend import CommandLineInterface
-
-    CommandLineInterface().run(["pybabel", "-q", "compile", "-d", str(ROOT / "app" / "translations")])
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def any_db_app(request):
-    """The same test on SQLite and on PostgreSQL."""
-    return request.getfixturevalue("app" if request.param == "sqlite" else "pg_app")

@@ -1,4 +1,8 @@
-"""The JSON API /api/v1: catalogue, availability, booking, the manage token, errors, its OpenAPI document."""
+"""The JSON API /api/v1: catalogue, availability, booking, the manage token, errors, its OpenAPI document.
+
+The clock is frozen (conftest's `clock`); the slots booked come from a fixed day a few days after
+its today (`free_slots`), never from "the first free slot from now".
+"""
 
 from __future__ import annotations
 
@@ -16,7 +20,8 @@ from pypdf import PdfWriter
 from app.api.openapi import openapi_document
 from app.extensions import db
 from app.models import Appointment, Closure, Service, utcnow
-from tests.conftest import build_app
+from tests.support.apps import build_app
+from tests.support.booking import availability_query
 
 VIDEO = "certificacion-individuo"  # one remote office, 2 seats a slot, licence number and licence PDF
 IN_PERSON = "renovacion-licencia"  # two offices, 4 seats a slot, licence number, no documents
@@ -45,7 +50,8 @@ def availability(client, service=VIDEO, headers=None, **params):
 
 
 def free_slots(client, service=VIDEO, **params) -> list[dict]:
-    response = availability(client, service, **params)
+    """The free slots from `booking_day()` on (or from `from=`), as the API lists them."""
+    response = availability(client, service, **availability_query(**params))
     assert response.status_code == 200, response.get_json()
     return [slot for day in response.get_json()["days"] for slot in day["slots"]]
 

@@ -7,7 +7,7 @@ from app import security
 from app.extensions import db
 from app.models import AuditEvent, Staff
 from app.web import staff_required
-from tests.conftest import demo_app
+from tests.support.apps import demo_app
 
 CLERK = "clerk@dtop.demo.ventanilla.pr"
 

@@ -1,9 +1,12 @@
-"""The citizen booking flow through the pages, in Spanish and English, and the manage link."""
+"""The citizen booking flow through the pages, in Spanish and English, and the manage link.
+
+The clock is frozen (conftest's `clock`); slots come from a fixed day a few days after its today
+(tests/support/booking.py), never from "the first free slot from now".
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 import re
 from html import unescape
 from pathlib import Path
@@ -13,51 +16,15 @@ import sqlalchemy as sa
 
 from app import scheduling
 from app.extensions import db
-from app.models import Appointment, Document, OutboxMessage, Service
-from tests import pdf_factory
+from app.models import Appointment, Document, OutboxMessage
+from tests.support import booking, pdf_factory
+from tests.support.booking import choose_slot, fill_details, upload
 
-SERVICE = "certificaciones-vehiculos"  # video, licence + vehicle document, capacity 2
+SERVICE = booking.VIDEO_SERVICE
 
 
 def text(response) -> str:
     return unescape(response.get_data(as_text=True))
-
-
-def first_free_slot(app, slug=SERVICE, skip=0):
-    with app.test_request_context():
-        service = db.session.scalar(sa.select(Service).where(Service.slug == slug))
-        today = scheduling.today_for(service)
-        days = scheduling.available_days(service, today, 14)
-        slots = [slot for day in days for slot in day.free_slots]
-        return slots[skip]
-
-
-def upload(data: bytes, name: str = "licencia.pdf"):
-    return (io.BytesIO(data), name)
-
-
-def fill_details(client, slug=SERVICE, **overrides):
-    form = {
-        "name": "Ana Rivera",
-        "email": "ana@example.com",
-        "phone": "787-555-0100",
-        "licence_number": "1234567",
-        "language": "es",
-        "doc_licence_front": upload(pdf_factory.one_page()),
-        "doc_vehicle_document": upload(pdf_factory.pages(2), "registro.pdf"),
-    }
-    form.update(overrides)
-    form = {key: value for key, value in form.items() if value is not None}
-    return client.post(f"/book/{slug}/details", data=form, content_type="multipart/form-data")
-
-
-def choose_slot(client, app, slug=SERVICE, skip=0):
-    slot = first_free_slot(app, slug, skip)
-    client.post(f"/book/{slug}", data={"office": slot.office_id})
-    day = slot.start.astimezone(scheduling.ZoneInfo("America/Puerto_Rico")).date().isoformat()
-    response = client.post(f"/book/{slug}/times", data={"day": day, "start": slot.start.isoformat()})
-    assert response.status_code == 302, text(response)
-    return slot
 
 
 def book(client, app, slug=SERVICE, **details):
@@ -122,8 +89,10 @@ def test_in_person_booking_asks_for_an_office(app, client, seeded):
 
 
 def test_calendar_tells_a_screen_reader_the_day_and_free_times(app, client, seeded):
-    choose_slot(client, app)
-    page = text(client.get(f"/book/{SERVICE}/calendar"))
+    slot = choose_slot(client, app)
+    # The month of the chosen slot: late in a month, the current one may have no free day left.
+    month = booking.local_day(slot.start).strftime("%Y-%m")
+    page = text(client.get(f"/book/{SERVICE}/calendar", query_string={"month": month}))
     assert re.search(
         r'<span class="usa-sr-only">\w+, \d+ de \w+ de \d{4}: \d+ horas disponibles</span>', page
     )
@@ -265,7 +234,7 @@ def test_reschedule_takes_the_new_seat_and_frees_the_old(app, client, seeded):
     url = booked_manage_url(client, app)
     with app.app_context():
         old = db.session.scalar(sa.select(Appointment)).start_at
-    new = first_free_slot(app, skip=5)
+    new = booking.first_free_slot(app, SERVICE, 5)
     response = client.post(
         f"{url}/reschedule/times", data={"day": new.start.date().isoformat(), "start": new.start.isoformat()}
     )
@@ -286,7 +255,7 @@ def test_reschedule_takes_the_new_seat_and_frees_the_old(app, client, seeded):
 
 def test_reschedule_to_a_full_slot_keeps_the_old_one(app, client, seeded):
     url = booked_manage_url(client, app)
-    target = first_free_slot(app, skip=3)
+    target = booking.first_free_slot(app, SERVICE, 3)
     # Fill the target slot through the pages.
     for number in range(2):
         other = app.test_client()
@@ -403,7 +372,7 @@ def test_no_database_transaction_stays_open_while_a_pdf_is_checked(app, client, 
     monkeypatch.setattr(uploads, "validate_pdf", validate_and_look)
     choose_slot(client, app)
     assert fill_details(client).status_code == 302  # the pages
-    slot = first_free_slot(app, skip=1)
+    slot = booking.first_free_slot(app, SERVICE, 1)
     response = client.post(
         "/api/v1/appointments",
         data={  # the API

@@ -1,4 +1,9 @@
-"""A citizen books a CESCO Remoto video call on a phone, in a real browser, uploading a real PDF."""
+"""A citizen books a CESCO Remoto video call on a phone, in a real browser, uploading a real PDF.
+
+A live server and a browser: the clock ticks, from the fixed instant. The citizen picks a day a few
+days ahead (tests/support/booking.py), not the first free one, whose earliest times could reach
+their lead time while the browser is on the page.
+"""
 
 import re
 
@@ -7,9 +12,20 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Appointment
-from tests import pdf_factory
+from tests.support import booking, pdf_factory
 
-pytestmark = pytest.mark.browser
+SERVICE = "certificacion-individuo"
+pytestmark = [pytest.mark.browser, pytest.mark.clock(tick=True)]
+
+
+def day_to_book(app, page):
+    """The calendar link of the first day with free times from `booking_day()` on, after moving
+    the calendar (which opens on the current month) to that day's month."""
+    day = booking.local_day(booking.first_free_slot(app, SERVICE).start)
+    to_month = page.locator(f'.site-calendar__nav a[href$="month={day:%Y-%m}"]')
+    if to_month.count():
+        to_month.click()
+    return page.locator(f'.site-calendar__free a[href$="day={day.isoformat()}"]')
 
 
 def fill_details(page, pdf: bytes, filename: str) -> None:
@@ -38,10 +54,10 @@ def test_book_a_video_call_on_a_phone_with_a_pdf(app, seeded, live_server, phone
     page.get_by_role("button", name="Escoja una fecha").click()
     check_step(page, axe, "Escoja una fecha")
 
-    first_free_day = page.locator(".site-calendar__free a").first
-    label = first_free_day.locator(".usa-sr-only").inner_text()
+    free_day = day_to_book(app, page)
+    label = free_day.locator(".usa-sr-only").inner_text()
     assert re.search(r"\d+ horas? disponibles?", label)
-    first_free_day.click()
+    free_day.click()
     check_step(page, axe, "Escoja una hora")
 
     page.locator(".site-times label").first.click()
@@ -67,7 +83,7 @@ def test_book_a_video_call_on_a_phone_with_a_pdf(app, seeded, live_server, phone
 def test_a_refused_pdf_is_explained_next_to_its_field(app, seeded, live_server, page, axe):
     page.goto(live_server.url + "/book/certificacion-individuo")
     page.get_by_role("button", name="Escoja una fecha").click()
-    page.locator(".site-calendar__free a").first.click()
+    day_to_book(app, page).click()
     page.locator(".site-times label").first.click()
     page.get_by_role("button", name="Continuar").click()
     fill_details(page, pdf_factory.png_renamed(), "foto.pdf")
@@ -80,7 +96,7 @@ def book_through_the_api(base_url: str) -> str:
     import requests
 
     days = requests.get(
-        f"{base_url}/api/v1/services/certificacion-individuo/availability", timeout=10
+        f"{base_url}/api/v1/services/{SERVICE}/availability", params=booking.availability_query(), timeout=10
     ).json()["days"]
     start = next(day["slots"][0]["start"] for day in days if day["slots"])
     response = requests.post(

@@ -1,4 +1,8 @@
-"""Capacity holds under concurrency: the database gives the last seat to exactly one request."""
+"""Capacity holds under concurrency: the database gives the last seat to exactly one request.
+
+Threads and a live server: the clock ticks (from the fixed instant); the raced slots are days away
+from their lead time (tests/support/booking.py), so ticking can never make them unbookable.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +14,15 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from app import scheduling
 from app.appointments import BookingRequest, SlotFull, book_appointment
 from app.documents import UploadedPdf
 from app.extensions import db
 from app.models import Appointment, Document, OutboxMessage, Service
-from tests import pdf_factory
-from tests.conftest import start_live_server
+from tests.support import booking, pdf_factory
+from tests.support.servers import start_live_server
 
 SERVICE = "certificacion-individuo"  # capacity 2 per slot, the licence front required
+pytestmark = pytest.mark.clock(tick=True)
 
 
 def stored_files(app) -> list[Path]:
@@ -34,10 +38,7 @@ def counts(app) -> dict[str, int]:
 
 
 def free_slot(app, slug=SERVICE):
-    with app.test_request_context():
-        service = db.session.scalar(sa.select(Service).where(Service.slug == slug))
-        days = scheduling.available_days(service, scheduling.today_for(service), 10)
-        return next(slot for day in days for slot in day.free_slots)
+    return booking.first_free_slot(app, slug)
 
 
 def licence(pdf: bytes) -> UploadedPdf:
@@ -163,10 +164,7 @@ def test_last_seat_goes_to_one_of_fifty_concurrent_requests_on_postgresql(pg_app
 
 def test_two_racing_bookings_by_the_same_citizen_get_one_appointment(app, seeded):
     """The per-citizen limit is decided by the database too, even for different slots."""
-    with app.test_request_context():
-        service = db.session.scalar(sa.select(Service).where(Service.slug == SERVICE))
-        days = scheduling.available_days(service, scheduling.today_for(service), 10)
-        slots = [slot for day in days for slot in day.free_slots][:10]
+    slots = booking.free_slots(app, SERVICE)[:10]
     pdf = pdf_factory.one_page()
     barrier = threading.Barrier(10)
 

@@ -9,10 +9,13 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Appointment, CallSession
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, open_page
-from tests.test_call_signaling import CLERK, make_appointment
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, open_page
+from tests.support.clock import WEDNESDAY_10AM
+from tests.support.signaling import CLERK, make_appointment
 
-pytestmark = pytest.mark.browser
+# A call in office hours (appointments start a few minutes from now and are on the clerk's agenda of
+# today); ticking, for the live server and the browsers.
+pytestmark = [pytest.mark.browser, pytest.mark.clock(at=WEDNESDAY_10AM, tick=True)]
 TIMEOUT = 20_000  # ms; connection takes ~2 s here, generous under load (shared/BROWSER-TESTING.md)
 
 CONNECTED = (
@@ -132,8 +135,9 @@ def test_the_stand_alone_device_check_shows_the_camera_and_passes_axe(seeded, li
     assert phone_page.errors == []
 
 
-def test_a_join_link_opened_too_early_counts_down(app, seeded, live_server, page, axe):
+def test_a_join_link_opened_too_early_counts_down(app, seeded, live_server, page, axe, clock):
     _, token = make_appointment(app, starts_in=dt.timedelta(hours=2))
+    page.clock.install(time=clock.now)  # the countdown compares with the browser's own clock
     page.goto(f"{live_server.url}/call/{token}")
     assert page.get_by_role("heading", level=1).inner_text() == "Su videollamada todavía no ha comenzado"
     countdown = page.locator(".site-countdown")

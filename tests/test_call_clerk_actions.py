@@ -1,4 +1,8 @@
-"""The clerk's side panel and the after-call survey: page images, identity, outcome, results."""
+"""The clerk's side panel and the after-call survey: page images, identity, outcome, results.
+
+The clock is frozen (conftest's `clock`), ticking for the two browser tests; appointments are
+booked from a fixed day a few days after its today, then moved to "started a few minutes ago".
+"""
 
 from __future__ import annotations
 
@@ -25,7 +29,9 @@ from app.models import (
     SurveyResponse,
     utcnow,
 )
-from tests import pdf_factory
+from tests.support import pdf_factory
+from tests.support.booking import availability_query
+from tests.support.clock import stamp
 
 VIDEO = "certificacion-individuo"  # DTOP, video, licence number and the licence front as PDF
 CLERK = "clerk@dtop.demo.ventanilla.pr"
@@ -57,8 +63,12 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 
 def book(client, licence: bytes | None = None, language: str = "es", email: str = "ana@example.com") -> dict:
-    """Book the first free video slot through the JSON API; returns its answer plus both tokens."""
-    days = client.get(f"/api/v1/services/{VIDEO}/availability").get_json()["days"]
+    """Book the first free video slot from `booking_day()` on through the JSON API; returns its
+    answer plus both tokens. (Not the first free slot from now: it could reach its lead time
+    between the two requests, as it once did in CI while this module built a 21-page PDF.)"""
+    days = client.get(f"/api/v1/services/{VIDEO}/availability", query_string=availability_query()).get_json()[
+        "days"
+    ]
     slot = next(slot for day in days for slot in day["slots"])
     form = {
         "service": VIDEO,
@@ -345,6 +355,7 @@ def test_cached_images_go_with_their_file_and_with_age(app, client, auth):
         assert discard_renders(documents[0].storage_key) == 1
         assert discard_renders("../../etc") == 0
         (remaining,) = renders.rglob("*.png")
+        stamp(remaining)  # written now by the test clock, not by the file system's real one
         assert purge_renders(dt.timedelta(hours=1)) == 0
         os.utime(remaining, (0, 0))
         assert purge_renders(dt.timedelta(hours=1)) == 1
@@ -675,6 +686,7 @@ def test_an_unknown_join_token_has_no_survey(client, seeded, token):
 
 
 @pytest.mark.browser
+@pytest.mark.clock(tick=True)
 def test_the_detail_page_passes_axe_and_works_by_keyboard(app, client, seeded, live_server, page, axe):
     booked = book(client, licence=blank_pdf((612, 792), (792, 612)))
     reference = booked["reference"]
@@ -714,6 +726,7 @@ def test_the_detail_page_passes_axe_and_works_by_keyboard(app, client, seeded, l
 
 
 @pytest.mark.browser
+@pytest.mark.clock(tick=True)
 def test_the_survey_passes_axe_and_is_answered_by_keyboard(app, client, auth, live_server, page, axe):
     booked = finished(app, client, auth)
     url = f"{live_server.url}/call/{booked['join_token']}/survey"

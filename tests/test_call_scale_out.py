@@ -2,6 +2,14 @@
 
 Two production servers (gunicorn + gevent) share one PostgreSQL database and one Redis (the
 Socket.IO message queue, which also holds who is in which call room).
+
+The servers are child processes, on the real clock, and they decide whether the join link is open:
+so this test runs on the real clock too (`real_clock`) and places the appointment by it. It is "in
+call", starting in five minutes: its link opened ten minutes ago (15 minutes before the start)
+and an appointment in call never passes its window, so no boundary lies ahead for the length of
+the test. Should a test here ever book through the servers, it must take a slot days ahead in the
+servers' own availability (`tests.support.booking.availability_query()`: from three days after
+today, by the real clock here), never the first free slot from now.
 """
 
 from __future__ import annotations
@@ -10,9 +18,11 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from tests.conftest import build_app
-from tests.test_call_signaling import CLERK, Peer, make_appointment, staff_cookie
-from tests.test_production_server import BIN, Server, _free_port, _production_env, _run
+from tests.support.apps import build_app
+from tests.support.servers import BIN, ProductionServer, free_port, production_env, run
+from tests.support.signaling import CLERK, Peer, make_appointment, staff_cookie
+
+pytestmark = pytest.mark.real_clock
 
 
 @pytest.fixture
@@ -23,8 +33,8 @@ def two_servers(pg_url, redis_url, tmp_path):
     for name in ("a", "b"):
         folder = tmp_path / name
         folder.mkdir()
-        port = _free_port()
-        env = _production_env(folder, port)
+        port = free_port()
+        env = production_env(folder, port)
         env.update(
             DATABASE_URL=pg_url,
             SOCKETIO_MESSAGE_QUEUE=queue,
@@ -39,7 +49,7 @@ def two_servers(pg_url, redis_url, tmp_path):
                 connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
             engine.dispose()
             for command in (["db", "upgrade"], ["seed-demo"]):
-                result = _run([str(BIN / "flask"), "--app", "wsgi", *command], env)
+                result = run([str(BIN / "flask"), "--app", "wsgi", *command], env)
                 assert result.returncode == 0, result.stdout + result.stderr
             credentials = {
                 line.split()[1]: line.split()[2]
@@ -47,7 +57,7 @@ def two_servers(pg_url, redis_url, tmp_path):
                 if ".demo.ventanilla.pr" in line
             }
         servers.append(
-            Server([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, folder, port)
+            ProductionServer([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, folder, port)
         )
     try:
         for server in servers:

@@ -1,4 +1,8 @@
-"""The /call signaling relay, with real python-socketio clients against a live server."""
+"""The /call signaling relay, with real python-socketio clients against a live server.
+
+Nothing here sleeps for a fixed time: a peer waits for the events it expects, and a check that
+something did *not* arrive first makes a round trip on that connection (`Peer.sync`).
+"""
 
 from __future__ import annotations
 
@@ -13,95 +17,12 @@ import socketio
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Appointment, CallSession, Service, Staff
-from app.security import new_reference
-from app.tokens import new_token
+from app.models import Appointment, CallSession
+from tests.support.signaling import ADMIN, CLERK, OTHER_AGENCY_CLERK, Peer, make_appointment, staff_cookie
 
-CLERK = "clerk@dtop.demo.ventanilla.pr"
-ADMIN = "admin@dtop.demo.ventanilla.pr"
-OTHER_AGENCY_CLERK = "clerk@cfse.demo.ventanilla.pr"
-
-
-def make_appointment(
-    app,
-    *,
-    starts_in=dt.timedelta(minutes=5),
-    status="booked",
-    clerk_email=None,
-    slug="certificacion-individuo",
-    email="ana@example.com",
-):
-    """A video appointment at an arbitrary time (straight into the table), and its join token."""
-    token, token_hash = new_token()
-    with app.app_context():
-        service = db.session.scalar(sa.select(Service).where(Service.slug == slug))
-        start = dt.datetime.now(dt.UTC).replace(microsecond=0) + starts_in
-        clerk = db.session.scalar(sa.select(Staff).where(Staff.email == clerk_email)) if clerk_email else None
-        appointment = Appointment(
-            reference=new_reference(service.agency.slug),
-            service=service,
-            office=service.offices[0],
-            start_at=start,
-            end_at=start + dt.timedelta(minutes=20),
-            status=status,
-            seat=None if status == "cancelled" else 1,
-            citizen_name="Ana Rivera",
-            citizen_email=email,
-            citizen_phone="+17875550100",
-            join_token_hash=token_hash,
-            manage_token_hash=new_token()[1],
-            clerk=clerk,
-        )
-        db.session.add(appointment)
-        db.session.commit()
-        return appointment.reference, token
-
-
-class Peer:
-    """A socket.io client that records what it receives, in order."""
-
-    def __init__(self, url, auth, cookie=None):
-        self.events: list[tuple[str, object]] = []
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("*", lambda event, data=None: self.events.append((event, data)), namespace="/call")
-        headers = {"Cookie": cookie} if cookie else {}
-        self.client.connect(
-            url, namespaces=["/call"], auth=auth, headers=headers, transports=["websocket"], wait_timeout=10
-        )
-
-    def names(self):
-        return [name for name, _ in self.events]
-
-    def wait_for(self, name, timeout=10):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for event, data in self.events:
-                if event == name:
-                    return data
-            time.sleep(0.02)
-        raise AssertionError(f"no {name!r} event; got {self.names()}")
-
-    def call(self, event, data):
-        return self.client.call(event, data, namespace="/call", timeout=10)
-
-    def close(self):
-        """Disconnect without waiting: the server acts on the close packet at once, but the
-        development server never answers the websocket close frame, so the client would idle 3 s."""
-        if self.client.connected:
-            threading.Thread(target=self.client.disconnect, daemon=True).start()
-
-
-def staff_cookie(url, email, password) -> str:
-    """Log in like a browser (with the form's CSRF token, when the server asks for one)."""
-    import re
-
-    session = requests.Session()
-    form = session.get(f"{url}/staff/login", timeout=10).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
-    data = {"email": email, "password": password, **({"csrf_token": token.group(1)} if token else {})}
-    response = session.post(f"{url}/staff/login", data=data, allow_redirects=False, timeout=10)
-    assert response.status_code == 302, response.text[:300]
-    return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+# A live server and real clients: the clock ticks, from the fixed instant; appointments start a few
+# minutes after it (make_appointment), inside their join window.
+pytestmark = pytest.mark.clock(tick=True)
 
 
 @pytest.fixture
@@ -167,9 +88,7 @@ def test_relayed_signals_keep_their_order(app, server):
             },
             namespace="/call",
         )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and len([e for e in citizen.events if e[0] == "signal"]) < 60:
-        time.sleep(0.05)
+    citizen.wait_until(lambda events: len([e for e in events if e[0] == "signal"]) >= 60)
     received = [
         data["candidate"]["candidate"].split()[0] for name, data in citizen.events if name == "signal"
     ]
@@ -212,7 +131,8 @@ def test_a_citizen_never_receives_anything_of_another_appointment(app, server):
     clerk_b.wait_for("start")
     clerk_b.call("chat", {"text": "only for B"})
     assert citizen_b.wait_for("chat") == {"from": "clerk", "text": "only for B"}
-    time.sleep(0.3)
+    citizen_a.sync()  # anything the server sent A before its answer has arrived by now
+    clerk_a.sync()
     assert "chat" not in citizen_a.names() and "chat" not in clerk_a.names()
 
 
@@ -256,9 +176,7 @@ def test_a_second_tab_of_the_citizen_replaces_the_first(app, server):
     first.wait_for("role")
     second = server.citizen(token)
     first.wait_for("replaced")
-    deadline = time.monotonic() + 5
-    while first.client.connected and time.monotonic() < deadline:
-        time.sleep(0.05)
+    first.wait_disconnected()
     assert not first.client.connected
     clerk = server.clerk(reference)
     clerk.wait_for("start")
@@ -279,14 +197,12 @@ def test_the_waiting_room_reaches_the_agencys_console_only(app, server):
         citizen = server.citizen(token)
         update = console.wait_for("waiting-room")
         assert update["reference"] == reference and update["state"] == "waiting" and update["present"]
-        time.sleep(0.3)
+        other.sync()  # the update went to every console watching before `console` got it
         assert "waiting-room" not in other.names()
         citizen.close()
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and not any(
-            name == "waiting-room" and not data["present"] for name, data in console.events
-        ):
-            time.sleep(0.05)
+        console.wait_until(
+            lambda events: any(name == "waiting-room" and not data["present"] for name, data in events)
+        )
         assert any(name == "waiting-room" and not data["present"] for name, data in console.events)
     finally:
         console.close()

@@ -164,13 +164,15 @@ def test_purge_documents_removes_abandoned_staged_uploads(app, runner):
     import time
 
     from app.documents import PdfInfo, stage_upload, staged_upload
-    from tests import pdf_factory
+    from tests.support import pdf_factory
+    from tests.support.clock import stamp
 
     with app.app_context():
         pdf = pdf_factory.one_page()
         info = PdfInfo(pages=1, sha256=hashlib.sha256(pdf).hexdigest(), size=len(pdf))
         old = stage_upload(pdf, "old.pdf", info)
         fresh = stage_upload(pdf, "fresh.pdf", info)
+        stamp(*(Path(app.config["UPLOAD_DIR"]) / "staging").glob(f"{fresh}.*"))  # now, by the test clock
         two_days_ago = time.time() - 48 * 3600
         for path in (Path(app.config["UPLOAD_DIR"]) / "staging").glob(f"{old}.*"):
             os.utime(path, (two_days_ago, two_days_ago))

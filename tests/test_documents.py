@@ -38,8 +38,10 @@ from app.documents import (
 from app.documents.store import check_key, new_key
 from app.extensions import db
 from app.models import Appointment
-from tests import pdf_factory
-from tests.test_booking import SERVICE, choose_slot, fill_details
+from tests.support import pdf_factory
+from tests.support.booking import VIDEO_SERVICE as SERVICE
+from tests.support.booking import choose_slot, fill_details
+from tests.support.clock import stamp
 
 MAX_PAGES = 10
 INSPECTOR = Path(validation.__file__).resolve().with_name("pdf_inspect.py")
@@ -380,6 +382,7 @@ def test_purge_removes_only_old_staged_uploads(app):
         staging = Path(app.config["UPLOAD_DIR"]) / "staging"
         leftover = staging / ".tmp-abandoned"
         leftover.write_bytes(b"half a file")
+        stamp(*staging.glob(f"{fresh}.*"))  # written now by the test clock, not the file system's
         two_days_ago = time.time() - 2 * 86400
         for path in [*staging.glob(f"{old}.*"), leftover]:
             os.utime(path, (two_days_ago, two_days_ago))

@@ -1,6 +1,7 @@
 """Every hostile or damaged PDF, sent over HTTP to a live server, is answered 4xx with its own message.
 
-The server keeps serving afterwards, and nothing is stored.
+The server keeps serving afterwards, and nothing is stored. A live server: the clock ticks, and the
+slot is days away from its lead time, so every refusal is about the file, never about the time.
 """
 
 from pathlib import Path
@@ -8,9 +9,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests import pdf_factory
+from tests.support import pdf_factory
+from tests.support.booking import availability_query
 
 SERVICE = "certificacion-individuo"
+pytestmark = pytest.mark.clock(tick=True)
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +22,9 @@ def corpus():
 
 
 def first_slot(base_url: str) -> str:
-    days = requests.get(f"{base_url}/api/v1/services/{SERVICE}/availability?days=14", timeout=10).json()[
-        "days"
-    ]
+    days = requests.get(
+        f"{base_url}/api/v1/services/{SERVICE}/availability", params=availability_query(days=14), timeout=10
+    ).json()["days"]
     return next(day["slots"][0]["start"] for day in days if day["slots"])
 
 

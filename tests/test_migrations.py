@@ -7,7 +7,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from app.extensions import db
-from tests.conftest import build_app
+from tests.support.apps import build_app
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,4 +1,8 @@
-"""The outbox: .ics, e-mails in the citizen's language and the agency's time, reminders, sending."""
+"""The outbox: .ics, e-mails in the citizen's language and the agency's time, reminders, sending.
+
+The appointments start at START, a fixed Tuesday; the clock is frozen three days before it, when
+the confirmation is due and neither reminder is yet.
+"""
 
 import datetime as dt
 import json
@@ -30,9 +34,12 @@ from app.notifications import (
 )
 from app.security import new_reference
 from app.tokens import new_token
+from tests.support.waiting import poll
 
 UTC = dt.UTC
 START = dt.datetime(2031, 3, 4, 13, 0, tzinfo=UTC)  # 9:00 a.m. in Puerto Rico (UTC-4, no DST)
+BOOKED_AT = START - dt.timedelta(days=3)  # Saturday 1 March 2031, 9:00 a.m. in Puerto Rico
+pytestmark = pytest.mark.clock(at=BOOKED_AT)
 JOIN = "https://citas.example.pr/call/join-token-123"
 MANAGE = "https://citas.example.pr/manage/manage-token-456"
 ROOT = Path(__file__).resolve().parent.parent
@@ -518,10 +525,8 @@ def test_background_sender_is_off_by_default_and_sends_when_enabled(demo):
     demo.config["OUTBOX_SEND_INTERVAL_SECONDS"] = 0.05
     sender = start_background_sender(demo)
     try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not outbox(status="sent"):
-            db.session.rollback()  # let the sender's SQLite commit through while we wait
-            time.sleep(0.05)
+        # rollback(): let the sender's SQLite commit through while we wait
+        poll(lambda: db.session.rollback() or outbox(status="sent"), timeout=10, interval=0.05)
     finally:
         sender.stop()
         sender.task.join(timeout=5)

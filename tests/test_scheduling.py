@@ -1,6 +1,7 @@
 """Availability: hours, holidays, closures, lead time, horizon, DST, seats from the database."""
 
 import datetime as dt
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +13,7 @@ from app.extensions import db
 from app.models import Agency, Appointment, Closure, Office, OpeningHours, Service
 from app.security import new_reference
 from app.tokens import new_token
+from tests.support.clock import local
 
 PR = ZoneInfo("America/Puerto_Rico")
 NY = ZoneInfo("America/New_York")
@@ -253,3 +255,168 @@ def test_an_agency_in_a_dst_zone_books_at_local_time(ctx):
     summer = scheduling.available_days(s, dt.date(2031, 3, 10), 1, now=now)[0]  # Monday, EDT
     assert [slot.start.hour for slot in winter.slots] == [14, 14]
     assert [slot.start.hour for slot in summer.slots] == [13, 13]
+
+
+# --- At the instants that used to be fragile ------------------------------------------------------
+# The test clock stands at each instant (`@pytest.mark.clock`), and the scheduling functions are
+# called without `now=`: they read the clock as they do in production. The same three instants
+# run the whole suite with VENTANILLA_TEST_NOW (README, Tests).
+
+LEAD_TIME_SERVICES = {  # slug: (lead time, slot length) in the demo data
+    "certificacion-individuo": (120, 20),
+    "renovacion-licencia": (60, 15),
+    "seguimiento-caso-cfse": (240, 30),
+}
+
+
+@dataclass(frozen=True)
+class Moment:
+    now: dt.datetime  # the clock, aware
+    today: dt.date  # in Puerto Rico
+    first: dict[str, dt.datetime]  # slug: the first bookable slot's start
+    refused: dict[str, dt.datetime]  # slug: a slot start that is not bookable at `now`
+    days: list[
+        tuple[dt.date, bool, str | None]
+    ]  # the video service's days from today: (day, open, why closed)
+    last_day: dt.date  # the video service's horizon
+
+
+def pr(moment: str) -> dt.datetime:
+    """'2031-03-05 09:59:59' in Puerto Rico, as aware UTC."""
+    day, time = moment.split(" ")
+    return local(day, time)
+
+
+MOMENTS = [
+    Moment(  # the 12:00 video slot reaches its lead time at 10:00:00, the 11:00 in-person one too
+        now=pr("2031-03-05 09:59:59"),
+        today=dt.date(2031, 3, 5),
+        first={
+            "certificacion-individuo": pr("2031-03-05 12:00"),
+            "renovacion-licencia": pr("2031-03-05 11:00"),
+            "seguimiento-caso-cfse": pr("2031-03-05 14:00"),
+        },
+        refused={
+            "certificacion-individuo": pr("2031-03-05 11:40"),
+            "renovacion-licencia": pr("2031-03-05 10:45"),
+            "seguimiento-caso-cfse": pr("2031-03-05 13:30"),
+        },
+        days=[(dt.date(2031, 3, 5), True, None), (dt.date(2031, 3, 6), True, None)],
+        last_day=dt.date(2031, 4, 4),
+    ),
+    Moment(  # exactly at the boundary the slot is still bookable: it starts at now + lead time
+        now=pr("2031-03-05 10:00:00"),
+        today=dt.date(2031, 3, 5),
+        first={
+            "certificacion-individuo": pr("2031-03-05 12:00"),
+            "renovacion-licencia": pr("2031-03-05 11:00"),
+            "seguimiento-caso-cfse": pr("2031-03-05 14:00"),
+        },
+        refused={
+            "certificacion-individuo": pr("2031-03-05 11:40"),
+            "renovacion-licencia": pr("2031-03-05 10:45"),
+            "seguimiento-caso-cfse": pr("2031-03-05 13:30"),
+        },
+        days=[(dt.date(2031, 3, 5), True, None)],
+        last_day=dt.date(2031, 4, 4),
+    ),
+    Moment(  # one second later it is gone, and the next slot of each service is the first
+        now=pr("2031-03-05 10:00:01"),
+        today=dt.date(2031, 3, 5),
+        first={
+            "certificacion-individuo": pr("2031-03-05 12:20"),
+            "renovacion-licencia": pr("2031-03-05 11:15"),
+            "seguimiento-caso-cfse": pr("2031-03-05 14:30"),
+        },
+        refused={
+            "certificacion-individuo": pr("2031-03-05 12:00"),
+            "renovacion-licencia": pr("2031-03-05 11:00"),
+            "seguimiento-caso-cfse": pr("2031-03-05 14:00"),
+        },
+        days=[(dt.date(2031, 3, 5), True, None)],
+        last_day=dt.date(2031, 4, 4),
+    ),
+    Moment(  # Friday 16:55: nothing more this week; Monday 08:00 for every service
+        now=pr("2031-03-07 16:55"),
+        today=dt.date(2031, 3, 7),
+        first={slug: pr("2031-03-10 08:00") for slug in LEAD_TIME_SERVICES},
+        refused={
+            "certificacion-individuo": pr("2031-03-07 16:40"),  # Friday's last slot
+            "renovacion-licencia": pr("2031-03-08 10:00"),  # Saturday
+            "seguimiento-caso-cfse": pr("2031-03-09 10:00"),  # Sunday
+        },
+        days=[
+            (dt.date(2031, 3, 7), False, None),
+            (dt.date(2031, 3, 8), False, None),
+            (dt.date(2031, 3, 9), False, None),
+            (dt.date(2031, 3, 10), True, None),
+        ],
+        last_day=dt.date(2031, 4, 6),
+    ),
+    Moment(  # Friday 16:55 before Martin Luther King Jr. Day: Tuesday 08:00
+        now=pr("2031-01-17 16:55"),
+        today=dt.date(2031, 1, 17),
+        first={slug: pr("2031-01-21 08:00") for slug in LEAD_TIME_SERVICES},
+        refused={slug: pr("2031-01-20 10:00") for slug in LEAD_TIME_SERVICES},  # the holiday
+        days=[
+            (dt.date(2031, 1, 17), False, None),
+            (dt.date(2031, 1, 18), False, None),
+            (dt.date(2031, 1, 19), False, None),
+            (dt.date(2031, 1, 20), False, "Martin Luther King Jr. Day"),
+            (dt.date(2031, 1, 21), True, None),
+        ],
+        last_day=dt.date(2031, 2, 16),
+    ),
+    Moment(  # 23:59 on 31 December: already 2032 in UTC; New Year's Day closed; Friday 2 January
+        now=pr("2031-12-31 23:59"),
+        today=dt.date(2031, 12, 31),
+        first={slug: pr("2032-01-02 08:00") for slug in LEAD_TIME_SERVICES},
+        refused={slug: pr("2032-01-01 10:00") for slug in LEAD_TIME_SERVICES},  # the holiday
+        days=[
+            (dt.date(2031, 12, 31), False, None),
+            (dt.date(2032, 1, 1), False, "New Year's Day"),
+            (dt.date(2032, 1, 2), True, None),
+            (dt.date(2032, 1, 3), False, None),
+            (dt.date(2032, 1, 4), False, None),
+            (dt.date(2032, 1, 5), True, None),
+            (dt.date(2032, 1, 6), False, "Epiphany"),
+            (dt.date(2032, 1, 7), True, None),
+        ],
+        last_day=dt.date(2032, 1, 30),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        pytest.param(
+            m, marks=pytest.mark.clock(at=m.now), id=m.now.astimezone(PR).strftime("%a-%Y-%m-%dT%H:%M:%S")
+        )
+        for m in MOMENTS
+    ],
+)
+def test_what_can_be_booked_at_the_instants_that_used_to_be_fragile(ctx, clock, moment):
+    assert clock.now == moment.now
+    with force_locale("en"):
+        for slug, (lead_minutes, slot_minutes) in LEAD_TIME_SERVICES.items():
+            s = service(slug)
+            assert (s.lead_time_minutes, s.slot_minutes) == (lead_minutes, slot_minutes)
+            today = scheduling.today_for(s)
+            assert today == moment.today
+            window = scheduling.booking_window(s, clock.now, PR)
+            assert window.earliest == moment.now + dt.timedelta(minutes=lead_minutes)
+
+            days = scheduling.available_days(s, today, 10)
+            first = next(slot for day in days for slot in day.free_slots)
+            assert first.start == moment.first[slug], slug
+            office = db.session.get(Office, first.office_id)
+            assert scheduling.find_slot(s, office, moment.first[slug]) == first
+            assert scheduling.find_slot(s, office, moment.refused[slug]) is None, slug
+
+        video = service("certificacion-individuo")
+        days = scheduling.available_days(video, moment.today, len(moment.days))
+        assert [(d.day, bool(d.free_slots), d.closed_reason) for d in days] == moment.days
+        assert scheduling.booking_window(video, clock.now, PR).last_day == moment.last_day
+        last = scheduling.available_days(video, moment.last_day, 2)
+        assert last[1].slots == []  # the day after the horizon offers nothing, whatever its weekday

@@ -1,9 +1,9 @@
 """Same-day turns: taking a turn, closing rules, line order and wait, the clerk's console, check-in,
 SMS through the outbox, and the /turns Socket.IO namespace.
 
-The turn rules read the clock through `app.queue`'s `utcnow`; the `clock` fixture sets it to a
-moment when the Retirement System's demo line is open (a Wednesday, 10:00 in Puerto Rico), so the
-tests do not depend on when they run.
+The turn rules read the clock; every test here runs with the test clock frozen at a moment when the
+Retirement System's demo line is open (a Wednesday, 10:00 in Puerto Rico), so the tests do not
+depend on when they run. Tests move it with `clock.now = …`.
 """
 
 from __future__ import annotations
@@ -12,31 +12,30 @@ import datetime as dt
 import http.server
 import json
 import re
-import sys
 import threading
 from html import unescape
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from app import queue, tokens
-from app.extensions import babel, db
-from app.models import Appointment, Closure, OpeningHours, OutboxMessage, Service, Staff, Turn
-from app.security import hash_password
+from app import queue
+from app.extensions import db
+from app.models import Appointment, Closure, OpeningHours, OutboxMessage, Turn
 from app.tokens import hash_token, new_token, turn_by_status_token
-from tests.conftest import build_app
+from tests.support.clock import UTC, WEDNESDAY_10AM, local
+from tests.support.turns import (
+    SERVICE,
+    clerk_named,
+    console_url,
+    give_turn,
+    login_retiro,
+    make_clerk,
+    phones,
+    retiro,
+    retiro_line,
+)
 
-UTC = dt.UTC
-ROOT = Path(__file__).resolve().parent.parent
-PENDING_TRANSLATIONS = ROOT / "app" / "translations" / "pending-turns.json"
-SERVICE = "orientacion-retiro"  # phone_turn, prefix R, 15-minute default, Mon–Fri 08:00–17:00
-WEDNESDAY_10AM = dt.datetime(2031, 3, 5, 14, 0, tzinfo=UTC)  # 10:00 in Puerto Rico (UTC−4)
-
-
-def local(day: str, time: str) -> dt.datetime:
-    """An agency-local wall-clock moment (Puerto Rico is UTC−4 all year) as aware UTC."""
-    return dt.datetime.fromisoformat(f"{day}T{time}-04:00").astimezone(UTC)
+pytestmark = pytest.mark.clock(at=WEDNESDAY_10AM)
 
 
 def text(response) -> str:
@@ -46,118 +45,10 @@ def text(response) -> str:
 # --- Fixtures -----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def turns_translations(tmp_path_factory) -> str:
-    """The project's catalogs plus pending-turns.json, compiled (until it is merged into the .po)."""
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-
-    pending = json.loads(PENDING_TRANSLATIONS.read_text()) if PENDING_TRANSLATIONS.exists() else {}
-    out = tmp_path_factory.mktemp("translations")
-    for lang in ("es", "en"):
-        with open(ROOT / "app" / "translations" / lang / "LC_MESSAGES" / "messages.po", "rb") as file:
-            catalog = read_po(file, locale=lang)
-        if lang == "es":
-            for msgid, spanish in pending.items():
-                if msgid not in catalog or not catalog[msgid].string:
-                    catalog.add(msgid, spanish)
-        target = out / lang / "LC_MESSAGES"
-        target.mkdir(parents=True)
-        with open(target / "messages.mo", "wb") as file:
-            write_mo(file, catalog)
-    return str(out)
-
-
-def clear_translation_cache() -> None:
-    domain = vars(babel).get("domain_instance")  # shared by every app of the test session
-    if domain is not None:
-        domain.cache.clear()
-
-
 @pytest.fixture
-def app(tmp_path, turns_translations):
-    """conftest's `app`, reading the turn strings' Spanish from pending-turns.json too."""
-    app = build_app(
-        tmp_path, f"sqlite:///{tmp_path / 'test.sqlite3'}", BABEL_TRANSLATION_DIRECTORIES=turns_translations
-    )
-    clear_translation_cache()
-    with app.app_context():
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
-    clear_translation_cache()
-
-
-class Clock:
-    def __init__(self, now: dt.datetime):
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += dt.timedelta(**delta)
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = Clock(WEDNESDAY_10AM)
-    for name, module in list(sys.modules.items()):
-        if (name == "app.queue" or name.startswith("app.queue.")) and hasattr(module, "utcnow"):
-            monkeypatch.setattr(module, "utcnow", clock)
-    monkeypatch.setattr(tokens, "utcnow", clock)
-    return clock
-
-
-def retiro(slug: str = SERVICE) -> Service:
-    return db.session.scalar(sa.select(Service).where(Service.slug == slug))
-
-
-def give_turn(
-    phone: str = "787-555-0100",
-    name: str = "Ana Rivera",
-    language: str = "es",
-    now: dt.datetime | None = None,
-    slug: str = SERVICE,
-) -> queue.TakenTurn:
-    from app.citizens import parse_phone
-
-    return queue.take_turn(
-        queue.TurnRequest(
-            service=retiro(slug), name=name, phone=parse_phone(phone), reason="Pensión", language=language
-        ),
-        now=now,
-    )
-
-
-def phones(count: int, start: int = 100) -> list[str]:
-    return [f"787-555-{n:04d}" for n in range(start, start + count)]
-
-
-def make_clerk(email: str, agency_slug: str = "retiro") -> Staff:
-    from app.models import Agency
-
-    agency = db.session.scalar(sa.select(Agency).where(Agency.slug == agency_slug))
-    clerk = Staff(
-        email=email,
-        name=email.split("@")[0],
-        role="clerk",
-        agency=agency,
-        password_hash=hash_password("a-long-test-password"),
-    )
-    db.session.add(clerk)
-    db.session.commit()
-    return clerk
-
-
-def clerk_named(email: str = "clerk@retiro.demo.ventanilla.pr") -> Staff:
-    return db.session.scalar(sa.select(Staff).where(Staff.email == email))
-
-
-def retiro_line() -> queue.QueueRef:
-    service = retiro()
-    return queue.QueueRef(service=service, office=service.offices[0])
+def app(turns_app):
+    """conftest's `turns_app`: the app reading the turn strings' pending Spanish too."""
+    return turns_app
 
 
 def outbox(kind: str | None = None) -> list[OutboxMessage]:
@@ -417,16 +308,6 @@ def test_only_phone_turn_services_give_turns(client, seeded, clock, path):
 
 
 # --- The clerk's console ------------------------------------------------------------------------
-
-
-def login_retiro(auth):
-    return auth.login("clerk@retiro.demo.ventanilla.pr")
-
-
-def console_url(app) -> str:
-    with app.app_context():
-        line = retiro_line()
-        return f"/staff/queue/{line.service.id}/{line.office.id}"
 
 
 def test_staff_only_see_their_own_agencys_queues(app, client, auth, clock):

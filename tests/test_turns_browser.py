@@ -6,10 +6,18 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.test_turns import SERVICE, app, clock, console_url, give_turn, phones, turns_translations  # noqa: F401
+from tests.support.clock import WEDNESDAY_10AM
+from tests.support.turns import SERVICE, console_url, give_turn, phones
 
-pytestmark = pytest.mark.browser
+# While the demo line is open; ticking, for the live server and the browsers.
+pytestmark = [pytest.mark.browser, pytest.mark.clock(at=WEDNESDAY_10AM, tick=True)]
 WAIT = 15_000  # ms: generous, never a timing assertion
+
+
+@pytest.fixture
+def app(turns_app):
+    """conftest's `turns_app`: the app reading the turn strings' pending Spanish too."""
+    return turns_app
 
 
 def take_a_turn_by_keyboard(page, base_url: str) -> None:

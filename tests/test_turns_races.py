@@ -16,10 +16,19 @@ import sqlalchemy as sa
 from app import queue
 from app.extensions import db
 from app.models import Staff, Turn
-from tests.conftest import start_live_server
-from tests.test_turns import app, clock, give_turn, make_clerk, phones, retiro_line, turns_translations  # noqa: F401
+from tests.support.clock import WEDNESDAY_10AM
+from tests.support.servers import start_live_server
+from tests.support.turns import CLERK_PASSWORD as PASSWORD
+from tests.support.turns import give_turn, make_clerk, phones, retiro_line
 
-PASSWORD = "a-long-test-password"
+# While the demo line is open; ticking, for the threads and the live server.
+pytestmark = pytest.mark.clock(at=WEDNESDAY_10AM, tick=True)
+
+
+@pytest.fixture
+def app(turns_app):
+    """conftest's `turns_app`: the app reading the turn strings' pending Spanish too."""
+    return turns_app
 
 
 def run_together(count: int, work):
@@ -93,7 +102,7 @@ def assert_each_turn_given_once(app, calls: int, waiting: int):
 
 
 @pytest.fixture
-def pg_seeded(pg_app, clock):
+def pg_seeded(pg_app):
     from app.demo import seed_demo
 
     with pg_app.app_context():

@@ -1,0 +1,94 @@
+"""Choosing slots to book in tests: from a fixed day a few days after the test clock's today.
+
+Never "the first free slot from now": that slot is the one closest to its lead time (at most four
+hours for the demo services), and a test that picked it could see it stop being bookable between
+reading the availability and booking it (a fresh-clone CI run once did). From `booking_day()` on,
+every slot is days away from its lead time, even on a ticking clock, and two weeks from that day
+stay well inside every demo service's horizon (30 days and more).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import sqlalchemy as sa
+
+from tests.support.clock import PR, UTC
+
+BOOKING_DAYS_AHEAD = 3
+SEARCH_DAYS = 14
+
+
+def booking_day(now: dt.datetime | None = None) -> dt.date:
+    """The day tests start looking for slots: three days after today in Puerto Rico (test clock)."""
+    return (now or dt.datetime.now(UTC)).astimezone(PR).date() + dt.timedelta(days=BOOKING_DAYS_AHEAD)
+
+
+def availability_query(**params) -> dict[str, str]:
+    """Query parameters for GET /api/v1/services/<slug>/availability, starting on `booking_day()`."""
+    return {"from": booking_day().isoformat(), **params}
+
+
+def service_named(slug: str):
+    from app.extensions import db
+    from app.models import Service
+
+    return db.session.scalar(sa.select(Service).where(Service.slug == slug))
+
+
+def free_slots(app, slug: str, days: int = SEARCH_DAYS) -> list:
+    """The free `scheduling.Slot`s of service `slug` from `booking_day()` on, earliest first."""
+    from app import scheduling
+
+    with app.test_request_context():
+        service = service_named(slug)
+        calendar = scheduling.available_days(service, booking_day(), days)
+        return [slot for day in calendar for slot in day.free_slots]
+
+
+def first_free_slot(app, slug: str, skip: int = 0):
+    """The first free slot of `slug` from `booking_day()` on (or the one `skip` places later)."""
+    return free_slots(app, slug)[skip]
+
+
+def local_day(start: dt.datetime) -> dt.date:
+    """The Puerto Rico date of a slot's start."""
+    return start.astimezone(PR).date()
+
+
+# --- The booking pages, step by step ----------------------------------------------------------------
+
+VIDEO_SERVICE = "certificaciones-vehiculos"  # video, licence + vehicle document, capacity 2
+
+
+def upload(data: bytes, name: str = "licencia.pdf"):
+    return (io.BytesIO(data), name)
+
+
+def fill_details(client, slug: str = VIDEO_SERVICE, **overrides):
+    """Post the details step with valid answers and PDFs (overrides replace fields; None drops one)."""
+    from tests.support import pdf_factory
+
+    form = {
+        "name": "Ana Rivera",
+        "email": "ana@example.com",
+        "phone": "787-555-0100",
+        "licence_number": "1234567",
+        "language": "es",
+        "doc_licence_front": upload(pdf_factory.one_page()),
+        "doc_vehicle_document": upload(pdf_factory.pages(2), "registro.pdf"),
+    }
+    form.update(overrides)
+    form = {key: value for key, value in form.items() if value is not None}
+    return client.post(f"/book/{slug}/details", data=form, content_type="multipart/form-data")
+
+
+def choose_slot(client, app, slug: str = VIDEO_SERVICE, skip: int = 0):
+    """Walk the office, day and time steps to a free slot from `booking_day()` on; returns the slot."""
+    slot = first_free_slot(app, slug, skip)
+    client.post(f"/book/{slug}", data={"office": slot.office_id})
+    day = local_day(slot.start).isoformat()
+    response = client.post(f"/book/{slug}/times", data={"day": day, "start": slot.start.isoformat()})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return slot
