@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
-from app.models import Appointment, Closure, Office, OpeningHours, Service
+from app.models import Appointment, Closure, Office, OpeningHours, Service, utcnow
 
 UTC = dt.UTC
 
@@ -144,7 +144,7 @@ def agency_zone(service: Service) -> ZoneInfo:
 
 
 def today_for(service: Service, now: dt.datetime | None = None) -> dt.date:
-    return (now or dt.datetime.now(UTC)).astimezone(agency_zone(service)).date()
+    return (now or utcnow()).astimezone(agency_zone(service)).date()
 
 
 def available_days(
@@ -159,7 +159,7 @@ def available_days(
 
     Slots before the lead time or past the horizon are left out; closed days carry the reason.
     """
-    now = now or dt.datetime.now(UTC)
+    now = now or utcnow()
     zone = agency_zone(service)
     window = booking_window(service, now, zone)
     offices = [office] if office is not None else list(service.offices)

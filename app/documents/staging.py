@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from app.documents.store import upload_store
 from app.documents.validation import PdfInfo
+from app.models import utcnow
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def stage_upload(data: bytes, filename: str, info: PdfInfo) -> str:
         "pages": info.pages,
         "sha256": info.sha256,
         "size": info.size,
-        "created": dt.datetime.now(dt.UTC).isoformat(),
+        "created": utcnow().isoformat(),
     }
     return upload_store().stage(data, json.dumps(meta).encode())
 

@@ -30,7 +30,6 @@ to the outbox (`app.notifications`), the change commits, and the live pages hear
 - `live`: the Socket.IO rooms of /turns and the pushes to them.
 """
 
-from app.models import utcnow  # the clock the turn rules read; staff pages read the same one
 from app.queue.arrivals import appointments_to_check_in, check_in
 from app.queue.calling import OUTCOMES, call_next, current_calls, record_outcome
 from app.queue.changes import can_move_back, cancel_turn, move_back
@@ -104,6 +103,5 @@ __all__ = [
     "turn_code",
     "turn_office",
     "turn_prefix",
-    "utcnow",
     "view_turn",
 ]

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import queue, scheduling
+from app.models import utcnow
 from app.outcomes import TURN_OUTCOME_LABELS
 from app.turns import staff_bp
 from app.turns.forms import ActionForm, OutcomeForm
@@ -30,7 +31,7 @@ def _console_url(line: queue.QueueRef) -> str:
 @staff_required("clerk")
 def index():
     lines = queue.queues_for_staff(current_user)
-    now = queue.utcnow()
+    now = utcnow()
     counts = {
         line.key: queue.count_in_line(*line.key, scheduling.today_for(line.service, now)) for line in lines
     }
@@ -38,7 +39,7 @@ def index():
 
 
 def render_console(line: queue.QueueRef, status: int = 200, **context):
-    now = queue.utcnow()
+    now = utcnow()
     day = scheduling.today_for(line.service, now)
     load = queue.queue_load(line.service, line.office.id, day, now)
     waiting = queue.in_line(*line.key, day)
