@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from app import queue
 from app.extensions import db
-from app.models import Appointment, Closure, OpeningHours, OutboxMessage, Turn
+from app.models import Appointment, Closure, OpeningHours, OutboxMessage, Staff, Turn
 from app.tokens import hash_token, new_token, turn_by_status_token
 from tests.support.clock import UTC, WEDNESDAY_10AM, local
 from tests.support.turns import (
@@ -572,6 +572,62 @@ def test_a_clerk_checks_in_booked_visitors_who_join_the_line_by_appointment_time
     login_retiro(auth)
     assert client.post(f"/staff/queue/check-in/{late}").status_code == 404
     assert "DTOP-LATE22" not in text(client.get("/staff/queue/check-in"))
+
+
+def checked_in_and_called(clock, time: str = "11:30") -> tuple[Appointment, Turn, Staff]:
+    """A booked in-person visitor with reminders pending, checked in and called by a CESCO clerk."""
+    from app import notifications
+
+    clerk = clerk_named("clerk@dtop.demo.ventanilla.pr")
+    appointment = book_in_person("DTOP-VISIT7", "Marta Vélez", time)
+    notifications.queue_appointment_messages(appointment, None, "http://localhost/manage/t")
+    db.session.commit()
+    turn = queue.check_in(appointment, clerk, now=clock.now)
+    line = queue.queue_for(turn.service_id, turn.office_id)
+    assert queue.call_next(line, clerk, now=clock.now).id == turn.id
+    return appointment, turn, clerk
+
+
+def pending_kinds(appointment: Appointment) -> set[str]:
+    """What is still to be sent about the appointment, besides the booking's own confirmation."""
+    return set(
+        db.session.scalars(
+            sa.select(OutboxMessage.kind).where(
+                OutboxMessage.appointment_id == appointment.id,
+                OutboxMessage.status == "pending",
+                OutboxMessage.kind != "confirmation",
+            )
+        )
+    )
+
+
+def test_a_visitor_closed_from_the_queue_ends_like_one_closed_from_the_panel(app, seeded, clock):
+    from app.models import AuditEvent
+
+    with app.test_request_context():
+        appointment, turn, clerk = checked_in_and_called(clock)
+        assert {"reminder_1h"} <= pending_kinds(appointment)
+        queue.record_outcome(turn, clerk, "attended", now=clock.now)
+        appointment = db.session.get(Appointment, appointment.id, populate_existing=True)
+        assert (appointment.status, appointment.outcome) == ("completed", "completed")
+        assert appointment.citizen_seat is None and appointment.seat == 1  # place given back, time used
+        assert pending_kinds(appointment) == {"outcome"}  # reminders dropped, the outcome e-mail queued
+        audit = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "appointment.outcome"))
+        assert (audit.object_id, audit.actor_staff_id, audit.detail) == (
+            appointment.id,
+            clerk.id,
+            {"outcome": "completed"},
+        )
+
+
+def test_a_cancelled_turn_cancels_the_checked_in_appointment_and_frees_both_seats(app, seeded, clock):
+    with app.test_request_context():
+        appointment, turn, clerk = checked_in_and_called(clock)
+        queue.record_outcome(turn, clerk, "cancelled", now=clock.now)
+        appointment = db.session.get(Appointment, appointment.id, populate_existing=True)
+        assert appointment.status == "cancelled" and appointment.outcome is None
+        assert (appointment.seat, appointment.citizen_seat) == (None, None)
+        assert pending_kinds(appointment) == set()
 
 
 def test_check_in_refuses_other_days_and_video_services(app, seeded, clock):
