@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import secrets
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import Flask, current_app, has_app_context
+from flask import Flask, current_app, has_app_context, request
 
 _password_hasher = PasswordHasher()
 # Tests hash many passwords; argon2's cheapest profile keeps the suite fast. Verification reads
@@ -51,6 +53,10 @@ def staff_agency_filter(staff, agency_id_column):
     return agency_id_column == staff.agency_id
 
 
+CSP_REPORT_PATH = "/csp-report"
+# Pages of these blueprints show a citizen's or an appointment's details: no cache may keep them.
+PERSONAL_BLUEPRINTS = frozenset({"staff", "turns_staff", "manage", "call", "survey", "turns"})
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'self'",
@@ -58,12 +64,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "style-src 'self'",
         "img-src 'self' data: blob:",
         "media-src 'self' blob:",
-        "connect-src 'self' ws: wss:",
+        "connect-src 'self'",  # the site's own Socket.IO (CSP 3: 'self' covers ws/wss to this host)
         "font-src 'self'",
         "object-src 'none'",
         "frame-ancestors 'none'",
         "base-uri 'self'",
         "form-action 'self'",
+        f"report-uri {CSP_REPORT_PATH}",
+        "report-to csp",
     ]
 )
 
@@ -72,6 +80,9 @@ def init_security_headers(app: Flask) -> None:
     @app.after_request
     def set_headers(response):
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Reporting-Endpoints", f'csp="{CSP_REPORT_PATH}"')
+        if request.blueprint in PERSONAL_BLUEPRINTS:
+            response.headers.setdefault("Cache-Control", "private, no-store")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
@@ -79,3 +90,46 @@ def init_security_headers(app: Flask) -> None:
         if app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         return response
+
+
+MAX_CSP_REPORT_BYTES = 16 * 1024
+
+
+def csp_violations(body: bytes) -> list[dict[str, str]] | None:
+    """The violations in a browser's CSP report (report-uri or Reporting API form), or None when the
+    body is not one. Each keeps only what is safe to log: the directive, the blocked origin and the
+    first segment of the page's path (paths such as /manage/<token> carry tokens)."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    reports = data if isinstance(data, list) else [data]
+    violations = []
+    for report in reports:
+        if not isinstance(report, dict):
+            return None
+        fields = report.get("csp-report") or report.get("body")
+        if not isinstance(fields, dict):
+            return None
+        violations.append(
+            {
+                "directive": _text(fields.get("effective-directive") or fields.get("effectiveDirective")),
+                "blocked": _origin(fields.get("blocked-uri") or fields.get("blockedURL")),
+                "page": _first_segment(fields.get("document-uri") or fields.get("documentURL")),
+            }
+        )
+    return violations
+
+
+def _text(value) -> str:
+    return "".join(c for c in str(value or "")[:60] if c.isprintable())
+
+
+def _origin(value) -> str:
+    parts = urlsplit(_text(value if isinstance(value, str) else "")[:200])
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else parts.scheme or parts.path[:20]
+
+
+def _first_segment(value) -> str:
+    path = urlsplit(value if isinstance(value, str) else "").path
+    return "/" + path.strip("/").split("/", 1)[0][:30]

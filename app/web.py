@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from functools import wraps
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import abort, current_app
@@ -22,14 +23,24 @@ from app.models import Appointment, Service, Turn
 from app.security import staff_may_act_for
 
 REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,20}")
+MAX_NEXT_LENGTH = 2000
 
 
 # --- Redirects and responses ----------------------------------------------------------------------
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
-    """Only same-site paths: never '//host' or 'scheme:' (an open redirect)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A path on this site to go back to, or `default`: never another site (an open redirect).
+
+    Anything a browser or Werkzeug might drop or rewrite (control characters, spaces of any kind,
+    backslashes) is refused before the check, so `/\t/evil.example` cannot become `//evil.example`.
+    """
+    if not target or len(target) > MAX_NEXT_LENGTH or not target.startswith("/"):
+        return default
+    if "\\" in target or any(character.isspace() or not character.isprintable() for character in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or target.startswith("//"):
         return default
     return target
 

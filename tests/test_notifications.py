@@ -25,6 +25,7 @@ from app.extensions import db
 from app.models import Appointment, OutboxMessage, Service, utcnow
 from app.notifications import (
     appointment_ics,
+    build_email,
     cancel_pending,
     queue_appointment_messages,
     queue_cancellation,
@@ -402,6 +403,35 @@ def test_a_failing_sender_retries_with_backoff_then_gives_up_after_five_attempts
     assert message.status == "failed" and message.attempts == 5
     assert message.body_text == "" and message.attachments == []
     assert send_due(now=now + dt.timedelta(days=1), email_sender=FailingSender()).failed == 0
+
+
+class MimeRecordingSender:
+    """Builds each message's MIME as the SMTP sender would, and fails the first `failures` sends."""
+
+    def __init__(self, failures: int = 0):
+        self.message_ids: list[str] = []
+        self.failures = failures
+
+    def send(self, message):
+        self.message_ids.append(build_email(message, "Ventanilla <no-reply@citas.example>")["Message-ID"])
+        if len(self.message_ids) <= self.failures:
+            raise smtplib.SMTPServerDisconnected("dropped after the DATA command")
+
+
+def test_a_resent_email_keeps_its_message_id_so_the_receiver_can_drop_the_repeat(any_demo):
+    appointment = make_appointment()
+    queue_appointment_messages(appointment, JOIN, MANAGE)
+    db.session.commit()
+    (confirmation,) = outbox(kind="confirmation")
+    sender = MimeRecordingSender(failures=1)
+    now = utcnow()
+    assert send_due(now=now, email_sender=sender).retried == 1
+    assert send_due(now=now + dt.timedelta(minutes=2), email_sender=sender).sent == 1
+    first, again = sender.message_ids
+    assert first == again and first.endswith("@citas.example>")
+    reminder = outbox(kind="reminder_24h")[0]
+    assert build_email(reminder, "no-reply@citas.example")["Message-ID"] != first  # one id per message
+    assert f".{confirmation.id}." in first
 
 
 def test_cancelled_reminders_are_never_sent(demo):

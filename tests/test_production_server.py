@@ -24,6 +24,8 @@ def _assert_html_home(server: ProductionServer) -> None:
     assert response.status_code == 200, f"GET / -> {response.status_code}{server.logs()}"
     assert response.headers["Content-Type"].startswith("text/html")
     assert "<html" in response.text.lower()
+    # The Server header names no version an attacker could look up.
+    assert not any(c.isdigit() for c in response.headers.get("Server", "")), response.headers["Server"]
 
 
 def test_gunicorn_gevent_serves_pages_and_socketio(tmp_path):

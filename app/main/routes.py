@@ -7,9 +7,10 @@ from flask import abort, current_app, jsonify, redirect, render_template, reques
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from app.extensions import db, limiter
+from app.extensions import csrf, db, limiter
 from app.main import bp
 from app.models import Agency, Service
+from app.security import CSP_REPORT_PATH, MAX_CSP_REPORT_BYTES, csp_violations
 from app.web import safe_next
 
 
@@ -52,6 +53,20 @@ def set_language(code: str):
         secure=current_app.config["SESSION_COOKIE_SECURE"],
     )
     return response
+
+
+@bp.post(CSP_REPORT_PATH)
+@csrf.exempt  # browsers send reports without a session or a token
+@limiter.limit("30 per minute")
+def csp_report():
+    """Content-Security-Policy violations reported by browsers, logged without tokens or URLs."""
+    body = request.stream.read(MAX_CSP_REPORT_BYTES + 1)
+    violations = csp_violations(body) if len(body) <= MAX_CSP_REPORT_BYTES else None
+    if violations is None:
+        abort(400)
+    for violation in violations:
+        current_app.logger.warning("CSP violation: %(directive)s blocked %(blocked)s on %(page)s", violation)
+    return "", 204
 
 
 @bp.get("/healthz")

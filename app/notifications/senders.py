@@ -15,7 +15,7 @@ import ssl
 import urllib.request
 from email.message import EmailMessage
 from email.utils import format_datetime as email_date
-from email.utils import make_msgid, parseaddr
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +36,14 @@ class SmsSender(Protocol):
         """Deliver the message or raise; the outbox retries on any exception."""
 
 
+def message_id(message: OutboxMessage, sender: str) -> str:
+    """One Message-ID per outbox row, the same on every attempt: a receiver that already got a
+    message (the sender crashed after delivering it) can drop the repeat. The row's creation time
+    keeps it unique should the database ever be rebuilt and the ids reused."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<ventanilla.{message.id}.{message.created_at:%Y%m%d%H%M%S%f}@{domain}>"
+
+
 def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     """The outbox message as MIME: plain text, an HTML alternative, then the attachments. No database."""
     email = EmailMessage()
@@ -43,7 +51,7 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     email["From"] = sender
     email["To"] = message.recipient
     email["Date"] = email_date(utcnow())
-    email["Message-ID"] = make_msgid(domain=parseaddr(sender)[1].rpartition("@")[2] or "localhost")
+    email["Message-ID"] = message_id(message, sender)
     email["Content-Language"] = message.language
     email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies
     email.set_content(message.body_text)
