@@ -25,7 +25,7 @@ WORKDIR /app
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
-COPY config.py wsgi.py gunicorn.conf.py boot.sh babel.cfg ./
+COPY config.py wsgi.py gunicorn.conf.py log_redaction.py boot.sh babel.cfg ./
 COPY migrations/ migrations/
 COPY app/ app/
 COPY --from=assets /build/app/static/vendor/ app/static/vendor/

@@ -6,6 +6,12 @@ worker monkey-patches the standard library when it starts, and the app must be i
 """
 
 import os
+import sys
+
+from gunicorn.glogging import Logger
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from log_redaction import RedactingFilter, redact  # noqa: E402  (beside this file, free of app imports)
 
 # Listen on every interface inside the container; PaaS hosts hand the port in $PORT.
 bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
@@ -52,3 +58,19 @@ if not control_socket_disable:
 # which can make a healthy worker look dead. Use RAM when available.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with citizens' link tokens cut out of every access-log field (the request
+    line, the path, the query string and the referer: a page's own links are its referer)."""
+
+    def setup(self, cfg):
+        super().setup(cfg)
+        self.error_log.addFilter(RedactingFilter())  # "Error handling request /manage/…"
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {key: redact(value) if isinstance(value, str) else value for key, value in atoms.items()}
+
+
+logger_class = RedactingLogger

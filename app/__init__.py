@@ -25,6 +25,9 @@ from app.turns import routes as turn_routes
 from app.turns import staff_routes as queue_console_routes
 from app.turns.events import register_turn_events
 from config import Config, config_from_env, development_secret_key
+from log_redaction import RedactingFilter
+
+REDACTING_FILTER = RedactingFilter()
 
 # Each blueprint's package only makes the Blueprint; these modules add its views when imported.
 VIEW_MODULES = (
@@ -65,6 +68,10 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     start_background_sender(app)
 
+    # The development server logs each request line, the app its errors with the path: tokens in
+    # paths never reach either.
+    logging.getLogger("werkzeug").addFilter(REDACTING_FILTER)
+    app.logger.addFilter(REDACTING_FILTER)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
     return app
