@@ -14,7 +14,7 @@ from app.booking import routes as booking_routes
 from app.call import routes as call_routes
 from app.call.events import init_call_events
 from app.call.survey import bp as survey_bp
-from app.extensions import csrf, db, limiter, login_manager, migrate, socketio
+from app.extensions import csrf, database_engine_options, db, limiter, login_manager, migrate, socketio
 from app.i18n import init_i18n
 from app.main import routes as main_routes
 from app.manage import routes as manage_routes
@@ -84,6 +84,7 @@ def _prepare_sqlite_dir(uri: str) -> None:
 
 
 def _init_extensions(app: Flask) -> None:
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database_engine_options(app.config)
     db.init_app(app)
     migrate.init_app(
         app,

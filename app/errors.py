@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
+import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
+
+from app.extensions import db
 
 ERROR_TEXT = {
     400: (
@@ -37,6 +42,10 @@ ERROR_TEXT = {
         _l("Something went wrong"),
         _l("We could not complete your request. Nothing was changed. Please try again in a few minutes."),
     ),
+    503: (
+        _l("The service is not available right now"),
+        _l("The service is not available right now. Nothing was changed. Please try again in a few minutes."),
+    ),
 }
 
 
@@ -67,6 +76,7 @@ def _error_slug(code: int) -> str:
         413: "too_large",
         422: "validation",
         429: "rate_limited",
+        503: "unavailable",
     }.get(code, "server_error")
 
 
@@ -87,3 +97,17 @@ def init_error_pages(app: Flask) -> None:
     def handle_server_error(error):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500)
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    def handle_database_unavailable(error):
+        # The database refused, timed out or went silent: say so at once and let the client retry.
+        app.logger.warning(
+            "database unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__
+        )
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            db.session.rollback()
+        response, status = error_response(503)
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = "30"
+        return response

@@ -36,6 +36,26 @@ login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
 
 
+def database_engine_options(config) -> dict:
+    """SQLAlchemy engine options with the timeouts of the settings: PostgreSQL gives up connecting
+    (also to a host that accepts the TCP connection and never answers), running one statement and
+    waiting for a silent peer; every database gives up waiting for a pooled connection."""
+    options = {**config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
+    uri = config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql"):
+        connect_seconds = config["DB_CONNECT_TIMEOUT_SECONDS"]
+        statement_ms = config["DB_STATEMENT_TIMEOUT_SECONDS"] * 1000
+        options.setdefault("pool_timeout", config["DB_POOL_TIMEOUT_SECONDS"])
+        options["connect_args"] = {
+            "connect_timeout": connect_seconds,
+            "options": f"-c statement_timeout={statement_ms}",
+            # Unacknowledged data (a host that went silent mid-query) ends the connection.
+            "tcp_user_timeout": statement_ms + connect_seconds * 1000,
+            **options.get("connect_args", {}),
+        }
+    return options
+
+
 # --- SQLite: real transactions ------------------------------------------------------------------
 # pysqlite opens transactions lazily and in its own way, which breaks SAVEPOINTs and lets two
 # writers deadlock on the upgrade from a read lock. We take over: no implicit BEGIN from the
