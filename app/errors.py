@@ -6,9 +6,11 @@ import contextlib
 
 import sqlalchemy as sa
 from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from app.documents import StoreUnavailable
 from app.extensions import db
 
 ERROR_TEXT = {
@@ -98,6 +100,13 @@ def init_error_pages(app: Flask) -> None:
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500)
 
+    @app.errorhandler(StoreUnavailable)
+    def handle_store_unavailable(error):
+        app.logger.warning("upload store refuses writes on %s %s: %s", request.method, request.path, error)
+        return _unavailable(
+            _("We could not save your file right now. Nothing was stored. Please try again in a few minutes.")
+        )
+
     @app.errorhandler(sa.exc.OperationalError)
     @app.errorhandler(sa.exc.TimeoutError)
     def handle_database_unavailable(error):
@@ -105,9 +114,11 @@ def init_error_pages(app: Flask) -> None:
         app.logger.warning(
             "database unavailable on %s %s: %s", request.method, request.path, error.__class__.__name__
         )
+        return _unavailable()
+
+    def _unavailable(message: str | None = None):
         with contextlib.suppress(sa.exc.SQLAlchemyError):
             db.session.rollback()
-        response, status = error_response(503)
-        response = app.make_response((response, status))
+        response = app.make_response(error_response(503, message))
         response.headers["Retry-After"] = "30"
         return response

@@ -25,7 +25,7 @@ from app.documents.rendering import (
 )
 from app.documents.sandbox import MB, SandboxLimits
 from app.documents.staging import StagedUpload, discard_staged, purge_staged, stage_upload, staged_upload
-from app.documents.store import LocalUploadStore, UploadStore, upload_store
+from app.documents.store import LocalUploadStore, StoreUnavailable, UploadStore, upload_store
 from app.documents.uploads import (
     RequirementSpec,
     UploadedPdf,
@@ -72,5 +72,6 @@ __all__ = [
     "stage_upload",
     "staged_upload",
     "upload_store",
+    "StoreUnavailable",
     "validate_pdf",
 ]

@@ -20,7 +20,7 @@ from flask import current_app
 from flask_babel import gettext
 
 from app.documents.sandbox import SandboxLimits, last_json_object, run_sandboxed, script_command
-from app.documents.store import upload_store
+from app.documents.store import StoreUnavailable, upload_store
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +87,10 @@ def render_page(
     except FileNotFoundError:
         raise RenderError("missing") from None
     data = _render_in_child(pdf, page - 1, width, limits)
-    store.save_render(storage_key, page, width, data)
+    try:
+        store.save_render(storage_key, page, width, data)
+    except StoreUnavailable:  # the cache is a convenience: the clerk still sees the page
+        log.warning("page image not cached: the upload store refuses writes")
     return data
 
 

@@ -22,6 +22,11 @@ from flask import current_app
 KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
+class StoreUnavailable(Exception):
+    """The store cannot take a write right now (disk full, read-only, no permission): the request
+    is answered 503 with a retry hint, and nothing half-written is left behind."""
+
+
 @runtime_checkable
 class UploadStore(Protocol):
     """Keys and tokens are opaque strings the store chooses; a malformed one raises ValueError."""
@@ -177,9 +182,15 @@ class LocalUploadStore:
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
-    """Write to a private temporary file beside `path`, then rename: readers never see half a file."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    """Write to a private temporary file beside `path`, then rename: readers never see half a file.
+
+    Raises StoreUnavailable when the disk refuses the write.
+    """
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    except OSError as error:
+        raise StoreUnavailable(str(error)) from error
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
@@ -187,8 +198,10 @@ def _write_atomically(path: Path, data: bytes) -> None:
             os.fsync(file.fileno())
         os.chmod(temporary, 0o600)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise StoreUnavailable(str(error)) from error
         raise
 
 
