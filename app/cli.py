@@ -11,7 +11,7 @@ from flask.cli import with_appcontext
 
 from app.accounts import StaffError, create_staff
 from app.demo import seed_demo
-from app.documents import purge_renders, purge_staged
+from app.documents import purge_orphan_documents, purge_renders, purge_staged
 from app.extensions import db
 from app.models import Agency
 from app.notifications import send_due
@@ -80,12 +80,22 @@ def create_staff_command(email, name, agency_slug, role, password) -> None:
     show_default=True,
     help="Remove cached page images of documents (they are rendered again when viewed).",
 )
+@click.option(
+    "--orphans-older-than-hours",
+    default=24,
+    show_default=True,
+    help="Remove stored documents that no appointment names (left by a worker that died mid-booking).",
+)
 @with_appcontext
-def purge_documents_command(staged_older_than_hours: int, renders_older_than_hours: int) -> None:
-    """Remove abandoned staged uploads and old cached page images."""
+def purge_documents_command(
+    staged_older_than_hours: int, renders_older_than_hours: int, orphans_older_than_hours: int
+) -> None:
+    """Remove abandoned staged uploads, old cached page images and stored files no appointment names."""
     removed = purge_staged(dt.timedelta(hours=staged_older_than_hours))
     renders = purge_renders(dt.timedelta(hours=renders_older_than_hours))
     click.echo(f"Removed {removed} abandoned staged upload(s) and {renders} cached page image(s).")
+    orphans = purge_orphan_documents(dt.timedelta(hours=orphans_older_than_hours))
+    click.echo(f"Removed {orphans} stored document(s) that no appointment names.")
 
 
 @click.command("send-due")

@@ -180,3 +180,38 @@ def test_purge_documents_removes_abandoned_staged_uploads(app, runner):
     assert result.exit_code == 0 and "Removed 1" in result.output
     with app.app_context():
         assert staged_upload(old) is None and staged_upload(fresh) is not None
+
+
+def test_purge_documents_removes_stored_files_that_no_appointment_names(app, runner, seeded):
+    """A worker killed between storing a booking's PDF and committing its row leaves a file that
+    nothing names (issue #9, item 14): purge-documents removes it once it is a day old."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from app.documents import upload_store
+    from app.extensions import db
+    from app.models import Appointment, Document
+    from tests.support import pdf_factory
+    from tests.support.clock import stamp
+    from tests.support.signaling import make_appointment
+
+    make_appointment(app)
+    with app.app_context():
+        store = upload_store()
+        kept, orphan, in_flight = (store.save(pdf_factory.one_page()) for _ in range(3))
+        appointment = db.session.scalar(sa.select(Appointment))
+        db.session.add(
+            Document(appointment=appointment, requirement_code="licence_front", original_name="l.pdf",
+                     size_bytes=1, pages=1, sha256="0" * 64, storage_key=kept)
+        )  # fmt: skip
+        db.session.commit()
+        root = Path(app.config["UPLOAD_DIR"])
+        stamp(
+            root / kept[:2] / f"{kept}.pdf", root / orphan[:2] / f"{orphan}.pdf", age=dt.timedelta(hours=30)
+        )
+        stamp(root / in_flight[:2] / f"{in_flight}.pdf")  # a booking still checking its documents
+    result = runner.invoke(args=["purge-documents"])
+    assert result.exit_code == 0 and "Removed 1 stored document(s)" in result.output
+    with app.app_context():
+        assert (store.exists(kept), store.exists(orphan), store.exists(in_flight)) == (True, False, True)

@@ -426,6 +426,9 @@ class MemoryUploadStore:
     def delete(self, key: str) -> None:
         self.documents.pop(check_key(key), None)
 
+    def keys_older_than(self, older_than: dt.timedelta) -> list[str]:
+        return []  # this store keeps no write times for documents: none is ever an orphan candidate
+
     def stage(self, data: bytes, meta: bytes) -> str:
         token = new_key()
         self.staged[token] = (data, meta, time.time())

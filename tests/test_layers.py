@@ -64,7 +64,11 @@ SAYS_TRANSACTION = ("commit", "transaction", "read-only", "session")
 def domain_paths():
     for path in sorted(APP.rglob("*.py")):
         top = path.relative_to(APP).parts[0].removesuffix(".py")
-        if top not in BLUEPRINTS and path.name not in DOMAIN_SKIP and top not in ("cli", "web", "forms", "errors", "templating"):
+        if (
+            top not in BLUEPRINTS
+            and path.name not in DOMAIN_SKIP
+            and top not in ("cli", "web", "forms", "errors", "templating")
+        ):
             yield path
 
 

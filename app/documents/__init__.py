@@ -14,6 +14,7 @@ The two child scripts run by path with `python -I`: they import only the standar
 pypdf or pypdfium2 and Pillow, never Flask or this package.
 """
 
+from app.documents.orphans import purge_orphan_documents
 from app.documents.rendering import (
     DEFAULT_WIDTH,
     WIDTHS,
@@ -72,6 +73,7 @@ __all__ = [
     "stage_upload",
     "staged_upload",
     "upload_store",
+    "purge_orphan_documents",
     "StoreUnavailable",
     "validate_pdf",
 ]

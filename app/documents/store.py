@@ -42,6 +42,10 @@ class UploadStore(Protocol):
 
     def delete(self, key: str) -> None: ...
 
+    def keys_older_than(self, older_than: dt.timedelta) -> list[str]:
+        """The keys of stored documents written longer than `older_than` ago."""
+        ...
+
     # Staged uploads: a validated file and its metadata, written and read together.
     def stage(self, data: bytes, meta: bytes) -> str: ...
 
@@ -113,6 +117,17 @@ class LocalUploadStore:
 
     def delete(self, key: str) -> None:
         self.path_for(key).unlink(missing_ok=True)
+
+    def keys_older_than(self, older_than: dt.timedelta) -> list[str]:
+        cutoff = time.time() - older_than.total_seconds()
+        keys = []
+        for path in self.root.glob("[0-9a-f][0-9a-f]/*.pdf"):
+            try:
+                if KEY_PATTERN.fullmatch(path.stem) and path.stat().st_mtime < cutoff:
+                    keys.append(path.stem)
+            except FileNotFoundError:
+                continue  # deleted meanwhile
+        return keys
 
     # --- staged uploads
 
