@@ -8,7 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, booking, call, cli, errors, main, manage, models, security, staff, templating, turns
+from app import api, booking, call, cli, errors, main, manage, models, security, staff, templating, turns, web
 from app.api import routes as api_routes
 from app.booking import routes as booking_routes
 from app.call import routes as call_routes
@@ -62,6 +62,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     errors.init_error_pages(app)
+    app.before_request(web.refuse_control_characters)
     security.init_security_headers(app)
     templating.init_templating(app)
     cli.init_cli(app)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 
 import sqlalchemy as sa
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -60,11 +60,15 @@ def wants_json() -> bool:
     )
 
 
-def error_response(code: int, message: str | None = None):
+def error_response(code: int, message: str | None = None, fields: dict[str, str] | None = None):
+    """The translated error page, or JSON ({error, message} and the refused `fields` if any)."""
     title, default_message = ERROR_TEXT.get(code, ERROR_TEXT[500])
     text = message or str(default_message)
     if wants_json():
-        return jsonify(error=_error_slug(code), message=text), code
+        body = {"error": _error_slug(code), "message": text}
+        if fields is not None:
+            body["fields"] = {name: str(value) for name, value in fields.items()}
+        return jsonify(body), code
     return render_template("errors/error.html", code=code, title=title, message=text), code
 
 
@@ -93,7 +97,12 @@ def init_error_pages(app: Flask) -> None:
         custom = None
         if code != 429 and error.description != type(error).description:
             custom = error.description
-        return error_response(code, custom)
+        response = make_response(error_response(code, custom, getattr(error, "fields", None)))
+        # The exception's own headers, Allow on a 405 above all (RFC 9110), but not its Content-Type.
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response
 
     @app.errorhandler(InternalServerError)
     def handle_server_error(error):

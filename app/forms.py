@@ -8,7 +8,7 @@ from wtforms import RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
-from app.citizens import ContactError
+from app.citizens import ContactError, has_control_characters
 from config import LANGUAGE_NAMES, LANGUAGES
 
 
@@ -26,7 +26,7 @@ def contact_check(parse):
 
 def printable(form, field):
     """No control characters (a NUL byte, say) in a name or a note; line breaks in a text area are fine."""
-    if any(ord(c) < 32 and c not in "\n\r\t" or ord(c) == 127 for c in field.data or ""):
+    if isinstance(field.data, str) and has_control_characters(field.data, allowed="\n\r\t"):
         raise ValidationError(_l("Remove the special characters from this field."))
 
 
@@ -52,6 +52,6 @@ def one_of(label, labels: dict, message) -> RadioField:
 
 
 def free_text(label, max_chars: int, *validators) -> TextAreaField:
-    """An optional text area of at most `max_chars` characters."""
+    """An optional text area of at most `max_chars` characters, without control characters."""
     too_long = Length(max=max_chars, message=_l("Write at most %(max)d characters."))
-    return TextAreaField(label, validators=[*validators, too_long])
+    return TextAreaField(label, validators=[printable, *validators, too_long])

@@ -147,6 +147,18 @@ def today_for(service: Service, now: dt.datetime | None = None) -> dt.date:
     return (now or utcnow()).astimezone(agency_zone(service)).date()
 
 
+CALENDAR_YEARS = 10
+
+
+def within_calendar(day: dt.date, now: dt.datetime | None = None) -> bool:
+    """Whether a day someone asks about is within CALENDAR_YEARS years of this year.
+
+    Anything outside a service's booking window simply has no free slots; this only keeps year 1
+    and year 9999 (whose neighbouring days and months do not exist) away from the date arithmetic.
+    """
+    return abs(day.year - (now or utcnow()).year) <= CALENDAR_YEARS
+
+
 def available_days(
     service: Service,
     first_day: dt.date,

@@ -1,4 +1,5 @@
-"""What the blueprints share: safe redirects, the staff guard, agency scoping, `*_or_404` lookups.
+"""What the blueprints share: safe redirects, the staff guard, agency scoping, `*_or_404` lookups,
+the edge check on URLs and the parsing of dates from query strings and forms.
 
 Blueprints never import each other; anything two of them need lives here (or in the domain).
 Every lookup answers the same way for "does not exist", "expired" and "another agency's": 404,
@@ -13,17 +14,35 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import abort, current_app
+from flask import abort, current_app, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from werkzeug.exceptions import UnprocessableEntity
 
-from app import appointments, queue, tokens
+from app import appointments, queue, scheduling, tokens
+from app.citizens import has_control_characters
 from app.extensions import db
 from app.models import Appointment, Service, Turn
 from app.security import staff_may_act_for
 
 REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,20}")
 MAX_NEXT_LENGTH = 2000
+
+MANAGE_LINK_GONE = _l("This link is not valid or has expired. Check the latest email we sent you.")
+JOIN_LINK_GONE = _l("This link is not valid. Check the latest email we sent you.")
+NO_SUCH_SERVICE = _l("There is no service with that name.")
+# The 404 text of a lookup, by (blueprint, URL variable): a link from an e-mail says so even when
+# it is refused at the edge. Any other URL variable gets the plain "page not found".
+NOT_FOUND_TEXT = {
+    ("manage", "token"): MANAGE_LINK_GONE,
+    ("api", "token"): MANAGE_LINK_GONE,
+    ("call", "token"): JOIN_LINK_GONE,
+    ("turns", "token"): _l("This turn link is not valid or has expired."),
+    ("booking", "slug"): NO_SUCH_SERVICE,
+    ("turns", "slug"): NO_SUCH_SERVICE,
+    ("api", "slug"): NO_SUCH_SERVICE,
+}
 
 
 # --- Redirects and responses ----------------------------------------------------------------------
@@ -49,6 +68,39 @@ def no_store(response):
     """Mark a personal response so that no browser or shared cache keeps it."""
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- The edge: control characters in URLs --------------------------------------------------------
+
+
+class RefusedQuery(UnprocessableEntity):
+    """422: query values the app will not read; `fields` names each one (app.errors shows them)."""
+
+    def __init__(self, names: list[str]):
+        super().__init__(_("Remove the special characters from the address and try again."))
+        self.fields = {name: _("Remove the special characters from this field.") for name in names}
+
+
+def refuse_control_characters() -> None:
+    """before_request, for every route: no control character (a NUL byte, say) gets past the edge.
+
+    PostgreSQL refuses NUL in a string, and no slug, token, reference, date or number holds one. In
+    a URL variable it is a lookup of something that does not exist (404); in a query string, a value
+    that cannot be read (422, naming the fields). Form fields are the forms' (`app.forms.printable`)
+    and the parsers' (`app.citizens`) to refuse, each with its own message. A hostile `next` is
+    no error of the visitor's: `safe_next` sends it home instead.
+    """
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, str) and has_control_characters(value):
+            message = NOT_FOUND_TEXT.get((request.blueprint, name))
+            abort(404, str(message) if message else None)
+    refused = [
+        "".join(c for c in name if not has_control_characters(c)) or "?"
+        for name, value in request.args.items(multi=True)
+        if has_control_characters(name) or (name != "next" and has_control_characters(value))
+    ]
+    if refused:
+        raise RefusedQuery(refused)
 
 
 # --- Staff: role and agency -------------------------------------------------------------------------
@@ -121,39 +173,56 @@ def staff_queue_or_404(service_id: int, office_id: int) -> queue.QueueRef:
 def bookable_service_or_404(slug: str) -> Service:
     service = appointments.bookable_service(slug)
     if service is None:
-        abort(404, _("There is no service with that name."))
+        abort(404, str(NO_SUCH_SERVICE))
     return service
 
 
 def manage_appointment_or_404(token: str) -> Appointment:
     appointment = tokens.appointment_by_manage_token(token)
     if appointment is None:
-        abort(404, _("This link is not valid or has expired. Check the latest email we sent you."))
+        abort(404, str(MANAGE_LINK_GONE))
     return appointment
 
 
 def join_appointment_or_404(token: str) -> Appointment:
     appointment = tokens.appointment_by_join_token(token)
     if appointment is None:
-        abort(404, _("This link is not valid. Check the latest email we sent you."))
+        abort(404, str(JOIN_LINK_GONE))
     return appointment
 
 
-# --- Query strings ------------------------------------------------------------------------------------
+# --- Dates from query strings and forms ----------------------------------------------------------------
+# Malformed, or outside scheduling.within_calendar (year 1, year 9999…): None, never an OverflowError.
 
 
 def parse_month(value: str | None, default: dt.date) -> dt.date | None:
-    """'2031-03' → 1 March 2031; missing → default; malformed → None."""
+    """'2031-03' → 1 March 2031; missing → default; malformed or out of range → None."""
     if not value:
         return default
     try:
-        return dt.datetime.strptime(value, "%Y-%m").date()
+        month = dt.datetime.strptime(value, "%Y-%m").date()
     except ValueError:
         return None
+    return month if scheduling.within_calendar(month) else None
 
 
 def parse_day(value: str | None) -> dt.date | None:
+    """'2031-03-04' → that day; malformed or out of range → None."""
     try:
-        return dt.date.fromisoformat(value or "")
+        day = dt.date.fromisoformat(value or "")
     except ValueError:
         return None
+    return day if scheduling.within_calendar(day) else None
+
+
+def parse_start(value: str | None) -> dt.datetime | None:
+    """A slot's start in ISO 8601 with its UTC offset; naive, malformed or out of range → None."""
+    if has_control_characters(value):
+        return None  # fromisoformat() skips a NUL byte in some places
+    try:
+        start = dt.datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    if start.tzinfo is None or not scheduling.within_calendar(start):
+        return None
+    return start

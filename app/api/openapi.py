@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from functools import cache
 
-from app.api.schemas import DEFAULT_DAYS, LICENCE_NUMBER_MAX, MAX_DAYS
+from app.api.schemas import DEFAULT_DAYS, LICENCE_NUMBER_MAX, MAX_DAYS, MAX_ID
 from app.models import AGENCY_KINDS, APPOINTMENT_STATUSES, LANGUAGES, SERVICE_MODES
+from app.scheduling import CALENDAR_YEARS
+from app.tokens import MAX_TOKEN_LENGTH
+
+# What the server reads, no more: anything else is a 404 (paths) or a 422 (query and form).
+# A control character anywhere in a path or query value is refused before any route runs.
+SLUG = {"type": "string", "minLength": 1, "maxLength": 60, "pattern": "^[a-z0-9]+(?:-[a-z0-9]+)*$"}
+OFFICE_ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+TOKEN = {"type": "string", "minLength": 1, "maxLength": MAX_TOKEN_LENGTH, "pattern": "^[A-Za-z0-9_-]+$"}
 
 DATE_TIME = {
     "type": "string",
@@ -145,10 +153,10 @@ SCHEMAS = {
         "type": "object",
         "required": ["service", "start", "name", "email", "phone"],
         "properties": {
-            "service": {"type": "string", "description": "The service's slug (video or in_person)."},
+            "service": {**SLUG, "description": "The service's slug (video or in_person)."},
             "start": {**DATE_TIME, "description": "A slot's start, as given by the availability."},
             "office": {
-                "type": "integer",
+                **OFFICE_ID,
                 "description": "The office's id; required when the service has several offices.",
             },
             "name": {"type": "string", "minLength": 2, "maxLength": 120},
@@ -258,9 +266,7 @@ PARAMETERS = {
         {"type": "string", "examples": ["es", "en-US,en;q=0.9"]},
         "The language of messages and closure reasons: es (default) or en.",
     ),
-    "Token": _parameter(
-        "token", "path", {"type": "string"}, "The manage token: the last part of manage_url."
-    ),
+    "Token": _parameter("token", "path", TOKEN, "The manage token: the last part of manage_url."),
 }
 
 
@@ -302,9 +308,7 @@ PATHS = {
                 ),
                 "404": _ref("responses", "NotFound"),
             },
-            parameters=[
-                _parameter("agency", "query", {"type": "string"}, "Only this agency's services (its slug).")
-            ],
+            parameters=[_parameter("agency", "query", SLUG, "Only this agency's services (its slug).")],
         )
     },
     "/services/{slug}/availability": {
@@ -317,12 +321,14 @@ PATHS = {
                 "422": _ref("responses", "ValidationFailed"),
             },
             parameters=[
-                _parameter("slug", "path", {"type": "string"}),
+                _parameter("slug", "path", SLUG),
                 _parameter(
                     "from",
                     "query",
-                    {"type": "string", "format": "date"},
-                    "First day (YYYY-MM-DD); today in the agency's time zone by default.",
+                    {"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"},
+                    "First day (YYYY-MM-DD); today in the agency's time zone by default. Days "
+                    f"more than {CALENDAR_YEARS} years from this year are refused (422); days "
+                    "outside the service's booking window simply have no free slots.",
                 ),
                 _parameter(
                     "days",
@@ -332,7 +338,7 @@ PATHS = {
                 _parameter(
                     "office",
                     "query",
-                    {"type": "integer"},
+                    OFFICE_ID,
                     "Only this office (its id); all of the service's offices by default.",
                 ),
             ],

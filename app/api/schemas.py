@@ -17,12 +17,14 @@ from werkzeug.datastructures import MultiDict
 
 from app import scheduling
 from app.appointments import BookingRequest, bookable_service, can_change, office_for
-from app.citizens import ContactError, clean_name, parse_email, parse_phone
+from app.citizens import ContactError, clean_name, has_control_characters, parse_email, parse_phone
 from app.documents import DocumentError, UploadedPdf, read_pdf_upload, requirement_specs
 from app.models import LANGUAGES, Agency, Appointment, DocumentRequirement, Office, Service
+from app.web import parse_start
 
 DEFAULT_DAYS = 14
 MAX_DAYS = 62
+MAX_ID = 99_999  # the largest office id read from a query or form (five digits)
 LICENCE_NUMBER_MAX = Appointment.__table__.c.licence_number.type.length
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -40,6 +42,8 @@ class ValidationFailed(Exception):
 
 def service_for_booking(slug: str | None) -> Service | None:
     """The active video or in-person service with that slug (the booking pages' rule), or None."""
+    if has_control_characters(slug):
+        return None
     return bookable_service(slug or "")
 
 
@@ -51,6 +55,10 @@ def parse_availability_query(args: Mapping[str, str], service: Service):
         first_day = _parse_date(args["from"])
         if first_day is None:
             fields["from"] = _("Enter a date as YYYY-MM-DD, for example 2031-03-04.")
+        elif not scheduling.within_calendar(first_day):
+            fields["from"] = _(
+                "Enter a date within %(years)s years of today.", years=scheduling.CALENDAR_YEARS
+            )
     days = _parse_int(args.get("days", str(DEFAULT_DAYS)))
     if days is None or not 1 <= days <= MAX_DAYS:
         fields["days"] = _("Enter a number of days from 1 to %(max)s.", max=MAX_DAYS)
@@ -73,7 +81,7 @@ def parse_booking_form(form: MultiDict, files: MultiDict) -> BookingRequest:
             _("There is no service with that name.") if form.get("service") else _("Choose a service.")
         )
     office = _booking_office(service, form.get("office"), fields) if service else None
-    start = _parse_start(form.get("start"))
+    start = parse_start(form.get("start"))
     if start is None:
         fields["start"] = _(
             "Enter the start time in ISO 8601 with its UTC offset, for example 2031-03-04T09:00:00-04:00."
@@ -112,7 +120,9 @@ def _language(form: MultiDict, fields: dict[str, str]) -> str:
 
 def _licence_number(service: Service | None, form: MultiDict, fields: dict[str, str]) -> str:
     licence_number = " ".join((form.get("licence_number") or "").split())
-    if service is not None and service.asks_licence_number and not licence_number:
+    if has_control_characters(licence_number):
+        fields["licence_number"] = _("Remove the special characters from this field.")
+    elif service is not None and service.asks_licence_number and not licence_number:
         fields["licence_number"] = _("Enter your driver's licence number.")
     elif len(licence_number) > LICENCE_NUMBER_MAX:
         fields["licence_number"] = _(
@@ -132,15 +142,7 @@ def _parse_date(value: str) -> dt.date | None:
 
 def _parse_int(value: str | None) -> int | None:
     value = (value or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) < 6 else None
-
-
-def _parse_start(value: str | None) -> dt.datetime | None:
-    try:
-        start = dt.datetime.fromisoformat((value or "").strip())
-    except ValueError:
-        return None
-    return start if start.tzinfo is not None else None
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= len(str(MAX_ID)) else None
 
 
 def _offering_office(service: Service, value: str | None) -> Office | None:

@@ -9,7 +9,7 @@ from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.citizens import clean_name, parse_email, parse_phone
-from app.forms import contact_check, language_field
+from app.forms import contact_check, language_field, printable
 
 
 class DetailsForm(FlaskForm):
@@ -22,7 +22,9 @@ class DetailsForm(FlaskForm):
     phone = TelField(
         _l("Phone"), validators=[DataRequired(_l("Enter a phone number.")), contact_check(parse_phone)]
     )
-    licence_number = StringField(_l("Driver's licence number"), validators=[Optional(), Length(max=30)])
+    licence_number = StringField(
+        _l("Driver's licence number"), validators=[Optional(), printable, Length(max=30)]
+    )
     language = language_field()
 
 
@@ -37,7 +39,7 @@ def details_form_for(service, *, formdata=None):
     if service.asks_licence_number:
         ServiceDetailsForm.licence_number = StringField(
             _l("Driver's licence number"),
-            validators=[DataRequired(_l("Enter your driver's licence number.")), Length(max=30)],
+            validators=[DataRequired(_l("Enter your driver's licence number.")), printable, Length(max=30)],
         )
     return ServiceDetailsForm() if formdata is None else ServiceDetailsForm(formdata=formdata)
 

@@ -28,7 +28,7 @@ from app.links import appointment_links
 from app.models import Service
 from app.month_calendar import month_grid
 from app.tokens import appointment_by_manage_token
-from app.web import bookable_service_or_404, parse_day, parse_month
+from app.web import bookable_service_or_404, parse_day, parse_month, parse_start
 
 STEPS = ("service", "date", "time", "details", "review")
 
@@ -124,7 +124,7 @@ def times(slug: str):
         abort(404)
     availability = scheduling.available_days(service, day, 1, office=office)[0]
     if request.method == "POST":
-        start = _parse_start(request.form.get("start"))
+        start = parse_start(request.form.get("start"))
         if start is not None and any(slot.start == start for slot in availability.free_slots):
             state["start"] = start.isoformat()
             save_state(state)
@@ -142,14 +142,6 @@ def times(slug: str):
     return render_step(
         "booking/times.html", service, "time", office=office, availability=availability, day=day
     )
-
-
-def _parse_start(value: str | None) -> dt.datetime | None:
-    try:
-        start = dt.datetime.fromisoformat(value or "")
-    except ValueError:
-        return None
-    return start if start.tzinfo is not None else None
 
 
 @bp.route("/<slug>/details", methods=["GET", "POST"])
@@ -251,7 +243,7 @@ def choose_alternative(slug: str):
     service = bookable_service_or_404(slug)
     state = booking_state(service)
     office = chosen_office(service, state)
-    start = _parse_start(request.form.get("start"))
+    start = parse_start(request.form.get("start"))
     if start is None or scheduling.find_slot(service, office, start) is None:
         flash(_("That time is not available for booking. Please choose another one."), "error")
         return redirect(url_for("booking.calendar", slug=slug))

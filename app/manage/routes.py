@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
@@ -22,7 +20,7 @@ from app.extensions import limiter
 from app.manage import bp
 from app.manage.forms import CancelForm, ReplaceDocumentForm
 from app.month_calendar import month_grid
-from app.web import manage_appointment_or_404, no_store, parse_day, parse_month
+from app.web import manage_appointment_or_404, no_store, parse_day, parse_month, parse_start
 
 
 def render_manage(template: str, appointment, token: str, status: int = 200, **context):
@@ -108,8 +106,8 @@ def reschedule_times(token: str):
     if request.method == "GET":
         return render_manage("manage/reschedule_times.html", appointment, token, **context)
     try:
-        start = dt.datetime.fromisoformat(request.form.get("start", ""))
-        if start.tzinfo is None:
+        start = parse_start(request.form.get("start"))
+        if start is None:
             raise ValueError
         reschedule_appointment(appointment, appointment.office, start, token)
     except ValueError:

@@ -6,12 +6,17 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length, ValidationError
 
-from app.forms import free_text, one_of
+from app.forms import free_text, one_of, printable
 from app.outcomes import MAX_OUTCOME_MESSAGE, OUTCOME_LABELS
+
+ENTER_BOTH = _l("Enter your email and password.")
 
 
 class LoginForm(FlaskForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(ENTER_BOTH), printable, Length(max=254, message=ENTER_BOTH)],
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 

@@ -38,7 +38,7 @@ def login():
         error = _("Invalid email or password.")
         status = 401
     elif request.method == "POST":
-        error = _("Enter your email and password.")
+        error = str(form.email.errors[0]) if form.email.errors else _("Enter your email and password.")
         status = 422
     return render_template("staff/login.html", form=form, error=error), status
 

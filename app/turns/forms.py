@@ -44,4 +44,4 @@ class ActionForm(FlaskForm):
 
 class OutcomeForm(FlaskForm):
     outcome = one_of(_l("Outcome"), TURN_OUTCOME_LABELS, _l("Choose the outcome of the call."))
-    note = free_text(_l("Note (optional)"), 500, printable)
+    note = free_text(_l("Note (optional)"), 500)
