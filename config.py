@@ -170,6 +170,8 @@ class ProductionConfig(Config):
     ENV_NAME = "production"
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "gevent")
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
+    # __Host-: the browser keeps the cookie only if it is Secure, for this host alone and path /.
+    SESSION_COOKIE_NAME = "__Host-ventanilla" if SESSION_COOKIE_SECURE else "session"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
 
     @classmethod

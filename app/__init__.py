@@ -8,7 +8,21 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import api, booking, call, cli, errors, main, manage, models, security, staff, templating, turns, web
+from app import (
+    accounts,
+    api,
+    booking,
+    call,
+    cli,
+    errors,
+    main,
+    manage,
+    security,
+    staff,
+    templating,
+    turns,
+    web,
+)
 from app.api import routes as api_routes
 from app.booking import routes as booking_routes
 from app.call import routes as call_routes
@@ -112,10 +126,8 @@ def _init_extensions(app: Flask) -> None:
     )
 
     @login_manager.user_loader
-    def load_staff(staff_id: str):
-        if not staff_id.isdigit():
-            return None
-        return db.session.get(models.Staff, int(staff_id))
+    def load_staff(session_id: str):
+        return accounts.staff_for_session(session_id)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -32,6 +32,27 @@ def authenticate(email: str, password: str) -> Staff | None:
     return staff
 
 
+def staff_for_session(session_id: str) -> Staff | None:
+    """The active account of a login session ("<id>.<session version>"), or None when the account
+    is gone, deactivated, or its sessions were ended since (a copied cookie included). Read-only."""
+    staff_id, _dot, version = (session_id or "").partition(".")
+    if not (staff_id.isdigit() and version.isdigit()) or len(session_id) > 40:
+        return None
+    staff = db.session.get(Staff, int(staff_id))
+    if staff is None or not staff.active or staff.session_version != int(version):
+        return None
+    return staff
+
+
+def end_sessions(staff: Staff) -> None:
+    """End every session of the account (signing out, a new password, deactivation): each browser
+    holding one, or a copy of its cookie, has to sign in again. Commits."""
+    db.session.execute(
+        sa.update(Staff).where(Staff.id == staff.id).values(session_version=Staff.session_version + 1)
+    )
+    db.session.commit()
+
+
 class StaffError(ValueError):
     """A staff account could not be created; the message says why."""
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 
-from app.accounts import authenticate
+from app.accounts import authenticate, end_sessions
 from app.agenda import todays_agenda
 from app.calls import live, sessions
 from app.extensions import limiter
@@ -33,6 +33,7 @@ def login():
     if form.validate_on_submit():
         staff = authenticate(form.email.data, form.password.data)
         if staff is not None:
+            session.clear()  # a fresh session, and with it a fresh CSRF token
             login_user(staff)
             return redirect(safe_next(request.args.get("next"), url_for("staff.console")))
         error = _("Invalid email or password.")
@@ -45,7 +46,10 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    if current_user.is_authenticated:
+        end_sessions(current_user)  # a copy of this cookie, or another browser's, stops working
     logout_user()
+    session.clear()
     flash(_("You have signed out."), "info")
     return redirect(url_for("staff.login"))
 
