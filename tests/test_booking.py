@@ -79,6 +79,17 @@ def test_the_flow_works_in_english(app, client, seeded):
     assert "Please upload: Driver's licence (front), as PDF." in page
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_language_for_messages_starts_as_the_pages_language(app, client, seeded, language):
+    """Issue #10, item 9: an English booking got Spanish e-mails because the choice said Español."""
+    client.get(f"/language/{language}")
+    choose_slot(client, app)
+    page = client.get(f"/book/{SERVICE}/details").get_data(as_text=True)
+    checked = re.search(r'<input[^>]*name="language"[^>]*value="(\w+)"[^>]*checked', page)
+    checked = checked or re.search(r'<input[^>]*checked[^>]*name="language"[^>]*value="(\w+)"', page)
+    assert checked is not None and checked.group(1) == language
+
+
 def test_in_person_booking_asks_for_an_office(app, client, seeded):
     page = text(client.get("/book/renovacion-licencia"))
     assert "CESCO San Juan" in page and "CESCO Bayamón" in page

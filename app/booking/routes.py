@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from app import scheduling
@@ -29,6 +30,7 @@ from app.models import Service
 from app.month_calendar import month_grid
 from app.tokens import appointment_by_manage_token
 from app.web import bookable_service_or_404, parse_day, parse_month, parse_start
+from config import LANGUAGES
 
 STEPS = ("service", "date", "time", "details", "review")
 
@@ -153,7 +155,8 @@ def details(slug: str):
         return redirect(url_for("booking.calendar", slug=slug))
     if request.method == "GET":
         form = details_form_for(service)
-        form.process(data=state.get("details", {}))
+        # Messages in the language the citizen is reading in, until they choose otherwise.
+        form.process(data=state.get("details") or {"language": str(get_locale() or LANGUAGES[0])})
         return render_step(
             "booking/details.html", service, "details", form=form, office=office, staged=staged_summary(state)
         )
