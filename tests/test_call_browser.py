@@ -144,3 +144,16 @@ def test_a_join_link_opened_too_early_counts_down(app, seeded, live_server, page
     countdown.wait_for(state="visible")
     assert countdown.inner_text().startswith("Abre en 1 h 4")
     assert axe(page) == []
+
+
+def test_the_countdown_follows_the_servers_clock_when_the_phones_runs_fast(
+    app, seeded, live_server, page, clock
+):
+    """Issue #10, item 7: a phone 20 minutes fast reloaded the page every second until it hit the
+    rate limit. The link opens 15 minutes from now by the server's clock."""
+    _, token = make_appointment(app, starts_in=dt.timedelta(minutes=30))
+    page.clock.install(time=clock.now + dt.timedelta(minutes=20))
+    page.goto(f"{live_server.url}/call/{token}")
+    countdown = page.locator(".site-countdown")
+    countdown.wait_for(state="visible")
+    assert countdown.inner_text().startswith(("Abre en 14 min", "Abre en 15 min"))

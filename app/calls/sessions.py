@@ -25,6 +25,7 @@ class JoinWindow:
     state: str  # "early" | "open" | "passed" | "cancelled" | "finished"
     opens_at: dt.datetime
     closes_at: dt.datetime
+    seconds_to_open: int = 0  # by the server's clock: a page counts down from this, not its own clock
 
     @property
     def is_open(self) -> bool:
@@ -49,7 +50,8 @@ def join_window(appointment: Appointment, now: dt.datetime | None = None) -> Joi
         state = "passed"
     else:
         state = "open"
-    return JoinWindow(state=state, opens_at=opens, closes_at=closes)
+    seconds_to_open = max(0, int((opens - now).total_seconds()))
+    return JoinWindow(state=state, opens_at=opens, closes_at=closes, seconds_to_open=seconds_to_open)
 
 
 def open_session(appointment: Appointment) -> CallSession | None:
