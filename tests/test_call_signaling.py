@@ -211,6 +211,7 @@ def test_the_waiting_room_reaches_the_agencys_console_only(app, server):
 
 def test_two_clerks_admitting_at_once_get_one_winner(app, server):
     reference, token = make_appointment(app)
+    server.citizen(token).wait_for("role")  # the citizen is in the waiting room
     sessions = []
     for email in (CLERK, ADMIN):
         session = requests.Session()
@@ -235,6 +236,26 @@ def test_two_clerks_admitting_at_once_get_one_winner(app, server):
         appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference))
         assert appointment.status == "in_call" and appointment.clerk_id is not None
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CallSession)) == 1
+
+
+def test_nobody_is_admitted_who_is_not_in_the_waiting_room(app, server):
+    """Issue #10, item 2: a clerk could admit an absent citizen, who then dropped straight into a
+    live call on opening the link."""
+    reference, token = make_appointment(app)
+    clerk = requests.Session()
+    clerk.post(f"{server.url}/staff/login", data={"email": CLERK, "password": server.credentials[CLERK]})
+    absent = clerk.post(
+        f"{server.url}/staff/appointments/{reference}/admit", allow_redirects=False, timeout=10
+    )
+    assert absent.status_code == 409 and "todavía no está en la sala de espera" in absent.text
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference))
+        assert appointment.status == "booked" and appointment.clerk_id is None
+    server.citizen(token).wait_for("role")
+    present = clerk.post(
+        f"{server.url}/staff/appointments/{reference}/admit", allow_redirects=False, timeout=10
+    )
+    assert present.status_code == 302
 
 
 def test_ice_servers_need_a_participant_and_mint_expiring_turn_credentials(app, server):

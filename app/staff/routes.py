@@ -11,6 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from app.accounts import authenticate, end_sessions
 from app.agenda import todays_agenda
 from app.calls import live, sessions
+from app.calls.presence import rooms
 from app.extensions import limiter
 from app.staff import bp
 from app.staff.forms import LoginForm
@@ -79,6 +80,9 @@ def admit(reference: str):
     appointment = staff_appointment_or_404(reference)
     if appointment.service.mode != "video":
         abort(404)
+    if not rooms.citizen_present(appointment.id):
+        flash(_("%(reference)s is not in the waiting room yet.", reference=appointment.reference), "error")
+        return console(), 409
     try:
         sessions.admit(appointment, current_user)
     except sessions.AlreadyAdmitted as taken:
