@@ -157,3 +157,23 @@ def test_the_countdown_follows_the_servers_clock_when_the_phones_runs_fast(
     countdown = page.locator(".site-countdown")
     countdown.wait_for(state="visible")
     assert countdown.inner_text().startswith(("Abre en 14 min", "Abre en 15 min"))
+
+
+def test_the_admit_button_appears_only_when_the_citizen_arrives(app, seeded, live_server, browser):
+    """Issue #10, item 2: the USWDS button style kept the hidden Admit button visible."""
+    reference, token = make_appointment(app)
+    clerk = open_page(browser, viewport={"width": 1280, "height": 900})
+    citizen = open_page(browser, viewport={"width": 390, "height": 800})
+    try:
+        log_in(clerk, live_server.url, CLERK, seeded[CLERK])
+        admit = clerk.locator(f'tr[data-reference="{reference}"] .site-admit')
+        assert admit.count() == 1 and not admit.is_visible()
+        citizen.goto(f"{live_server.url}/call/{token}")
+        citizen.wait_for_function(
+            "() => !document.getElementById('enter-waiting-room').disabled", timeout=TIMEOUT
+        )
+        citizen.get_by_role("button", name="Entrar a la sala de espera").click()
+        admit.wait_for(state="visible", timeout=TIMEOUT)  # live, without a reload
+    finally:
+        clerk.context.close()
+        citizen.context.close()
