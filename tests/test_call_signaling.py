@@ -281,3 +281,34 @@ def test_ice_servers_need_a_participant_and_mint_expiring_turn_credentials(app, 
         hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()
     ).decode()
     assert turn["credential"] == expected
+
+
+def test_a_citizen_leaving_updates_the_console_even_if_the_clerks_socket_is_closing(app, seeded, monkeypatch):
+    """Issue #10, item 5: at the end of a call, emitting peer-left to a socket that was closing
+    raised SocketIsClosedError in on_disconnect and the console never heard the citizen left."""
+    from engineio.exceptions import SocketIsClosedError
+    from flask import request
+
+    from app.call import events
+    from app.calls.presence import Participant, rooms
+
+    _reference, _token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    with app.app_context():
+        appointment_id = db.session.scalar(sa.select(Appointment.id))
+    rooms.join(Participant(sid="clerk-sid", role="clerk", appointment_id=appointment_id, agency_id=1))
+    rooms.join(Participant(sid="citizen-sid", role="citizen", appointment_id=appointment_id, agency_id=1))
+    told = []
+    monkeypatch.setattr(events, "notify_waiting_room", lambda appointment: told.append(appointment.id))
+    namespace = events.CallNamespace(events.NAMESPACE)
+
+    def closed(*args, **kwargs):
+        raise SocketIsClosedError()
+
+    monkeypatch.setattr(namespace, "emit", closed)
+    try:
+        with app.test_request_context():
+            request.sid = "citizen-sid"
+            namespace.on_disconnect()
+    finally:
+        rooms.leave("clerk-sid")
+    assert told == [appointment_id]

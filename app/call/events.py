@@ -11,8 +11,10 @@ at a time per connection (`async_handlers=False`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 
+from engineio.exceptions import SocketIsClosedError
 from flask import current_app, request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect
@@ -102,13 +104,15 @@ class CallNamespace(Namespace):
         participant = rooms.leave(request.sid)
         if participant is None:
             return
-        other = rooms.other(participant)
-        if other:
-            self.emit("peer-left", {"role": participant.role}, room=other)
-        if participant.role == "citizen":
+        if participant.role == "citizen":  # the console first: it must hear of it whatever follows
             appointment = db.session.get(Appointment, participant.appointment_id)
             if appointment is not None:
                 notify_waiting_room(appointment)
+        other = rooms.other(participant)
+        if other:
+            # At the end of a call both sides leave at once: the other socket may be closing too.
+            with contextlib.suppress(SocketIsClosedError):
+                self.emit("peer-left", {"role": participant.role}, room=other)
 
     def on_signal(self, data=None):
         participant = self._checked_sender(data)

@@ -3,9 +3,13 @@
 const root = document.querySelector("[data-console]");
 const alertBox = document.getElementById("waiting-alert");
 
+let audio = null; // one AudioContext for every chime: browsers limit how many a page may open
+
 function chime() {
   try {
-    const context = new AudioContext();
+    audio = audio || new AudioContext();
+    const context = audio;
+    if (context.state === "suspended") context.resume();
     const tone = context.createOscillator();
     const gain = context.createGain();
     tone.frequency.value = 880;
