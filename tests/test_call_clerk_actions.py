@@ -744,3 +744,21 @@ def test_the_survey_passes_axe_and_is_answered_by_keyboard(app, client, auth, li
     with app.app_context():
         assert db.session.scalar(sa.select(SurveyResponse.rating)) == 3
     assert page.errors == []
+
+
+def test_after_asking_for_a_phone_call_the_page_says_so_and_the_console_shows_the_number(app, client, auth):
+    """Issue #10, item 6: the page kept inviting the citizen into the waiting room, and the
+    console row showed no number to call."""
+    from tests.support.signaling import make_appointment
+
+    reference, token = make_appointment(app)
+    before = client.get(f"/call/{token}").get_data(as_text=True)
+    assert f"/call/{token}/phone-request" in before
+    assert client.post(f"/call/{token}/phone-request").status_code == 302
+    page = client.get(f"/call/{token}").get_data(as_text=True)
+    assert "Un funcionario le llamará" in page and "(787) 555-0100" in page
+    assert f"/call/{token}/phone-request" not in page
+    auth.login()
+    console = client.get("/staff/").get_data(as_text=True)
+    row = console[console.index(f'data-reference="{reference}"') :]
+    assert 'href="tel:+17875550100"' in row[: row.index("</tr>")]

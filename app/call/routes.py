@@ -24,7 +24,13 @@ def join(token: str):
         return redirect(url_for("survey.survey", token=token))
     template = "call/join.html" if window.is_open else "call/not_open.html"
     return render_template(
-        template, appointment=appointment, service=service, agency=service.agency, window=window, token=token
+        template,
+        appointment=appointment,
+        service=service,
+        agency=service.agency,
+        window=window,
+        token=token,
+        phone_requested=sessions.phone_requested(appointment),
     )
 
 
