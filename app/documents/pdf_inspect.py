@@ -189,12 +189,21 @@ def _check_xref_chain(data: bytes, max_objects: int) -> None:
     beyond what the file could hold is refused before anyone allocates for it. Where no section
     starts at an offset, the walk stops: pypdf's (bounded) repair takes over from there.
 
-    After the newest section's trailer only "startxref" and "%%EOF" belong: markup there is a
-    polyglot, even when a second, fake "%%EOF" hides it from the check after the last one.
+    After the last section's trailer (the newest revision's; in a linearized file the main one, at
+    the end) only "startxref" and "%%EOF" belong: markup there is a polyglot, even when a second,
+    fake "%%EOF" hides it from the check after the last one.
     """
+    end = _walk_xref_chain(data, max_objects)
+    if end is not None and MARKUP.search(data, end):
+        raise Rejected("polyglot")
+
+
+def _walk_xref_chain(data: bytes, max_objects: int) -> int | None:
+    """Where the last of the sections walked ends, or None when startxref leads to none."""
     offset = _startxref(data)
     header_at = max(data.find(HEADER, 0, HEADER_WINDOW + len(HEADER) - 1), 0)
     seen: set[int] = set()
+    end = None
     while offset is not None:
         if offset in seen:
             raise Rejected("xref_loop")
@@ -205,19 +214,19 @@ def _check_xref_chain(data: bytes, max_objects: int) -> None:
         if section is None and header_at:  # offsets counted from the header, past a few junk bytes
             section = _xref_trailer(data, offset + header_at)
         if section is None:
-            return
+            break
         trailer, tail = section
-        if len(seen) == 1 and MARKUP.search(data, tail):
-            raise Rejected("polyglot")
+        end = tail if end is None else max(end, tail)
         size = dict.get(trailer, "/Size")
         if isinstance(size, NumberObject) and size > max_objects:
             raise Rejected("too_complex")
         offset = dict.get(trailer, "/Prev")
         if offset is None:
-            return
+            break
         if not isinstance(offset, NumberObject) or not 0 <= offset < len(data):
             raise Rejected("damaged")
         offset = int(offset)
+    return end
 
 
 def _startxref(data: bytes) -> int | None:

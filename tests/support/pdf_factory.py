@@ -690,6 +690,26 @@ def binary_junk_before_header() -> bytes:
     return bytes(16) + bytes(range(0x80, 0xA0)) + b"\r\n" + one_page()
 
 
+def linearized_with_html_words_inside_a_stream() -> bytes:
+    """Laid out like a linearized file: startxref points at a first-page xref section at the start,
+    whose /Prev is the main one at the end; a content stream mentions <html>. Accepted."""
+    content = b"BT /F1 12 Tf 72 700 Td (Use <html> and <script> tags) Tj ET"
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    first_at = len(out)
+    out += b"xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 5 /Root 1 0 R /Prev MAIN_XREF_AT >>\n"
+    out += b"startxref\n0\n%%EOF\n"
+    offsets = []
+    bodies = [*ONE_PAGE_TREE[:2], ONE_PAGE_TREE[2].replace(b" >>", b" /Contents 4 0 R >>")]
+    bodies.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+    for number, body in enumerate(bodies, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    main_at = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % at for at in offsets)
+    out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % first_at
+    return bytes(out).replace(b"MAIN_XREF_AT", b"%012d" % main_at)
+
+
 def html_words_inside_a_stream() -> bytes:
     """A page whose text mentions <script> and <html> in its (uncompressed) content stream: accepted."""
     content = b"BT /F1 12 Tf 72 700 Td (Use <html> and <script> tags; javascript: links) Tj ET"
