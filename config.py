@@ -68,6 +68,7 @@ class Config:
     PDF_CHECK_MEMORY_MB = _env_int("PDF_CHECK_MEMORY_MB", 512)
     PDF_CHECK_TIMEOUT_SECONDS = _env_int("PDF_CHECK_TIMEOUT_SECONDS", 10)
     PDF_MAX_INFLATED_MB = _env_int("PDF_MAX_INFLATED_MB", 50)
+    PDF_MAX_IMAGE_MEGAPIXELS = _env_int("PDF_MAX_IMAGE_MEGAPIXELS", 50)
     PDF_CHECK_CONCURRENCY = _env_int("PDF_CHECK_CONCURRENCY", 4)
     # Staff see stored PDFs only as page images, rendered in a child process with these limits
     # (app/documents/rendering.py); an image's long side never passes PDF_RENDER_MAX_SIDE_PX.

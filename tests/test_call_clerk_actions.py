@@ -299,6 +299,9 @@ def test_a_page_with_a_giant_image_is_rendered_within_bounds(app, client, auth):
 
     buffer = io.BytesIO()  # 20000 × 20000 pixels, 4.7 MB as JPEG: 400 MB once decoded in full
     Image.new("L", (20000, 20000), 255).save(buffer, format="PDF", resolution=72)
+    # Uploads now refuse such a pixel flood; the renderer must still hold its bounds for a file
+    # stored under a higher limit (or before the check existed).
+    app.config["PDF_MAX_IMAGE_MEGAPIXELS"] = 500
     booked = book(client, licence=buffer.getvalue())
     document = document_of(app, booked["reference"])
     auth.login()

@@ -7,6 +7,7 @@ import datetime as dt
 import hashlib
 import io
 import os
+import runpy
 import stat
 import subprocess
 import sys
@@ -120,8 +121,26 @@ def test_unknown_error_codes_are_a_programming_error():
         (pdf_factory.scan_10mb, 4),
         (pdf_factory.with_uri_link, 1),
         (pdf_factory.small_junk_before_header, 1),
+        (pdf_factory.binary_junk_before_header, 1),
+        (pdf_factory.xref_stream_valid, 1),
+        (pdf_factory.image_of_normal_size, 1),
+        (pdf_factory.inline_image_of_normal_size, 1),
+        (pdf_factory.html_words_inside_a_stream, 1),
+        (pdf_factory.linearized_with_html_words_inside_a_stream, 1),
     ],
-    ids=["one_page", "exactly_max_pages", "scan_10mb", "uri_link", "small_junk_before_header"],
+    ids=[
+        "one_page",
+        "exactly_max_pages",
+        "scan_10mb",
+        "uri_link",
+        "small_junk_before_header",
+        "binary_junk_before_header",
+        "xref_stream_valid",
+        "image_of_normal_size",
+        "inline_image_of_normal_size",
+        "html_words_inside_a_stream",
+        "linearized_with_html_words_inside_a_stream",
+    ],
 )
 def test_valid_files_are_accepted_with_their_pages_hash_and_size(app, build, pages):
     data = build()
@@ -151,6 +170,22 @@ def test_a_decompression_bomb_is_refused_without_inflating_it():
 def test_the_inflated_budget_is_a_setting(app):
     data = pdf_factory.scan_10mb()  # about 10 MB of pixels once inflated
     assert rejection(data, limits=PdfLimits(max_inflated_bytes=5 * MB)).code == "inflates_too_much"
+
+
+def test_the_pixel_limit_is_a_setting():
+    normal = pdf_factory.image_of_normal_size()  # 5100 x 6600: 33.7 megapixels
+    assert validate_pdf(normal, "licencia.pdf", MAX_PAGES, PdfLimits()).pages == 1
+    assert rejection(normal, limits=PdfLimits(max_image_pixels=30_000_000)).code == "pixel_flood"
+    inline = pdf_factory.inline_image_of_normal_size()  # 1700 x 2200: 3.7 megapixels
+    assert rejection(inline, limits=PdfLimits(max_image_pixels=3_000_000)).code == "pixel_flood"
+
+
+def test_an_endless_chain_of_xref_sections_is_too_complex():
+    inspector = runpy.run_path(str(INSPECTOR))
+    sections = inspector["MAX_XREF_SECTIONS"]
+    data = pdf_factory.updated_many_times(sections)  # one original section plus `sections` updates
+    assert rejection(data).code == "too_complex"
+    assert validate_pdf(pdf_factory.updated_many_times(20), "licencia.pdf", MAX_PAGES).pages == 1
 
 
 def test_a_child_that_outlives_the_wall_clock_limit_is_killed(monkeypatch):
@@ -238,6 +273,7 @@ def test_limits_come_from_the_settings_with_defaults(app):
         PDF_CHECK_MEMORY_MB=256,
         PDF_CHECK_TIMEOUT_SECONDS=4,
         PDF_MAX_INFLATED_MB=20,
+        PDF_MAX_IMAGE_MEGAPIXELS=30,
     )
     app.config["PDF_CHECK_CONCURRENCY"] = 2
     limits = PdfLimits.from_config(app.config)
@@ -247,8 +283,9 @@ def test_limits_come_from_the_settings_with_defaults(app):
         limits.memory_bytes,
         limits.wall_seconds,
         limits.max_inflated_bytes,
+        limits.max_image_pixels,
         limits.concurrency,
-    ) == (2 * MB, 2, 256 * MB, 4.0, 20 * MB, 2)
+    ) == (2 * MB, 2, 256 * MB, 4.0, 20 * MB, 30_000_000, 2)
 
     with app.app_context():  # validate_pdf without limits reads them from the app
         assert rejection(pdf_factory.scan_10mb()).code == "too_large"

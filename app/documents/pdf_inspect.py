@@ -2,7 +2,8 @@
 
 `app.documents.validation.validate_pdf` runs this file by path with the PDF on stdin:
 
-    python -I app/documents/pdf_inspect.py CPU_SECONDS MEMORY_BYTES MAX_PAGES MAX_INFLATED_BYTES MAX_OBJECTS
+    python -I app/documents/pdf_inspect.py CPU_SECONDS MEMORY_BYTES MAX_PAGES MAX_INFLATED_BYTES MAX_OBJECTS \
+        MAX_IMAGE_PIXELS
 
 It prints one JSON line: `{"pages": 1, "peak_rss_kb": 41000}` for an acceptable file, or
 `{"code": "javascript", ...}` with one of the rejection codes of `app.documents.DocumentError`.
@@ -25,7 +26,14 @@ import zlib
 import pypdf
 from pypdf import filters
 from pypdf.errors import LimitReachedError
-from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject, read_object
+from pypdf.generic import (
+    ArrayObject,
+    DictionaryObject,
+    IndirectObject,
+    NumberObject,
+    StreamObject,
+    read_object,
+)
 
 # Action types a citizen's document has no business carrying: they open other files or programs,
 # send or load form data, or play media. /URI (a web link) is deliberately absent: links in a
@@ -69,6 +77,25 @@ WHITESPACE = re.compile(rb"[\0\t\n\f\r ]*")
 SPACE_BYTES = frozenset(b"\0\t\n\f\r ")
 DIGIT_BYTES = frozenset(b"0123456789")
 
+HEADER = b"%PDF-"
+HEADER_WINDOW = 1024
+# Markup a browser would render. Before the header, any "<" is refused: real files carry only
+# whitespace or binary bytes there. After the last %%EOF nothing belongs to the PDF, so markup
+# there is refused too (inside the PDF, strings and streams may mention tags harmlessly).
+MARKUP = re.compile(rb"<\s*/?\s*(?:script|html|svg|iframe|body)|javascript:", re.IGNORECASE)
+# Cross-reference sections followed through /Prev before the file counts as too complex.
+MAX_XREF_SECTIONS = 1_000
+TRAILER_WINDOW = 64 * 1024  # how far a trailer dictionary may reach
+OBJECT_HEADER = re.compile(rb"\d+[\0\t\n\f\r ]+\d+[\0\t\n\f\r ]+obj")
+STREAM_KEYWORD = re.compile(rb">>[\0\t\n\f\r ]*stream")
+STARTXREF = re.compile(rb"startxref[\0\t\n\f\r ]*(\d{1,15})")
+# An image decodes to width x height pixels whatever its file size: refuse a "pixel flood".
+MAX_IMAGE_PIXELS = 50_000_000  # a letter page scanned at 600 dpi is 34 megapixels
+INLINE_IMAGE = re.compile(rb"(?:^|(?<=[\0\t\n\f\r \]\)>}]))BI(?=[\0\t\n\f\r /])")
+INLINE_IMAGE_DATA = re.compile(rb"[\0\t\n\f\r ]ID[\0\t\n\f\r ]")
+INLINE_SIZE = re.compile(rb"/(W|Width|H|Height)[\0\t\n\f\r ]*([^\0\t\n\f\r /\[\]<>()]*)")
+INLINE_DICT_WINDOW = 4096
+
 
 class Rejected(Exception):
     def __init__(self, code: str):
@@ -90,8 +117,15 @@ def _set_limit(which: int, soft: int, hard: int) -> None:
     resource.setrlimit(which, (soft, hard))
 
 
-def inspect(data: bytes, max_pages: int, max_inflated: int, max_objects: int) -> dict:
+def inspect(
+    data: bytes, max_pages: int, max_inflated: int, max_objects: int, max_pixels: int = MAX_IMAGE_PIXELS
+) -> dict:
     """The verdict on one PDF: {"pages": n} or {"code": reason, ...}."""
+    try:
+        _check_markup(data)
+        _check_xref_chain(data, max_objects)
+    except Rejected as rejection:
+        return rejection.verdict
     pypdf.overwrite_configuration(
         zlib_maximum_output_length=max_inflated + 1,
         lzw_maximum_output_length=max_inflated + 1,
@@ -120,6 +154,7 @@ def inspect(data: bytes, max_pages: int, max_inflated: int, max_objects: int) ->
         for code in THREAT_ORDER:
             if code in threats:
                 return {"code": code}
+        _check_images(reader, objects, max_pixels)
         pages = len(reader.pages)
     except Rejected as rejection:
         return rejection.verdict
@@ -133,6 +168,180 @@ def inspect(data: bytes, max_pages: int, max_inflated: int, max_objects: int) ->
     if pages > max_pages:
         return {"code": "too_many_pages", "pages": pages}
     return {"pages": pages}
+
+
+def _check_markup(data: bytes) -> None:
+    """Refuse a polyglot: a file a browser would also render as a web page, with its scripts."""
+    header_at = data.find(HEADER, 0, HEADER_WINDOW + len(HEADER) - 1)
+    before = data[: max(header_at, 0)]
+    if b"<" in before or MARKUP.search(before):
+        raise Rejected("polyglot")
+    eof_at = data.rfind(b"%%EOF")
+    if eof_at >= 0 and MARKUP.search(data, eof_at + 5):
+        raise Rejected("polyglot")
+
+
+def _check_xref_chain(data: bytes, max_objects: int) -> None:
+    """Walk the cross-reference sections from startxref through /Prev, refusing a chain that loops.
+
+    pypdf stops quietly at a loop and reads what it has; a viewer may instead loop forever or read a
+    different revision. A /Prev outside the file, or that is not a number, is damage; a /Size far
+    beyond what the file could hold is refused before anyone allocates for it. Where no section
+    starts at an offset, the walk stops: pypdf's (bounded) repair takes over from there.
+
+    After the last section's trailer (the newest revision's; in a linearized file the main one, at
+    the end) only "startxref" and "%%EOF" belong: markup there is a polyglot, even when a second,
+    fake "%%EOF" hides it from the check after the last one.
+    """
+    end = _walk_xref_chain(data, max_objects)
+    if end is not None and MARKUP.search(data, end):
+        raise Rejected("polyglot")
+
+
+def _walk_xref_chain(data: bytes, max_objects: int) -> int | None:
+    """Where the last of the sections walked ends, or None when startxref leads to none."""
+    offset = _startxref(data)
+    header_at = max(data.find(HEADER, 0, HEADER_WINDOW + len(HEADER) - 1), 0)
+    seen: set[int] = set()
+    end = None
+    while offset is not None:
+        if offset in seen:
+            raise Rejected("xref_loop")
+        if len(seen) >= MAX_XREF_SECTIONS:
+            raise Rejected("too_complex")
+        seen.add(offset)
+        section = _xref_trailer(data, offset)
+        if section is None and header_at:  # offsets counted from the header, past a few junk bytes
+            section = _xref_trailer(data, offset + header_at)
+        if section is None:
+            break
+        trailer, tail = section
+        end = tail if end is None else max(end, tail)
+        size = dict.get(trailer, "/Size")
+        if isinstance(size, NumberObject) and size > max_objects:
+            raise Rejected("too_complex")
+        offset = dict.get(trailer, "/Prev")
+        if offset is None:
+            break
+        if not isinstance(offset, NumberObject) or not 0 <= offset < len(data):
+            raise Rejected("damaged")
+        offset = int(offset)
+    return end
+
+
+def _startxref(data: bytes) -> int | None:
+    at = data.rfind(b"startxref")
+    match = STARTXREF.match(data, at) if at >= 0 else None
+    return int(match.group(1)) if match else None
+
+
+def _xref_trailer(data: bytes, offset: int) -> tuple[DictionaryObject, int] | None:
+    """The trailer of the xref table, or the dictionary of the xref stream, at `offset`; else None.
+
+    With it, where the section's own bytes end: its "trailer" keyword, or its stream's end.
+    """
+    if not 0 <= offset < len(data):
+        return None
+    at = WHITESPACE.match(data, offset).end()
+    if data.startswith(b"xref", at):
+        keyword = data.find(b"trailer", at)
+        if keyword < 0:
+            return None
+        text = data[keyword + 7 : keyword + 7 + TRAILER_WINDOW]
+        tail = keyword
+    else:
+        header = OBJECT_HEADER.match(data, at)
+        if header is None:
+            return None
+        stream = STREAM_KEYWORD.search(data, header.end(), header.end() + TRAILER_WINDOW)
+        text = data[header.end() : stream.start() + 2 if stream else header.end() + TRAILER_WINDOW]
+        end = data.find(b"endstream", stream.end()) if stream else -1
+        tail = end if end >= 0 else len(data)
+    text = text[WHITESPACE.match(text).end() :]
+    try:
+        trailer = read_object(io.BytesIO(text), _NO_DOCUMENT)
+    except Exception:  # noqa: BLE001  (not a dictionary: pypdf's repair decides)
+        return None
+    return (trailer, tail) if isinstance(trailer, DictionaryObject) else None
+
+
+class _NoDocument:
+    """Stands in for the reader while trailers are read: their references are never followed."""
+
+    def get_object(self, _reference):
+        return None
+
+
+_NO_DOCUMENT = _NoDocument()
+
+
+def _check_images(reader, objects: list, max_pixels: int) -> None:
+    """Refuse an image, XObject or inline, whose declared size would decode to a flood of pixels."""
+    for obj in objects:
+        if isinstance(obj, StreamObject) and _resolved(dict.get(obj, "/Subtype")) == "/Image":
+            _check_image_size(
+                _resolved(dict.get(obj, "/Width")), _resolved(dict.get(obj, "/Height")), max_pixels
+            )
+    for content in _content_streams(reader, objects):
+        try:
+            data = content.get_data()
+        except (MemoryError, LimitReachedError):
+            raise
+        except Exception:  # noqa: BLE001  (a viewer cannot draw it either)
+            continue
+        for match in INLINE_IMAGE.finditer(data):
+            entries = data[match.end() : match.end() + INLINE_DICT_WINDOW]
+            end = INLINE_IMAGE_DATA.search(entries)
+            sizes = {}
+            for key, value in INLINE_SIZE.findall(entries[: end.start() if end else None]):
+                sizes[key[:1]] = _number(value)
+            if sizes:
+                _check_image_size(sizes.get(b"W"), sizes.get(b"H"), max_pixels)
+
+
+def _number(text: bytes):
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+def _check_image_size(width, height, max_pixels: int) -> None:
+    if width is None or height is None:
+        return  # no size: the viewer cannot draw it, and decodes nothing
+    sizes = []
+    for value in (width, height):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise Rejected("damaged")
+        if isinstance(value, float) and not value.is_integer():
+            raise Rejected("damaged")
+        if value < 0:
+            raise Rejected("damaged")
+        sizes.append(int(value))
+    if sizes[0] * sizes[1] > max_pixels:
+        raise Rejected("pixel_flood")
+
+
+def _content_streams(reader, objects: list) -> list:
+    """Streams of drawing operators: pages' contents, forms, tiling patterns and Type 3 glyphs."""
+    found = []
+    for obj in objects:
+        if isinstance(obj, StreamObject):
+            if _resolved(dict.get(obj, "/Subtype")) == "/Form" or "/PatternType" in obj:
+                found.append(obj)
+        elif isinstance(obj, DictionaryObject):
+            if _resolved(dict.get(obj, "/Type")) == "/Page":
+                contents = _resolved(dict.get(obj, "/Contents"))
+                parts = list.__iter__(contents) if isinstance(contents, ArrayObject) else [contents]
+                found += [_resolved(part) for part in parts]
+            procs = _resolved(dict.get(obj, "/CharProcs"))
+            if isinstance(procs, DictionaryObject):
+                found += [_resolved(proc) for proc in dict.values(procs)]
+    unique = {id(stream): stream for stream in found if isinstance(stream, StreamObject)}
+    return list(unique.values())
 
 
 def _code_for_limit(error: BaseException) -> str:
@@ -333,13 +542,15 @@ def _peak_rss_kb() -> int:
 
 
 def main(argv: list[str]) -> int:
-    cpu_seconds, memory_bytes, max_pages, max_inflated, max_objects = (int(arg) for arg in argv[1:6])
+    cpu_seconds, memory_bytes, max_pages, max_inflated, max_objects, max_pixels = (
+        int(arg) for arg in argv[1:7]
+    )
     limit_resources(cpu_seconds, memory_bytes)
     logging.disable(logging.CRITICAL)  # pypdf's complaints about a hostile file would flood stderr
     warnings.simplefilter("ignore")
     data = sys.stdin.buffer.read()
     try:
-        verdict = inspect(data, max_pages, max_inflated, max_objects)
+        verdict = inspect(data, max_pages, max_inflated, max_objects, max_pixels)
     except (MemoryError, RecursionError):
         verdict = {"code": "too_complex"}
     del data

@@ -85,6 +85,19 @@ _MESSAGES = {
         "“%(name)s” is too complex for us to check safely. Print it to a new PDF (“Print” → “Save as "
         "PDF”) or scan it again, and upload the new copy.",
     ),
+    "xref_loop": _l(
+        "“%(name)s” is damaged in a way we cannot check safely: its index of contents leads round in "
+        "a circle. Print it to a new PDF (“Print” → “Save as PDF”) or scan it again, and upload the "
+        "new copy.",
+    ),
+    "pixel_flood": _l(
+        "“%(name)s” contains an image far too large to open safely. Scan it again at a normal "
+        "resolution (300 dpi is enough), and upload the new copy.",
+    ),
+    "polyglot": _l(
+        "“%(name)s” is also a web page, with code a browser would run, so we cannot accept it. Save it "
+        "again as PDF from the original document, or scan it again, and upload the new copy.",
+    ),
 }
 CODES = frozenset(_MESSAGES)
 
@@ -139,6 +152,7 @@ class PdfLimits(SandboxLimits):
     max_bytes: int = 10 * MB
     max_inflated_bytes: int = 50 * MB  # all streams together, once decompressed
     max_objects: int = 100_000
+    max_image_pixels: int = 50_000_000  # width × height of any one image
 
     @classmethod
     def from_config(cls, config) -> PdfLimits:
@@ -148,6 +162,9 @@ class PdfLimits(SandboxLimits):
             **cls.sandbox_settings(config, "PDF_CHECK"),
             max_bytes=int(config.get("PDF_MAX_BYTES", default.max_bytes)),
             max_inflated_bytes=int(config.get("PDF_MAX_INFLATED_MB", default.max_inflated_bytes // MB)) * MB,
+            max_image_pixels=int(
+                config.get("PDF_MAX_IMAGE_MEGAPIXELS", default.max_image_pixels // 1_000_000) * 1_000_000
+            ),
         )
 
 
@@ -188,6 +205,7 @@ def inspector_command(max_pages: int, limits: PdfLimits) -> list[str]:
         max_pages,
         limits.max_inflated_bytes,
         limits.max_objects,
+        limits.max_image_pixels,
     )
 
 

@@ -465,6 +465,264 @@ def hidden_bomb() -> bytes:
     return raw_pdf(ONE_PAGE_TREE + [stream])
 
 
+# --- rejected: xref chains that loop, pixel floods, polyglots ------------------------------------
+
+
+def _updated(sections: int, prev_of) -> bytes:
+    """One page, then `sections` incremental updates re-writing the catalog, each with a classic xref.
+
+    `prev_of(offsets)` gives the new section's /Prev from the offsets of the xref sections written
+    so far: the original file's first, the new one last.
+    """
+    out = bytearray(raw_pdf(ONE_PAGE_TREE))
+    offsets = [int(out.rsplit(b"startxref\n", 1)[1].split()[0])]
+    for _ in range(sections):
+        catalog_at = len(out)
+        out += b"1 0 obj\n" + ONE_PAGE_TREE[0] + b"\nendobj\n"
+        offsets.append(len(out))
+        out += b"xref\n0 1\n0000000000 65535 f \n1 1\n%010d 00000 n \n" % catalog_at
+        out += b"trailer\n<< /Size 4 /Root 1 0 R /Prev %010d >>\n" % prev_of(offsets)
+        out += b"startxref\n%d\n%%%%EOF\n" % offsets[-1]
+    return bytes(out)
+
+
+def updated_many_times(updates: int) -> bytes:
+    """A valid file edited `updates` times, each update's /Prev pointing at the one before."""
+    return _updated(updates, lambda offsets: offsets[-2])
+
+
+def xref_prev_loop_to_itself() -> bytes:
+    """A valid file plus one update whose trailer's /Prev is that update's own xref section."""
+    return _updated(1, lambda offsets: offsets[-1])
+
+
+def xref_prev_loop_through_sections() -> bytes:
+    """Four updates; walking /Prev from startxref goes 4 -> 3 -> 2 -> 1 -> 4 -> ...
+
+    The /Prev values are zero-padded, so the oldest update's can be pointed at the newest afterwards.
+    """
+    data = _updated(4, lambda offsets: offsets[-2])
+    original, newest = _xref_offsets(data)[0], int(data.rsplit(b"startxref\n", 1)[1].split()[0])
+    old, new = b"/Prev %010d" % original, b"/Prev %010d" % newest
+    assert data.count(old) == 1
+    return data.replace(old, new)
+
+
+def xref_prev_past_the_end() -> bytes:
+    """An update whose trailer's /Prev points far beyond the end of the file."""
+    return _updated(1, lambda offsets: 10**9)
+
+
+def _xref_offsets(data: bytes) -> list[int]:
+    return [int(data[i + 10 :].split()[0]) for i in _find_all(data, b"startxref\n")]
+
+
+def _find_all(data: bytes, needle: bytes) -> list[int]:
+    found, at = [], data.find(needle)
+    while at >= 0:
+        found.append(at)
+        at = data.find(needle, at + 1)
+    return found
+
+
+def _xref_stream_pdf(
+    size: int | None = None, first_prev: bool = False, second_prev: str | None = None
+) -> bytes:
+    """One page indexed by an xref stream (object 4); with `second_prev`, an update indexed by another.
+
+    `size` overrides the first stream's /Size. `second_prev` is "self" (the update's /Prev is its own
+    offset) or "first" (it is the first stream's, as it should be); `first_prev` gives the first
+    stream a /Prev to the second, closing a loop. /Prev values are zero-padded to fix offsets.
+    """
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(ONE_PAGE_TREE, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    first_at = len(out)
+    rows = [b"\x00" + (0).to_bytes(4, "big") + b"\xff\xff"]
+    rows += [b"\x01" + offset.to_bytes(4, "big") + b"\x00\x00" for offset in [*offsets, first_at]]
+    table = b"".join(rows)
+    prev = b" /Prev PREV_OF_FIRST" if first_prev else b""
+    out += b"4 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R%s /Length %d >>\nstream\n" % (
+        5 if size is None else size,
+        prev,
+        len(table),
+    )
+    out += table + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % first_at
+    if second_prev is not None:
+        catalog_at = len(out)
+        out += b"1 0 obj\n" + ONE_PAGE_TREE[0] + b"\nendobj\n"
+        second_at = len(out)
+        table = b"".join(b"\x01" + at.to_bytes(4, "big") + b"\x00\x00" for at in (catalog_at, second_at))
+        out += b"5 0 obj\n<< /Type /XRef /Size 6 /Index [1 1 5 1] /W [1 4 2] /Root 1 0 R "
+        out += b"/Prev %010d /Length %d >>\nstream\n" % (
+            second_at if second_prev == "self" else first_at,
+            len(table),
+        )
+        out += table + b"\nendstream\nendobj\nstartxref\n%d\n%%%%EOF\n" % second_at
+        out = bytearray(bytes(out).replace(b"PREV_OF_FIRST", b"%013d" % second_at))
+    return bytes(out)
+
+
+def xref_stream_valid() -> bytes:
+    """A valid one-page file whose xref is a stream, with an update: accepted."""
+    return _xref_stream_pdf(second_prev="first")
+
+
+def xref_stream_prev_loop_to_itself() -> bytes:
+    """An update's xref stream whose /Prev is its own offset."""
+    return _xref_stream_pdf(second_prev="self")
+
+
+def xref_stream_prev_loop_through_sections() -> bytes:
+    """Two xref streams, each the other's /Prev."""
+    return _xref_stream_pdf(first_prev=True, second_prev="first")
+
+
+def xref_stream_huge_size() -> bytes:
+    """An xref stream that claims two thousand million objects."""
+    return _xref_stream_pdf(size=2_147_483_647)
+
+
+def _with_image(width, height, colour_space: str = "/DeviceRGB", bits: int = 8, data: bytes = b"") -> bytes:
+    """One page drawing an image XObject with the declared size (its data need not match it)."""
+    width = f"{width}".encode()
+    height = f"{height}".encode()
+    content = b"q 612 0 0 792 0 0 cm /Im0 Do Q"
+    image = zlib.compress(data or bytes(3 * 64))
+    return raw_pdf(
+        [
+            ONE_PAGE_TREE[0],
+            ONE_PAGE_TREE[1],
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+            b"/Resources << /XObject << /Im0 5 0 R >> >> >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+            b"<< /Type /XObject /Subtype /Image /Width %s /Height %s /ColorSpace %s /BitsPerComponent %d "
+            b"/Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream"
+            % (width, height, colour_space.encode(), bits, len(image), image),
+        ]
+    )
+
+
+def _with_inline_image(width, height) -> bytes:
+    content = b"q 612 0 0 792 0 0 cm BI /W %s /H %s /CS /G /BPC 8 /F /AHx ID\n00>\nEI Q" % (
+        f"{width}".encode(),
+        f"{height}".encode(),
+    )
+    content = zlib.compress(content)
+    return raw_pdf(
+        [
+            ONE_PAGE_TREE[0],
+            ONE_PAGE_TREE[1],
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            b"<< /Filter /FlateDecode /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        ]
+    )
+
+
+def image_of_normal_size() -> bytes:
+    """A 600 dpi letter-size scan's dimensions (5100 x 6600, 34 megapixels): accepted."""
+    return _with_image(5100, 6600)
+
+
+def inline_image_of_normal_size() -> bytes:
+    return _with_inline_image(1700, 2200)
+
+
+def pixel_flood() -> bytes:
+    """A 1 KB file whose image declares 100000 x 100000 pixels: 30 GB once a viewer decodes it."""
+    return _with_image(100_000, 100_000)
+
+
+def pixel_flood_one_bit_mask() -> bytes:
+    """A one-bit image just over the pixel limit: small per pixel, but still a flood."""
+    return _with_image(10_000, 5_001, colour_space="/DeviceGray", bits=1)
+
+
+def pixel_flood_inline_image() -> bytes:
+    """An inline image (BI ... ID ... EI) in a compressed content stream with 100000 x 100000 pixels."""
+    return _with_inline_image(100_000, 100_000)
+
+
+def image_of_negative_size() -> bytes:
+    return _with_image(-100_000, 100_000)
+
+
+def image_of_fractional_size() -> bytes:
+    return _with_image(640.5, 480)
+
+
+def inline_image_of_negative_size() -> bytes:
+    return _with_inline_image(-1, 100_000)
+
+
+def polyglot_html_before_header() -> bytes:
+    """An HTML page with a script, then a valid PDF inside the first 1024 bytes."""
+    return b"<html><script>alert(document.cookie)</script><!--\n" + one_page()
+
+
+def polyglot_svg_before_header() -> bytes:
+    return b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>\n" + one_page()
+
+
+def polyglot_markup_without_angle_brackets() -> bytes:
+    """No "<" before %PDF-, but a javascript: address a browser could follow."""
+    return b"javascript:alert(1)//\n" + one_page()
+
+
+def polyglot_html_after_eof() -> bytes:
+    """A valid PDF followed, after its %%EOF, by an HTML page with a script."""
+    return one_page() + b"\n<HTML><body><SCRIPT>alert(document.domain)</SCRIPT></body></HTML>\n"
+
+
+def polyglot_html_before_a_fake_eof() -> bytes:
+    """HTML after the PDF, hidden from an after-the-last-%%EOF check by a %%EOF in an HTML comment."""
+    return one_page() + b"<html><script>alert(1)</script><!--\n%%EOF\n-->"
+
+
+def polyglot_iframe_after_eof() -> bytes:
+    return one_page() + b"<iframe src='https://evil.example/'></iframe>"
+
+
+def binary_junk_before_header() -> bytes:
+    """Binary bytes before %PDF- (as some mail gateways and scanners leave): accepted."""
+    return bytes(16) + bytes(range(0x80, 0xA0)) + b"\r\n" + one_page()
+
+
+def linearized_with_html_words_inside_a_stream() -> bytes:
+    """Laid out like a linearized file: startxref points at a first-page xref section at the start,
+    whose /Prev is the main one at the end; a content stream mentions <html>. Accepted."""
+    content = b"BT /F1 12 Tf 72 700 Td (Use <html> and <script> tags) Tj ET"
+    out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
+    first_at = len(out)
+    out += b"xref\n0 1\n0000000000 65535 f \ntrailer\n<< /Size 5 /Root 1 0 R /Prev MAIN_XREF_AT >>\n"
+    out += b"startxref\n0\n%%EOF\n"
+    offsets = []
+    bodies = [*ONE_PAGE_TREE[:2], ONE_PAGE_TREE[2].replace(b" >>", b" /Contents 4 0 R >>")]
+    bodies.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+    for number, body in enumerate(bodies, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    main_at = len(out)
+    out += b"xref\n0 5\n0000000000 65535 f \n" + b"".join(b"%010d 00000 n \n" % at for at in offsets)
+    out += b"trailer\n<< /Size 5 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % first_at
+    return bytes(out).replace(b"MAIN_XREF_AT", b"%012d" % main_at)
+
+
+def html_words_inside_a_stream() -> bytes:
+    """A page whose text mentions <script> and <html> in its (uncompressed) content stream: accepted."""
+    content = b"BT /F1 12 Tf 72 700 Td (Use <html> and <script> tags; javascript: links) Tj ET"
+    return raw_pdf(
+        [
+            ONE_PAGE_TREE[0],
+            ONE_PAGE_TREE[1],
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+            b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        ]
+    )
+
+
 # Every rejection: name -> (builder, expected code). The size check is tested on its own.
 REJECTIONS = {
     "empty": (empty, "not_pdf"),
@@ -472,7 +730,7 @@ REJECTIONS = {
     "junk_before_header": (junk_before_header, "not_pdf"),
     "truncated": (truncated, "damaged"),
     "garbage_after_header": (garbage_after_header, "damaged"),
-    "circular_xref": (circular_xref, "damaged"),
+    "circular_xref": (circular_xref, "xref_loop"),
     "self_referencing_page_tree": (self_referencing_page_tree, "damaged"),
     "self_referencing_object": (self_referencing_object, "damaged"),
     "encrypted_with_user_password": (encrypted_with_user_password, "encrypted"),
@@ -500,4 +758,22 @@ REJECTIONS = {
     "eleven_pages": (eleven_pages, "too_many_pages"),
     "decompression_bomb": (decompression_bomb, "inflates_too_much"),
     "hidden_bomb": (hidden_bomb, "inflates_too_much"),
+    "xref_prev_loop_to_itself": (xref_prev_loop_to_itself, "xref_loop"),
+    "xref_prev_loop_through_sections": (xref_prev_loop_through_sections, "xref_loop"),
+    "xref_stream_prev_loop_to_itself": (xref_stream_prev_loop_to_itself, "xref_loop"),
+    "xref_stream_prev_loop_through_sections": (xref_stream_prev_loop_through_sections, "xref_loop"),
+    "xref_prev_past_the_end": (xref_prev_past_the_end, "damaged"),
+    "xref_stream_huge_size": (xref_stream_huge_size, "too_complex"),
+    "pixel_flood": (pixel_flood, "pixel_flood"),
+    "pixel_flood_one_bit_mask": (pixel_flood_one_bit_mask, "pixel_flood"),
+    "pixel_flood_inline_image": (pixel_flood_inline_image, "pixel_flood"),
+    "image_of_negative_size": (image_of_negative_size, "damaged"),
+    "image_of_fractional_size": (image_of_fractional_size, "damaged"),
+    "inline_image_of_negative_size": (inline_image_of_negative_size, "damaged"),
+    "polyglot_html_before_header": (polyglot_html_before_header, "polyglot"),
+    "polyglot_svg_before_header": (polyglot_svg_before_header, "polyglot"),
+    "polyglot_markup_without_angle_brackets": (polyglot_markup_without_angle_brackets, "polyglot"),
+    "polyglot_html_after_eof": (polyglot_html_after_eof, "polyglot"),
+    "polyglot_iframe_after_eof": (polyglot_iframe_after_eof, "polyglot"),
+    "polyglot_html_before_a_fake_eof": (polyglot_html_before_a_fake_eof, "polyglot"),
 }
