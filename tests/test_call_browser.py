@@ -177,3 +177,31 @@ def test_the_admit_button_appears_only_when_the_citizen_arrives(app, seeded, liv
     finally:
         clerk.context.close()
         citizen.context.close()
+
+
+def test_when_the_other_side_leaves_the_page_says_so_and_stops_the_picture(app, seeded, live_server, browser):
+    """Issue #10, item 4: the remaining side kept a frozen picture and "connection: good"."""
+    reference, token = make_appointment(app)
+    citizen = open_page(browser, viewport={"width": 390, "height": 800})
+    clerk = open_page(browser, viewport={"width": 1280, "height": 900})
+    try:
+        citizen.goto(f"{live_server.url}/call/{token}")
+        citizen.wait_for_function(
+            "() => !document.getElementById('enter-waiting-room').disabled", timeout=TIMEOUT
+        )
+        citizen.get_by_role("button", name="Entrar a la sala de espera").click()
+        log_in(clerk, live_server.url, CLERK, seeded[CLERK])
+        admit = clerk.locator(f'tr[data-reference="{reference}"] .site-admit')
+        admit.wait_for(state="visible", timeout=TIMEOUT)
+        admit.click()
+        wait_for_media(citizen)
+        clerk.goto(f"{live_server.url}/staff/")  # the clerk leaves the call screen
+        notice = citizen.locator("#peer-left")
+        notice.wait_for(state="visible", timeout=TIMEOUT)
+        assert "funcionario" in notice.inner_text()
+        assert citizen.evaluate("() => document.getElementById('remote-video').srcObject === null")
+        assert "no está conectada" in citizen.locator("#quality").inner_text()
+        assert citizen.errors == []
+    finally:
+        clerk.context.close()
+        citizen.context.close()

@@ -105,12 +105,13 @@ function joinSignaling(auth) {
   });
   socket.on("admitted", () => status(texts.admitted));
   socket.on("peer-joined", () => {
+    $("peer-left").hidden = true;
     status(texts.connecting);
     if (role === "citizen") newPeer(); // the polite side gets ready and waits for the offer
   });
   socket.on("start", () => newPeer()); // the clerk: a fresh connection that makes the first offer
   socket.on("signal", (data) => peer?.handleSignal(data));
-  socket.on("peer-left", () => status(role === "citizen" ? texts.clerk_left : texts.citizen_left));
+  socket.on("peer-left", () => otherLeft(role === "citizen" ? texts.clerk_left : texts.citizen_left));
   socket.on("chat", ({ text }) => addChat(text, role === "citizen" ? texts.clerk : texts.citizen));
   socket.on("replaced", () => { status(texts.replaced); socket.disconnect(); });
   socket.on("call-ended", () => {
@@ -119,6 +120,18 @@ function joinSignaling(auth) {
     if (role === "citizen") window.location.assign(root.dataset.afterUrl);
     else status(texts.ended);
   });
+}
+
+// The other side left: say so where it shows, and stop the frozen picture and the stale quality.
+function otherLeft(text) {
+  status(text);
+  $("peer-left-text").textContent = text;
+  $("peer-left").hidden = false;
+  peer?.close();
+  peer = null;
+  $("remote-video").srcObject = null;
+  const label = $("quality");
+  if (label) { label.textContent = texts.quality_gone; label.dataset.quality = "gone"; }
 }
 
 function addChat(text, who) {
