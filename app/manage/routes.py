@@ -189,4 +189,4 @@ def result_download(token: str, document_id: int):
         max_age=0,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
-    return no_store(response)
+    return no_store(response)  # send_file set its own Cache-Control: replace it

@@ -25,7 +25,7 @@ from app.outcomes import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
 from app.results import RESULT_REQUIREMENT, attach_result
 from app.staff import bp
 from app.staff.forms import OutcomeForm
-from app.web import no_store, safe_next, staff_appointment_or_404, staff_required
+from app.web import safe_next, staff_appointment_or_404, staff_required
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ def document_page(reference: str, document_id: int, page: int):
         abort(404)
     except RenderError as error:
         abort(404 if error.code == "missing" else 422, error.message)
-    response = no_store(make_response(png))  # every view goes to the audit log
+    response = make_response(png)  # no-store, like every staff page: every view goes to the audit log
     response.headers["Content-Type"] = "image/png"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Disposition"] = "inline"

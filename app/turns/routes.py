@@ -71,7 +71,8 @@ def _turn_or_404(token: str):
 
 
 def render_status(token: str, turn, status: int = 200, **context):
-    response = current_app.make_response(
+    # Personal: sent no-store, like every page of this blueprint (app/security.py).
+    return current_app.make_response(
         (
             render_template(
                 "turns/status.html",
@@ -89,8 +90,6 @@ def render_status(token: str, turn, status: int = 200, **context):
             status,
         )
     )
-    response.headers["Cache-Control"] = "no-store"  # a personal page: never from a shared cache
-    return response
 
 
 @bp.get("/status/<token>")
