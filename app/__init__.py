@@ -18,6 +18,7 @@ from app import (
     main,
     manage,
     security,
+    socket_guard,
     staff,
     templating,
     turns,
@@ -28,11 +29,13 @@ from app.booking import routes as booking_routes
 from app.call import routes as call_routes
 from app.call.events import init_call_events
 from app.call.survey import bp as survey_bp
+from app.calls.live import NAMESPACE as CALL_NAMESPACE
 from app.extensions import csrf, database_engine_options, db, limiter, login_manager, migrate, socketio
 from app.i18n import init_i18n
 from app.main import routes as main_routes
 from app.manage import routes as manage_routes
 from app.notifications import start_background_sender
+from app.queue.live import NAMESPACE as TURNS_NAMESPACE
 from app.staff import appointments as staff_panel_routes
 from app.staff import routes as staff_routes
 from app.turns import routes as turn_routes
@@ -123,7 +126,10 @@ def _init_extensions(app: Flask) -> None:
         # Relayed messages must keep their order per connection (shared/BROWSER-TESTING.md).
         async_handlers=False,
         manage_session=False,
+        # Only the app's namespaces: a connection to any other, the default one included, is refused.
+        namespaces=[CALL_NAMESPACE, TURNS_NAMESPACE],
     )
+    app.wsgi_app = socket_guard.SocketGuard(socketio.server, app.config).wrap(app.wsgi_app)
 
     @login_manager.user_loader
     def load_staff(session_id: str):

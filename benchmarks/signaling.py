@@ -407,6 +407,13 @@ def server_env(
         RATELIMIT_ENABLED="false",
         CALL_SIGNAL_RATE=SIGNAL_LIMIT,
         CALL_SIGNAL_BURST=SIGNAL_LIMIT,
+        # The per-connection inbound budget (app/socket_guard.py) out of reach too, like the bucket.
+        SOCKET_EVENT_RATE=SIGNAL_LIMIT,
+        SOCKET_EVENT_BURST=SIGNAL_LIMIT,
+        SOCKET_INBOUND_BYTES_PER_SECOND=str(1 << 30),
+        SOCKET_INBOUND_BURST_BYTES=str(1 << 30),
+        SOCKET_UNAUTHENTICATED_PER_ADDRESS=str(sockets + 100),
+        SOCKET_MAX_CONNECTIONS=str(max(1000, sockets + 100)),
         SOCKETIO_ASYNC_MODE="threading" if mode == "threading" else "gevent",
         INSTANCE_DIR=str(instance),
         UPLOAD_DIR=str(instance / "uploads"),
@@ -432,6 +439,8 @@ class Server:
         self.stdout_path, self.stderr_path = tmp / f"{mode}-{port}.stdout", tmp / f"{mode}-{port}.stderr"
         if mode == "threading":
             args = [sys.executable, str(Path(__file__).resolve()), "--serve-threading", str(port)]
+        elif mode == "boot":  # the container's entry point: migrations, then gunicorn
+            args = ["./boot.sh"]
         else:
             target = (
                 "benchmarks.signaling:naive_app"

@@ -23,6 +23,7 @@ from app.extensions import db
 from app.models import Appointment, Closure, OpeningHours, OutboxMessage, Staff, Turn
 from app.tokens import hash_token, new_token, turn_by_status_token
 from tests.support.clock import UTC, WEDNESDAY_10AM, local
+from tests.support.raw_sockets import RawSocket
 from tests.support.turns import (
     SERVICE,
     clerk_named,
@@ -717,25 +718,11 @@ def test_the_turns_namespace_lets_in_only_a_status_token_or_the_agencys_clerks(a
     assert not connects({"service": line.service.id, "office": 99999}, client)
 
 
-def test_a_refused_connection_to_the_turns_namespace_is_told_why(app, clock, monkeypatch):
-    from socketio import packet
-
-    from app.extensions import socketio
-    from app.turns.events import NAMESPACE
-
-    sio = socketio.test_client(app)  # on the default namespace, then /turns with a bad token
-    sent = []
-    deliver = socketio.server._send_packet
-
-    def record(eio_sid, pkt):
-        sent.append((pkt.packet_type, pkt.namespace, pkt.data))
-        deliver(eio_sid, pkt)
-
-    monkeypatch.setattr(socketio.server, "_send_packet", record)
-    sio.connect(namespace=NAMESPACE, auth={"token": "nope"})
-    assert not sio.is_connected(NAMESPACE)
-    assert sent == [(packet.CONNECT_ERROR, NAMESPACE, {"message": "unauthorized"})]
-    sio.disconnect()
+@pytest.mark.clock(tick=True)
+def test_a_refused_connection_to_the_turns_namespace_is_told_why(live_server):
+    raw = RawSocket(live_server.url)
+    assert raw.connect("/turns", {"token": "nope"}) == '4/turns,{"message":"unauthorized"}'
+    assert raw.closed_by_server()  # refused everywhere it asked: the connection goes too
 
 
 def test_a_call_pushes_turn_and_queue_updates(app, client, auth, clock):
