@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app import notifications, scheduling
-from app.documents import UploadedPdf, upload_store
+from app.documents import UploadedPdf, delete_unclaimed, upload_store
 from app.extensions import db, write_transaction
 from app.links import appointment_links
 from app.models import Appointment, Document, Office, Service, utcnow
@@ -113,7 +113,9 @@ def office_for(service: Service, office_id: int | None) -> Office | None:
 def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None) -> BookingResult:
     """Book a seat for the citizen, store their documents, queue the confirmation; all or nothing.
 
-    Takes the write lock and commits (rolls back, and deletes the stored files, on any error).
+    The files are stored first, then the rows commit: a committed booking always has its files,
+    and a crash in between leaves only files no row names, which `flask purge-documents` removes.
+    Takes the write lock and commits (rolls back, and deletes the files no row names, on any error).
     """
     now = now or utcnow()
     service = request.service
@@ -146,13 +148,13 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
     )
     store = upload_store()
     stored_keys: list[str] = []
-    write_transaction()
     try:
+        for document in request.documents:  # before the write lock: a large file takes a while
+            stored_keys.append(store.save(document.data))
+        write_transaction()
         _release_finished_citizen_places(service.id, email, now)
         _claim_seats(appointment, service, now)
-        for document in request.documents:
-            key = store.save(document.data)
-            stored_keys.append(key)
+        for document, key in zip(request.documents, stored_keys, strict=True):
             db.session.add(
                 Document(
                     appointment=appointment,
@@ -168,9 +170,7 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
         notifications.queue_appointment_messages(appointment, links["join_url"], links["manage_url"])
         db.session.commit()
     except BaseException:
-        db.session.rollback()
-        for key in stored_keys:
-            store.delete(key)
+        delete_unclaimed(stored_keys)  # rolls back; a commit whose answer was lost keeps its files
         raise
     return BookingResult(appointment=appointment, join_token=join_token, manage_token=manage_token)
 
