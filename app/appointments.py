@@ -110,6 +110,29 @@ def office_for(service: Service, office_id: int | None) -> Office | None:
     return next((office for office in service.offices if office.id == office_id), None)
 
 
+def citizen_email(email: str) -> str:
+    """An e-mail address as the per-citizen limit compares it."""
+    return email.strip().lower()
+
+
+def check_citizen_limit(service: Service, email: str, *, now: dt.datetime | None = None) -> None:
+    """Raise CitizenLimitReached when `email` already holds as many upcoming appointments of
+    `service` as one citizen may: asked early, so nobody fills the form in vain. Read-only; the
+    booking itself is what decides (a unique constraint)."""
+    held = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.service_id == service.id,
+            Appointment.citizen_email == citizen_email(email),
+            Appointment.citizen_seat.is_not(None),
+            Appointment.end_at > (now or utcnow()),
+        )
+    )
+    if held >= current_app.config["MAX_ACTIVE_APPOINTMENTS_PER_SERVICE"]:
+        raise CitizenLimitReached()
+
+
 def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None) -> BookingResult:
     """Book a seat for the citizen, store their documents, queue the confirmation; all or nothing.
 
@@ -130,7 +153,7 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
 
     join_token, join_hash = new_token() if service.mode == "video" else (None, None)
     manage_token, manage_hash = new_token()
-    email = request.email.strip().lower()
+    email = citizen_email(request.email)
     appointment = Appointment(
         reference=new_reference(service.agency.slug),
         service=service,

@@ -194,10 +194,12 @@ def test_a_slot_taken_meanwhile_offers_the_nearest_free_times(app, client, seede
 
 
 def test_one_active_appointment_per_service_per_email(app, client, seeded):
+    other = app.test_client()  # a second tab got past the details step before the first booked
+    choose_slot(other, app)
+    assert fill_details(other, email="ANA@example.com").status_code == 302
     _, response = book(client, app)
     assert response.status_code == 302
-    other = app.test_client()
-    _, response = book(other, app, email="ANA@example.com")
+    response = other.post(f"/book/{SERVICE}/review", data={"accept": "y"})
     assert response.status_code == 409
     assert "Ya tiene una cita pendiente para este servicio" in text(response)
 
@@ -407,3 +409,22 @@ def test_the_confirmation_of_a_video_call_offers_the_device_check(app, client, s
     page = text(client.get("/book/confirmation"))
     assert 'href="/call/check"' in page and "Probar mi cámara y mi micrófono" in page
     assert client.get("/call/check").status_code == 200
+
+
+def test_the_one_appointment_limit_is_checked_when_the_email_is_entered(app, client, seeded):
+    """Issue #10, item 10: the limit was reported only at the last step, after the upload."""
+    _, response = book(client, app)
+    assert response.status_code == 302
+    other = app.test_client()
+    choose_slot(other, app)
+    response = fill_details(other, email="ANA@example.com")
+    assert response.status_code == 409
+    page = text(response)
+    assert "Ya tiene una cita pendiente para este servicio" in page
+    assert 'href="#email"' in page  # in the error summary, pointing at the field
+    assert "licencia.pdf" in page and "registro.pdf" in page  # staged: nobody uploads twice
+    response = fill_details(
+        other, email="otra@example.com", doc_licence_front=None, doc_vehicle_document=None
+    )
+    assert response.status_code == 302
+    assert other.post(f"/book/{SERVICE}/review", data={"accept": "y"}).status_code == 302

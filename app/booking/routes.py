@@ -18,8 +18,10 @@ from app import scheduling
 from app.appointments import (
     BookingError,
     BookingRequest,
+    CitizenLimitReached,
     SlotFull,
     book_appointment,
+    check_citizen_limit,
     office_for,
 )
 from app.booking import bp
@@ -169,12 +171,13 @@ def details(slug: str):
     fields_ok = form.validate()
     document_errors = collect_uploads(service, state)  # keeps every valid file, even if a field is wrong
     save_state(state)
-    if not fields_ok or document_errors:
+    status = 422 if not fields_ok or document_errors else citizen_limit_status(service, form)
+    if status is not None:
         return render_step(
             "booking/details.html",
             service,
             "details",
-            422,
+            status,
             form=form,
             office=office,
             staged=staged_summary(state),
@@ -185,6 +188,16 @@ def details(slug: str):
     }
     save_state(state)
     return redirect(url_for("booking.review", slug=slug))
+
+
+def citizen_limit_status(service: Service, form) -> int | None:
+    """409, with the message on the e-mail field, when this e-mail may not book the service again."""
+    try:
+        check_citizen_limit(service, form.email.data)
+    except CitizenLimitReached as refused:
+        form.email.errors = [*form.email.errors, refused.message]
+        return refused.status
+    return None
 
 
 @bp.route("/<slug>/review", methods=["GET", "POST"])
