@@ -137,7 +137,8 @@ def times(slug: str):
         if start is not None and any(slot.start == start for slot in availability.free_slots):
             state["start"] = start.isoformat()
             save_state(state)
-            return redirect(url_for("booking.details", slug=slug))
+            # Coming from the review's "Change": back there, everything else as it was.
+            return redirect(url_for("booking.review" if "details" in state else "booking.details", slug=slug))
         return render_step(
             "booking/times.html",
             service,
@@ -158,36 +159,35 @@ def details(slug: str):
     service = bookable_service_or_404(slug)
     state = booking_state(service)
     office = chosen_office(service, state)
-    if chosen_start(state) is None:
+    start = chosen_start(state)
+    if start is None:
         return redirect(url_for("booking.calendar", slug=slug))
     if request.method == "GET":
         form = details_form_for(service)
         # Messages in the language the citizen is reading in, until they choose otherwise.
         form.process(data=state.get("details") or {"language": str(get_locale() or LANGUAGES[0])})
-        return render_step(
-            "booking/details.html", service, "details", form=form, office=office, staged=staged_summary(state)
-        )
+        return details_page(service, state, form, office=office, start=start)
     form = details_form_for(service, formdata=request.form)
     fields_ok = form.validate()
     document_errors = collect_uploads(service, state)  # keeps every valid file, even if a field is wrong
     save_state(state)
     status = 422 if not fields_ok or document_errors else citizen_limit_status(service, form)
     if status is not None:
-        return render_step(
-            "booking/details.html",
-            service,
-            "details",
-            status,
-            form=form,
-            office=office,
-            staged=staged_summary(state),
-            document_errors=document_errors,
+        return details_page(
+            service, state, form, status, office=office, start=start, document_errors=document_errors
         )
     state["details"] = {
         name: form[name].data for name in ("name", "email", "phone", "licence_number", "language")
     }
     save_state(state)
     return redirect(url_for("booking.review", slug=slug))
+
+
+def details_page(service: Service, state: dict, form, status: int = 200, **context):
+    """The details step, with the chosen time and the files already uploaded."""
+    return render_step(
+        "booking/details.html", service, "details", status, form=form, staged=staged_summary(state), **context
+    )
 
 
 def citizen_limit_status(service: Service, form) -> int | None:
