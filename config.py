@@ -139,6 +139,8 @@ class Config:
     MAX_ACTIVE_APPOINTMENTS_PER_SERVICE = _env_int("MAX_ACTIVE_APPOINTMENTS_PER_SERVICE", 1)
     # After the appointment, the manage link still shows it (and the clerk's result documents).
     MANAGE_LINK_DAYS_AFTER = _env_int("MANAGE_LINK_DAYS_AFTER", 30)
+    # A booking in progress (kept on the server, never in the cookie) is forgotten after this long untouched.
+    BOOKING_DRAFT_MINUTES = _env_int("BOOKING_DRAFT_MINUTES", 120)
 
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "PR")
 

@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app import notifications, scheduling
-from app.documents import UploadedPdf, upload_store
+from app.documents import UploadedPdf, delete_unclaimed, upload_store
 from app.extensions import db, write_transaction
 from app.links import appointment_links
 from app.models import Appointment, Document, Office, Service, utcnow
@@ -110,10 +110,35 @@ def office_for(service: Service, office_id: int | None) -> Office | None:
     return next((office for office in service.offices if office.id == office_id), None)
 
 
+def citizen_email(email: str) -> str:
+    """An e-mail address as the per-citizen limit compares it."""
+    return email.strip().lower()
+
+
+def check_citizen_limit(service: Service, email: str, *, now: dt.datetime | None = None) -> None:
+    """Raise CitizenLimitReached when `email` already holds as many upcoming appointments of
+    `service` as one citizen may: asked early, so nobody fills the form in vain. Read-only; the
+    booking itself is what decides (a unique constraint)."""
+    held = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.service_id == service.id,
+            Appointment.citizen_email == citizen_email(email),
+            Appointment.citizen_seat.is_not(None),
+            Appointment.end_at > (now or utcnow()),
+        )
+    )
+    if held >= current_app.config["MAX_ACTIVE_APPOINTMENTS_PER_SERVICE"]:
+        raise CitizenLimitReached()
+
+
 def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None) -> BookingResult:
     """Book a seat for the citizen, store their documents, queue the confirmation; all or nothing.
 
-    Takes the write lock and commits (rolls back, and deletes the stored files, on any error).
+    The files are stored first, then the rows commit: a committed booking always has its files,
+    and a crash in between leaves only files no row names, which `flask purge-documents` removes.
+    Takes the write lock and commits (rolls back, and deletes the files no row names, on any error).
     """
     now = now or utcnow()
     service = request.service
@@ -128,7 +153,7 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
 
     join_token, join_hash = new_token() if service.mode == "video" else (None, None)
     manage_token, manage_hash = new_token()
-    email = request.email.strip().lower()
+    email = citizen_email(request.email)
     appointment = Appointment(
         reference=new_reference(service.agency.slug),
         service=service,
@@ -146,13 +171,13 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
     )
     store = upload_store()
     stored_keys: list[str] = []
-    write_transaction()
     try:
+        for document in request.documents:  # before the write lock: a large file takes a while
+            stored_keys.append(store.save(document.data))
+        write_transaction()
         _release_finished_citizen_places(service.id, email, now)
         _claim_seats(appointment, service, now)
-        for document in request.documents:
-            key = store.save(document.data)
-            stored_keys.append(key)
+        for document, key in zip(request.documents, stored_keys, strict=True):
             db.session.add(
                 Document(
                     appointment=appointment,
@@ -168,9 +193,7 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
         notifications.queue_appointment_messages(appointment, links["join_url"], links["manage_url"])
         db.session.commit()
     except BaseException:
-        db.session.rollback()
-        for key in stored_keys:
-            store.delete(key)
+        delete_unclaimed(stored_keys)  # rolls back; a commit whose answer was lost keeps its files
         raise
     return BookingResult(appointment=appointment, join_token=join_token, manage_token=manage_token)
 

@@ -10,6 +10,7 @@ from flask import Flask
 from flask.cli import with_appcontext
 
 from app.accounts import StaffError, create_staff
+from app.booking_drafts import purge_expired_drafts
 from app.demo import seed_demo
 from app.documents import purge_orphan_documents, purge_renders, purge_staged
 from app.extensions import db
@@ -90,7 +91,10 @@ def create_staff_command(email, name, agency_slug, role, password) -> None:
 def purge_documents_command(
     staged_older_than_hours: int, renders_older_than_hours: int, orphans_older_than_hours: int
 ) -> None:
-    """Remove abandoned staged uploads, old cached page images and stored files no appointment names."""
+    """Remove abandoned bookings and staged uploads, old cached page images and stored files no
+    appointment names."""
+    drafts = purge_expired_drafts()
+    click.echo(f"Removed {drafts} abandoned booking(s) in progress (past BOOKING_DRAFT_MINUTES).")
     removed = purge_staged(dt.timedelta(hours=staged_older_than_hours))
     renders = purge_renders(dt.timedelta(hours=renders_older_than_hours))
     click.echo(f"Removed {removed} abandoned staged upload(s) and {renders} cached page image(s).")

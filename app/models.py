@@ -342,6 +342,19 @@ class Document(db.Model):
     appointment: Mapped[Appointment] = relationship(back_populates="documents")
 
 
+class BookingDraft(db.Model):
+    """A citizen's booking in progress: the choices, contact details and staged uploads, then the
+    links until the confirmation page has shown them once. The browser's cookie holds only a random
+    key, stored here as its hash; an untouched draft expires (`BOOKING_DRAFT_MINUTES`)."""
+
+    __tablename__ = "booking_draft"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class Turn(db.Model):
     """A same-day place in a service's queue: a phone callback or an in-person check-in."""
 

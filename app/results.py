@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from app import audit, notifications
 from app.closing import ClerkActionError
-from app.documents import read_pdf_upload, upload_store
+from app.documents import delete_unclaimed, read_pdf_upload, upload_store
 from app.extensions import db, end_read_transaction, write_transaction
 from app.models import Appointment, Document, Staff
 
@@ -66,8 +66,7 @@ def attach_result(appointment: Appointment, staff: Staff, storage) -> Document:
         notifications.queue_result_ready(appointment, document.id)
         db.session.commit()
     except BaseException:
-        db.session.rollback()
-        store.delete(key)
+        delete_unclaimed([key])  # a commit whose answer was lost keeps its file
         raise
     return document
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from babel import dates as babel_dates
 
 from app import scheduling
 from app.extensions import db
@@ -194,10 +195,12 @@ def test_a_slot_taken_meanwhile_offers_the_nearest_free_times(app, client, seede
 
 
 def test_one_active_appointment_per_service_per_email(app, client, seeded):
+    other = app.test_client()  # a second tab got past the details step before the first booked
+    choose_slot(other, app)
+    assert fill_details(other, email="ANA@example.com").status_code == 302
     _, response = book(client, app)
     assert response.status_code == 302
-    other = app.test_client()
-    _, response = book(other, app, email="ANA@example.com")
+    response = other.post(f"/book/{SERVICE}/review", data={"accept": "y"})
     assert response.status_code == 409
     assert "Ya tiene una cita pendiente para este servicio" in text(response)
 
@@ -407,3 +410,92 @@ def test_the_confirmation_of_a_video_call_offers_the_device_check(app, client, s
     page = text(client.get("/book/confirmation"))
     assert 'href="/call/check"' in page and "Probar mi cámara y mi micrófono" in page
     assert client.get("/call/check").status_code == 200
+
+
+def test_the_one_appointment_limit_is_checked_when_the_email_is_entered(app, client, seeded):
+    """Issue #10, item 10: the limit was reported only at the last step, after the upload."""
+    _, response = book(client, app)
+    assert response.status_code == 302
+    other = app.test_client()
+    choose_slot(other, app)
+    response = fill_details(other, email="ANA@example.com")
+    assert response.status_code == 409
+    page = text(response)
+    assert "Ya tiene una cita pendiente para este servicio" in page
+    assert 'href="#email"' in page  # in the error summary, pointing at the field
+    assert "licencia.pdf" in page and "registro.pdf" in page  # staged: nobody uploads twice
+    response = fill_details(
+        other, email="otra@example.com", doc_licence_front=None, doc_vehicle_document=None
+    )
+    assert response.status_code == 302
+    assert other.post(f"/book/{SERVICE}/review", data={"accept": "y"}).status_code == 302
+
+
+# --- Issue #10, item 14: seeing and changing the choices -----------------------------------------
+
+
+def shown_date_and_time(start: dt.datetime, locale: str = "es") -> tuple[str, str]:
+    local = start.astimezone(booking.PR)
+    return babel_dates.format_date(local.date(), "full", locale=locale), babel_dates.format_time(
+        local, "short", locale=locale
+    )
+
+
+def change_links(page: str) -> dict[str, str]:
+    """{what the link changes (its screen-reader text): where it goes} for each "Cambiar" link."""
+    found = re.findall(r'href="([^"]+)"[^>]*>\s*Cambiar\s*<span class="usa-sr-only">([^<]+)</span>', page)
+    return {label.strip(" —:"): href for href, label in found}
+
+
+def test_the_details_step_shows_the_chosen_date_and_time(app, client, seeded):
+    slot = choose_slot(client, app)
+    page = text(client.get(f"/book/{SERVICE}/details"))
+    day, time = shown_date_and_time(slot.start)
+    assert day in page and time in page
+    assert change_links(page)["Fecha y hora"].startswith(f"/book/{SERVICE}/calendar")
+
+
+def test_the_review_page_has_a_change_link_on_every_row(app, client, seeded):
+    choose_slot(client, app)
+    fill_details(client)
+    links = change_links(text(client.get(f"/book/{SERVICE}/review")))
+    details = f"/book/{SERVICE}/details"
+    assert links == {
+        "Fecha y hora": f"/book/{SERVICE}/calendar?month={links['Fecha y hora'].rsplit('=', 1)[-1]}",
+        "Nombre": f"{details}#name",
+        "Correo electrónico": f"{details}#email",
+        "Teléfono": f"{details}#phone",
+        "Número de licencia de conducir": f"{details}#licence_number",
+        "Idioma de los mensajes": f"{details}#language-0",
+        "Licencia de conducir (frente), en PDF": f"{details}#doc_licence_front",
+        "Documento del vehículo (registro o título), en PDF": f"{details}#doc_vehicle_document",
+    }
+
+
+def test_an_office_visit_review_links_back_to_the_office_choice(app, client, seeded):
+    slug = "renovacion-licencia"
+    choose_slot(client, app, slug)
+    fill_details(client, slug, doc_licence_front=None, doc_vehicle_document=None)
+    links = change_links(text(client.get(f"/book/{slug}/review")))
+    assert links["Oficina"] == f"/book/{slug}"
+
+
+def test_a_new_date_and_time_from_the_review_keeps_everything_else(app, client, seeded):
+    choose_slot(client, app)
+    fill_details(client, name="Ana María Rivera")
+    calendar = client.get(change_links(text(client.get(f"/book/{SERVICE}/review")))["Fecha y hora"])
+    assert calendar.status_code == 200
+    later = booking.first_free_slot(app, SERVICE, skip=3)
+    response = client.post(
+        f"/book/{SERVICE}/times",
+        data={"day": booking.local_day(later.start).isoformat(), "start": later.start.isoformat()},
+    )
+    assert response.headers["Location"].endswith(f"/book/{SERVICE}/review")
+    page = text(client.get(f"/book/{SERVICE}/review"))
+    day, time = shown_date_and_time(later.start)
+    assert day in page and time in page
+    assert "Ana María Rivera" in page and "registro.pdf" in page
+    assert client.post(f"/book/{SERVICE}/review", data={"accept": "y"}).status_code == 302
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment))
+        assert appointment.start_at == later.start and len(appointment.documents) == 2

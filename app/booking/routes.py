@@ -1,7 +1,9 @@
 """The citizen booking flow: service → (office) → date → time → details and documents → review.
 
-Works without JavaScript. What the citizen chose so far lives in the signed session cookie
-(`session["booking"]`); validated uploads wait in the staging area until the booking is made.
+Works without JavaScript. What the citizen chose and typed so far is a draft on the server
+(app.booking_drafts): the signed session cookie, which anyone holding the browser can read, holds
+only the draft's random key (`session["booking_draft"]`). Validated uploads wait in the staging
+area until the booking is made; the confirmation shows the links once.
 """
 
 from __future__ import annotations
@@ -16,37 +18,45 @@ from app import scheduling
 from app.appointments import (
     BookingError,
     BookingRequest,
+    CitizenLimitReached,
     SlotFull,
     book_appointment,
+    check_citizen_limit,
     office_for,
 )
 from app.booking import bp
 from app.booking.forms import ConfirmForm, details_form_for
 from app.booking.uploads import collect_uploads, staged_documents, staged_summary
+from app.booking_drafts import load_draft, save_draft, take_confirmation
 from app.documents import discard_staged
-from app.extensions import limiter
+from app.extensions import db, limiter
 from app.links import appointment_links
-from app.models import Service
+from app.models import Appointment, Service
 from app.month_calendar import month_grid
-from app.tokens import appointment_by_manage_token
-from app.web import bookable_service_or_404, parse_day, parse_month, parse_start
+from app.web import bookable_service_or_404, no_store, parse_day, parse_month, parse_start
 from config import LANGUAGES
 
 STEPS = ("service", "date", "time", "details", "review")
+DRAFT_KEY = "booking_draft"
+
+
+@bp.after_request
+def personal_pages_are_not_cached(response):
+    """The flow shows the citizen's details and, once, their links: no cache may keep a copy."""
+    return no_store(response)
 
 
 def booking_state(service: Service) -> dict:
     """This citizen's choices for `service` (a new booking of another service starts afresh)."""
-    state = session.get("booking")
+    state = load_draft(session.get(DRAFT_KEY))
     if not state or state.get("service") != service.slug:
         state = {"service": service.slug}
-        session["booking"] = state
     return state
 
 
 def save_state(state: dict) -> None:
-    session["booking"] = state
-    session.modified = True
+    """Keep `state` on the server; the cookie learns only the draft's key."""
+    session[DRAFT_KEY] = save_draft(session.get(DRAFT_KEY), state)
 
 
 def chosen_office(service: Service, state: dict):
@@ -89,9 +99,6 @@ def start(slug: str):
         state.pop("start", None)
         save_state(state)
         return redirect(url_for("booking.calendar", slug=slug))
-    if len(service.offices) == 1 and service.mode == "video":
-        state["office"] = service.offices[0].id
-        save_state(state)
     return render_step("booking/start.html", service, "service", state=state)
 
 
@@ -130,7 +137,8 @@ def times(slug: str):
         if start is not None and any(slot.start == start for slot in availability.free_slots):
             state["start"] = start.isoformat()
             save_state(state)
-            return redirect(url_for("booking.details", slug=slug))
+            # Coming from the review's "Change": back there, everything else as it was.
+            return redirect(url_for("booking.review" if "details" in state else "booking.details", slug=slug))
         return render_step(
             "booking/times.html",
             service,
@@ -151,35 +159,45 @@ def details(slug: str):
     service = bookable_service_or_404(slug)
     state = booking_state(service)
     office = chosen_office(service, state)
-    if chosen_start(state) is None:
+    start = chosen_start(state)
+    if start is None:
         return redirect(url_for("booking.calendar", slug=slug))
     if request.method == "GET":
         form = details_form_for(service)
         # Messages in the language the citizen is reading in, until they choose otherwise.
         form.process(data=state.get("details") or {"language": str(get_locale() or LANGUAGES[0])})
-        return render_step(
-            "booking/details.html", service, "details", form=form, office=office, staged=staged_summary(state)
-        )
+        return details_page(service, state, form, office=office, start=start)
     form = details_form_for(service, formdata=request.form)
     fields_ok = form.validate()
     document_errors = collect_uploads(service, state)  # keeps every valid file, even if a field is wrong
     save_state(state)
-    if not fields_ok or document_errors:
-        return render_step(
-            "booking/details.html",
-            service,
-            "details",
-            422,
-            form=form,
-            office=office,
-            staged=staged_summary(state),
-            document_errors=document_errors,
+    status = 422 if not fields_ok or document_errors else citizen_limit_status(service, form)
+    if status is not None:
+        return details_page(
+            service, state, form, status, office=office, start=start, document_errors=document_errors
         )
     state["details"] = {
         name: form[name].data for name in ("name", "email", "phone", "licence_number", "language")
     }
     save_state(state)
     return redirect(url_for("booking.review", slug=slug))
+
+
+def details_page(service: Service, state: dict, form, status: int = 200, **context):
+    """The details step, with the chosen time and the files already uploaded."""
+    return render_step(
+        "booking/details.html", service, "details", status, form=form, staged=staged_summary(state), **context
+    )
+
+
+def citizen_limit_status(service: Service, form) -> int | None:
+    """409, with the message on the e-mail field, when this e-mail may not book the service again."""
+    try:
+        check_citizen_limit(service, form.email.data)
+    except CitizenLimitReached as refused:
+        form.email.errors = [*form.email.errors, refused.message]
+        return refused.status
+    return None
 
 
 @bp.route("/<slug>/review", methods=["GET", "POST"])
@@ -229,15 +247,15 @@ def booking_request(service: Service, office, start: dt.datetime, state: dict) -
 
 
 def finish_booking(state: dict, result) -> None:
-    """Drop the staged files and the flow's state; keep what the confirmation page shows."""
+    """Drop the staged files and the flow's state; keep what the confirmation page shows once."""
     for token in state.get("staged", {}).values():
         discard_staged(token)
-    session.pop("booking", None)
-    session["confirmation"] = {
-        "reference": result.appointment.reference,
+    confirmation = {
+        "appointment_id": result.appointment.id,
         "join_token": result.join_token,
         "manage_token": result.manage_token,
     }
+    save_state({"confirmation": confirmation})
 
 
 @bp.post("/<slug>/alternative")
@@ -257,15 +275,19 @@ def choose_alternative(slug: str):
 
 @bp.get("/confirmation")
 def confirmation():
-    data = session.get("confirmation")
-    appointment = appointment_by_manage_token(data["manage_token"]) if data else None
+    """The booked appointment; its links only the first time (a shared computer keeps no copy)."""
+    data = take_confirmation(session.get(DRAFT_KEY))
+    appointment = db.session.get(Appointment, data["appointment_id"]) if data else None
     if appointment is None:
         return redirect(url_for("main.home"))
-    links = appointment_links(data.get("join_token"), data["manage_token"])
+    links = {}
+    if data.get("manage_token"):
+        links = appointment_links(data.get("join_token"), data["manage_token"])
     return render_template(
         "booking/confirmation.html",
         appointment=appointment,
         service=appointment.service,
         agency=appointment.service.agency,
+        links_shown=not links,
         **links,
     )

@@ -14,7 +14,7 @@ The two child scripts run by path with `python -I`: they import only the standar
 pypdf or pypdfium2 and Pillow, never Flask or this package.
 """
 
-from app.documents.orphans import purge_orphan_documents
+from app.documents.orphans import delete_unclaimed, purge_orphan_documents
 from app.documents.rendering import (
     DEFAULT_WIDTH,
     WIDTHS,
@@ -61,6 +61,7 @@ __all__ = [
     "UploadStore",
     "UploadedPdf",
     "discard_renders",
+    "delete_unclaimed",
     "discard_staged",
     "inspect_pdf",
     "inspector_command",

@@ -1,12 +1,17 @@
-"""Stored files that no database row names: left behind when a worker died between writing a
-document to the store and committing its row. `flask purge-documents` finds and deletes them.
+"""Stored files that no database row names, and how the code that stores them keeps it so.
 
-Only files older than a grace period are considered, so a booking still checking its documents,
-whose row is not committed yet, never loses its file.
+Every writer (a booking, a citizen's replacement, a clerk's result) writes the file to the store
+first (fsynced), then commits the row that names it: a committed row always has its file. A crash
+between the two leaves only a file no row names; `flask purge-documents` finds and deletes those
+(`purge_orphan_documents`), considering only files older than a grace period, so a booking whose
+row is not committed yet never loses its file. When a transaction fails, `delete_unclaimed`
+deletes its files at once, unless the database says a row names them (the commit went through
+but its answer was lost) or cannot say (then purge-documents decides later).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 
@@ -19,6 +24,31 @@ from app.models import Document
 
 log = logging.getLogger(__name__)
 BATCH = 500
+
+
+def delete_unclaimed(keys: list[str]) -> None:
+    """After a failed write: roll the session back and delete the stored files among `keys` that
+    no Document row names. Rolls back, then reads (and ends that read transaction)."""
+    try:
+        db.session.rollback()
+        if not keys:
+            return
+        claimed = set(
+            db.session.scalars(sa.select(Document.storage_key).where(Document.storage_key.in_(keys)))
+        )
+        end_read_transaction()
+    except sa.exc.SQLAlchemyError:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            db.session.rollback()
+        if keys:
+            log.warning(
+                "Kept %s stored document(s) for purge-documents: the database could not say", len(keys)
+            )
+        return
+    store = upload_store()
+    for key in keys:
+        if key not in claimed:
+            store.delete(key)
 
 
 def purge_orphan_documents(older_than: dt.timedelta) -> int:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from app import audit
+from app.documents.orphans import delete_unclaimed
 from app.documents.rendering import discard_renders
 from app.documents.store import upload_store
 from app.documents.validation import DocumentError, PdfLimits, validate_pdf
@@ -85,7 +86,8 @@ def read_pdf_upload(storage: FileStorage | None, requirement) -> UploadedPdf | N
 def replace_document(appointment, requirement, storage: FileStorage | None) -> str | None:
     """Replace (or add) the citizen's file for `requirement`; returns an error message or None.
 
-    Ends the current read transaction; commits the replacement.
+    Ends the current read transaction; commits the replacement. The new file is stored before the
+    row commits and the old one deleted after (app.documents.orphans).
     """
     spec = RequirementSpec.of(requirement)
     db.session.commit()  # no connection held while the PDF is checked
@@ -119,10 +121,9 @@ def replace_document(appointment, requirement, storage: FileStorage | None) -> s
         audit.record_for_appointment("document.replaced_by_citizen", appointment, requirement=spec.code)
         db.session.commit()
     except BaseException:
-        db.session.rollback()
-        store.delete(key)
+        delete_unclaimed([key])  # a commit whose answer was lost keeps its file
         raise
-    if old_key:
+    if old_key:  # a crash before this leaves the old file to purge-documents
         store.delete(old_key)
         discard_renders(old_key)  # a rendered licence is as personal as the PDF
     return None

@@ -92,3 +92,11 @@ def choose_slot(client, app, slug: str = VIDEO_SERVICE, skip: int = 0):
     response = client.post(f"/book/{slug}/times", data={"day": day, "start": slot.start.isoformat()})
     assert response.status_code == 302, response.get_data(as_text=True)
     return slot
+
+
+def session_contents(app, client) -> dict:
+    """The browser's session cookie as Flask reads it (signed, not encrypted: anyone can read it)."""
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    if cookie is None:
+        return {}
+    return app.session_interface.get_signing_serializer(app).loads(cookie.value)
