@@ -64,7 +64,31 @@ def zone_label(timezone: str | None = None) -> str:
     return _("%(place)s time", place=dates.get_timezone_location(zone, locale=_locale(), return_city=True))
 
 
+def error_summary_items(
+    form=None, anchors: dict | None = None, extra=None, extra_prefix: str = ""
+) -> list[tuple[str, str]]:
+    """The errors of a refused form, for the error summary at the top of the page: one
+    (id of the field its link leads to, message) per field, then one per `extra` item.
+
+    A group of radios leads to its first option (`anchors` names another id where the
+    template chose its own). `extra` maps more ids (after `extra_prefix`) to messages; an
+    empty id is an error with no field to go to.
+    """
+    items = []
+    for name, messages in (form.errors if form is not None else {}).items():
+        field = form[name] if name in form else None
+        anchor = (anchors or {}).get(name) or (field.id if field is not None else name)
+        if field is not None and field.type == "RadioField" and name not in (anchors or {}):
+            anchor = f"{field.id}-0"
+        items.append((anchor, messages[0]))
+    for anchor, message in (extra or {}).items():
+        if message:
+            items.append((f"{extra_prefix}{anchor}" if anchor else "", str(message)))
+    return items
+
+
 def init_templating(app: Flask) -> None:
+    app.jinja_env.globals["error_summary_items"] = error_summary_items
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_time"] = local_time
     app.jinja_env.filters["local_date"] = local_date
