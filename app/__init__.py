@@ -32,7 +32,7 @@ from app.extensions import csrf, database_engine_options, db, limiter, login_man
 from app.i18n import init_i18n
 from app.main import routes as main_routes
 from app.manage import routes as manage_routes
-from app.notifications import start_background_sender
+from app.notifications import send_from_inside_the_app
 from app.staff import appointments as staff_panel_routes
 from app.staff import routes as staff_routes
 from app.turns import routes as turn_routes
@@ -81,7 +81,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     templating.init_templating(app)
     cli.init_cli(app)
 
-    start_background_sender(app)
+    send_from_inside_the_app(app)
 
     # The development server logs each request line, the app its errors with the path: tokens in
     # paths never reach either.

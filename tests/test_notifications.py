@@ -35,6 +35,8 @@ from app.notifications import (
 )
 from app.security import new_reference
 from app.tokens import new_token
+from config import DevelopmentConfig, ProductionConfig, TestingConfig
+from tests.support.apps import build_app, demo_app
 from tests.support.waiting import poll
 
 UTC = dt.UTC
@@ -619,3 +621,29 @@ def test_the_ics_attachment_says_its_charset(any_demo):
     assert ics.get_content_type() == "text/calendar"
     assert ics.get_content_charset() == "utf-8"
     assert "Obras Públicas" in ics.get_content()  # non-ASCII text decodes as written
+
+
+def test_development_sends_due_e_mail_from_inside_the_app_tests_and_production_do_not():
+    assert 0 < DevelopmentConfig.OUTBOX_SEND_INTERVAL_SECONDS <= 2  # `make run` alone writes .eml files
+    assert TestingConfig.OUTBOX_SEND_INTERVAL_SECONDS == 0  # a test turns it on when it wants it
+    assert ProductionConfig.OUTBOX_SEND_INTERVAL_SECONDS == 0  # production runs `flask send-due`
+
+
+def test_an_app_with_the_development_interval_writes_the_confirmation_by_itself(tmp_path, demo_database):
+    app = demo_app(
+        tmp_path, demo_database, OUTBOX_SEND_INTERVAL_SECONDS=DevelopmentConfig.OUTBOX_SEND_INTERVAL_SECONDS
+    )
+    assert app.extensions["outbox_sender"] is None  # commands such as `flask db upgrade` start none
+    assert app.test_client().get("/healthz").status_code == 200
+    sender = app.extensions["outbox_sender"]
+    try:
+        with app.app_context():
+            queue_appointment_messages(make_appointment(), JOIN, MANAGE)
+            db.session.commit()
+        poll(lambda: list(Path(app.config["OUTBOX_DIR"]).glob("*.eml")), timeout=15, interval=0.1)
+    finally:
+        sender.stop()
+        sender.task.join(timeout=5)
+    test_app = build_app(tmp_path / "off", "sqlite://")
+    test_app.test_client().get("/healthz")
+    assert test_app.extensions["outbox_sender"] is None
