@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import (
     accounts,
     api,
+    assets,
     booking,
     call,
     cli,
@@ -70,6 +71,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     _prepare_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
 
     _init_extensions(app)
+    assets.init_assets(app)  # first registered: its after_request runs last, on the final body
     _register_blueprints(app)
     if app.config["TRUSTED_PROXY_COUNT"]:
         hops = app.config["TRUSTED_PROXY_COUNT"]
