@@ -7,8 +7,9 @@ compressed only when they carry no secret.
   a URL without `v` (or with an old one) keeps Flask's revalidation.
 - Compression (Flask-Compress: zstd, brotli, gzip) is applied to static files and to GET pages
   of the public catalogue. It is never applied to a response holding a CSRF token, to the
-  personal blueprints (manage, call, turns, staff: links with tokens, names, phone numbers), or
-  to anything but GET: compressing a secret next to text an attacker can inject lets the
+  personal blueprints (manage, call, turns, staff: links with tokens, names, phone numbers), to
+  a response marked private or no-store (the API's answer about an appointment), or to anything
+  but GET: compressing a secret next to text an attacker can inject lets the
   attacker read the secret from the response sizes (BREACH). Those pages are small; the
   savings are in the CSS and JavaScript.
 """
@@ -55,12 +56,14 @@ def _add_static_hash(endpoint: str, values: dict) -> None:
             values["v"] = digest
 
 
-def may_compress() -> bool:
-    """Whether this request's response may be compressed without exposing a secret (BREACH)."""
+def may_compress(response) -> bool:
+    """Whether this response may be compressed without exposing a secret (BREACH)."""
     if request.endpoint == "static":
         return True
     if request.method != "GET" or request.blueprint in PERSONAL_BLUEPRINTS:
         return False
+    if response.cache_control.private or response.cache_control.no_store:
+        return False  # personal, e.g. the API's answer about one appointment
     return g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")) is None
 
 
@@ -73,7 +76,7 @@ def _cache_and_compress(response):
             response.cache_control.max_age = YEAR_SECONDS
             response.cache_control.immutable = True
             response.cache_control.no_cache = None
-    if may_compress():
+    if may_compress(response):
         if response.is_streamed and request.endpoint == "static" and response.status_code == 200:
             # A file is sent as a stream; read it whole so it gets a Content-Length and any codec.
             response.direct_passthrough = False

@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from flask import Response
 
+from app.assets import may_compress
 from tests.support.apps import demo_app
 
 YEAR = "max-age=31536000"
@@ -60,3 +62,10 @@ def test_pages_carrying_a_csrf_token_or_personal_data_are_never_compressed(clien
     assert "Content-Encoding" not in response.headers
     if path != "/turns/orientacion-retiro":
         assert 'name="csrf_token"' in response.get_data(as_text=True)
+
+
+def test_a_private_or_no_store_answer_is_never_compressed(app):
+    with app.test_request_context("/api/v1/appointments/some-token"):
+        personal = Response("{}", mimetype="application/json", headers={"Cache-Control": "private, no-store"})
+        public = Response("{}", mimetype="application/json")
+        assert not may_compress(personal) and may_compress(public)
