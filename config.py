@@ -124,7 +124,8 @@ class Config:
     API_READ_RATE_LIMIT = os.environ.get("API_READ_RATE_LIMIT", "120 per minute")
     API_WRITE_RATE_LIMIT = os.environ.get("API_WRITE_RATE_LIMIT", "20 per hour")
 
-    # Send due e-mails from inside the app every N seconds (0: run `flask send-due` from cron).
+    # Send due e-mails from inside the app every N seconds, from its first request on (0: run
+    # `flask send-due` from cron or a worker). Development sends every 2 s; production and tests not.
     OUTBOX_SEND_INTERVAL_SECONDS = _env_int("OUTBOX_SEND_INTERVAL_SECONDS", 0)
     MAIL_SERVER = os.environ.get("MAIL_SERVER") or None
     MAIL_PORT = _env_int("MAIL_PORT", 587)
@@ -166,6 +167,8 @@ class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = True
     SECRET_KEY = Config.SECRET_KEY  # falls back to instance/secret_key in create_app
+    # `make run` alone writes each e-mail to instance/outbox/ within seconds.
+    OUTBOX_SEND_INTERVAL_SECONDS = _env_int("OUTBOX_SEND_INTERVAL_SECONDS", 2)
 
 
 class TestingConfig(Config):
@@ -180,6 +183,7 @@ class TestingConfig(Config):
     SOCKETIO_MESSAGE_QUEUE = None
     MAIL_SERVER = None
     SMS_WEBHOOK_URL = None
+    OUTBOX_SEND_INTERVAL_SECONDS = 0  # a test that wants the background sender turns it on
 
 
 class ProductionConfig(Config):

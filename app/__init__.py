@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import (
     accounts,
     api,
+    assets,
     booking,
     call,
     cli,
@@ -34,7 +35,7 @@ from app.extensions import csrf, database_engine_options, db, limiter, login_man
 from app.i18n import init_i18n
 from app.main import routes as main_routes
 from app.manage import routes as manage_routes
-from app.notifications import start_background_sender
+from app.notifications import send_from_inside_the_app
 from app.queue.live import NAMESPACE as TURNS_NAMESPACE
 from app.staff import appointments as staff_panel_routes
 from app.staff import routes as staff_routes
@@ -73,6 +74,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     _prepare_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
 
     _init_extensions(app)
+    assets.init_assets(app)  # first registered: its after_request runs last, on the final body
     _register_blueprints(app)
     if app.config["TRUSTED_PROXY_COUNT"]:
         hops = app.config["TRUSTED_PROXY_COUNT"]
@@ -84,7 +86,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     templating.init_templating(app)
     cli.init_cli(app)
 
-    start_background_sender(app)
+    send_from_inside_the_app(app)
 
     # The development server logs each request line, the app its errors with the path: tokens in
     # paths never reach either.

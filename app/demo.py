@@ -57,7 +57,7 @@ OFFICES = [
         municipality="San Juan",
         name_es="CESCO San Juan (Barrio Obrero)",
         name_en="CESCO San Juan (Barrio Obrero)",
-        address="Dirección de demostración, San Juan, PR",
+        address="Calle Demo 100, San Juan, PR 00917",
     ),
     dict(
         agency="dtop",
@@ -65,7 +65,7 @@ OFFICES = [
         municipality="Bayamón",
         name_es="CESCO Bayamón",
         name_en="CESCO Bayamón",
-        address="Dirección de demostración, Bayamón, PR",
+        address="Avenida Demo 200, Bayamón, PR 00961",
     ),
     dict(
         agency="retiro",

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
+from babel import dates
 from flask import Flask, current_app, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from app.extensions import babel
 
@@ -12,6 +17,21 @@ REGIONAL_LOCALES = {"es": "es_PR", "en": "en_US"}
 
 def regional_locale(lang: str) -> str:
     return REGIONAL_LOCALES.get(lang, lang)
+
+
+def zone_label(timezone: str | None = None) -> str:
+    """A time zone as people say it, in the current language: "Puerto Rico time", "hora de Nueva York".
+
+    The one wording of a zone, on the web pages and in the e-mails alike.
+    """
+    zone = ZoneInfo(timezone or current_app.config["DEFAULT_TIMEZONE"])
+    locale = regional_locale(str(get_locale() or "es"))
+    return _("%(place)s time", place=dates.get_timezone_location(zone, locale=locale, return_city=True))
+
+
+def end_sentence(text: str) -> str:
+    """A sentence whose last word is an abbreviation ("… 10:00 a. m.") takes no second period."""
+    return text[:-1] if text.endswith("..") else text
 
 
 def supported_language(code: str | None) -> str | None:

@@ -419,6 +419,8 @@ class CallSession(db.Model):
     connected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(sa.String(40))
+    # The citizen asked to be phoned instead of the video call (the console shows the number).
+    phone_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     appointment: Mapped[Appointment] = relationship()
 
@@ -472,7 +474,8 @@ class OutboxMessage(db.Model):
     body_html: Mapped[str | None] = mapped_column(sa.Text)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
-    appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id"))
+    # Every cancel, reschedule and outcome looks up the appointment's pending messages.
+    appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id"), index=True)
     turn_id: Mapped[int | None] = mapped_column(sa.ForeignKey("turn.id"))
     send_after: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     status: Mapped[str] = mapped_column(sa.String(10), default="pending")

@@ -8,11 +8,10 @@ from zoneinfo import ZoneInfo
 from babel import dates
 from flask import Flask, current_app, request
 from flask_babel import get_locale
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.citizens import display_phone
-from app.i18n import regional_locale
+from app.i18n import end_sentence, regional_locale, zone_label
 from config import LANGUAGE_NAMES
 
 MODE_LABELS = {
@@ -58,12 +57,6 @@ def local_date(value: dt.datetime | dt.date, timezone: str | None = None, fmt: s
     return dates.format_date(value, fmt, locale=_locale())
 
 
-def zone_label(timezone: str | None = None) -> str:
-    """A time zone as people say it, in the page's language: "Puerto Rico time", "hora de Nueva York"."""
-    zone = ZoneInfo(timezone or current_app.config["DEFAULT_TIMEZONE"])
-    return _("%(place)s time", place=dates.get_timezone_location(zone, locale=_locale(), return_city=True))
-
-
 def error_summary_items(
     form=None, anchors: dict | None = None, extra=None, extra_prefix: str = ""
 ) -> list[tuple[str, str]]:
@@ -94,6 +87,7 @@ def init_templating(app: Flask) -> None:
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["display_phone"] = display_phone
     app.jinja_env.filters["zone_label"] = zone_label
+    app.jinja_env.filters["end_sentence"] = end_sentence
 
     @app.context_processor
     def inject_language():

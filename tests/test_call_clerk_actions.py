@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from pypdf import PdfWriter
 
+from app.calls import sessions
 from app.documents import RenderError, RenderLimits, render_page
 from app.extensions import db
 from app.models import (
@@ -765,3 +766,26 @@ def test_after_asking_for_a_phone_call_the_page_says_so_and_the_console_shows_th
     console = client.get("/staff/").get_data(as_text=True)
     row = console[console.index(f'data-reference="{reference}"') :]
     assert 'href="tel:+17875550100"' in row[: row.index("</tr>")]
+
+
+def test_a_phone_request_is_kept_on_the_call_session_and_read_without_the_audit_log(app, client, seeded):
+    """Issue #10, item 21: the console counted audit records per appointment on every render."""
+    from tests.support.signaling import make_appointment
+
+    reference, token = make_appointment(app)
+    assert client.post(f"/call/{token}/phone-request").status_code == 302
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference))
+        call = db.session.scalar(sa.select(CallSession).where(CallSession.appointment_id == appointment.id))
+        assert call is not None and call.phone_requested_at is not None
+        statements = []
+
+        def record(_connection, _cursor, statement, *_args):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            assert sessions.call_state(appointment)["phone_requested"] is True
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        assert statements and not [s for s in statements if "audit_event" in s]

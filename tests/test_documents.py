@@ -539,3 +539,13 @@ def test_a_booking_its_staged_uploads_and_a_page_image_all_go_through_the_store_
         assert purge_renders(dt.timedelta(hours=1)) == 1
     upload_dir = Path(app.config["UPLOAD_DIR"])
     assert [path for path in upload_dir.rglob("*") if path.is_file()] == []
+
+
+def test_an_empty_file_is_called_empty_not_something_else(app, monkeypatch):
+    monkeypatch.setattr(validation, "inspect_pdf", lambda *args: pytest.fail("the inspector ran"))
+    error = rejection(b"", "licencia.pdf")
+
+    assert error.code == "empty"
+    spanish, english = messages(app, error)
+    assert english.startswith("“licencia.pdf” is empty (0 bytes).")
+    assert spanish.startswith("“licencia.pdf” está vacío (0 bytes).")

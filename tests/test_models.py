@@ -151,3 +151,10 @@ def test_localized_fields_follow_the_locale(app):
         assert service.localized("name", "es") == "Notificación de renovación (Noti)"
         assert service.localized("name", "en") == "Renewal notification (Noti)"
         assert service.localized("name", "fr") == "Notificación de renovación (Noti)"
+
+
+def test_outbox_messages_are_indexed_by_appointment(app):
+    """Every cancel, reschedule and outcome looks up an appointment's messages (issue 10, item 21)."""
+    with app.app_context():
+        indexes = sa.inspect(db.engine).get_indexes("outbox_message")
+    assert any(index["column_names"][:1] == ["appointment_id"] for index in indexes), indexes

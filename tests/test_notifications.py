@@ -35,6 +35,8 @@ from app.notifications import (
 )
 from app.security import new_reference
 from app.tokens import new_token
+from config import DevelopmentConfig, ProductionConfig, TestingConfig
+from tests.support.apps import build_app, demo_app
 from tests.support.waiting import poll
 
 UTC = dt.UTC
@@ -146,7 +148,7 @@ def test_ics_for_a_video_appointment_parses_back_with_utc_times_join_link_and_al
 def test_ics_for_an_in_person_appointment_gives_the_office_as_location(demo):
     appointment = make_appointment("renovacion-licencia", office=1)
     event = icalendar.Calendar.from_ical(appointment_ics(appointment, None, "en")).walk("VEVENT")[0]
-    assert str(event["location"]) == "CESCO Bayamón, Dirección de demostración, Bayamón, PR"
+    assert str(event["location"]) == "CESCO Bayamón, Avenida Demo 200, Bayamón, PR 00961"
     assert "url" not in event
 
 
@@ -190,7 +192,7 @@ def test_in_person_email_names_the_office_and_has_no_join_link(demo):
     _subject, text, _html = notifications.render_email(
         appointment, "confirmation", join_url=None, manage_url=MANAGE
     )
-    assert "CESCO San Juan (Barrio Obrero), Dirección de demostración, San Juan, PR" in text
+    assert "CESCO San Juan (Barrio Obrero), Calle Demo 100, San Juan, PR 00917" in text
     assert "/call/" not in text and "camera" not in text
     assert MANAGE in text
 
@@ -596,3 +598,52 @@ def test_every_notification_string_has_a_spanish_translation_in_the_catalog_or_p
     assert not missing, f"no Spanish translation for: {missing}"
     for msgid in strings:
         assert set(re.findall(r"%\(\w+\)s", msgid)) == set(re.findall(r"%\(\w+\)s", spanish(msgid))), msgid
+
+
+@pytest.mark.parametrize(("lang", "zone"), [("es", "hora de Puerto Rico"), ("en", "Puerto Rico time")])
+def test_emails_name_the_time_zone_as_the_web_pages_do(demo, lang, zone):
+    appointment = make_appointment(language=lang)
+    _subject, text, html = notifications.render_email(
+        appointment, "confirmation", join_url=JOIN, manage_url=MANAGE
+    )
+    assert f"({zone})" in plain(text) and f"({zone})" in html
+    assert "Atlántico" not in text and "Atlantic" not in text
+
+
+def test_the_ics_attachment_says_its_charset(any_demo):
+    appointment = make_appointment(language="es")
+    queue_appointment_messages(appointment, JOIN, MANAGE)
+    db.session.commit()
+    send_due()
+    (file,) = Path(any_demo.config["OUTBOX_DIR"]).glob("*.eml")
+    with file.open("rb") as handle:
+        (ics,) = BytesParser(policy=default_policy).parse(handle).iter_attachments()
+    assert ics.get_content_type() == "text/calendar"
+    assert ics.get_content_charset() == "utf-8"
+    assert "Obras Públicas" in ics.get_content()  # non-ASCII text decodes as written
+
+
+def test_development_sends_due_e_mail_from_inside_the_app_tests_and_production_do_not():
+    assert 0 < DevelopmentConfig.OUTBOX_SEND_INTERVAL_SECONDS <= 2  # `make run` alone writes .eml files
+    assert TestingConfig.OUTBOX_SEND_INTERVAL_SECONDS == 0  # a test turns it on when it wants it
+    assert ProductionConfig.OUTBOX_SEND_INTERVAL_SECONDS == 0  # production runs `flask send-due`
+
+
+def test_an_app_with_the_development_interval_writes_the_confirmation_by_itself(tmp_path, demo_database):
+    app = demo_app(
+        tmp_path, demo_database, OUTBOX_SEND_INTERVAL_SECONDS=DevelopmentConfig.OUTBOX_SEND_INTERVAL_SECONDS
+    )
+    assert app.extensions["outbox_sender"] is None  # commands such as `flask db upgrade` start none
+    assert app.test_client().get("/healthz").status_code == 200
+    sender = app.extensions["outbox_sender"]
+    try:
+        with app.app_context():
+            queue_appointment_messages(make_appointment(), JOIN, MANAGE)
+            db.session.commit()
+        poll(lambda: list(Path(app.config["OUTBOX_DIR"]).glob("*.eml")), timeout=15, interval=0.1)
+    finally:
+        sender.stop()
+        sender.task.join(timeout=5)
+    test_app = build_app(tmp_path / "off", "sqlite://")
+    test_app.test_client().get("/healthz")
+    assert test_app.extensions["outbox_sender"] is None

@@ -1,8 +1,12 @@
 """Public pages: catalogue, languages, errors, health, security headers."""
 
+import re
 from html import unescape
 
 import pytest
+
+from app.extensions import db
+from app.models import Office
 
 
 def test_home_lists_agencies_and_services_in_spanish_by_default(client, seeded):
@@ -143,3 +147,13 @@ def test_pages_send_security_headers(client):
 def test_pages_load_nothing_from_outside(client, seeded):
     page = client.get("/").get_data(as_text=True)
     assert "http://" not in page and "https://" not in page
+
+
+def test_demo_office_addresses_read_the_same_in_both_languages(app, client, seeded):
+    with app.app_context():
+        addresses = [office.address for office in db.session.query(Office) if office.address]
+    assert addresses
+    for address in addresses:  # a postal address, which is not translated; no Spanish placeholder
+        assert re.fullmatch(r".+ \d+, [\w ]+, PR 00\d{3}", address), address
+    english = unescape(client.get("/agencies/dtop", headers={"Accept-Language": "en"}).get_data(as_text=True))
+    assert "Dirección" not in english and "demostración" not in english

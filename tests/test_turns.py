@@ -755,3 +755,37 @@ def test_a_call_pushes_turn_and_queue_updates(app, client, auth, clock):
 
 
 # --- Translations -------------------------------------------------------------------------------
+
+
+# --- Wording ------------------------------------------------------------------------------------
+
+
+def test_one_minute_is_singular_on_the_console(app, client, auth, clock):
+    app.config["QUEUE_NO_ANSWER_RETRY_MINUTES"] = 1
+    with app.app_context():
+        retiro().slot_minutes = 1
+        db.session.commit()
+    with app.test_request_context():
+        give_turn()
+    login_retiro(auth)
+    assert client.post(console_url(app) + "/call-next").status_code == 302  # shows the retry hint
+    page = text(client.get(console_url(app)))
+    assert "1 minutos" not in page
+    assert "el estimado usa 1 minuto por turno" in page and "después de 1 minuto;" in page
+    english = text(client.get(console_url(app), headers={"Accept-Language": "en"}))
+    assert "1 minutes" not in english and "the estimate uses 1 minute per turn" in english
+
+
+def test_after_a_no_answer_the_wait_and_the_retry_time_agree_in_one_clean_sentence(
+    app, client, seeded, clock
+):
+    with app.test_request_context():
+        taken = give_turn()
+        queue.call_next(retiro_line(), clerk_named(), now=clock.now)
+        queue.record_outcome(taken.turn, clerk_named(), "no_answer", now=clock.now)
+    page = text(client.get(f"/turns/status/{taken.token}"))
+    assert "10:10\u202fa.\u202fm." in page  # the retry, ten minutes from now
+    assert "m.." not in page  # "a. m." ends the sentence with its own period
+    assert "menos de 5 minutos" not in page and "entre 10 y 15 minutos" in page
+    english = text(client.get(f"/turns/status/{taken.token}", headers={"Accept-Language": "en"}))
+    assert "between 10 and 15 minutes" in english

@@ -6,6 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from app import queue
+from app.extensions import db
+from app.models import Turn
 from tests.support.clock import WEDNESDAY_10AM
 from tests.support.turns import SERVICE, console_url, give_turn, phones
 
@@ -120,3 +123,34 @@ def test_the_take_page_and_the_check_in_page_pass_axe(app, seeded, clock, live_s
     assert axe(page) == []
     # The refused form is a 422 document, which Chromium logs; nothing else may go wrong.
     assert [e for e in phone_page.errors if "status of 422" not in e] == [] and page.errors == []
+
+
+def test_a_turn_the_citizen_cancels_while_being_called_leaves_the_clerks_console_live(
+    app, seeded, clock, live_server, page, axe
+):
+    with app.test_request_context():
+        first_id = give_turn("787-555-0101").turn.id
+        give_turn("787-555-0102")
+    sign_in(
+        page, live_server.url, "clerk@retiro.demo.ventanilla.pr", seeded["clerk@retiro.demo.ventanilla.pr"]
+    )
+    page.goto(live_server.url + console_url(app))
+    page.get_by_role("button", name="Llamar al siguiente").click()
+    expect(page.locator("[data-calling-turn]")).to_have_attribute("data-calling-turn", "R-001")
+    page.wait_for_selector('#queue-live[data-live="connected"]', timeout=WAIT)
+    page.evaluate("window.notReloaded = true")
+
+    with app.test_request_context():
+        # The citizen cancels on the status page while the clerk dials.
+        queue.cancel_turn(db.session.get(Turn, first_id))
+
+    expect(page.locator("[data-calling-turn]")).to_have_count(0, timeout=WAIT)
+    expect(page.get_by_role("button", name="Llamar al siguiente")).to_be_visible()
+    expect(page.locator("#call-ended")).to_have_text(
+        "La persona del turno R-001 canceló su turno mientras usted la llamaba.", timeout=WAIT
+    )
+    assert page.evaluate("window.notReloaded") is True
+    assert axe(page) == []
+    page.get_by_role("button", name="Llamar al siguiente").click()
+    expect(page.locator("[data-calling-turn]")).to_have_attribute("data-calling-turn", "R-002")
+    assert page.errors == []

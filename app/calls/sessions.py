@@ -15,7 +15,7 @@ from flask import current_app
 
 from app import audit
 from app.extensions import db, write_transaction
-from app.models import Appointment, AuditEvent, CallSession, Staff, utcnow
+from app.models import Appointment, CallSession, Staff, utcnow
 
 CLOSED_STATUSES = ("completed", "no_show", "cancelled")
 
@@ -131,26 +131,30 @@ def end_session(appointment: Appointment, reason: str, now: dt.datetime | None =
         session.end_reason = reason[:40]
 
 
-def request_phone_call(appointment: Appointment) -> None:
-    """The citizen cannot use a camera and asks to be phoned instead (shown on the console). Commits."""
+def request_phone_call(appointment: Appointment, now: dt.datetime | None = None) -> None:
+    """The citizen cannot use a camera and asks to be phoned instead (shown on the console).
+
+    Kept on the call record (opened if there is none yet) and in the audit log. Takes the write
+    lock; commits.
+    """
     write_transaction()
+    session = open_session(appointment)
+    if session is None:
+        session = CallSession(appointment_id=appointment.id)
+        db.session.add(session)
+    session.phone_requested_at = session.phone_requested_at or now or utcnow()
     audit.record_for_appointment("call.phone_requested", appointment)
     db.session.commit()
 
 
 def phone_requested(appointment: Appointment) -> bool:
-    """Whether the citizen asked to be phoned instead. Read-only."""
-    return (
-        db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(AuditEvent)
-            .where(
-                AuditEvent.action == "call.phone_requested",
-                AuditEvent.object_type == "appointment",
-                AuditEvent.object_id == appointment.id,
+    """Whether the citizen asked to be phoned instead, on any of its call records. Read-only."""
+    return db.session.scalar(
+        sa.select(
+            sa.exists().where(
+                CallSession.appointment_id == appointment.id, CallSession.phone_requested_at.is_not(None)
             )
         )
-        > 0
     )
 
 

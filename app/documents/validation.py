@@ -44,6 +44,9 @@ _MESSAGES = {
         "“%(name)s” is larger than %(limit)s MB. Scan it at a lower resolution or in black and white, "
         "and upload it again.",
     ),
+    "empty": _l(
+        "“%(name)s” is empty (0 bytes). Check that you chose the right file, and upload it again.",
+    ),
     "not_pdf": _l(
         "“%(name)s” is not a PDF file. Save or export the document as PDF, and upload it again.",
     ),
@@ -189,6 +192,8 @@ def validate_pdf(data: bytes, filename: str, max_pages: int, limits: PdfLimits |
         limits = PdfLimits.from_config(current_app.config) if has_app_context() else PdfLimits()
     if len(data) > limits.max_bytes:
         raise DocumentError("too_large", filename, max_bytes=limits.max_bytes)
+    if not data:
+        raise DocumentError("empty", filename)
     if data.find(HEADER, 0, HEADER_WINDOW + len(HEADER) - 1) < 0:
         raise DocumentError("not_pdf", filename)
     result = inspect_pdf(data, max_pages, limits)

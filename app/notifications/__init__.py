@@ -51,6 +51,7 @@ from app.notifications.worker import (
     BackgroundSender,
     SendReport,
     send_due,
+    send_from_inside_the_app,
     start_background_sender,
 )
 
@@ -83,6 +84,7 @@ __all__ = [
     "render_email",
     "send_due",
     "sms_sender_from_config",
+    "send_from_inside_the_app",
     "start_background_sender",
     "turn_sms_text",
 ]

@@ -11,12 +11,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-from babel.dates import format_date, format_time, get_timezone_name
+from babel.dates import format_date, format_time
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from app.i18n import regional_locale
+from app.i18n import regional_locale, zone_label
 from app.models import Appointment, Turn, utcnow
 from app.outcomes import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
 
@@ -117,7 +117,7 @@ def _email_context(
         "date": format_date(start, "full", locale=locale),
         # Babel's narrow no-break space (U+202F) is missing from some mail fonts; U+00A0 is not.
         "time": format_time(start, "short", locale=locale).replace("\u202f", "\u00a0"),
-        "timezone_name": get_timezone_name(zone, "long", locale=locale),
+        "timezone_name": zone_label(service.agency.timezone),
         "prepare": _what_to_have_ready(appointment, lang),
         "join_url": join_url,
         "manage_url": manage_url,

@@ -64,6 +64,7 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
             maintype=maintype,
             subtype=subtype,
             filename=attachment["filename"],
+            params={"charset": "utf-8"} if maintype == "text" else None,
         )
     return email
 

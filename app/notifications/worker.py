@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -180,3 +181,24 @@ def start_background_sender(app: Flask) -> BackgroundSender | None:
     sender.task = socketio.start_background_task(sender.run)
     logger.info("Outbox: background sender every %s s", interval)
     return sender
+
+
+def send_from_inside_the_app(app: Flask) -> None:
+    """Start the background sender with the app's first request, when OUTBOX_SEND_INTERVAL_SECONDS
+    is set (development's default); its handle is `app.extensions["outbox_sender"]`.
+
+    Waiting for a request keeps `flask db upgrade`, `seed-demo` and other commands from starting a
+    sender of their own. No database access here.
+    """
+    app.extensions["outbox_sender"] = None
+    if not app.config.get("OUTBOX_SEND_INTERVAL_SECONDS"):
+        return
+    lock = threading.Lock()
+
+    def start_once() -> None:
+        if app.extensions["outbox_sender"] is None:
+            with lock:
+                if app.extensions["outbox_sender"] is None:
+                    app.extensions["outbox_sender"] = start_background_sender(app)
+
+    app.before_request(start_once)

@@ -46,6 +46,11 @@ class WaitEstimate:
         high = max(low + 5, math.ceil(minutes * 1.25 / 5) * 5)
         return cls(minutes=minutes, low=low, high=high)
 
+    def not_before(self, minutes: float) -> WaitEstimate:
+        """This estimate, never sooner than `minutes` from now (a no-answer waits for its retry)."""
+        low = max(self.low, int(minutes // 5 * 5))
+        return WaitEstimate(minutes=max(self.minutes, minutes), low=low, high=max(self.high, low + 5))
+
     @property
     def text(self) -> str:
         if self.low == 0:
@@ -115,4 +120,6 @@ def view_turn(turn: Turn, now: dt.datetime | None = None) -> TurnView:
     if place is not None:
         load = queue_load(turn.service, turn.office_id, turn.day, now)
         estimate = WaitEstimate.for_people_ahead(load, place - 1)
+        if turn.status == "no_answer" and turn.priority_at > now:
+            estimate = estimate.not_before((turn.priority_at - now).total_seconds() / 60)
     return TurnView(turn=turn, position=place, estimate=estimate, expired=expired)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 
 from app import scheduling
 from app.extensions import db, write_transaction
+from app.i18n import end_sentence
 from app.models import Office, Service, Turn, utcnow
 from app.queue.changes import notify_second_in_line
 from app.queue.errors import AlreadyInLine, TurnError, TurnsClosed
@@ -128,7 +129,7 @@ def _closed(
             if when
             else _("The wait would run past closing time, so no more turns are given now.")
         )
-    return TurnsClosed(code, message, opening)
+    return TurnsClosed(code, end_sentence(message), opening)
 
 
 def take_turn(request_: TurnRequest, *, now: dt.datetime | None = None) -> TakenTurn:

@@ -725,7 +725,7 @@ def html_words_inside_a_stream() -> bytes:
 
 # Every rejection: name -> (builder, expected code). The size check is tested on its own.
 REJECTIONS = {
-    "empty": (empty, "not_pdf"),
+    "empty": (empty, "empty"),
     "png_renamed": (png_renamed, "not_pdf"),
     "junk_before_header": (junk_before_header, "not_pdf"),
     "truncated": (truncated, "damaged"),
