@@ -303,7 +303,8 @@ def reschedule_appointment(
 
     Returns the new join token (video): the old join link stops working, the new one is emailed
     with the manage link the citizen used (`manage_token`; it is stored only as a hash). Takes
-    the write lock; commits (rolls back when the new slot is full).
+    the write lock; commits (rolls back when the new slot is full, or when a cancel or a check-in
+    got there first: the rule is checked again under the lock and in the UPDATE itself).
     """
     now = now or utcnow()
     if not can_change(appointment, now):
@@ -317,6 +318,10 @@ def reschedule_appointment(
             field="start",
         )
     write_transaction()
+    db.session.refresh(appointment)  # decide on the row as it is now, under the write lock
+    if not can_change(appointment, now):
+        db.session.rollback()
+        raise TooLate()
     for _attempt in range(service.capacity_per_slot + 5):
         taken = set(
             db.session.scalars(
@@ -334,16 +339,24 @@ def reschedule_appointment(
             raise SlotFull(scheduling.nearest_free_slots(service, slot.start, office=office, now=now))
         try:
             with db.session.begin_nested():
-                db.session.execute(
+                moved = db.session.execute(
                     sa.update(Appointment)
-                    .where(Appointment.id == appointment.id, Appointment.status == "booked")
+                    .where(
+                        Appointment.id == appointment.id,
+                        Appointment.status == "booked",
+                        Appointment.start_at > now,
+                    )
                     .values(
                         office_id=office.id, start_at=slot.start, end_at=slot.end, seat=seat, updated_at=now
                     )
+                    .execution_options(synchronize_session=False)
                 )
-            break
         except sa.exc.IntegrityError:
             continue
+        if moved.rowcount != 1:  # PostgreSQL: a cancel or check-in committed since the refresh
+            db.session.rollback()
+            raise TooLate()
+        break
     else:
         db.session.rollback()
         raise SlotFull(scheduling.nearest_free_slots(service, slot.start, office=office, now=now))
