@@ -286,6 +286,7 @@ def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = No
     appointment.seat = None
     appointment.citizen_seat = None
     appointment.cancelled_at = now or utcnow()
+    appointment.calendar_sequence += 1
     notifications.cancel_pending(appointment)
     notifications.queue_cancellation(appointment)
     db.session.commit()
@@ -347,7 +348,12 @@ def reschedule_appointment(
                         Appointment.start_at > now,
                     )
                     .values(
-                        office_id=office.id, start_at=slot.start, end_at=slot.end, seat=seat, updated_at=now
+                        office_id=office.id,
+                        start_at=slot.start,
+                        end_at=slot.end,
+                        seat=seat,
+                        calendar_sequence=Appointment.calendar_sequence + 1,
+                        updated_at=now,
                     )
                     .execution_options(synchronize_session=False)
                 )

@@ -311,6 +311,8 @@ class Appointment(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The .ics SEQUENCE: each new time or a cancellation raises it, so calendar apps apply the update.
+    calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     service: Mapped[Service] = relationship()
     office: Mapped[Office] = relationship()

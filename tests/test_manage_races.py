@@ -8,19 +8,17 @@ decided that the appointment may change, before it writes. Threads: the clock ti
 
 from __future__ import annotations
 
-import hashlib
 import threading
 
 import pytest
 import sqlalchemy as sa
 
 from app import appointments
-from app.appointments import BookingRequest, TooLate, book_appointment, reschedule_appointment
+from app.appointments import TooLate, reschedule_appointment
 from app.demo import seed_demo
-from app.documents import UploadedPdf
 from app.extensions import db, end_read_transaction
-from app.models import Appointment, OutboxMessage, Service
-from tests.support import booking, pdf_factory
+from app.models import Appointment, OutboxMessage
+from tests.support import booking
 
 SERVICE = "certificacion-individuo"  # video, capacity 2, the licence front required
 pytestmark = pytest.mark.clock(tick=True)
@@ -34,25 +32,8 @@ def any_demo(any_db_app):
 
 
 def book(app) -> tuple[str, str]:
-    """Book the first free slot from `booking_day()` on; returns (reference, manage token)."""
-    slot = booking.first_free_slot(app, SERVICE)
-    pdf = pdf_factory.one_page()
-    with app.test_request_context():
-        service = db.session.scalar(sa.select(Service).where(Service.slug == SERVICE))
-        result = book_appointment(
-            BookingRequest(
-                service=service,
-                office=service.offices[0],
-                start=slot.start,
-                name="Ana Rivera",
-                email="ana@example.com",
-                phone="+17875550100",
-                documents=[
-                    UploadedPdf("licence_front", "licencia.pdf", pdf, 1, hashlib.sha256(pdf).hexdigest())
-                ],
-            )
-        )
-        return result.appointment.reference, result.manage_token
+    result = booking.book_directly(app, SERVICE)
+    return result.appointment.reference, result.manage_token
 
 
 def cancel(app, reference: str) -> None:

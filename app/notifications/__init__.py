@@ -17,9 +17,11 @@ stay), so the tokens do not linger in the database.
 
 from app.notifications.content import (
     AFTER_CALL_KINDS,
+    CALENDAR_METHODS,
     REMINDER_KINDS,
     REMINDERS,
     appointment_ics,
+    calendar_content_type,
     render_after_call_email,
     render_email,
     turn_sms_text,
@@ -56,6 +58,7 @@ from app.notifications.worker import (
 
 __all__ = [
     "AFTER_CALL_KINDS",
+    "CALENDAR_METHODS",
     "CLAIM_LEASE",
     "MAX_ATTEMPTS",
     "REMINDERS",
@@ -71,6 +74,7 @@ __all__ = [
     "SmtpEmailSender",
     "WebhookSmsSender",
     "appointment_ics",
+    "calendar_content_type",
     "build_email",
     "cancel_pending",
     "email_sender_from_config",

@@ -20,6 +20,7 @@ from app.notifications.content import (
     REMINDER_KINDS,
     REMINDERS,
     appointment_ics,
+    calendar_content_type,
     render_after_call_email,
     render_email,
     turn_sms_text,
@@ -49,12 +50,7 @@ def queue_appointment_messages(
     if kind == "rescheduled":
         _cancel_pending_kinds(appointment, REMINDER_KINDS + ("confirmation", "rescheduled"))
     now = utcnow()
-    ics = appointment_ics(appointment, join_url, appointment.language, manage_url=manage_url)
-    attachment = {
-        "filename": f"{appointment.reference}.ics",
-        "content_type": "text/calendar",
-        "content_base64": base64.b64encode(ics).decode("ascii"),
-    }
+    attachment = _calendar_attachment(appointment, "REQUEST", join_url=join_url, manage_url=manage_url)
     plan = [(kind, now, [attachment])] + [
         (reminder, appointment.start_at - before, [])
         for reminder, before in REMINDERS
@@ -71,12 +67,24 @@ def queue_appointment_messages(
 
 
 def queue_cancellation(appointment: Appointment) -> OutboxMessage | None:
-    """Queue the "your appointment is cancelled" e-mail (no links) and drop pending reminders.
+    """Queue the "your appointment is cancelled" e-mail (no links, an .ics that removes the event
+    from the citizen's calendar) and drop pending reminders.
 
     Adds to the session; the caller commits.
     """
     cancel_pending(appointment)
-    return _queue_email(appointment, "cancellation", utcnow(), [])
+    return _queue_email(appointment, "cancellation", utcnow(), [_calendar_attachment(appointment, "CANCEL")])
+
+
+def _calendar_attachment(
+    appointment: Appointment, method: str, *, join_url: str | None = None, manage_url: str | None = None
+) -> dict[str, str]:
+    ics = appointment_ics(appointment, join_url, appointment.language, manage_url=manage_url, method=method)
+    return {
+        "filename": f"{appointment.reference}.ics",
+        "content_type": calendar_content_type(method),
+        "content_base64": base64.b64encode(ics).decode("ascii"),
+    }
 
 
 def cancel_pending(appointment: Appointment) -> int:
