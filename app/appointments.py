@@ -292,6 +292,26 @@ def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = No
     db.session.commit()
 
 
+def new_time_for(
+    appointment: Appointment, office: Office, start: dt.datetime, *, now: dt.datetime | None = None
+) -> scheduling.Slot:
+    """The free slot the appointment may move to, or raise (TooLate, BookingError). Read-only.
+
+    The confirm step asks this before showing the new time; `reschedule_appointment` again.
+    """
+    now = now or utcnow()
+    if not can_change(appointment, now):
+        raise TooLate()
+    slot = scheduling.find_slot(appointment.service, office, start, now=now)
+    if slot is None or (slot.start == appointment.start_at and office.id == appointment.office_id):
+        raise BookingError(
+            "slot_unavailable",
+            _("That time is not available for booking. Please choose another one."),
+            field="start",
+        )
+    return slot
+
+
 def reschedule_appointment(
     appointment: Appointment,
     office: Office,
@@ -308,16 +328,8 @@ def reschedule_appointment(
     got there first: the rule is checked again under the lock and in the UPDATE itself).
     """
     now = now or utcnow()
-    if not can_change(appointment, now):
-        raise TooLate()
     service = appointment.service
-    slot = scheduling.find_slot(service, office, start, now=now)
-    if slot is None or (slot.start == appointment.start_at and office.id == appointment.office_id):
-        raise BookingError(
-            "slot_unavailable",
-            _("That time is not available for booking. Please choose another one."),
-            field="start",
-        )
+    slot = new_time_for(appointment, office, start, now=now)
     write_transaction()
     db.session.refresh(appointment)  # decide on the row as it is now, under the write lock
     if not can_change(appointment, now):

@@ -1,9 +1,9 @@
-"""The manage page's forms: cancel (with a confirmation box) and replace a document."""
+"""The manage page's forms: cancel (with a confirmation box), confirm a new time, replace a document."""
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField
+from wtforms import BooleanField, HiddenField
 from wtforms.validators import DataRequired
 
 
@@ -15,3 +15,7 @@ class CancelForm(FlaskForm):
 
 class ReplaceDocumentForm(FlaskForm):
     document = FileField(_l("New file"))
+
+
+class RescheduleConfirmForm(FlaskForm):
+    start = HiddenField()
