@@ -382,6 +382,7 @@ def reschedule_appointment(
     join_token = None
     if service.mode == "video":
         join_token, appointment.join_token_hash = new_token()
+        appointment.page_join_token_hash = None
     notifications.cancel_pending(appointment)
     links = appointment_links(join_token, manage_token)
     notifications.queue_appointment_messages(

@@ -7,14 +7,17 @@ its today (tests/support/booking.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html import unescape
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Appointment, OutboxMessage
 from tests.support import booking
+from tests.support.apps import demo_app
 
 SERVICE = booking.LICENCE_SERVICE
 
@@ -94,3 +97,100 @@ def test_the_confirm_step_in_english(app, client, seeded):
     )
     assert "Confirm the new time" in page and "Current time" in page and "New time" in page
     assert re.search(r"Puerto Rico", page)
+
+
+# --- Joining the call from the manage page ---------------------------------------------------------
+
+
+def test_the_manage_page_offers_the_call_only_while_its_window_is_open(app, client, seeded, clock):
+    booked = booking.book_directly(app)
+    url = f"/manage/{booked.manage_token}"
+    assert "Entrar a la videollamada" not in text(client.get(url))
+    assert client.post(f"{url}/join").status_code == 409  # too early: nothing is issued
+
+    clock.move_to(booked.appointment.start_at - dt.timedelta(minutes=5))
+    page = text(client.get(url))
+    assert "Entrar a la videollamada" in page and f"{url}/join" in page
+    joined = client.post(f"{url}/join")
+    assert joined.status_code == 302
+    call_path = urlsplit(joined.headers["Location"]).path
+    assert re.fullmatch(r"/call/[\w-]{40,}", call_path) and booked.join_token not in call_path
+    assert client.get(call_path).status_code == 200
+    assert client.get(f"/call/{booked.join_token}").status_code == 200  # the e-mailed link still works
+
+
+def test_an_in_person_appointment_has_no_call_to_join(app, client, seeded, clock):
+    booked = booking.book_directly(app, "renovacion-licencia")
+    clock.move_to(booked.appointment.start_at - dt.timedelta(minutes=5))
+    url = f"/manage/{booked.manage_token}"
+    assert "Entrar a la videollamada" not in text(client.get(url))
+    assert client.post(f"{url}/join").status_code == 404
+
+
+# --- Find my appointment -----------------------------------------------------------------------------
+
+FOUND = "Si los datos coinciden con una cita"
+
+
+def links_messages(app) -> list[OutboxMessage]:
+    with app.app_context():
+        messages = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "links")).all()
+        for message in messages:
+            db.session.expunge(message)
+        return messages
+
+
+def test_the_home_page_and_a_dead_manage_link_lead_to_find_my_appointment(client, seeded):
+    assert "/manage/find" in text(client.get("/"))
+    assert "/manage/find" in text(client.get("/manage/" + "x" * 43))
+    page = text(client.get("/manage/find"))
+    assert "Encuentre su cita" in page and 'name="reference"' in page and 'name="email"' in page
+
+
+def test_find_my_appointment_emails_fresh_links_and_never_shows_them(app, client, seeded):
+    booked = booking.book_directly(app)
+    reference = booked.appointment.reference
+    response = client.post(
+        "/manage/find", data={"reference": f"  {reference.lower()} ", "email": "ANA@example.com"}
+    )
+    page = text(response)
+    assert response.status_code == 200 and FOUND in page
+    assert "/manage/" + booked.manage_token not in page and not re.search(r"/(manage|call)/[\w-]{40,}", page)
+
+    (message,) = links_messages(app)
+    assert message.recipient == "ana@example.com" and reference in message.subject
+    manage_path = re.search(r"/manage/[\w-]{40,}", message.body_text).group(0)
+    call_path = re.search(r"/call/[\w-]{40,}", message.body_text).group(0)
+    assert client.get(manage_path).status_code == 200
+    assert client.get(f"/manage/{booked.manage_token}").status_code == 404  # the old links are replaced
+    with app.app_context():
+        reminders = db.session.scalars(
+            sa.select(OutboxMessage).where(
+                OutboxMessage.kind.like("reminder%"), OutboxMessage.status == "pending"
+            )
+        ).all()
+        assert reminders and all(manage_path in m.body_text and call_path in m.body_text for m in reminders)
+
+
+def test_find_my_appointment_answers_the_same_whether_or_not_it_matches(app, client, seeded):
+    booked = booking.book_directly(app)
+    reference = booked.appointment.reference
+    answers = [
+        client.post("/manage/find", data={"reference": reference, "email": "ana@example.com"}),
+        client.post("/manage/find", data={"reference": reference, "email": "eve@example.com"}),
+        client.post("/manage/find", data={"reference": "DTOP-ZZZZZZ", "email": "ana@example.com"}),
+    ]
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert len({a.get_data() for a in answers}) == 1
+    assert len(links_messages(app)) == 1
+    assert client.post("/manage/find", data={"reference": "", "email": "not-an-email"}).status_code == 422
+    assert len(links_messages(app)) == 1
+
+
+def test_find_my_appointment_is_rate_limited(tmp_path, demo_database):
+    limited = demo_app(
+        tmp_path, demo_database, RATELIMIT_ENABLED=True, FIND_APPOINTMENT_RATE_LIMIT="2 per hour"
+    )
+    client = limited.test_client()
+    form = {"reference": "DTOP-ZZZZZZ", "email": "ana@example.com"}
+    assert [client.post("/manage/find", data=form).status_code for _ in range(3)] == [200, 200, 429]

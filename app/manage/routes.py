@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from app import scheduling
@@ -17,8 +17,10 @@ from app.appointments import (
 from app.documents import replace_document
 from app.documents.access import DocumentNotFound, open_result_for_citizen
 from app.extensions import limiter
+from app.link_recovery import CallNotOpen, call_open, has_call, issue_page_join_token, resend_links
+from app.links import join_url
 from app.manage import bp
-from app.manage.forms import CancelForm, ReplaceDocumentForm, RescheduleConfirmForm
+from app.manage.forms import CancelForm, FindAppointmentForm, ReplaceDocumentForm, RescheduleConfirmForm
 from app.month_calendar import month_grid
 from app.web import manage_appointment_or_404, no_store, parse_day, parse_month, parse_start
 
@@ -31,8 +33,49 @@ def render_manage(template: str, appointment, token: str, status: int = 200, **c
         agency=appointment.service.agency,
         token=token,
         changeable=can_change(appointment),
+        call_open=call_open(appointment),
         **context,
     ), status
+
+
+def find_rate_limit() -> str:
+    return current_app.config["FIND_APPOINTMENT_RATE_LIMIT"]
+
+
+@bp.route("/find", methods=["GET", "POST"])
+@limiter.limit(find_rate_limit, methods=["POST"])
+def find():
+    """Reference and e-mail in; fresh links e-mailed to the address on file, never shown here. The
+    answer is the same whether or not they matched, so nobody learns who has an appointment."""
+    form = FindAppointmentForm()
+    if request.method == "GET":
+        return render_template("manage/find.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("manage/find.html", form=form), 422
+    resend_links(form.reference.data, form.email.data)
+    return render_template("manage/find.html", form=FindAppointmentForm(formdata=None), sent=True)
+
+
+@bp.post("/<token>/join")
+@limiter.limit("30 per minute")
+def join(token: str):
+    """The call from the manage page: a join link of its own, issued while the call is open."""
+    appointment = manage_appointment_or_404(token)
+    if not has_call(appointment):
+        abort(404)
+    try:
+        call_token = issue_page_join_token(appointment)
+    except CallNotOpen as error:
+        return render_manage(
+            "manage/view.html",
+            appointment,
+            token,
+            error.status,
+            cancel_form=CancelForm(),
+            replace_form=ReplaceDocumentForm(),
+            error=error.message,
+        )
+    return redirect(join_url(call_token))
 
 
 @bp.get("/<token>")

@@ -141,6 +141,8 @@ def _subject(kind: str, reference: str) -> str:
         return _("Reminder: your appointment %(reference)s is tomorrow", reference=reference)
     if kind == "reminder_1h":
         return _("Reminder: your appointment %(reference)s starts in one hour", reference=reference)
+    if kind == "links":
+        return _("Your links for appointment %(reference)s", reference=reference)
     if kind == "cancellation":
         return _("Appointment cancelled: %(reference)s", reference=reference)
     raise ValueError(f"unknown message kind {kind!r}")

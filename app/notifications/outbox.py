@@ -42,13 +42,14 @@ def queue_appointment_messages(
     bodies are scrubbed once each message is finished (see the package docstring).
     Adds to the session without committing: the caller commits with the booking. Reminders
     whose time has passed are skipped; a message whose `dedupe_key` is already queued is not
-    queued again. `kind="rescheduled"` first cancels everything still pending for the old time
-    (its time and join link are out of date).
+    queued again. `kind="rescheduled"` (a new time) and `kind="links"` (fresh links asked for
+    with "find my appointment") first cancel everything still pending: its time or links are out
+    of date.
     """
-    if kind not in ("confirmation", "rescheduled"):
-        raise ValueError(f"kind must be 'confirmation' or 'rescheduled', not {kind!r}")
-    if kind == "rescheduled":
-        _cancel_pending_kinds(appointment, REMINDER_KINDS + ("confirmation", "rescheduled"))
+    if kind not in ("confirmation", "rescheduled", "links"):
+        raise ValueError(f"kind must be 'confirmation', 'rescheduled' or 'links', not {kind!r}")
+    if kind != "confirmation":
+        _cancel_pending_kinds(appointment, REMINDER_KINDS + ("confirmation", "rescheduled", "links"))
     now = utcnow()
     attachment = _calendar_attachment(appointment, "REQUEST", join_url=join_url, manage_url=manage_url)
     plan = [(kind, now, [attachment])] + [
@@ -64,6 +65,14 @@ def queue_appointment_messages(
         if message is not None:
             queued.append(message)
     return queued
+
+
+def queue_manage_link(appointment: Appointment, manage_url: str) -> OutboxMessage | None:
+    """Queue the "your links" e-mail with the manage link alone (an appointment no longer booked).
+
+    Adds to the session; the caller commits.
+    """
+    return _queue_email(appointment, "links", utcnow(), [], manage_url=manage_url)
 
 
 def queue_cancellation(appointment: Appointment) -> OutboxMessage | None:
@@ -124,8 +133,9 @@ def _queue_email(
     key = f"appt:{appointment.id}:{kind}:{appointment.start_at.isoformat()}"
     message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
     # A cancelled message comes back when the appointment returns to that time; and every
-    # move is news (with a new join link), even back to a time already announced once.
-    if message is not None and message.status != "cancelled" and kind != "rescheduled":
+    # move is news (with a new join link), even back to a time already announced once, as is
+    # every set of fresh links.
+    if message is not None and message.status != "cancelled" and kind not in ("rescheduled", "links"):
         return None
     subject, text, html = render_email(appointment, kind, join_url=join_url, manage_url=manage_url)
     if message is None:
