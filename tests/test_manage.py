@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
+from app.closing import close_appointment
 from app.extensions import db
-from app.models import Appointment, OutboxMessage
+from app.models import Appointment, OutboxMessage, Staff
 from tests.support import booking
 from tests.support.apps import demo_app
 
@@ -194,3 +195,23 @@ def test_find_my_appointment_is_rate_limited(tmp_path, demo_database):
     client = limited.test_client()
     form = {"reference": "DTOP-ZZZZZZ", "email": "ana@example.com"}
     assert [client.post("/manage/find", data=form).status_code for _ in range(3)] == [200, 200, 429]
+
+
+# --- After the appointment: the outcome and the clerk's message --------------------------------------
+
+
+def test_after_documents_missing_the_manage_page_shows_the_outcome_and_the_clerks_message(
+    app, client, seeded, clock
+):
+    booked = booking.book_directly(app)
+    clock.move_to(booked.appointment.start_at + dt.timedelta(minutes=10))
+    with app.test_request_context():
+        clerk = db.session.scalar(sa.select(Staff).where(Staff.email == "clerk@dtop.demo.ventanilla.pr"))
+        appointment = db.session.scalar(
+            sa.select(Appointment).where(Appointment.reference == booked.appointment.reference)
+        )
+        close_appointment(appointment, clerk, "documents_missing", "Falta el registro del vehículo.")
+    page = text(client.get(f"/manage/{booked.manage_token}"))
+    assert "Faltan documentos" in page
+    assert "No se pudo terminar su solicitud porque faltan algunos documentos." in page
+    assert "Falta el registro del vehículo." in page

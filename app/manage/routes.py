@@ -22,6 +22,7 @@ from app.links import join_url
 from app.manage import bp
 from app.manage.forms import CancelForm, FindAppointmentForm, ReplaceDocumentForm, RescheduleConfirmForm
 from app.month_calendar import month_grid
+from app.outcomes import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
 from app.web import manage_appointment_or_404, no_store, parse_day, parse_month, parse_start
 
 
@@ -34,6 +35,8 @@ def render_manage(template: str, appointment, token: str, status: int = 200, **c
         token=token,
         changeable=can_change(appointment),
         call_open=call_open(appointment),
+        outcome_labels=OUTCOME_LABELS,
+        outcome_explanations=OUTCOME_EXPLANATIONS,
         **context,
     ), status
 
