@@ -121,6 +121,8 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # "Find my appointment" (/manage/find): requests per client address.
+    FIND_APPOINTMENT_RATE_LIMIT = os.environ.get("FIND_APPOINTMENT_RATE_LIMIT", "5 per hour")
     API_READ_RATE_LIMIT = os.environ.get("API_READ_RATE_LIMIT", "120 per minute")
     API_WRITE_RATE_LIMIT = os.environ.get("API_WRITE_RATE_LIMIT", "20 per hour")
 

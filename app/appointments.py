@@ -309,9 +309,30 @@ def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = No
     appointment.seat = None
     appointment.citizen_seat = None
     appointment.cancelled_at = now or utcnow()
+    appointment.calendar_sequence += 1
     notifications.cancel_pending(appointment)
     notifications.queue_cancellation(appointment)
     db.session.commit()
+
+
+def new_time_for(
+    appointment: Appointment, office: Office, start: dt.datetime, *, now: dt.datetime | None = None
+) -> scheduling.Slot:
+    """The free slot the appointment may move to, or raise (TooLate, BookingError). Read-only.
+
+    The confirm step asks this before showing the new time; `reschedule_appointment` again.
+    """
+    now = now or utcnow()
+    if not can_change(appointment, now):
+        raise TooLate()
+    slot = scheduling.find_slot(appointment.service, office, start, now=now)
+    if slot is None or (slot.start == appointment.start_at and office.id == appointment.office_id):
+        raise BookingError(
+            "slot_unavailable",
+            _("That time is not available for booking. Please choose another one."),
+            field="start",
+        )
+    return slot
 
 
 def reschedule_appointment(
@@ -326,20 +347,17 @@ def reschedule_appointment(
 
     Returns the new join token (video): the old join link stops working, the new one is emailed
     with the manage link the citizen used (`manage_token`; it is stored only as a hash). Takes
-    the write lock; commits (rolls back when the new slot is full).
+    the write lock; commits (rolls back when the new slot is full, or when a cancel or a check-in
+    got there first: the rule is checked again under the lock and in the UPDATE itself).
     """
     now = now or utcnow()
-    if not can_change(appointment, now):
-        raise TooLate()
     service = appointment.service
-    slot = scheduling.find_slot(service, office, start, now=now)
-    if slot is None or (slot.start == appointment.start_at and office.id == appointment.office_id):
-        raise BookingError(
-            "slot_unavailable",
-            _("That time is not available for booking. Please choose another one."),
-            field="start",
-        )
+    slot = new_time_for(appointment, office, start, now=now)
     write_transaction()
+    db.session.refresh(appointment)  # decide on the row as it is now, under the write lock
+    if not can_change(appointment, now):
+        db.session.rollback()
+        raise TooLate()
     for _attempt in range(service.capacity_per_slot + 5):
         taken = set(
             db.session.scalars(
@@ -357,16 +375,29 @@ def reschedule_appointment(
             raise SlotFull(scheduling.nearest_free_slots(service, slot.start, office=office, now=now))
         try:
             with db.session.begin_nested():
-                db.session.execute(
+                moved = db.session.execute(
                     sa.update(Appointment)
-                    .where(Appointment.id == appointment.id, Appointment.status == "booked")
-                    .values(
-                        office_id=office.id, start_at=slot.start, end_at=slot.end, seat=seat, updated_at=now
+                    .where(
+                        Appointment.id == appointment.id,
+                        Appointment.status == "booked",
+                        Appointment.start_at > now,
                     )
+                    .values(
+                        office_id=office.id,
+                        start_at=slot.start,
+                        end_at=slot.end,
+                        seat=seat,
+                        calendar_sequence=Appointment.calendar_sequence + 1,
+                        updated_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
                 )
-            break
         except sa.exc.IntegrityError:
             continue
+        if moved.rowcount != 1:  # PostgreSQL: a cancel or check-in committed since the refresh
+            db.session.rollback()
+            raise TooLate()
+        break
     else:
         db.session.rollback()
         raise SlotFull(scheduling.nearest_free_slots(service, slot.start, office=office, now=now))
@@ -374,6 +405,7 @@ def reschedule_appointment(
     join_token = None
     if service.mode == "video":
         join_token, appointment.join_token_hash = new_token()
+        appointment.page_join_token_hash = None
     notifications.cancel_pending(appointment)
     links = appointment_links(join_token, manage_token)
     notifications.queue_appointment_messages(

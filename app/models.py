@@ -303,6 +303,8 @@ class Appointment(db.Model):
     language: Mapped[str] = mapped_column(sa.String(2), default="es")
     join_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     manage_token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    # The join link the manage page's "Join" button hands out; the e-mailed one keeps working.
+    page_join_token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     clerk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     outcome: Mapped[str | None] = mapped_column(sa.String(30))
     outcome_message: Mapped[str | None] = mapped_column(sa.Text)
@@ -311,6 +313,8 @@ class Appointment(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The .ics SEQUENCE: each new time or a cancellation raises it, so calendar apps apply the update.
+    calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
 
     service: Mapped[Service] = relationship()
     office: Mapped[Office] = relationship()

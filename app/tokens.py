@@ -39,12 +39,16 @@ def _plausible(token: str | None) -> bool:
     return isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_LENGTH
 
 
-def _after_appointment_valid(appointment: Appointment | None, now: dt.datetime | None) -> Appointment | None:
+def links_still_valid(appointment: Appointment, now: dt.datetime | None = None) -> bool:
     """Links of an appointment keep working until MANAGE_LINK_DAYS_AFTER days after its end."""
+    keep = dt.timedelta(days=current_app.config["MANAGE_LINK_DAYS_AFTER"])
+    return (now or utcnow()) <= appointment.end_at + keep
+
+
+def _after_appointment_valid(appointment: Appointment | None, now: dt.datetime | None) -> Appointment | None:
     if appointment is None:
         return None
-    keep = dt.timedelta(days=current_app.config["MANAGE_LINK_DAYS_AFTER"])
-    return appointment if (now or utcnow()) <= appointment.end_at + keep else None
+    return appointment if links_still_valid(appointment, now) else None
 
 
 def appointment_by_manage_token(token: str | None, now: dt.datetime | None = None) -> Appointment | None:
@@ -58,10 +62,16 @@ def appointment_by_manage_token(token: str | None, now: dt.datetime | None = Non
 
 
 def appointment_by_join_token(token: str | None) -> Appointment | None:
-    """The video appointment of this join link; when it may be used is `calls.join_window`'s rule."""
+    """The video appointment of this join link (the e-mailed one or the manage page's); when it
+    may be used is `calls.join_window`'s rule."""
     if not _plausible(token):
         return None
-    return db.session.scalar(sa.select(Appointment).where(Appointment.join_token_hash == hash_token(token)))
+    digest = hash_token(token)
+    return db.session.scalar(
+        sa.select(Appointment).where(
+            sa.or_(Appointment.join_token_hash == digest, Appointment.page_join_token_hash == digest)
+        )
+    )
 
 
 def appointment_for_survey(token: str | None, now: dt.datetime | None = None) -> Appointment | None:

@@ -252,6 +252,8 @@ def test_reschedule_takes_the_new_seat_and_frees_the_old(app, client, seeded):
     response = client.post(
         f"{url}/reschedule/times", data={"day": new.start.date().isoformat(), "start": new.start.isoformat()}
     )
+    assert response.status_code == 302 and "/reschedule/confirm" in response.headers["Location"]
+    response = client.post(f"{url}/reschedule/confirm", data={"start": new.start.isoformat()})
     assert response.status_code == 302, text(response)
     with app.app_context():
         appointment = db.session.scalar(sa.select(Appointment))
@@ -280,10 +282,7 @@ def test_reschedule_to_a_full_slot_keeps_the_old_one(app, client, seeded):
         assert other.post(f"/book/{SERVICE}/review", data={"accept": "y"}).status_code == 302
     with app.app_context():
         before = db.session.scalar(sa.select(Appointment).order_by(Appointment.id)).start_at
-    response = client.post(
-        f"{url}/reschedule/times",
-        data={"day": target.start.date().isoformat(), "start": target.start.isoformat()},
-    )
+    response = client.post(f"{url}/reschedule/confirm", data={"start": target.start.isoformat()})
     assert response.status_code == 409
     with app.app_context():
         assert db.session.scalar(sa.select(Appointment).order_by(Appointment.id)).start_at == before

@@ -129,7 +129,7 @@ def test_ics_for_a_video_appointment_parses_back_with_utc_times_join_link_and_al
     calendar = icalendar.Calendar.from_ical(appointment_ics(appointment, JOIN, lang, manage_url=MANAGE))
     event = calendar.walk("VEVENT")[0]
 
-    assert str(calendar["method"]) == "PUBLISH" and "Ventanilla" in str(calendar["prodid"])
+    assert str(calendar["method"]) == "REQUEST" and "Ventanilla" in str(calendar["prodid"])
     assert str(event["uid"]) == f"{appointment.reference}@ventanilla"
     assert event.decoded("dtstart") == START and event.decoded("dtstart").utcoffset() == dt.timedelta(0)
     assert event.decoded("dtend") == START + dt.timedelta(minutes=20)
@@ -232,7 +232,7 @@ def test_confirmation_and_two_reminders_are_queued_with_the_ics(any_demo):
     assert all(m.status == "pending" and m.recipient == "ana@example.com" for m in queued)
     assert confirmation.dedupe_key == f"appt:{appointment.id}:confirmation:{START.isoformat()}"
     assert [a["filename"] for a in confirmation.attachments] == [f"{appointment.reference}.ics"]
-    assert confirmation.attachments[0]["content_type"] == "text/calendar"
+    assert confirmation.attachments[0]["content_type"] == "text/calendar; method=REQUEST; charset=UTF-8"
     assert day_before.attachments == []
     assert JOIN in hour_before.body_text and MANAGE in hour_before.body_text
 

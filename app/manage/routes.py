@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 
 from app import scheduling
 from app.appointments import (
     BookingError,
-    SlotFull,
     TooLate,
     can_change,
     cancel_appointment,
+    new_time_for,
     reschedule_appointment,
 )
 from app.documents import replace_document
 from app.documents.access import DocumentNotFound, open_result_for_citizen
 from app.extensions import limiter
+from app.link_recovery import CallNotOpen, call_open, has_call, issue_page_join_token, resend_links
+from app.links import join_url
 from app.manage import bp
-from app.manage.forms import CancelForm, ReplaceDocumentForm
+from app.manage.forms import CancelForm, FindAppointmentForm, ReplaceDocumentForm, RescheduleConfirmForm
 from app.month_calendar import month_grid
+from app.outcomes import OUTCOME_EXPLANATIONS, OUTCOME_LABELS
 from app.web import manage_appointment_or_404, no_store, parse_day, parse_month, parse_start
 
 
@@ -31,8 +34,51 @@ def render_manage(template: str, appointment, token: str, status: int = 200, **c
         agency=appointment.service.agency,
         token=token,
         changeable=can_change(appointment),
+        call_open=call_open(appointment),
+        outcome_labels=OUTCOME_LABELS,
+        outcome_explanations=OUTCOME_EXPLANATIONS,
         **context,
     ), status
+
+
+def find_rate_limit() -> str:
+    return current_app.config["FIND_APPOINTMENT_RATE_LIMIT"]
+
+
+@bp.route("/find", methods=["GET", "POST"])
+@limiter.limit(find_rate_limit, methods=["POST"])
+def find():
+    """Reference and e-mail in; fresh links e-mailed to the address on file, never shown here. The
+    answer is the same whether or not they matched, so nobody learns who has an appointment."""
+    form = FindAppointmentForm()
+    if request.method == "GET":
+        return render_template("manage/find.html", form=form)
+    if not form.validate_on_submit():
+        return render_template("manage/find.html", form=form), 422
+    resend_links(form.reference.data, form.email.data)
+    return render_template("manage/find.html", form=FindAppointmentForm(formdata=None), sent=True)
+
+
+@bp.post("/<token>/join")
+@limiter.limit("30 per minute")
+def join(token: str):
+    """The call from the manage page: a join link of its own, issued while the call is open."""
+    appointment = manage_appointment_or_404(token)
+    if not has_call(appointment):
+        abort(404)
+    try:
+        call_token = issue_page_join_token(appointment)
+    except CallNotOpen as error:
+        return render_manage(
+            "manage/view.html",
+            appointment,
+            token,
+            error.status,
+            cancel_form=CancelForm(),
+            replace_form=ReplaceDocumentForm(),
+            error=error.message,
+        )
+    return redirect(join_url(call_token))
 
 
 @bp.get("/<token>")
@@ -92,43 +138,91 @@ def reschedule_calendar(token: str):
     )
 
 
+def render_times(appointment, token: str, day, status: int = 200, error: str | None = None):
+    """The day's free times (as they are now) to move to, with an error when there is one."""
+    availability = scheduling.available_days(appointment.service, day, 1, office=appointment.office)[0]
+    return render_manage(
+        "manage/reschedule_times.html",
+        appointment,
+        token,
+        status,
+        availability=availability,
+        day=day,
+        office=appointment.office,
+        error=error,
+    )
+
+
+def local_day(appointment, start):
+    return start.astimezone(scheduling.agency_zone(appointment.service)).date()
+
+
 @bp.route("/<token>/reschedule/times", methods=["GET", "POST"])
 def reschedule_times(token: str):
+    """Choose a time; the next step shows it beside the current one and asks to confirm."""
     appointment = manage_appointment_or_404(token)
     if not can_change(appointment):
         return redirect(url_for("manage.view", token=token))
-    service = appointment.service
     day = parse_day(request.values.get("day"))
     if day is None:
         abort(404)
-    availability = scheduling.available_days(service, day, 1, office=appointment.office)[0]
-    context = dict(availability=availability, day=day, office=appointment.office)
     if request.method == "GET":
-        return render_manage("manage/reschedule_times.html", appointment, token, **context)
+        return render_times(appointment, token, day)
+    start = parse_start(request.form.get("start"))
+    if start is None:
+        return render_times(appointment, token, day, 422, _("Choose one of the available times."))
     try:
-        start = parse_start(request.form.get("start"))
-        if start is None:
-            raise ValueError
-        reschedule_appointment(appointment, appointment.office, start, token)
-    except ValueError:
+        new_time_for(appointment, appointment.office, start)
+    except BookingError as error:
+        return render_times(appointment, token, day, error.status, error.message)
+    return redirect(url_for("manage.reschedule_confirm", token=token, start=start.isoformat()))
+
+
+@bp.get("/<token>/reschedule/confirm")
+def reschedule_confirm(token: str):
+    appointment = manage_appointment_or_404(token)
+    if not can_change(appointment):
+        return redirect(url_for("manage.view", token=token))
+    start = parse_start(request.args.get("start"))
+    if start is None:
+        abort(404)
+    try:
+        slot = new_time_for(appointment, appointment.office, start)
+    except BookingError as error:
+        return render_times(appointment, token, local_day(appointment, start), error.status, error.message)
+    form = RescheduleConfirmForm(start=slot.start.isoformat())
+    return render_manage(
+        "manage/reschedule_confirm.html",
+        appointment,
+        token,
+        slot=slot,
+        form=form,
+        day=local_day(appointment, start),
+    )
+
+
+@bp.post("/<token>/reschedule/confirm")
+def reschedule_confirmed(token: str):
+    """Move the appointment to the confirmed time: the old time stays booked until this succeeds."""
+    appointment = manage_appointment_or_404(token)
+    if not can_change(appointment):
+        return redirect(url_for("manage.view", token=token))
+    form = RescheduleConfirmForm()
+    start = parse_start(form.start.data)
+    if not form.validate_on_submit() or start is None:
         return render_manage(
-            "manage/reschedule_times.html",
+            "manage/view.html",
             appointment,
             token,
             422,
+            cancel_form=CancelForm(),
+            replace_form=ReplaceDocumentForm(),
             error=_("Choose one of the available times."),
-            **context,
         )
-    except SlotFull as full:
-        availability = scheduling.available_days(service, day, 1, office=appointment.office)[0]
-        context["availability"] = availability
-        return render_manage(
-            "manage/reschedule_times.html", appointment, token, 409, error=full.message, **context
-        )
+    try:
+        reschedule_appointment(appointment, appointment.office, start, token)
     except BookingError as error:
-        return render_manage(
-            "manage/reschedule_times.html", appointment, token, error.status, error=error.message, **context
-        )
+        return render_times(appointment, token, local_day(appointment, start), error.status, error.message)
     flash(_("Your appointment was moved. We sent you an email with the new time."), "info")
     return redirect(url_for("manage.view", token=token))
 

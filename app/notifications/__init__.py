@@ -17,9 +17,11 @@ stay), so the tokens do not linger in the database.
 
 from app.notifications.content import (
     AFTER_CALL_KINDS,
+    CALENDAR_METHODS,
     REMINDER_KINDS,
     REMINDERS,
     appointment_ics,
+    calendar_content_type,
     render_after_call_email,
     render_email,
     turn_sms_text,
@@ -29,6 +31,7 @@ from app.notifications.outbox import (
     cancel_pending,
     queue_appointment_messages,
     queue_cancellation,
+    queue_manage_link,
     queue_outcome,
     queue_result_ready,
     queue_turn_sms,
@@ -57,6 +60,7 @@ from app.notifications.worker import (
 
 __all__ = [
     "AFTER_CALL_KINDS",
+    "CALENDAR_METHODS",
     "CLAIM_LEASE",
     "MAX_ATTEMPTS",
     "REMINDERS",
@@ -72,11 +76,13 @@ __all__ = [
     "SmtpEmailSender",
     "WebhookSmsSender",
     "appointment_ics",
+    "calendar_content_type",
     "build_email",
     "cancel_pending",
     "email_sender_from_config",
     "queue_appointment_messages",
     "queue_cancellation",
+    "queue_manage_link",
     "queue_outcome",
     "queue_result_ready",
     "queue_turn_sms",

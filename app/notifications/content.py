@@ -7,12 +7,13 @@ it is given; none of it queues, sends or commits.
 from __future__ import annotations
 
 import datetime as dt
+from email.utils import parseaddr
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
 from babel.dates import format_date, format_time
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -25,20 +26,37 @@ REMINDERS = (("reminder_24h", dt.timedelta(hours=24)), ("reminder_1h", dt.timede
 REMINDER_KINDS = tuple(kind for kind, _before in REMINDERS)
 # Kept apart from `render_email`, whose subjects cover the booking kinds only.
 AFTER_CALL_KINDS = ("outcome", "result_ready")
+# iTIP methods of the .ics: a booking or a new time (same UID, higher SEQUENCE), a cancellation.
+CALENDAR_METHODS = ("REQUEST", "CANCEL")
 
 
 # --- Appointment e-mails ------------------------------------------------------------------------
 
 
 def appointment_ics(
-    appointment: Appointment, join_url: str | None, lang: str, *, manage_url: str | None = None
+    appointment: Appointment,
+    join_url: str | None,
+    lang: str,
+    *,
+    manage_url: str | None = None,
+    method: str = "REQUEST",
 ) -> bytes:
-    """The appointment as an iCalendar event (UTC times, 1-hour alarm), its text in `lang`. Read-only."""
+    """The appointment as an iCalendar event, its text in `lang`. Read-only.
+
+    `method="REQUEST"` (a booking or a new time) or `"CANCEL"`: one UID per appointment and its
+    `calendar_sequence`, with the site's sending address as ORGANIZER and the citizen as ATTENDEE,
+    which is what calendar apps need to apply an update or a cancellation to the event they have.
+    """
+    if method not in CALENDAR_METHODS:
+        raise ValueError(f"method must be one of {CALENDAR_METHODS}, not {method!r}")
+    cancelled = method == "CANCEL"
     with force_locale(lang):
         service, agency = appointment.service, appointment.service.agency
         summary = f"{service.localized('name', lang)} — {agency.localized('name', lang)}"
+        if cancelled:
+            join_url = manage_url = None  # a cancelled appointment has no links to follow
         lines = [_("Reference") + ": " + appointment.reference]
-        prepare = _what_to_have_ready(appointment, lang)
+        prepare = [] if cancelled else _what_to_have_ready(appointment, lang)
         if prepare:
             lines += ["", _("What to have ready") + ":"] + [f"- {item}" for item in prepare]
         if join_url:
@@ -48,26 +66,56 @@ def appointment_ics(
 
         event = icalendar.Event()
         event.add("uid", f"{appointment.reference}@ventanilla")
+        event.add("sequence", appointment.calendar_sequence or 0)
+        event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
         event.add("dtstamp", utcnow())
         event.add("dtstart", appointment.start_at)
         event.add("dtend", appointment.end_at)
         event.add("summary", summary)
         event.add("location", _where(appointment, lang, join_url))
         event.add("description", "\n".join(lines))
+        event.add("organizer", _organizer(agency.localized("name", lang)))
+        event.add("attendee", _attendee(appointment))
         if join_url:
             event.add("url", join_url)
-        alarm = icalendar.Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", summary)
-        alarm.add("trigger", dt.timedelta(hours=-1))
-        event.add_component(alarm)
+        if not cancelled:
+            alarm = icalendar.Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", summary)
+            alarm.add("trigger", dt.timedelta(hours=-1))
+            event.add_component(alarm)
 
     calendar = icalendar.Calendar()
     calendar.add("prodid", f"-//Ventanilla//Appointments//{lang.upper()}")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
+    calendar.add("method", method)
     calendar.add_component(event)
     return calendar.to_ical()
+
+
+def _organizer(agency_name: str) -> icalendar.vCalAddress:
+    """The address the e-mails come from: clients accept updates to an event from its organizer."""
+    name, address = parseaddr(current_app.config["MAIL_DEFAULT_SENDER"])
+    organizer = icalendar.vCalAddress(f"mailto:{address or 'no-reply@localhost'}")
+    organizer.params["cn"] = icalendar.vText(name or agency_name)
+    return organizer
+
+
+def _attendee(appointment: Appointment) -> icalendar.vCalAddress:
+    # Accepted already, no reply wanted: the citizen booked it, and the organizer reads no mail.
+    attendee = icalendar.vCalAddress(f"mailto:{appointment.citizen_email}")
+    attendee.params.update(
+        cn=icalendar.vText(appointment.citizen_name),
+        role="REQ-PARTICIPANT",
+        partstat="ACCEPTED",
+        rsvp="FALSE",
+    )
+    return attendee
+
+
+def calendar_content_type(method: str) -> str:
+    """The MIME type of an .ics part: the iTIP method and the charset, as mail clients expect."""
+    return f"text/calendar; method={method}; charset=UTF-8"
 
 
 def render_email(
@@ -93,6 +141,8 @@ def _subject(kind: str, reference: str) -> str:
         return _("Reminder: your appointment %(reference)s is tomorrow", reference=reference)
     if kind == "reminder_1h":
         return _("Reminder: your appointment %(reference)s starts in one hour", reference=reference)
+    if kind == "links":
+        return _("Your links for appointment %(reference)s", reference=reference)
     if kind == "cancellation":
         return _("Appointment cancelled: %(reference)s", reference=reference)
     raise ValueError(f"unknown message kind {kind!r}")

@@ -20,6 +20,7 @@ from app.notifications.content import (
     REMINDER_KINDS,
     REMINDERS,
     appointment_ics,
+    calendar_content_type,
     render_after_call_email,
     render_email,
     turn_sms_text,
@@ -41,20 +42,16 @@ def queue_appointment_messages(
     bodies are scrubbed once each message is finished (see the package docstring).
     Adds to the session without committing: the caller commits with the booking. Reminders
     whose time has passed are skipped; a message whose `dedupe_key` is already queued is not
-    queued again. `kind="rescheduled"` first cancels everything still pending for the old time
-    (its time and join link are out of date).
+    queued again. `kind="rescheduled"` (a new time) and `kind="links"` (fresh links asked for
+    with "find my appointment") first cancel everything still pending: its time or links are out
+    of date.
     """
-    if kind not in ("confirmation", "rescheduled"):
-        raise ValueError(f"kind must be 'confirmation' or 'rescheduled', not {kind!r}")
-    if kind == "rescheduled":
-        _cancel_pending_kinds(appointment, REMINDER_KINDS + ("confirmation", "rescheduled"))
+    if kind not in ("confirmation", "rescheduled", "links"):
+        raise ValueError(f"kind must be 'confirmation', 'rescheduled' or 'links', not {kind!r}")
+    if kind != "confirmation":
+        _cancel_pending_kinds(appointment, REMINDER_KINDS + ("confirmation", "rescheduled", "links"))
     now = utcnow()
-    ics = appointment_ics(appointment, join_url, appointment.language, manage_url=manage_url)
-    attachment = {
-        "filename": f"{appointment.reference}.ics",
-        "content_type": "text/calendar",
-        "content_base64": base64.b64encode(ics).decode("ascii"),
-    }
+    attachment = _calendar_attachment(appointment, "REQUEST", join_url=join_url, manage_url=manage_url)
     plan = [(kind, now, [attachment])] + [
         (reminder, appointment.start_at - before, [])
         for reminder, before in REMINDERS
@@ -70,13 +67,33 @@ def queue_appointment_messages(
     return queued
 
 
+def queue_manage_link(appointment: Appointment, manage_url: str) -> OutboxMessage | None:
+    """Queue the "your links" e-mail with the manage link alone (an appointment no longer booked).
+
+    Adds to the session; the caller commits.
+    """
+    return _queue_email(appointment, "links", utcnow(), [], manage_url=manage_url)
+
+
 def queue_cancellation(appointment: Appointment) -> OutboxMessage | None:
-    """Queue the "your appointment is cancelled" e-mail (no links) and drop pending reminders.
+    """Queue the "your appointment is cancelled" e-mail (no links, an .ics that removes the event
+    from the citizen's calendar) and drop pending reminders.
 
     Adds to the session; the caller commits.
     """
     cancel_pending(appointment)
-    return _queue_email(appointment, "cancellation", utcnow(), [])
+    return _queue_email(appointment, "cancellation", utcnow(), [_calendar_attachment(appointment, "CANCEL")])
+
+
+def _calendar_attachment(
+    appointment: Appointment, method: str, *, join_url: str | None = None, manage_url: str | None = None
+) -> dict[str, str]:
+    ics = appointment_ics(appointment, join_url, appointment.language, manage_url=manage_url, method=method)
+    return {
+        "filename": f"{appointment.reference}.ics",
+        "content_type": calendar_content_type(method),
+        "content_base64": base64.b64encode(ics).decode("ascii"),
+    }
 
 
 def cancel_pending(appointment: Appointment) -> int:
@@ -116,8 +133,9 @@ def _queue_email(
     key = f"appt:{appointment.id}:{kind}:{appointment.start_at.isoformat()}"
     message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
     # A cancelled message comes back when the appointment returns to that time; and every
-    # move is news (with a new join link), even back to a time already announced once.
-    if message is not None and message.status != "cancelled" and kind != "rescheduled":
+    # move is news (with a new join link), even back to a time already announced once, as is
+    # every set of fresh links.
+    if message is not None and message.status != "cancelled" and kind not in ("rescheduled", "links"):
         return None
     subject, text, html = render_email(appointment, kind, join_url=join_url, manage_url=manage_url)
     if message is None:

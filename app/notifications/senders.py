@@ -58,13 +58,18 @@ def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
     if message.body_html:
         email.add_alternative(message.body_html, subtype="html")
     for attachment in message.attachments or []:
-        maintype, _slash, subtype = attachment["content_type"].partition("/")
+        # "text/calendar; method=REQUEST; charset=UTF-8": the parameters go on the part's type.
+        content_type, *parameters = (part.strip() for part in attachment["content_type"].split(";"))
+        maintype, _slash, subtype = content_type.partition("/")
+        params = dict(parameter.partition("=")[::2] for parameter in parameters)
+        if maintype == "text":
+            params.setdefault("charset", "utf-8")  # messages queued before the type said it
         email.add_attachment(
             base64.b64decode(attachment["content_base64"]),
             maintype=maintype,
             subtype=subtype,
             filename=attachment["filename"],
-            params={"charset": "utf-8"} if maintype == "text" else None,
+            params=params,
         )
     return email
 

@@ -100,3 +100,47 @@ def session_contents(app, client) -> dict:
     if cookie is None:
         return {}
     return app.session_interface.get_signing_serializer(app).loads(cookie.value)
+
+
+# --- Booking through the domain, for tests about what happens after -------------------------------
+
+LICENCE_SERVICE = "certificacion-individuo"  # video, capacity 2, the licence front required
+
+
+def book_directly(
+    app, slug: str = LICENCE_SERVICE, *, email: str = "ana@example.com", skip: int = 0, **fields
+):
+    """Book the first free slot of `slug` from `booking_day()` on with `book_appointment`, a
+    one-page licence attached; returns the `BookingResult` (appointment detached, both tokens)."""
+    import hashlib
+
+    from app.appointments import BookingRequest, book_appointment
+    from app.documents import UploadedPdf
+    from app.extensions import db
+    from tests.support import pdf_factory
+
+    slot = first_free_slot(app, slug, skip)
+    pdf = pdf_factory.one_page()
+    with app.test_request_context():
+        service = service_named(slug)
+        office = next(office for office in service.offices if office.id == slot.office_id)
+        documents = [
+            UploadedPdf(r.code, "licencia.pdf", pdf, 1, hashlib.sha256(pdf).hexdigest())
+            for r in service.requirements
+            if r.required
+        ]
+        request = BookingRequest(
+            service=service,
+            office=office,
+            start=slot.start,
+            name=fields.get("name", "Ana Rivera"),
+            email=email,
+            phone="+17875550100",
+            language=fields.get("language", "es"),
+            licence_number="1234567",
+            documents=documents,
+        )
+        result = book_appointment(request)
+        db.session.refresh(result.appointment)
+        db.session.expunge(result.appointment)
+        return result
