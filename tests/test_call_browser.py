@@ -9,42 +9,21 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Appointment, CallSession
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, open_page
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CONNECTED,
+    TIMEOUT,
+    log_in,
+    open_page,
+    wait_for_media,
+)
 from tests.support.clock import WEDNESDAY_10AM
 from tests.support.signaling import CLERK, make_appointment
 
 # A call in office hours (appointments start a few minutes from now and are on the clerk's agenda of
 # today); ticking, for the live server and the browsers.
 pytestmark = [pytest.mark.browser, pytest.mark.clock(at=WEDNESDAY_10AM, tick=True)]
-TIMEOUT = 20_000  # ms; connection takes ~2 s here, generous under load (shared/BROWSER-TESTING.md)
-
-CONNECTED = (
-    "() => window.ventanillaCall && window.ventanillaCall.pc"
-    " && window.ventanillaCall.pc.connectionState === 'connected'"
-)
-VIDEO_DECODED = """async () => {
-  const pc = window.ventanillaCall.pc;
-  if (!pc) return false;
-  let frames = 0;
-  (await pc.getStats()).forEach((r) => {
-    if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
-  });
-  return frames > 0;
-}"""
-
-
-def wait_for_media(page):
-    page.wait_for_function(CONNECTED, timeout=TIMEOUT)
-    page.wait_for_function(VIDEO_DECODED, timeout=TIMEOUT)
-    page.wait_for_function("() => document.getElementById('remote-video').videoWidth > 0", timeout=TIMEOUT)
-
-
-def log_in(page, base_url, email, password):
-    page.goto(f"{base_url}/staff/login")
-    page.get_by_label("Correo electrónico").fill(email)
-    page.get_by_label("Contraseña").fill(password)
-    page.get_by_role("button", name="Iniciar sesión").click()
-    page.wait_for_url(f"{base_url}/staff/")
 
 
 def test_a_whole_cesco_remoto_call_in_two_browsers(app, seeded, live_server, browser, axe):

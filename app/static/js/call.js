@@ -3,6 +3,7 @@
 import { connectSignaling, fetchIceServers } from "./signaling.js";
 import { failureName, getLocalMedia, listDevices, meterLevel } from "./media.js";
 import { connectionQuality, createPeer } from "./peer.js";
+import { sendPanelFormsInBackground } from "./panel.js";
 
 const root = document.querySelector("[data-call]");
 const role = root.dataset.role; // "citizen" | "clerk"
@@ -226,27 +227,7 @@ async function startClerk() {
 
 if (role === "citizen") startCitizen(); else startClerk();
 
-// On the clerk's call screen, the side panel's forms (identity check, result upload) are sent in
-// the background so the call is not interrupted; the panel is then redrawn from the answer.
-// The outcome form submits normally: it ends the call.
-function sendPanelFormsInBackground() {
+if (role === "clerk") {
   const panel = document.querySelector("[data-appointment-panel]");
-  if (!panel) return;
-  panel.addEventListener("submit", async (event) => {
-    const form = event.target;
-    if (form.action.endsWith("/outcome")) return; // ends the call: a normal submit
-    event.preventDefault();
-    try {
-      const response = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
-      const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      const fresh = page.querySelector("[data-appointment-panel]");
-      if (fresh) panel.replaceChildren(...fresh.childNodes);
-      const alert = page.querySelector(".usa-alert");
-      if (alert) status(alert.textContent.trim());
-    } catch (error) {
-      form.submit();
-    }
-  });
+  if (panel) sendPanelFormsInBackground({ panel, texts, announce: status });
 }
-
-if (role === "clerk") sendPanelFormsInBackground();

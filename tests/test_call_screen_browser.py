@@ -1,0 +1,73 @@
+"""The call screen in two real browsers: the clerk's outcome form, one socket per page, the
+citizen's toolbar, leaving, the waiting room, and how the screen fits a phone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.browser import (
+    TIMEOUT,
+    admit,
+    enter_waiting_room,
+    open_page,
+    wait_for_media,
+)
+from tests.support.clock import WEDNESDAY_10AM
+from tests.support.signaling import CLERK, make_appointment
+
+pytestmark = [pytest.mark.browser, pytest.mark.clock(at=WEDNESDAY_10AM, tick=True)]
+
+SAME_CONNECTION = (  # the connection a test marked before is still the one in use, and connected
+    "() => window.ventanillaCall.pc.marked === true"
+    " && window.ventanillaCall.pc.connectionState === 'connected'"
+)
+
+
+@pytest.fixture
+def citizen(browser):
+    page = open_page(browser, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    yield page
+    page.context.close()
+
+
+@pytest.fixture
+def clerk(browser):
+    page = open_page(browser, viewport={"width": 1280, "height": 900})
+    yield page
+    page.context.close()
+
+
+def start_call(app, seeded, live_server, citizen, clerk):
+    reference, token = make_appointment(app)
+    enter_waiting_room(citizen, live_server.url, token)
+    admit(clerk, live_server.url, reference, CLERK, seeded[CLERK])
+    wait_for_media(citizen)
+    wait_for_media(clerk)
+    return reference, token
+
+
+def test_an_outcome_error_shows_on_the_call_screen_and_the_call_goes_on(
+    app, seeded, live_server, citizen, clerk
+):
+    """Issue #10, item 1: "documents missing" without a message took the clerk to a page without
+    video and froze the citizen's picture."""
+    reference, token = start_call(app, seeded, live_server, citizen, clerk)
+    clerk.evaluate("() => { window.ventanillaCall.pc.marked = true; }")
+    citizen.evaluate("() => { window.ventanillaCall.pc.marked = true; }")
+    clerk.locator("label[for=outcome-documents_missing]").click()
+    clerk.get_by_role("button", name="Terminar la cita y guardar el resultado").click()
+
+    summary = clerk.get_by_role("alert").filter(has_text="Indíquele al ciudadano qué documentos faltan.")
+    summary.first.wait_for(timeout=TIMEOUT)
+    assert clerk.url == f"{live_server.url}/staff/call/{reference}"
+    assert clerk.evaluate("() => document.activeElement.id") == "outcome-errors"
+    assert clerk.locator("#outcome-message").get_attribute("aria-invalid") == "true"
+    assert clerk.evaluate(SAME_CONNECTION) and citizen.evaluate(SAME_CONNECTION)
+
+    clerk.locator("#outcome-message").fill("Falta el registro del vehículo.")
+    clerk.get_by_role("button", name="Terminar la cita y guardar el resultado").click()
+    clerk.wait_for_url(f"{live_server.url}/staff/", timeout=TIMEOUT)
+    assert "Se guardó el resultado" in clerk.locator(".usa-alert").first.inner_text()
+    citizen.wait_for_url(f"{live_server.url}/call/{token}/survey", timeout=TIMEOUT)
+    assert citizen.errors == []
+    assert [error for error in clerk.errors if "status of 422" not in error] == []  # the refused form
