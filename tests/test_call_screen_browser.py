@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import (
+    DEVICES_READY,
     TIMEOUT,
     admit,
     enter_waiting_room,
@@ -71,3 +72,56 @@ def test_an_outcome_error_shows_on_the_call_screen_and_the_call_goes_on(
     citizen.wait_for_url(f"{live_server.url}/call/{token}/survey", timeout=TIMEOUT)
     assert citizen.errors == []
     assert [error for error in clerk.errors if "status of 422" not in error] == []  # the refused form
+
+
+# Counts the Socket.IO connections a page opens: wraps `io` as the vendor script defines it.
+COUNT_SOCKETS = """(() => {
+  let real;
+  window.socketsOpened = 0;
+  Object.defineProperty(window, "io", {
+    configurable: true,
+    get() { return real && ((...args) => { window.socketsOpened += 1; return real(...args); }); },
+    set(value) { real = value; },
+  });
+})();"""
+LOCAL_TRACKS_ENDED = """() => {
+  const stream = document.querySelector('video[data-local]').srcObject;
+  return !stream || stream.getTracks().every((track) => track.readyState === 'ended');
+}"""
+CONNECTION_CLOSED = "() => !window.ventanillaCall.pc || window.ventanillaCall.pc.signalingState === 'closed'"
+
+
+def test_a_double_click_on_enter_opens_one_socket_and_the_call_connects(
+    app, seeded, live_server, citizen, clerk
+):
+    """Issue #10, item 3: two sockets, and the first one's `replaced` handler closed the second."""
+    reference, token = make_appointment(app)
+    citizen.add_init_script(COUNT_SOCKETS)
+    citizen.goto(f"{live_server.url}/call/{token}")
+    citizen.wait_for_function(DEVICES_READY, timeout=TIMEOUT)
+    citizen.get_by_role("button", name="Entrar a la sala de espera").dblclick()
+    citizen.get_by_role("heading", name="Su funcionario le admitirá en breve").wait_for(timeout=TIMEOUT)
+    assert citizen.evaluate("() => window.socketsOpened") == 1
+    admit(clerk, live_server.url, reference, CLERK, seeded[CLERK])
+    wait_for_media(citizen)
+    wait_for_media(clerk)
+    assert citizen.evaluate("() => window.socketsOpened") == 1
+    assert citizen.errors == [] and clerk.errors == []
+
+
+def test_a_tab_replaced_by_another_stops_its_camera_and_connection_and_says_why(
+    app, seeded, live_server, citizen, clerk
+):
+    """Issue #10, item 3: a replaced tab kept its camera and peer connection running."""
+    start_call(app, seeded, live_server, citizen, clerk)
+    second = citizen.context.new_page()
+    second.goto(citizen.url)  # the call is on: the new tab goes straight back in
+    wait_for_media(second)
+    citizen.get_by_role(
+        "heading", name="Esta llamada está abierta ahora en otra pestaña o dispositivo."
+    ).wait_for(timeout=TIMEOUT)
+    citizen.wait_for_function(LOCAL_TRACKS_ENDED, timeout=TIMEOUT)
+    assert citizen.evaluate(CONNECTION_CLOSED)
+    assert not citizen.evaluate("() => window.ventanillaCall.socket.connected")
+    wait_for_media(clerk)  # the clerk now talks to the new tab
+    assert citizen.errors == []

@@ -70,7 +70,7 @@ async function checkDevices(options) {
     $("media-failure").hidden = true;
     await startMedia(options);
     await fillDeviceSelects();
-    $("enter-waiting-room").disabled = false;
+    $("enter-waiting-room").disabled = Boolean(socket?.active);
     return true;
   } catch (error) {
     showMediaFailure(error);
@@ -98,8 +98,13 @@ function newPeer() {
   });
 }
 
+// One socket per page: a second click (or a double click) while one is open does nothing.
 function joinSignaling(auth) {
+  if (socket?.active) return;
+  const enter = $("enter-waiting-room");
+  if (enter) enter.disabled = true;
   socket = connectSignaling(auth);
+  const own = socket;
   socket.on("connect_error", () => status(texts.cannot_connect));
   socket.on("role", () => {
     if (role === "citizen" && !peer) { show("waiting"); status(texts.waiting); }
@@ -114,13 +119,32 @@ function joinSignaling(auth) {
   socket.on("signal", (data) => peer?.handleSignal(data));
   socket.on("peer-left", () => otherLeft(role === "citizen" ? texts.clerk_left : texts.citizen_left));
   socket.on("chat", ({ text }) => addChat(text, role === "citizen" ? texts.clerk : texts.citizen));
-  socket.on("replaced", () => { status(texts.replaced); socket.disconnect(); });
+  // This page's own socket (never a newer one) was replaced by another tab or device.
+  socket.on("replaced", () => { own.disconnect(); stopCall(texts.replaced); });
   socket.on("call-ended", () => {
     peer?.close();
     localStream?.getTracks().forEach((track) => track.stop());
     if (role === "citizen") window.location.assign(root.dataset.afterUrl);
     else status(texts.ended);
   });
+}
+
+// This page is out of the call: camera and microphone off, connection closed, and the reason shown.
+function stopCall(text) {
+  socket?.disconnect();
+  peer?.close();
+  peer = null;
+  stopMeter();
+  localStream?.getTracks().forEach((track) => track.stop());
+  $("remote-video").srcObject = null;
+  status(text);
+  if (role === "citizen") {
+    $("call-over-heading").textContent = text;
+    show("call-over");
+  } else {
+    $("peer-left-text").textContent = text;
+    $("peer-left").hidden = false;
+  }
 }
 
 // The other side left: say so where it shows, and stop the frozen picture and the stale quality.
@@ -207,6 +231,9 @@ async function startCitizen() {
     if (await checkDevices({ video: false })) joinSignaling({ token });
   });
   $("retry-devices").addEventListener("click", () => checkDevices());
+  $("rejoin").addEventListener("click", async () => {
+    if (await checkDevices()) joinSignaling({ token });
+  });
   const ready = await checkDevices();
   // After a reload mid-call, go straight back in: the call re-establishes without the clerk.
   if (ready && root.dataset.inCall === "true") joinSignaling({ token });
