@@ -94,7 +94,7 @@ def test_a_citizen_who_denies_the_camera_is_guided_to_audio_only(app, seeded, li
         context.grant_permissions(["microphone"], origin=live_server.url)
         page = context.new_page()
         page.goto(f"{live_server.url}/call/{token}")
-        help_text = page.get_by_text("El navegador no tuvo permiso para usarlos.")
+        help_text = page.get_by_text("El navegador no tuvo permiso para usarlos.", exact=True)
         help_text.wait_for(timeout=TIMEOUT)
         page.get_by_role("button", name="Continuar solo con audio").click()
         page.get_by_role("heading", name="Su funcionario le admitirá en breve").wait_for(timeout=TIMEOUT)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 
 from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
     DEVICES_READY,
     TIMEOUT,
     admit,
@@ -125,3 +127,22 @@ def test_a_tab_replaced_by_another_stops_its_camera_and_connection_and_says_why(
     assert not citizen.evaluate("() => window.ventanillaCall.socket.connected")
     wait_for_media(clerk)  # the clerk now talks to the new tab
     assert citizen.errors == []
+
+
+def test_the_device_check_announces_a_refused_camera(seeded, live_server, playwright):
+    """Issue #10, item 15: /call/check was silent when the camera was refused (no live region,
+    focus stayed where it was); the join page moves focus to the explanation and says it."""
+    arguments = [arg for arg in CHROMIUM_ARGS if arg != "--use-fake-ui-for-media-stream"]
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=arguments)
+    try:
+        context = browser.new_context(locale="es-PR")
+        context.grant_permissions(["microphone"], origin=live_server.url)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/call/check")
+        page.get_by_text("El navegador no tuvo permiso para usarlos.", exact=True).wait_for(timeout=TIMEOUT)
+        heading = "No pudimos usar su cámara o su micrófono"
+        assert page.evaluate("() => document.activeElement.textContent.trim()") == heading
+        live = page.locator("[role=status][data-media-status]")
+        assert heading in live.inner_text() and "no tuvo permiso" in live.inner_text()
+    finally:
+        browser.close()

@@ -1,7 +1,8 @@
 // The call page, for the citizen (join link) and for the clerk (call screen). The page's
 // <main data-call ...> says who we are; texts come from the JSON block #call-strings.
 import { connectSignaling, fetchIceServers } from "./signaling.js";
-import { failureName, getLocalMedia, listDevices, meterLevel } from "./media.js";
+import { getLocalMedia, listDevices, meterLevel } from "./media.js";
+import { hideMediaFailure, showMediaFailure } from "./media-failure.js";
 import { connectionQuality, createPeer } from "./peer.js";
 import { sendPanelFormsInBackground } from "./panel.js";
 
@@ -58,16 +59,9 @@ async function fillDeviceSelects() {
   }
 }
 
-function showMediaFailure(error) {
-  const name = failureName(error);
-  for (const help of root.querySelectorAll("[data-failure]")) help.hidden = help.dataset.failure !== name;
-  $("media-failure").hidden = false;
-  $("media-failure").querySelector("h2")?.focus();
-}
-
 async function checkDevices(options) {
   try {
-    $("media-failure").hidden = true;
+    hideMediaFailure();
     await startMedia(options);
     await fillDeviceSelects();
     $("enter-waiting-room").disabled = Boolean(socket?.active);
