@@ -58,7 +58,10 @@ def test_a_whole_cesco_remoto_call_in_two_browsers(app, seeded, live_server, bro
 
         clerk.get_by_label("Mensaje", exact=True).fill("Muestre su licencia a la cámara, por favor.")
         clerk.get_by_role("button", name="Enviar").click()
-        citizen.get_by_text("Muestre su licencia a la cámara, por favor.").wait_for(timeout=TIMEOUT)
+        citizen.get_by_role("button", name="Chat", exact=True).click()
+        citizen.locator("#chat-log li", has_text="Muestre su licencia a la cámara, por favor.").wait_for(
+            timeout=TIMEOUT
+        )
 
         clerk.get_by_role("button", name="Identidad verificada con la licencia").click()
         clerk.get_by_text("Identidad verificada con la licencia por").wait_for(timeout=TIMEOUT)

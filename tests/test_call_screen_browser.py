@@ -146,3 +146,210 @@ def test_the_device_check_announces_a_refused_camera(seeded, live_server, playwr
         assert heading in live.inner_text() and "no tuvo permiso" in live.inner_text()
     finally:
         browser.close()
+
+
+# --- The citizen's call screen (issue #10, item 8) --------------------------------------------------
+
+FITS = """() => {
+  const inside = (box) => box.left >= 0 && box.top >= 0
+    && box.right <= innerWidth && box.bottom <= innerHeight;
+  const remote = document.getElementById('remote-video').getBoundingClientRect();
+  const local = document.querySelector('.site-call__local').getBoundingClientRect();
+  const buttons = [...document.querySelectorAll('.site-call__toolbar button')].filter((b) => !b.hidden);
+  return {
+    scrolls: document.documentElement.scrollWidth > innerWidth
+      || document.documentElement.scrollHeight > innerHeight,
+    remoteWidth: remote.width / innerWidth,
+    localInside: local.left >= remote.left && local.right <= remote.right && local.top >= remote.top
+      && local.bottom <= remote.bottom,
+    buttonsInside: buttons.every((b) => inside(b.getBoundingClientRect())),
+    buttonsLarge: buttons.every((b) => Math.min(b.offsetWidth, b.offsetHeight) >= 44),
+    buttonsLow: buttons.every((b) => b.getBoundingClientRect().top > innerHeight / 2),
+    count: buttons.length,
+  };
+}"""
+LABEL_WIDTH = "(id) => document.querySelector(`#${id} .site-call__tool-label`).getBoundingClientRect().width"
+
+
+def test_the_waiting_room_says_who_the_citizen_waits_for_and_what_to_have_ready(
+    app, seeded, live_server, citizen, axe
+):
+    _, token = make_appointment(app)
+    enter_waiting_room(citizen, live_server.url, token)
+    waiting = citizen.locator("#waiting")
+    citizen.get_by_role("heading", name="Su funcionario le admitirá en breve").wait_for(timeout=TIMEOUT)
+    text = waiting.inner_text()
+    assert "Departamento de Transportación y Obras Públicas" in text  # who they wait for
+    assert "licencia de conducir" in text  # what to have ready
+    assert axe(citizen) == []
+
+
+def test_the_citizen_call_screen_fits_a_phone_in_both_orientations_and_passes_axe(
+    app, seeded, live_server, citizen, clerk, axe
+):
+    start_call(app, seeded, live_server, citizen, clerk)
+    for name in ("Silenciar micrófono", "Apagar cámara", "Chat", "Salir de la llamada"):
+        assert citizen.get_by_role("button", name=name, exact=True).is_visible(), name
+    assert not citizen.locator("#switch-camera").is_visible()  # one camera: nothing to switch to
+    assert citizen.locator("#peer-name").inner_text() == "Clerk DTOP"
+    citizen.wait_for_function(
+        "() => /^\\d+:\\d\\d$/.test(document.getElementById('elapsed').textContent)", timeout=TIMEOUT
+    )
+    first = citizen.locator("#elapsed").inner_text()
+    citizen.wait_for_function(f"() => document.getElementById('elapsed').textContent !== '{first}'")
+    citizen.wait_for_function(
+        "() => document.getElementById('quality').dataset.quality === 'good'", timeout=TIMEOUT
+    )
+
+    portrait = citizen.evaluate(FITS)
+    assert portrait == {
+        "scrolls": False,
+        "remoteWidth": 1,
+        "localInside": True,
+        "buttonsInside": True,
+        "buttonsLarge": True,
+        "buttonsLow": True,
+        "count": 4,
+    }
+    assert citizen.evaluate(LABEL_WIDTH, "toggle-mic") <= 1  # the label shows on focus only
+    citizen.locator("#toggle-mic").focus()
+    assert citizen.evaluate(LABEL_WIDTH, "toggle-mic") > 20
+    assert axe(citizen) == []
+
+    citizen.set_viewport_size({"width": 844, "height": 390})
+    landscape = citizen.evaluate(FITS)
+    assert not landscape["scrolls"] and landscape["buttonsInside"] and landscape["localInside"]
+    assert landscape["buttonsLarge"] and landscape["count"] == 4
+    assert axe(citizen) == []
+    assert citizen.errors == [] and clerk.errors == []
+
+
+def test_mute_and_camera_buttons_stop_sending_and_say_so(app, seeded, live_server, citizen, clerk):
+    start_call(app, seeded, live_server, citizen, clerk)
+    mute = citizen.get_by_role("button", name="Silenciar micrófono", exact=True)
+    mute.click()
+    assert mute.get_attribute("aria-pressed") == "true"
+    assert (
+        citizen.evaluate(
+            "() => window.ventanillaCall.pc.getSenders().find((s) => s.track?.kind === 'audio').track.enabled"
+        )
+        is False
+    )
+    camera = citizen.get_by_role("button", name="Apagar cámara", exact=True)
+    camera.click()
+    assert camera.get_attribute("aria-pressed") == "true"
+    assert (
+        citizen.evaluate(
+            "() => window.ventanillaCall.pc.getSenders().find((s) => s.track?.kind === 'video').track.enabled"
+        )
+        is False
+    )
+
+
+def test_leaving_asks_first_tells_the_clerk_and_the_citizen_can_come_back(
+    app, seeded, live_server, citizen, clerk
+):
+    start_call(app, seeded, live_server, citizen, clerk)
+    citizen.evaluate("() => { window.ventanillaCall.pc.marked = true; }")
+    leave = citizen.get_by_role("button", name="Salir de la llamada", exact=True)
+    color = leave.evaluate("(b) => getComputedStyle(b).backgroundColor")
+    red, green, _ = (int(part) for part in color[color.index("(") + 1 : -1].split(",")[:3])
+    assert red > 150 and green < 80  # red
+
+    leave.click()
+    dialog = citizen.get_by_role("dialog", name="¿Salir de la llamada?")
+    dialog.wait_for()
+    dialog.get_by_role("button", name="Seguir en la llamada").click()
+    assert not dialog.is_visible() and citizen.evaluate(SAME_CONNECTION)
+
+    leave.click()
+    dialog.get_by_role("button", name="Salir", exact=True).click()
+    citizen.get_by_role("heading", name="Ha salido de la llamada.").wait_for(timeout=TIMEOUT)
+    citizen.wait_for_function(LOCAL_TRACKS_ENDED, timeout=TIMEOUT)
+    assert citizen.evaluate(CONNECTION_CLOSED)
+    notice = clerk.locator("#peer-left")
+    notice.wait_for(state="visible", timeout=TIMEOUT)  # the peer left: the clerk is told
+    assert "ciudadano" in notice.inner_text()
+
+    citizen.get_by_role("button", name="Volver a la llamada aquí").click()
+    wait_for_media(citizen)
+    wait_for_media(clerk)
+    assert citizen.errors == [] and clerk.errors == []
+
+
+def test_chat_goes_both_ways_as_plain_text(app, seeded, live_server, citizen, clerk):
+    start_call(app, seeded, live_server, citizen, clerk)
+    hostile = '<img src=x onerror="window.pwned = 1">'
+    clerk.get_by_label("Mensaje", exact=True).fill(hostile)
+    clerk.get_by_role("button", name="Enviar").click()
+    chat = citizen.get_by_role("button", name="Chat", exact=True)
+    citizen.wait_for_function(
+        "() => document.getElementById('chat-unread').hidden === false", timeout=TIMEOUT
+    )
+    assert "Nuevo mensaje" in citizen.locator("#call-status").inner_text()
+    chat.click()
+    assert chat.get_attribute("aria-expanded") == "true"
+    citizen.locator("#chat-log li", has_text=hostile).wait_for(timeout=TIMEOUT)
+    assert citizen.evaluate("() => window.pwned === undefined && !document.querySelector('#chat-log img')")
+    citizen.get_by_label("Mensaje", exact=True).fill("Aquí está mi licencia.")
+    citizen.get_by_role("button", name="Enviar").click()
+    clerk.locator("#chat-log li", has_text="Aquí está mi licencia.").wait_for(timeout=TIMEOUT)
+    citizen.get_by_role("button", name="Cerrar el chat").click()
+    assert chat.get_attribute("aria-expanded") == "false"
+
+
+def test_switch_camera_changes_the_camera_the_clerk_sees(app, seeded, live_server, playwright, clerk):
+    arguments = [
+        "--use-fake-device-for-media-stream=device-count=2"
+        if arg == "--use-fake-device-for-media-stream"
+        else arg
+        for arg in CHROMIUM_ARGS
+    ]
+    two_cameras = playwright.chromium.launch(executable_path=CHROMIUM, args=arguments)
+    try:
+        citizen = open_page(
+            two_cameras, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+        )
+        start_call(app, seeded, live_server, citizen, clerk)
+        sent = (
+            "() => window.ventanillaCall.pc.getSenders().find((s) => s.track?.kind === 'video').track.label"
+        )
+        before = citizen.evaluate(sent)
+        citizen.get_by_role("button", name="Cambiar de cámara").click()
+        citizen.wait_for_function(f"() => ({sent})() !== {before!r}", timeout=TIMEOUT)
+        assert (
+            citizen.evaluate(
+                "() => document.querySelector('video[data-local]').srcObject.getVideoTracks()[0].label"
+            )
+            != before
+        )
+        wait_for_media(clerk)
+        assert citizen.errors == []
+    finally:
+        two_cameras.close()
+
+
+QUALITY = """async (samples) => {
+  const { createQualityMeter } = await import('/static/js/peer.js');
+  const stats = (s) => new Map([
+    ['T', { type: 'transport', selectedCandidatePairId: 'P' }],
+    ['P', { type: 'candidate-pair', id: 'P', currentRoundTripTime: s.rtt }],
+    ['V', { type: 'inbound-rtp', kind: 'video', packetsLost: s.lost, packetsReceived: s.received }],
+  ]);
+  const meter = createQualityMeter({ getStats: async () => stats(samples.shift()) });
+  const readings = [];
+  while (samples.length) readings.push(await meter());
+  return readings;
+}"""
+
+
+def test_the_connection_quality_is_read_from_round_trip_time_and_recent_packet_loss(live_server, page):
+    page.goto(f"{live_server.url}/call/check")
+    samples = [
+        {"rtt": 0.05, "lost": 0, "received": 1000},
+        {"rtt": 0.05, "lost": 5, "received": 2000},  # 0.5 % lost since the last reading
+        {"rtt": 0.05, "lost": 205, "received": 3000},  # 17 % lost since the last reading
+        {"rtt": 0.5, "lost": 205, "received": 4000},
+        {"rtt": 1.2, "lost": 205, "received": 5000},
+    ]
+    assert page.evaluate(QUALITY, samples) == ["good", "good", "poor", "fair", "poor"]

@@ -3,8 +3,9 @@
 import { connectSignaling, fetchIceServers } from "./signaling.js";
 import { getLocalMedia, listDevices, meterLevel } from "./media.js";
 import { hideMediaFailure, showMediaFailure } from "./media-failure.js";
-import { connectionQuality, createPeer } from "./peer.js";
+import { createPeer, createQualityMeter } from "./peer.js";
 import { sendPanelFormsInBackground } from "./panel.js";
+import { setPressed, showQuality, startElapsed, wireChat, wireLeave } from "./call-ui.js";
 
 const root = document.querySelector("[data-call]");
 const role = root.dataset.role; // "citizen" | "clerk"
@@ -13,9 +14,10 @@ const $ = (id) => document.getElementById(id);
 
 let localStream = null;
 let peer = null;
+let readQuality = null;
 let socket = null;
 let iceServers = [];
-let facingMode = "user";
+let chat = null;
 let stopMeter = () => {};
 
 // Read by the browser tests, and handy when debugging a call from the console.
@@ -25,6 +27,8 @@ function show(sectionId) {
   const section = $(sectionId);
   if (!section || !section.hidden) return;
   for (const step of root.querySelectorAll("[data-step]")) step.hidden = step.id !== sectionId;
+  // The citizen's call fills the screen: the site's header and footer step aside.
+  document.body.classList.toggle("site-in-call", role === "citizen" && sectionId === "in-call");
   // Move a screen reader's focus to the new step's heading (the citizen's steps have an h1).
   const heading = section.querySelector("h1");
   if (heading) { heading.tabIndex = -1; heading.focus(); }
@@ -37,14 +41,48 @@ function status(text) {
 
 // --- Media -----------------------------------------------------------------------------------
 
-async function startMedia(options = {}) {
-  localStream?.getTracks().forEach((track) => track.stop());
-  stopMeter();
-  localStream = await getLocalMedia({ ...options, facingMode });
+function showLocal() {
   for (const video of root.querySelectorAll("video[data-local]")) video.srcObject = localStream;
+}
+
+function stopLocalMedia() {
+  stopMeter();
+  stopMeter = () => {};
+  localStream?.getTracks().forEach((track) => track.stop());
+}
+
+async function startMedia(options = {}) {
+  stopLocalMedia();
+  localStream = await getLocalMedia(options);
+  showLocal();
   const meter = $("mic-level");
   if (meter) stopMeter = meterLevel(localStream, (level) => { meter.value = Math.round(level * 100); });
+  await offerCameraSwitch();
   return localStream;
+}
+
+// The switch button only when there is another camera to switch to.
+async function offerCameraSwitch() {
+  const { cameras } = await listDevices();
+  $("switch-camera").hidden = cameras.length < 2 || !localStream?.getVideoTracks().length;
+}
+
+async function switchCamera() {
+  const old = localStream?.getVideoTracks()[0];
+  const { cameras } = await listDevices();
+  const current = cameras.findIndex((camera) => camera.deviceId === old?.getSettings().deviceId);
+  const next = cameras[(current + 1) % cameras.length];
+  try {
+    const [track] = (await getLocalMedia({ audio: false, video: true, videoDeviceId: next.deviceId })).getVideoTracks();
+    track.enabled = old ? old.enabled : true;
+    await peer?.replaceTrack("video", track);
+    if (old) { localStream.removeTrack(old); old.stop(); }
+    localStream.addTrack(track);
+    showLocal();
+    if ($("camera-select")) $("camera-select").value = next.deviceId;
+  } catch (error) {
+    status(texts.switch_failed);
+  }
 }
 
 async function fillDeviceSelects() {
@@ -90,6 +128,7 @@ function newPeer() {
       }
     },
   });
+  readQuality = createQualityMeter(peer.pc);
 }
 
 // One socket per page: a second click (or a double click) while one is open does nothing.
@@ -104,20 +143,22 @@ function joinSignaling(auth) {
     if (role === "citizen" && !peer) { show("waiting"); status(texts.waiting); }
   });
   socket.on("admitted", () => status(texts.admitted));
-  socket.on("peer-joined", () => {
+  socket.on("peer-joined", ({ name, elapsed } = {}) => {
     $("peer-left").hidden = true;
+    if (name) $("peer-name").textContent = name;
+    startElapsed(Number(elapsed) || 0);
     status(texts.connecting);
     if (role === "citizen") newPeer(); // the polite side gets ready and waits for the offer
   });
   socket.on("start", () => newPeer()); // the clerk: a fresh connection that makes the first offer
   socket.on("signal", (data) => peer?.handleSignal(data));
   socket.on("peer-left", () => otherLeft(role === "citizen" ? texts.clerk_left : texts.citizen_left));
-  socket.on("chat", ({ text }) => addChat(text, role === "citizen" ? texts.clerk : texts.citizen));
+  socket.on("chat", ({ text }) => chat.received(String(text), role === "citizen" ? texts.clerk : texts.citizen));
   // This page's own socket (never a newer one) was replaced by another tab or device.
   socket.on("replaced", () => { own.disconnect(); stopCall(texts.replaced); });
   socket.on("call-ended", () => {
     peer?.close();
-    localStream?.getTracks().forEach((track) => track.stop());
+    stopLocalMedia();
     if (role === "citizen") window.location.assign(root.dataset.afterUrl);
     else status(texts.ended);
   });
@@ -128,8 +169,7 @@ function stopCall(text) {
   socket?.disconnect();
   peer?.close();
   peer = null;
-  stopMeter();
-  localStream?.getTracks().forEach((track) => track.stop());
+  stopLocalMedia();
   $("remote-video").srcObject = null;
   status(text);
   if (role === "citizen") {
@@ -149,55 +189,33 @@ function otherLeft(text) {
   peer?.close();
   peer = null;
   $("remote-video").srcObject = null;
-  const label = $("quality");
-  if (label) { label.textContent = texts.quality_gone; label.dataset.quality = "gone"; }
+  showQuality("gone", texts.quality_gone);
 }
 
-function addChat(text, who) {
-  const item = document.createElement("li");
-  const name = document.createElement("strong");
-  name.textContent = `${who}: `;
-  item.append(name, document.createTextNode(text));
-  $("chat-log").append(item);
+function toggleTrack(button, kind) {
+  const track = kind === "audio" ? localStream?.getAudioTracks()[0] : localStream?.getVideoTracks()[0];
+  if (!track) return;
+  track.enabled = !track.enabled;
+  setPressed(button, !track.enabled);
+  status(texts[`${kind}_${track.enabled ? "on" : "off"}`]);
 }
 
 function wireControls() {
-  $("toggle-mic")?.addEventListener("click", (event) => {
-    const track = localStream?.getAudioTracks()[0];
-    if (!track) return;
-    track.enabled = !track.enabled;
-    event.currentTarget.setAttribute("aria-pressed", String(!track.enabled));
-    event.currentTarget.textContent = track.enabled ? texts.mute : texts.unmute;
+  $("toggle-mic").addEventListener("click", (event) => toggleTrack(event.currentTarget, "audio"));
+  $("toggle-camera").addEventListener("click", (event) => toggleTrack(event.currentTarget, "video"));
+  $("switch-camera").addEventListener("click", switchCamera);
+  chat = wireChat({
+    texts,
+    announce: status,
+    onSend: (text) => {
+      if (!socket?.connected) return false;
+      socket.emit("chat", { text });
+      return true;
+    },
   });
-  $("toggle-camera")?.addEventListener("click", (event) => {
-    const track = localStream?.getVideoTracks()[0];
-    if (!track) return;
-    track.enabled = !track.enabled;
-    event.currentTarget.setAttribute("aria-pressed", String(!track.enabled));
-    event.currentTarget.textContent = track.enabled ? texts.camera_off : texts.camera_on;
-  });
-  $("switch-camera")?.addEventListener("click", async () => {
-    facingMode = facingMode === "user" ? "environment" : "user";
-    try {
-      const fresh = await getLocalMedia({ audio: false, video: true, facingMode });
-      const [track] = fresh.getVideoTracks();
-      const old = localStream.getVideoTracks()[0];
-      await peer?.replaceTrack("video", track);
-      if (old) { localStream.removeTrack(old); old.stop(); }
-      localStream.addTrack(track);
-      for (const video of root.querySelectorAll("video[data-local]")) video.srcObject = localStream;
-    } catch (error) {
-      status(texts.switch_failed);
-    }
-  });
-  $("chat-form")?.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const input = $("chat-text");
-    const text = input.value.trim();
-    if (!text || !socket) return;
-    socket.emit("chat", { text });
-    addChat(text, texts.you);
-    input.value = "";
+  wireLeave(() => {
+    if (role === "citizen") stopCall(texts.you_left);
+    else window.location.assign(root.dataset.leaveUrl);
   });
   $("speaker-select")?.addEventListener("change", (event) => {
     $("remote-video").setSinkId?.(event.target.value);
@@ -210,9 +228,8 @@ function wireControls() {
   }
   setInterval(async () => {
     if (!peer || peer.pc.connectionState !== "connected") return;
-    const quality = await connectionQuality(peer.pc);
-    const label = $("quality");
-    if (label) { label.textContent = texts[`quality_${quality}`]; label.dataset.quality = quality; }
+    const quality = await readQuality();
+    showQuality(quality, texts[`quality_${quality}`]);
   }, 2000);
 }
 
@@ -244,11 +261,8 @@ async function startClerk() {
   }
   joinSignaling({ appointment: root.dataset.reference });
   status(texts.waiting_for_citizen);
-}
-
-if (role === "citizen") startCitizen(); else startClerk();
-
-if (role === "clerk") {
   const panel = document.querySelector("[data-appointment-panel]");
   if (panel) sendPanelFormsInBackground({ panel, texts, announce: status });
 }
+
+if (role === "citizen") startCitizen(); else startClerk();
