@@ -124,7 +124,7 @@ def test_a_tab_replaced_by_another_stops_its_camera_and_connection_and_says_why(
     ).wait_for(timeout=TIMEOUT)
     citizen.wait_for_function(LOCAL_TRACKS_ENDED, timeout=TIMEOUT)
     assert citizen.evaluate(CONNECTION_CLOSED)
-    assert not citizen.evaluate("() => window.ventanillaCall.socket.connected")
+    citizen.wait_for_function("() => !window.ventanillaCall.socket.connected", timeout=TIMEOUT)
     wait_for_media(clerk)  # the clerk now talks to the new tab
     assert citizen.errors == []
 

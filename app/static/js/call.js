@@ -154,8 +154,9 @@ function joinSignaling(auth) {
   socket.on("signal", (data) => peer?.handleSignal(data));
   socket.on("peer-left", () => otherLeft(role === "citizen" ? texts.clerk_left : texts.citizen_left));
   socket.on("chat", ({ text }) => chat.received(String(text), role === "citizen" ? texts.clerk : texts.citizen));
-  // This page's own socket (never a newer one) was replaced by another tab or device.
-  socket.on("replaced", () => { own.disconnect(); stopCall(texts.replaced); });
+  // This page's socket was replaced by another tab or device. The server closes it (no reconnection
+  // follows a server's disconnect); closing it here as well races the server's close frame.
+  socket.on("replaced", () => { if (own === socket) stopCall(texts.replaced, { closeSocket: false }); });
   socket.on("call-ended", () => {
     peer?.close();
     stopLocalMedia();
@@ -165,8 +166,8 @@ function joinSignaling(auth) {
 }
 
 // This page is out of the call: camera and microphone off, connection closed, and the reason shown.
-function stopCall(text) {
-  socket?.disconnect();
+function stopCall(text, { closeSocket = true } = {}) {
+  if (closeSocket) socket?.disconnect();
   peer?.close();
   peer = null;
   stopLocalMedia();
