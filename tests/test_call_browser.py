@@ -9,42 +9,21 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Appointment, CallSession
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, open_page
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    CONNECTED,
+    TIMEOUT,
+    log_in,
+    open_page,
+    wait_for_media,
+)
 from tests.support.clock import WEDNESDAY_10AM
 from tests.support.signaling import CLERK, make_appointment
 
 # A call in office hours (appointments start a few minutes from now and are on the clerk's agenda of
 # today); ticking, for the live server and the browsers.
 pytestmark = [pytest.mark.browser, pytest.mark.clock(at=WEDNESDAY_10AM, tick=True)]
-TIMEOUT = 20_000  # ms; connection takes ~2 s here, generous under load (shared/BROWSER-TESTING.md)
-
-CONNECTED = (
-    "() => window.ventanillaCall && window.ventanillaCall.pc"
-    " && window.ventanillaCall.pc.connectionState === 'connected'"
-)
-VIDEO_DECODED = """async () => {
-  const pc = window.ventanillaCall.pc;
-  if (!pc) return false;
-  let frames = 0;
-  (await pc.getStats()).forEach((r) => {
-    if (r.type === 'inbound-rtp' && r.kind === 'video') frames += r.framesDecoded || 0;
-  });
-  return frames > 0;
-}"""
-
-
-def wait_for_media(page):
-    page.wait_for_function(CONNECTED, timeout=TIMEOUT)
-    page.wait_for_function(VIDEO_DECODED, timeout=TIMEOUT)
-    page.wait_for_function("() => document.getElementById('remote-video').videoWidth > 0", timeout=TIMEOUT)
-
-
-def log_in(page, base_url, email, password):
-    page.goto(f"{base_url}/staff/login")
-    page.get_by_label("Correo electrónico").fill(email)
-    page.get_by_label("Contraseña").fill(password)
-    page.get_by_role("button", name="Iniciar sesión").click()
-    page.wait_for_url(f"{base_url}/staff/")
 
 
 def test_a_whole_cesco_remoto_call_in_two_browsers(app, seeded, live_server, browser, axe):
@@ -79,7 +58,10 @@ def test_a_whole_cesco_remoto_call_in_two_browsers(app, seeded, live_server, bro
 
         clerk.get_by_label("Mensaje", exact=True).fill("Muestre su licencia a la cámara, por favor.")
         clerk.get_by_role("button", name="Enviar").click()
-        citizen.get_by_text("Muestre su licencia a la cámara, por favor.").wait_for(timeout=TIMEOUT)
+        citizen.get_by_role("button", name="Chat", exact=True).click()
+        citizen.locator("#chat-log li", has_text="Muestre su licencia a la cámara, por favor.").wait_for(
+            timeout=TIMEOUT
+        )
 
         clerk.get_by_role("button", name="Identidad verificada con la licencia").click()
         clerk.get_by_text("Identidad verificada con la licencia por").wait_for(timeout=TIMEOUT)
@@ -115,7 +97,7 @@ def test_a_citizen_who_denies_the_camera_is_guided_to_audio_only(app, seeded, li
         context.grant_permissions(["microphone"], origin=live_server.url)
         page = context.new_page()
         page.goto(f"{live_server.url}/call/{token}")
-        help_text = page.get_by_text("El navegador no tuvo permiso para usarlos.")
+        help_text = page.get_by_text("El navegador no tuvo permiso para usarlos.", exact=True)
         help_text.wait_for(timeout=TIMEOUT)
         page.get_by_role("button", name="Continuar solo con audio").click()
         page.get_by_role("heading", name="Su funcionario le admitirá en breve").wait_for(timeout=TIMEOUT)

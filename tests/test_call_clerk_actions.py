@@ -496,6 +496,28 @@ def test_documents_missing_needs_a_message_for_the_citizen(app, client, auth):
     assert response.status_code == 302
 
 
+def test_the_call_screen_gets_outcome_errors_as_json_per_field(app, client, auth):
+    """Issue #10, item 1: the call screen sends the outcome in the background and shows the errors
+    itself, so the clerk never leaves the call for a page without video."""
+    booked = book(client)
+    admitted_by(app, booked["reference"])
+    auth.login()
+    headers = {**ENGLISH, "Accept": "application/json"}
+    response = set_outcome(client, booked["reference"], "documents_missing", "  ", headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {"message": "Tell the citizen which documents are missing."}
+    response = set_outcome(client, booked["reference"], "", headers=headers)
+    assert response.status_code == 422
+    assert response.get_json()["fields"] == {"outcome": "Choose the outcome of the appointment."}
+    with app.app_context():
+        assert appointment_of(booked["reference"]).status == "in_call"
+    response = set_outcome(
+        client, booked["reference"], "documents_missing", "Falta el registro.", headers=headers
+    )
+    assert response.status_code == 200
+    assert response.get_json()["location"] == "/staff/"
+
+
 @pytest.mark.parametrize(
     "form", [{}, {"outcome": "finished"}, {"outcome": "completed", "message": "x" * 2001}]
 )

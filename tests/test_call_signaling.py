@@ -72,6 +72,23 @@ def test_citizen_and_clerk_pair_up_and_only_the_clerk_offers_first(app, server):
     assert "start" not in citizen.names()
 
 
+def test_each_side_learns_the_others_name_and_how_long_the_call_has_been_on(app, server):
+    """Issue #10, item 8: the citizen's screen shows the clerk's name and the call's elapsed time,
+    counted by the server from the admission (a reload or a fast phone clock keeps it right)."""
+    reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    with app.app_context():
+        appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference))
+        admitted = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=90)
+        db.session.add(
+            CallSession(appointment_id=appointment.id, admitted_at=admitted, clerk_id=appointment.clerk_id)
+        )
+        db.session.commit()
+    citizen, clerk = server.citizen(token), server.clerk(reference)
+    joined = citizen.wait_for("peer-joined")
+    assert joined["name"] == "Clerk DTOP" and 90 <= joined["elapsed"] < 90 + 60
+    assert clerk.wait_for("peer-joined")["name"] == "Ana Rivera"
+
+
 def test_relayed_signals_keep_their_order(app, server):
     reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
     citizen, clerk = server.citizen(token), server.clerk(reference)

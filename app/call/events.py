@@ -95,9 +95,13 @@ class CallNamespace(Namespace):
     def _pair_if_complete(self, appointment: Appointment) -> None:
         present = rooms.present(appointment.id)
         if "citizen" in present and "clerk" in present:
-            # Both start a fresh connection; only the clerk offers first.
-            self.emit("peer-joined", {"fresh": True}, room=present["citizen"])
-            self.emit("peer-joined", {"fresh": True}, room=present["clerk"])
+            # Both start a fresh connection; only the clerk offers first. Each screen shows who is
+            # on the other side and the call's time, counted by the server's clock.
+            elapsed = sessions.elapsed_seconds(appointment)
+            clerk_name = appointment.clerk.name if appointment.clerk else ""
+            joined = {"fresh": True, "elapsed": elapsed}
+            self.emit("peer-joined", {**joined, "name": clerk_name}, room=present["citizen"])
+            self.emit("peer-joined", {**joined, "name": appointment.citizen_name}, room=present["clerk"])
             self.emit("start", {}, room=present["clerk"])
 
     def on_disconnect(self, reason=None):

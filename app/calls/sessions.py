@@ -114,6 +114,14 @@ def admit(appointment: Appointment, clerk: Staff, now: dt.datetime | None = None
     return session
 
 
+def elapsed_seconds(appointment: Appointment, now: dt.datetime | None = None) -> int:
+    """Seconds since the clerk admitted the citizen to the open call (0 before). Read-only."""
+    session = open_session(appointment)
+    if session is None or session.admitted_at is None:
+        return 0
+    return max(0, int(((now or utcnow()) - session.admitted_at).total_seconds()))
+
+
 def mark_connected(appointment: Appointment, now: dt.datetime | None = None) -> None:
     """The clerk's browser reports the peer connection is up (the first time counts). Commits."""
     write_transaction()

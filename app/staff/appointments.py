@@ -45,15 +45,23 @@ def _page(appointment: Appointment, status: int = 200, **context):
     ), status
 
 
-def _refused(appointment: Appointment, message: str, status: int, **context):
+def _refused(appointment: Appointment, message: str, status: int, fields: dict | None = None, **context):
+    """The panel again with the error, or JSON with the message and one message per refused field."""
     if wants_json():
-        return jsonify(error="conflict" if status == 409 else "validation", message=message), status
+        body = {"error": "conflict" if status == 409 else "validation", "message": message}
+        if fields:
+            body["fields"] = {name: str(messages[0]) for name, messages in fields.items()}
+        return jsonify(body), status
     return _page(appointment, status, error=message, **context)
 
 
-def _done(message: str, location: str, **data):
+def _done(message: str, location: str, *, shown_next: bool = False, **data):
+    """A redirect with the message, or JSON; `shown_next`: the script goes on to `location`, which
+    shows the message (the call screen, after the outcome)."""
     if wants_json():
-        return jsonify(message=message, **data)
+        if shown_next:
+            flash(message, "info")
+        return jsonify(message=message, location=location, **data)
     flash(message, "info")
     return redirect(location)
 
@@ -114,7 +122,7 @@ def outcome(reference: str):
     form = OutcomeForm()
     if not form.validate_on_submit():
         first = next(iter(form.errors.values()), [_("Check the outcome form.")])[0]
-        return _refused(appointment, str(first), 422, outcome_form=form)
+        return _refused(appointment, str(first), 422, fields=form.errors, outcome_form=form)
     try:
         close_appointment(appointment, current_user, form.outcome.data, form.message.data)
     except ClerkActionError as error:
@@ -126,7 +134,13 @@ def outcome(reference: str):
     message = _(
         "Outcome saved for %(reference)s. The citizen will get an e-mail.", reference=appointment.reference
     )
-    return _done(message, url_for("staff.console"), outcome=appointment.outcome, status=appointment.status)
+    return _done(
+        message,
+        url_for("staff.console"),
+        shown_next=True,
+        outcome=appointment.outcome,
+        status=appointment.status,
+    )
 
 
 @bp.post("/appointments/<reference>/results")

@@ -1,8 +1,11 @@
 // The call page, for the citizen (join link) and for the clerk (call screen). The page's
 // <main data-call ...> says who we are; texts come from the JSON block #call-strings.
 import { connectSignaling, fetchIceServers } from "./signaling.js";
-import { failureName, getLocalMedia, listDevices, meterLevel } from "./media.js";
-import { connectionQuality, createPeer } from "./peer.js";
+import { getLocalMedia, listDevices, meterLevel } from "./media.js";
+import { hideMediaFailure, showMediaFailure } from "./media-failure.js";
+import { createPeer, createQualityMeter } from "./peer.js";
+import { sendPanelFormsInBackground } from "./panel.js";
+import { setPressed, showQuality, startElapsed, wireChat, wireLeave } from "./call-ui.js";
 
 const root = document.querySelector("[data-call]");
 const role = root.dataset.role; // "citizen" | "clerk"
@@ -11,9 +14,10 @@ const $ = (id) => document.getElementById(id);
 
 let localStream = null;
 let peer = null;
+let readQuality = null;
 let socket = null;
 let iceServers = [];
-let facingMode = "user";
+let chat = null;
 let stopMeter = () => {};
 
 // Read by the browser tests, and handy when debugging a call from the console.
@@ -23,6 +27,8 @@ function show(sectionId) {
   const section = $(sectionId);
   if (!section || !section.hidden) return;
   for (const step of root.querySelectorAll("[data-step]")) step.hidden = step.id !== sectionId;
+  // The citizen's call fills the screen: the site's header and footer step aside.
+  document.body.classList.toggle("site-in-call", role === "citizen" && sectionId === "in-call");
   // Move a screen reader's focus to the new step's heading (the citizen's steps have an h1).
   const heading = section.querySelector("h1");
   if (heading) { heading.tabIndex = -1; heading.focus(); }
@@ -35,14 +41,48 @@ function status(text) {
 
 // --- Media -----------------------------------------------------------------------------------
 
-async function startMedia(options = {}) {
-  localStream?.getTracks().forEach((track) => track.stop());
-  stopMeter();
-  localStream = await getLocalMedia({ ...options, facingMode });
+function showLocal() {
   for (const video of root.querySelectorAll("video[data-local]")) video.srcObject = localStream;
+}
+
+function stopLocalMedia() {
+  stopMeter();
+  stopMeter = () => {};
+  localStream?.getTracks().forEach((track) => track.stop());
+}
+
+async function startMedia(options = {}) {
+  stopLocalMedia();
+  localStream = await getLocalMedia(options);
+  showLocal();
   const meter = $("mic-level");
   if (meter) stopMeter = meterLevel(localStream, (level) => { meter.value = Math.round(level * 100); });
+  await offerCameraSwitch();
   return localStream;
+}
+
+// The switch button only when there is another camera to switch to.
+async function offerCameraSwitch() {
+  const { cameras } = await listDevices();
+  $("switch-camera").hidden = cameras.length < 2 || !localStream?.getVideoTracks().length;
+}
+
+async function switchCamera() {
+  const old = localStream?.getVideoTracks()[0];
+  const { cameras } = await listDevices();
+  const current = cameras.findIndex((camera) => camera.deviceId === old?.getSettings().deviceId);
+  const next = cameras[(current + 1) % cameras.length];
+  try {
+    const [track] = (await getLocalMedia({ audio: false, video: true, videoDeviceId: next.deviceId })).getVideoTracks();
+    track.enabled = old ? old.enabled : true;
+    await peer?.replaceTrack("video", track);
+    if (old) { localStream.removeTrack(old); old.stop(); }
+    localStream.addTrack(track);
+    showLocal();
+    if ($("camera-select")) $("camera-select").value = next.deviceId;
+  } catch (error) {
+    status(texts.switch_failed);
+  }
 }
 
 async function fillDeviceSelects() {
@@ -57,19 +97,12 @@ async function fillDeviceSelects() {
   }
 }
 
-function showMediaFailure(error) {
-  const name = failureName(error);
-  for (const help of root.querySelectorAll("[data-failure]")) help.hidden = help.dataset.failure !== name;
-  $("media-failure").hidden = false;
-  $("media-failure").querySelector("h2")?.focus();
-}
-
 async function checkDevices(options) {
   try {
-    $("media-failure").hidden = true;
+    hideMediaFailure();
     await startMedia(options);
     await fillDeviceSelects();
-    $("enter-waiting-room").disabled = false;
+    $("enter-waiting-room").disabled = Boolean(socket?.active);
     return true;
   } catch (error) {
     showMediaFailure(error);
@@ -95,31 +128,58 @@ function newPeer() {
       }
     },
   });
+  readQuality = createQualityMeter(peer.pc);
 }
 
+// One socket per page: a second click (or a double click) while one is open does nothing.
 function joinSignaling(auth) {
+  if (socket?.active) return;
+  const enter = $("enter-waiting-room");
+  if (enter) enter.disabled = true;
   socket = connectSignaling(auth);
+  const own = socket;
   socket.on("connect_error", () => status(texts.cannot_connect));
   socket.on("role", () => {
     if (role === "citizen" && !peer) { show("waiting"); status(texts.waiting); }
   });
   socket.on("admitted", () => status(texts.admitted));
-  socket.on("peer-joined", () => {
+  socket.on("peer-joined", ({ name, elapsed } = {}) => {
     $("peer-left").hidden = true;
+    if (name) $("peer-name").textContent = name;
+    startElapsed(Number(elapsed) || 0);
     status(texts.connecting);
     if (role === "citizen") newPeer(); // the polite side gets ready and waits for the offer
   });
   socket.on("start", () => newPeer()); // the clerk: a fresh connection that makes the first offer
   socket.on("signal", (data) => peer?.handleSignal(data));
   socket.on("peer-left", () => otherLeft(role === "citizen" ? texts.clerk_left : texts.citizen_left));
-  socket.on("chat", ({ text }) => addChat(text, role === "citizen" ? texts.clerk : texts.citizen));
-  socket.on("replaced", () => { status(texts.replaced); socket.disconnect(); });
+  socket.on("chat", ({ text }) => chat.received(String(text), role === "citizen" ? texts.clerk : texts.citizen));
+  // This page's socket was replaced by another tab or device. The server closes it (no reconnection
+  // follows a server's disconnect); closing it here as well races the server's close frame.
+  socket.on("replaced", () => { if (own === socket) stopCall(texts.replaced, { closeSocket: false }); });
   socket.on("call-ended", () => {
     peer?.close();
-    localStream?.getTracks().forEach((track) => track.stop());
+    stopLocalMedia();
     if (role === "citizen") window.location.assign(root.dataset.afterUrl);
     else status(texts.ended);
   });
+}
+
+// This page is out of the call: camera and microphone off, connection closed, and the reason shown.
+function stopCall(text, { closeSocket = true } = {}) {
+  if (closeSocket) socket?.disconnect();
+  peer?.close();
+  peer = null;
+  stopLocalMedia();
+  $("remote-video").srcObject = null;
+  status(text);
+  if (role === "citizen") {
+    $("call-over-heading").textContent = text;
+    show("call-over");
+  } else {
+    $("peer-left-text").textContent = text;
+    $("peer-left").hidden = false;
+  }
 }
 
 // The other side left: say so where it shows, and stop the frozen picture and the stale quality.
@@ -130,55 +190,33 @@ function otherLeft(text) {
   peer?.close();
   peer = null;
   $("remote-video").srcObject = null;
-  const label = $("quality");
-  if (label) { label.textContent = texts.quality_gone; label.dataset.quality = "gone"; }
+  showQuality("gone", texts.quality_gone);
 }
 
-function addChat(text, who) {
-  const item = document.createElement("li");
-  const name = document.createElement("strong");
-  name.textContent = `${who}: `;
-  item.append(name, document.createTextNode(text));
-  $("chat-log").append(item);
+function toggleTrack(button, kind) {
+  const track = kind === "audio" ? localStream?.getAudioTracks()[0] : localStream?.getVideoTracks()[0];
+  if (!track) return;
+  track.enabled = !track.enabled;
+  setPressed(button, !track.enabled);
+  status(texts[`${kind}_${track.enabled ? "on" : "off"}`]);
 }
 
 function wireControls() {
-  $("toggle-mic")?.addEventListener("click", (event) => {
-    const track = localStream?.getAudioTracks()[0];
-    if (!track) return;
-    track.enabled = !track.enabled;
-    event.currentTarget.setAttribute("aria-pressed", String(!track.enabled));
-    event.currentTarget.textContent = track.enabled ? texts.mute : texts.unmute;
+  $("toggle-mic").addEventListener("click", (event) => toggleTrack(event.currentTarget, "audio"));
+  $("toggle-camera").addEventListener("click", (event) => toggleTrack(event.currentTarget, "video"));
+  $("switch-camera").addEventListener("click", switchCamera);
+  chat = wireChat({
+    texts,
+    announce: status,
+    onSend: (text) => {
+      if (!socket?.connected) return false;
+      socket.emit("chat", { text });
+      return true;
+    },
   });
-  $("toggle-camera")?.addEventListener("click", (event) => {
-    const track = localStream?.getVideoTracks()[0];
-    if (!track) return;
-    track.enabled = !track.enabled;
-    event.currentTarget.setAttribute("aria-pressed", String(!track.enabled));
-    event.currentTarget.textContent = track.enabled ? texts.camera_off : texts.camera_on;
-  });
-  $("switch-camera")?.addEventListener("click", async () => {
-    facingMode = facingMode === "user" ? "environment" : "user";
-    try {
-      const fresh = await getLocalMedia({ audio: false, video: true, facingMode });
-      const [track] = fresh.getVideoTracks();
-      const old = localStream.getVideoTracks()[0];
-      await peer?.replaceTrack("video", track);
-      if (old) { localStream.removeTrack(old); old.stop(); }
-      localStream.addTrack(track);
-      for (const video of root.querySelectorAll("video[data-local]")) video.srcObject = localStream;
-    } catch (error) {
-      status(texts.switch_failed);
-    }
-  });
-  $("chat-form")?.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const input = $("chat-text");
-    const text = input.value.trim();
-    if (!text || !socket) return;
-    socket.emit("chat", { text });
-    addChat(text, texts.you);
-    input.value = "";
+  wireLeave(() => {
+    if (role === "citizen") stopCall(texts.you_left);
+    else window.location.assign(root.dataset.leaveUrl);
   });
   $("speaker-select")?.addEventListener("change", (event) => {
     $("remote-video").setSinkId?.(event.target.value);
@@ -191,9 +229,8 @@ function wireControls() {
   }
   setInterval(async () => {
     if (!peer || peer.pc.connectionState !== "connected") return;
-    const quality = await connectionQuality(peer.pc);
-    const label = $("quality");
-    if (label) { label.textContent = texts[`quality_${quality}`]; label.dataset.quality = quality; }
+    const quality = await readQuality();
+    showQuality(quality, texts[`quality_${quality}`]);
   }, 2000);
 }
 
@@ -206,6 +243,9 @@ async function startCitizen() {
     if (await checkDevices({ video: false })) joinSignaling({ token });
   });
   $("retry-devices").addEventListener("click", () => checkDevices());
+  $("rejoin").addEventListener("click", async () => {
+    if (await checkDevices()) joinSignaling({ token });
+  });
   const ready = await checkDevices();
   // After a reload mid-call, go straight back in: the call re-establishes without the clerk.
   if (ready && root.dataset.inCall === "true") joinSignaling({ token });
@@ -222,31 +262,8 @@ async function startClerk() {
   }
   joinSignaling({ appointment: root.dataset.reference });
   status(texts.waiting_for_citizen);
+  const panel = document.querySelector("[data-appointment-panel]");
+  if (panel) sendPanelFormsInBackground({ panel, texts, announce: status });
 }
 
 if (role === "citizen") startCitizen(); else startClerk();
-
-// On the clerk's call screen, the side panel's forms (identity check, result upload) are sent in
-// the background so the call is not interrupted; the panel is then redrawn from the answer.
-// The outcome form submits normally: it ends the call.
-function sendPanelFormsInBackground() {
-  const panel = document.querySelector("[data-appointment-panel]");
-  if (!panel) return;
-  panel.addEventListener("submit", async (event) => {
-    const form = event.target;
-    if (form.action.endsWith("/outcome")) return; // ends the call: a normal submit
-    event.preventDefault();
-    try {
-      const response = await fetch(form.action, { method: "POST", body: new FormData(form), credentials: "same-origin" });
-      const page = new DOMParser().parseFromString(await response.text(), "text/html");
-      const fresh = page.querySelector("[data-appointment-panel]");
-      if (fresh) panel.replaceChildren(...fresh.childNodes);
-      const alert = page.querySelector(".usa-alert");
-      if (alert) status(alert.textContent.trim());
-    } catch (error) {
-      form.submit();
-    }
-  });
-}
-
-if (role === "clerk") sendPanelFormsInBackground();

@@ -1,5 +1,6 @@
 // The stand-alone camera and microphone check (offered after booking and before the call opens).
-import { failureName, getLocalMedia, listDevices, meterLevel } from "./media.js";
+import { getLocalMedia, listDevices, meterLevel } from "./media.js";
+import { hideMediaFailure, showMediaFailure } from "./media-failure.js";
 
 const $ = (id) => document.getElementById(id);
 let stream = null;
@@ -8,13 +9,11 @@ let stopMeter = () => {};
 async function check(options = {}) {
   stream?.getTracks().forEach((track) => track.stop());
   stopMeter();
-  $("media-failure").hidden = true;
+  hideMediaFailure();
   try {
     stream = await getLocalMedia(options);
   } catch (error) {
-    const name = failureName(error);
-    for (const help of document.querySelectorAll("[data-failure]")) help.hidden = help.dataset.failure !== name;
-    $("media-failure").hidden = false;
+    showMediaFailure(error);
     return;
   }
   for (const video of document.querySelectorAll("video[data-local]")) video.srcObject = stream;

@@ -71,24 +71,32 @@ export function createPeer({ socket, polite, iceServers, localStream, onTrack, o
   };
 }
 
-// A rough quality reading from getStats: round-trip time and packet loss of inbound video.
-export async function connectionQuality(pc) {
-  const stats = await pc.getStats();
-  let rtt = null;
-  let lost = 0;
-  let received = 0;
-  stats.forEach((report) => {
-    if (report.type === "candidate-pair" && report.nominated && report.currentRoundTripTime !== undefined) {
-      rtt = report.currentRoundTripTime;
-    }
-    if (report.type === "inbound-rtp" && report.kind === "video") {
-      lost += report.packetsLost ?? 0;
-      received += report.packetsReceived ?? 0;
-    }
-  });
-  const loss = received + lost > 0 ? lost / (received + lost) : 0;
-  if (rtt === null) return "unknown";
-  if (rtt < 0.3 && loss < 0.02) return "good";
-  if (rtt < 0.8 && loss < 0.08) return "fair";
-  return "poor";
+// The connection quality as the person sees it, from getStats: the round-trip time of the pair in
+// use (transport.selectedCandidatePairId) and the video packets lost since the previous reading
+// (loss since the start would hide a bad minute in a long good call). Returns an async reader:
+// "good" | "fair" | "poor" | "unknown" (no pair in use yet).
+export function createQualityMeter(pc) {
+  let previous = { lost: 0, received: 0 };
+  return async function readQuality() {
+    const stats = await pc.getStats();
+    let pairId = null;
+    let lost = 0;
+    let received = 0;
+    stats.forEach((report) => {
+      if (report.type === "transport" && report.selectedCandidatePairId) pairId = report.selectedCandidatePairId;
+      if (report.type === "inbound-rtp" && report.kind === "video") {
+        lost += report.packetsLost ?? 0;
+        received += report.packetsReceived ?? 0;
+      }
+    });
+    const rtt = pairId ? stats.get(pairId)?.currentRoundTripTime : undefined;
+    const lostNow = Math.max(0, lost - previous.lost);
+    const total = lostNow + Math.max(0, received - previous.received);
+    previous = { lost, received };
+    const loss = total > 0 ? lostNow / total : 0;
+    if (rtt === undefined) return "unknown";
+    if (rtt < 0.3 && loss < 0.02) return "good";
+    if (rtt < 0.8 && loss < 0.08) return "fair";
+    return "poor";
+  };
 }
