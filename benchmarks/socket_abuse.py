@@ -152,7 +152,7 @@ def hold_refused(base_url: str, count: int, seconds: float) -> tuple[int, int]:
         try:
             while ws.recv() not in ("", "1"):
                 pass
-        except websocket.WebSocketTimeoutException:
+        except (websocket.WebSocketTimeoutException, TimeoutError):
             open_at_end += 1
         except (websocket.WebSocketException, OSError):
             pass
@@ -200,7 +200,6 @@ def main() -> None:
             notes = {}
 
             time.sleep(args.seconds)
-            print("phase: flood /call", file=sys.stderr, flush=True)
             probes.phase = "flood /call (admitted citizen)"
             signal = '2/call,["signal",' + json.dumps(CANDIDATE) + "]"
             connect = f'0/call,{{"token":"{flood_token}"}}'
@@ -211,12 +210,10 @@ def main() -> None:
                 notes[probes.phase] = attacker.submit(
                     flood, server.base_url, connect, signal, args.seconds
                 ).result()
-                print("phase: flood default", file=sys.stderr, flush=True)
                 probes.phase = "flood default namespace"
                 notes[probes.phase] = attacker.submit(
                     flood, server.base_url, None, default, args.seconds
                 ).result()
-                print("phase: refused", file=sys.stderr, flush=True)
                 probes.phase = f"{args.refused} refused sockets"
                 refused = attacker.submit(hold_refused, server.base_url, args.refused, args.seconds)
                 notes[probes.phase] = refused.result()
