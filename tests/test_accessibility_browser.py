@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-import requests
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -63,28 +62,6 @@ def walk_to_details(app, page, base_url: str) -> None:
     page.locator(f'.site-calendar__free a[href$="day={day.isoformat()}"]').click()
     page.locator(".site-times label").first.click()
     submit(page, "Continuar")
-
-
-def book_through_the_api(base_url: str) -> dict:
-    days = requests.get(
-        f"{base_url}/api/v1/services/{VIDEO}/availability", params=booking.availability_query(), timeout=10
-    ).json()["days"]
-    start = next(day["slots"][0]["start"] for day in days if day["slots"])
-    response = requests.post(
-        f"{base_url}/api/v1/appointments",
-        data={
-            "service": VIDEO,
-            "start": start,
-            "name": "Ana Rivera",
-            "email": "ana@example.com",
-            "phone": "787-555-0100",
-            "licence_number": "1234567",
-        },
-        files={"licence_front": ("licencia.pdf", pdf_factory.one_page(), "application/pdf")},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()
 
 
 def ended_appointment(app) -> str:
@@ -191,7 +168,7 @@ def test_the_turn_cancel_form_puts_its_checkbox_error_in_the_summary(app, seeded
 
 
 def test_the_cancel_form_of_the_manage_page_focuses_its_error_summary(seeded, live_server, phone_page):
-    booked = book_through_the_api(live_server.url)
+    booked = booking.book_through_the_api(live_server.url, VIDEO)
     phone_page.goto(booked["manage_url"])
     submit(phone_page, "Cancelar la cita")
     expect_focused_error_summary(phone_page)
@@ -214,7 +191,7 @@ def test_the_survey_focuses_its_error_summary(app, seeded, live_server, page):
 def test_a_focused_checkbox_on_the_manage_page_is_scrolled_into_view(
     seeded, live_server, browser, width, height
 ):
-    booked = book_through_the_api(live_server.url)
+    booked = booking.book_through_the_api(live_server.url, VIDEO)
     page = open_page(browser, viewport={"width": width, "height": height})
     page.goto(booked["manage_url"])
     for _tab in range(60):  # the keyboard's way there, from the top

@@ -92,33 +92,9 @@ def test_a_refused_pdf_is_explained_next_to_its_field(app, seeded, live_server, 
     assert axe(page) == []
 
 
-def book_through_the_api(base_url: str) -> str:
-    import requests
-
-    days = requests.get(
-        f"{base_url}/api/v1/services/{SERVICE}/availability", params=booking.availability_query(), timeout=10
-    ).json()["days"]
-    start = next(day["slots"][0]["start"] for day in days if day["slots"])
-    response = requests.post(
-        f"{base_url}/api/v1/appointments",
-        data={
-            "service": "certificacion-individuo",
-            "start": start,
-            "name": "Ana Rivera",
-            "email": "ana@example.com",
-            "phone": "787-555-0100",
-            "licence_number": "1234567",
-        },
-        files={"licence_front": ("licencia.pdf", pdf_factory.one_page(), "application/pdf")},
-        timeout=30,
-    )
-    assert response.status_code == 201, response.text
-    return response.json()["manage_url"]
-
-
 @pytest.mark.parametrize("zone, shown", [("Europe/Madrid", True), ("America/Puerto_Rico", False)])
 def test_a_citizen_abroad_also_sees_the_time_in_their_own_zone(browser, seeded, live_server, zone, shown):
-    manage_url = book_through_the_api(live_server.url)
+    manage_url = booking.book_through_the_api(live_server.url, SERVICE)["manage_url"]
     context = browser.new_context(locale="es-PR", timezone_id=zone)
     page = context.new_page()
     page.goto(manage_url)

@@ -144,3 +144,31 @@ def book_directly(
         db.session.refresh(result.appointment)
         db.session.expunge(result.appointment)
         return result
+
+
+def book_through_the_api(base_url: str, slug: str = VIDEO_SERVICE) -> dict:
+    """Book the first free slot of `slug` through a live server's JSON API, a one-page licence
+    attached; the API's answer (reference, manage_url, ...)."""
+    import requests
+
+    from tests.support import pdf_factory
+
+    days = requests.get(
+        f"{base_url}/api/v1/services/{slug}/availability", params=availability_query(), timeout=10
+    ).json()["days"]
+    start = next(day["slots"][0]["start"] for day in days if day["slots"])
+    response = requests.post(
+        f"{base_url}/api/v1/appointments",
+        data={
+            "service": slug,
+            "start": start,
+            "name": "Ana Rivera",
+            "email": "ana@example.com",
+            "phone": "787-555-0100",
+            "licence_number": "1234567",
+        },
+        files={"licence_front": ("licencia.pdf", pdf_factory.one_page(), "application/pdf")},
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
