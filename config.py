@@ -115,6 +115,11 @@ class Config:
     SOCKET_JOIN_TIMEOUT_SECONDS = _env_int("SOCKET_JOIN_TIMEOUT_SECONDS", 10)
     SOCKET_MAX_CONNECTIONS = _env_int("SOCKET_MAX_CONNECTIONS", 900)
 
+    # Prometheus metrics at /metrics: for these addresses (networks allowed), or with
+    # `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 404.
+    METRICS_ALLOWED_IPS = [a for a in os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1,::1").split(",") if a]
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
     REDIS_URL = os.environ.get("REDIS_URL") or None

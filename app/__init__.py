@@ -18,6 +18,7 @@ from app import (
     errors,
     main,
     manage,
+    metrics,
     security,
     socket_guard,
     staff,
@@ -83,6 +84,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     errors.init_error_pages(app)
     app.before_request(web.refuse_control_characters)
     security.init_security_headers(app)
+    metrics.init_metrics(app)
     templating.init_templating(app)
     cli.init_cli(app)
 

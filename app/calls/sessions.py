@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import current_app
 
-from app import audit
+from app import audit, metrics
 from app.extensions import db, write_transaction
 from app.models import Appointment, CallSession, Staff, utcnow
 
@@ -128,6 +128,8 @@ def mark_connected(appointment: Appointment, now: dt.datetime | None = None) -> 
     session = open_session(appointment)
     if session is not None and session.connected_at is None:
         session.connected_at = now or utcnow()
+        if session.admitted_at is not None:
+            metrics.TIME_TO_CONNECT.observe((session.connected_at - session.admitted_at).total_seconds())
     db.session.commit()
 
 

@@ -18,6 +18,7 @@ from flask import current_app, has_app_context
 from flask_babel import format_decimal, gettext
 from flask_babel import lazy_gettext as _l
 
+from app import metrics
 from app.documents.sandbox import MB, SandboxLimits, last_json_object, run_sandboxed, script_command
 
 log = logging.getLogger(__name__)
@@ -197,6 +198,7 @@ def validate_pdf(data: bytes, filename: str, max_pages: int, limits: PdfLimits |
     if data.find(HEADER, 0, HEADER_WINDOW + len(HEADER) - 1) < 0:
         raise DocumentError("not_pdf", filename)
     result = inspect_pdf(data, max_pages, limits)
+    metrics.PDF_CHECKS.labels(result.code or "ok").inc()
     if result.code:
         raise DocumentError(result.code, filename, pages=result.pages, max_pages=max_pages)
     return PdfInfo(pages=result.pages, sha256=hashlib.sha256(data).hexdigest(), size=len(data))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, jsonify, redirect, render_template, request
+from flask import Response, abort, current_app, jsonify, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from app import metrics, operations
 from app.extensions import csrf, db, limiter
 from app.main import bp
-from app.models import Agency, Service
+from app.models import Agency, Service, utcnow
 from app.security import CSP_REPORT_PATH, MAX_CSP_REPORT_BYTES, csp_violations
 from app.web import safe_next
 
@@ -81,3 +82,20 @@ def healthz():
         database = "unavailable"
     status = 200 if database == "ok" else 503
     return jsonify(status="ok" if status == 200 else "degraded", database=database), status
+
+
+@bp.get("/readyz")
+@limiter.exempt
+def readyz():
+    """Ready for traffic: the database, Redis when configured, and a writable upload store."""
+    checks = operations.readiness(current_app.config)
+    ready = all(state == "ok" for state in checks.values())
+    return jsonify(status="ready" if ready else "not ready", **checks), 200 if ready else 503
+
+
+@bp.get("/metrics")
+@limiter.exempt
+def metrics_page():
+    if not metrics.may_scrape(current_app.config, request.remote_addr, request.headers.get("Authorization")):
+        abort(404)
+    return Response(metrics.exposition(utcnow()), mimetype="text/plain; version=0.0.4")
