@@ -120,6 +120,9 @@ class Config:
     METRICS_ALLOWED_IPS = [a for a in os.environ.get("METRICS_ALLOWED_IPS", "127.0.0.1,::1").split(",") if a]
     METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
 
+    # App log lines: "text" or "json" (one object a line, with the request id); production: json.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text")
+
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
     REDIS_URL = os.environ.get("REDIS_URL") or None
@@ -200,6 +203,7 @@ class ProductionConfig(Config):
     # __Host-: the browser keeps the cookie only if it is Secure, for this host alone and path /.
     SESSION_COOKIE_NAME = "__Host-ventanilla" if SESSION_COOKIE_SECURE else "session"
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 
     @classmethod
     def check(cls) -> None:

@@ -41,6 +41,8 @@ keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 
 # Containers log to stdout/stderr; the platform collects them.
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+# gunicorn's default line, then the request id the app answered with (app/request_log.py).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %({x-request-id}o)s'
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
 

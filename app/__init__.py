@@ -19,6 +19,7 @@ from app import (
     main,
     manage,
     metrics,
+    request_log,
     security,
     socket_guard,
     staff,
@@ -94,8 +95,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     # paths never reach either.
     logging.getLogger("werkzeug").addFilter(REDACTING_FILTER)
     app.logger.addFilter(REDACTING_FILTER)
-    if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO)
+    request_log.init_request_log(app)
     return app
 
 

@@ -4,6 +4,7 @@ development server's request log and the app's own error log all cut them out.""
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 
 import pytest
@@ -73,3 +74,7 @@ def test_gunicorn_access_and_error_logs_carry_no_token(tmp_path):
     logs = server.stdout_path.read_text() + server.stderr_path.read_text()
     assert "/manage/[token]" in logs and "/turns/status/[token]" in logs, logs[-3000:]
     assert secret not in logs
+    # The access log names each request's id, as the response did (app/request_log.py).
+    assert re.search(r'"GET /manage/\[token\] HTTP/1\.1" 404 .* [0-9a-f]{32}$', logs, re.MULTILINE), logs[
+        -3000:
+    ]
