@@ -127,6 +127,7 @@ def test_unknown_error_codes_are_a_programming_error():
         (pdf_factory.inline_image_of_normal_size, 1),
         (pdf_factory.html_words_inside_a_stream, 1),
         (pdf_factory.linearized_with_html_words_inside_a_stream, 1),
+        (pdf_factory.update_with_html_words_inside_a_stream, 1),
     ],
     ids=[
         "one_page",
@@ -140,6 +141,7 @@ def test_unknown_error_codes_are_a_programming_error():
         "inline_image_of_normal_size",
         "html_words_inside_a_stream",
         "linearized_with_html_words_inside_a_stream",
+        "update_with_html_words_inside_a_stream",
     ],
 )
 def test_valid_files_are_accepted_with_their_pages_hash_and_size(app, build, pages):

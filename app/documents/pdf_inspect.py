@@ -88,6 +88,7 @@ MAX_XREF_SECTIONS = 1_000
 TRAILER_WINDOW = 64 * 1024  # how far a trailer dictionary may reach
 OBJECT_HEADER = re.compile(rb"\d+[\0\t\n\f\r ]+\d+[\0\t\n\f\r ]+obj")
 STREAM_KEYWORD = re.compile(rb">>[\0\t\n\f\r ]*stream")
+STREAM_BODY = re.compile(rb"stream[\r\n].*?endstream", re.DOTALL)
 STARTXREF = re.compile(rb"startxref[\0\t\n\f\r ]*(\d{1,15})")
 # An image decodes to width x height pixels whatever its file size: refuse a "pixel flood".
 MAX_IMAGE_PIXELS = 50_000_000  # a letter page scanned at 600 dpi is 34 megapixels
@@ -193,13 +194,21 @@ def _check_xref_chain(data: bytes, max_objects: int) -> None:
     the end) only "startxref" and "%%EOF" belong: markup there is a polyglot, even when a second,
     fake "%%EOF" hides it from the check after the last one.
     """
-    end = _walk_xref_chain(data, max_objects)
-    if end is not None and MARKUP.search(data, end):
+    ends = _walk_xref_chain(data, max_objects)
+    if ends is None:
+        return
+    end, original_end = ends
+    if MARKUP.search(data, end):
+        raise Rejected("polyglot")
+    # What incremental updates added after the oldest revision: markup outside its streams (a
+    # string object holding a page, say) is a polyglot too, though every trailer comes after it.
+    if original_end < end and MARKUP.search(STREAM_BODY.sub(b"", data[original_end:end])):
         raise Rejected("polyglot")
 
 
-def _walk_xref_chain(data: bytes, max_objects: int) -> int | None:
-    """Where the last of the sections walked ends, or None when startxref leads to none."""
+def _walk_xref_chain(data: bytes, max_objects: int) -> tuple[int, int] | None:
+    """(where the sections walked end, where the oldest revision's section ends), or None when
+    startxref leads to none."""
     offset = _startxref(data)
     header_at = max(data.find(HEADER, 0, HEADER_WINDOW + len(HEADER) - 1), 0)
     seen: set[int] = set()
@@ -217,6 +226,7 @@ def _walk_xref_chain(data: bytes, max_objects: int) -> int | None:
             break
         trailer, tail = section
         end = tail if end is None else max(end, tail)
+        oldest = tail
         size = dict.get(trailer, "/Size")
         if isinstance(size, NumberObject) and size > max_objects:
             raise Rejected("too_complex")
@@ -226,7 +236,7 @@ def _walk_xref_chain(data: bytes, max_objects: int) -> int | None:
         if not isinstance(offset, NumberObject) or not 0 <= offset < len(data):
             raise Rejected("damaged")
         offset = int(offset)
-    return end
+    return None if end is None else (end, oldest)
 
 
 def _startxref(data: bytes) -> int | None:

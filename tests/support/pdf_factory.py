@@ -723,6 +723,30 @@ def html_words_inside_a_stream() -> bytes:
     )
 
 
+def _with_update(body: bytes) -> bytes:
+    """One page, then an incremental update adding object 4 with `body` (a new xref and trailer)."""
+    out = bytearray(raw_pdf(ONE_PAGE_TREE))
+    previous_xref = int(out.rsplit(b"startxref\n", 1)[1].split()[0])
+    object_at = len(out)
+    out += b"4 0 obj\n" + body + b"\nendobj\n"
+    xref_at = len(out)
+    out += b"xref\n0 1\n0000000000 65535 f \n4 1\n%010d 00000 n \n" % object_at
+    out += b"trailer\n<< /Size 5 /Root 1 0 R /Prev %d >>\nstartxref\n%d\n%%%%EOF\n" % (previous_xref, xref_at)
+    return bytes(out)
+
+
+def polyglot_html_in_an_appended_object() -> bytes:
+    """A valid file plus an update whose new object is a string holding an HTML page with a script:
+    before every trailer and every %%EOF, so only a look at what the updates added finds it."""
+    return _with_update(b"(<html><body><script>alert(document.domain)</script></body></html>)")
+
+
+def update_with_html_words_inside_a_stream() -> bytes:
+    """An update adding a stream whose text mentions <script> (a form filled in, say): accepted."""
+    content = b"BT /F1 12 Tf 72 700 Td (Type <script> here) Tj ET"
+    return _with_update(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content))
+
+
 # Every rejection: name -> (builder, expected code). The size check is tested on its own.
 REJECTIONS = {
     "empty": (empty, "empty"),
@@ -776,4 +800,5 @@ REJECTIONS = {
     "polyglot_html_after_eof": (polyglot_html_after_eof, "polyglot"),
     "polyglot_iframe_after_eof": (polyglot_iframe_after_eof, "polyglot"),
     "polyglot_html_before_a_fake_eof": (polyglot_html_before_a_fake_eof, "polyglot"),
+    "polyglot_html_in_an_appended_object": (polyglot_html_in_an_appended_object, "polyglot"),
 }
