@@ -39,6 +39,7 @@ from app.main import routes as main_routes
 from app.manage import routes as manage_routes
 from app.notifications import send_from_inside_the_app
 from app.queue.live import NAMESPACE as TURNS_NAMESPACE
+from app.staff import agenda_views as staff_agenda_routes
 from app.staff import appointments as staff_panel_routes
 from app.staff import routes as staff_routes
 from app.turns import routes as turn_routes
@@ -58,6 +59,7 @@ VIEW_MODULES = (
     manage_routes,
     staff_routes,
     staff_panel_routes,
+    staff_agenda_routes,
     turn_routes,
     queue_console_routes,
 )

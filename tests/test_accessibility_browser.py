@@ -259,7 +259,7 @@ def test_the_phone_instead_button_fits_a_narrow_screen(app, seeded, live_server,
 
 
 def staff_pages(app) -> list[str]:
-    """The five staff pages, with something on each: a waiting citizen, a call, a line of turns."""
+    """The staff pages, with something on each: a waiting citizen, a call, a line of turns."""
     waiting, _token = make_appointment(app, starts_in=dt.timedelta(minutes=3), clerk_email=None)
     in_call, _token = make_appointment(
         app, starts_in=dt.timedelta(minutes=-2), status="in_call", clerk_email=CLERK
@@ -273,6 +273,9 @@ def staff_pages(app) -> list[str]:
         f"/staff/call/{in_call}",
         "/staff/queue/",
         "/staff/queue/check-in",
+        "/staff/agenda?view=week",
+        "/staff/agenda?status=lost",  # refused filter: the error summary
+        "/staff/search?q=ana",
     ]
 
 

@@ -1,0 +1,88 @@
+"""The clerk's agenda beyond today: any day or week, narrowed by office, service and state, and a
+search across dates (issue 12, item 5). Today's live console stays in `routes`."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+from flask import abort, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app import agenda
+from app.extensions import db
+from app.models import APPOINTMENT_STATUSES, Office, Service
+from app.security import staff_agency_filter
+from app.staff import bp
+from app.web import parse_day, staff_required
+
+
+@bp.get("/agenda")
+@staff_required("clerk")
+def agenda_page():
+    """`?day=YYYY-MM-DD&view=day|week&office=&service=&status=`; today by default."""
+    timezone = agenda.agency_timezone(current_user)
+    today = agenda.local_today(current_user)
+    day = parse_day(request.args["day"]) if request.args.get("day") else today
+    view = request.args.get("view", "day")
+    if day is None or view not in ("day", "week"):
+        abort(404)
+    offices, services = _choices()
+    filters, error = _filters(offices, services)
+    first, end = agenda.week_of(day) if view == "week" else (day, day + dt.timedelta(days=1))
+    appointments = [] if error else agenda.appointments_between(current_user, first, end, timezone, filters)
+    by_day = agenda.by_local_day(appointments, first, end, timezone)
+    step = dt.timedelta(days=7 if view == "week" else 1)
+    page = dict(day=day, view=view, by_day=by_day, first=first, today=today, timezone=timezone)
+    choices = dict(
+        filters=filters, error=error, offices=offices, services=services, statuses=APPOINTMENT_STATUSES
+    )
+    return render_template(
+        "staff/agenda.html", **page, **choices, previous=day - step, following=day + step
+    ), 422 if error else 200
+
+
+@bp.get("/search")
+@staff_required("clerk")
+def search_page():
+    query = request.args.get("q", "").strip()
+    if len(query) > agenda.MAX_QUERY_CHARS:
+        message = _("Search for at most %(count)d characters.", count=agenda.MAX_QUERY_CHARS)
+        return render_template("staff/search.html", query="", results=None, error=message), 422
+    results = agenda.search(current_user, query) if query else None
+    return render_template(
+        "staff/search.html",
+        query=query,
+        results=results,
+        error=None,
+        timezone=agenda.agency_timezone(current_user),
+        limit=agenda.SEARCH_LIMIT,
+    )
+
+
+def _choices() -> tuple[list[Office], list[Service]]:
+    offices = db.session.scalars(
+        sa.select(Office).where(staff_agency_filter(current_user, Office.agency_id)).order_by(Office.id)
+    ).all()
+    services = db.session.scalars(
+        sa.select(Service).where(staff_agency_filter(current_user, Service.agency_id)).order_by(Service.id)
+    ).all()
+    return list(offices), list(services)
+
+
+def _filters(offices: list[Office], services: list[Service]) -> tuple[agenda.Filters, str | None]:
+    """The filters asked for, or the message saying which one is not among the choices."""
+    office = _chosen(request.args.get("office"), {office.id for office in offices})
+    service = _chosen(request.args.get("service"), {service.id for service in services})
+    status = request.args.get("status") or None
+    if office is False or service is False or (status is not None and status not in APPOINTMENT_STATUSES):
+        return agenda.Filters(), _("Choose the office, service and state from the lists.")
+    return agenda.Filters(office_id=office, service_id=service, status=status), None
+
+
+def _chosen(value: str | None, allowed: set[int]) -> int | None | bool:
+    """None when not asked for, the id when it is one of `allowed`, False otherwise."""
+    if not value:
+        return None
+    return int(value) if value.isdigit() and int(value) in allowed else False
