@@ -425,6 +425,9 @@ class CallSession(db.Model):
     end_reason: Mapped[str | None] = mapped_column(sa.String(40))
     # The citizen asked to be phoned instead of the video call (the console shows the number).
     phone_requested_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The clerk said they are running late: by about how many minutes, and when they said so.
+    late_minutes: Mapped[int | None] = mapped_column()
+    late_noted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     appointment: Mapped[Appointment] = relationship()
 

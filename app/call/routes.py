@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app import tokens
@@ -31,7 +32,21 @@ def join(token: str):
         window=window,
         token=token,
         phone_requested=sessions.phone_requested(appointment),
+        running_late=sessions.running_late(appointment),
+        late_texts=late_texts(),
     )
+
+
+def late_texts() -> dict[int, str]:
+    """The running-late notice for each choice of minutes, in the page's language."""
+    return {
+        minutes: ngettext(
+            "The clerk is running about %(num)d minute late for your video appointment.",
+            "The clerk is running about %(num)d minutes late for your video appointment.",
+            minutes,
+        )
+        for minutes in sessions.LATE_MINUTES
+    }
 
 
 @bp.get("/check")

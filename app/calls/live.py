@@ -33,3 +33,8 @@ def end_call(appointment: Appointment) -> None:
         "call-ended", {"outcome": appointment.outcome}, namespace=NAMESPACE, to=room_for(appointment.id)
     )
     notify_waiting_room(appointment)
+
+
+def tell_citizen_running_late(appointment: Appointment, minutes: int) -> None:
+    """The waiting room shows the clerk's running-late notice at once."""
+    socketio.emit("running-late", {"minutes": minutes}, namespace=NAMESPACE, to=room_for(appointment.id))

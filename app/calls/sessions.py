@@ -16,6 +16,7 @@ from flask import current_app
 from app import audit, metrics
 from app.extensions import db, write_transaction
 from app.models import Appointment, CallSession, Staff, utcnow
+from app.notifications import queue_running_late
 
 CLOSED_STATUSES = ("completed", "no_show", "cancelled")
 
@@ -155,6 +156,43 @@ def request_phone_call(appointment: Appointment, now: dt.datetime | None = None)
     session.phone_requested_at = session.phone_requested_at or now or utcnow()
     audit.record_for_appointment("call.phone_requested", appointment)
     db.session.commit()
+
+
+LATE_MINUTES = (5, 10, 15, 30)
+LATE_NOTICE_EVERY = dt.timedelta(minutes=2)
+
+
+class TooSoon(Exception):
+    """A running-late notice was sent moments ago: the citizen is not messaged twice in a row."""
+
+
+def note_running_late(
+    appointment: Appointment, staff: Staff, minutes: int, now: dt.datetime | None = None
+) -> None:
+    """The clerk is running about `minutes` late: kept on the call record (shown in the waiting
+    room), e-mailed and texted to the citizen, audited. Raises TooSoon within LATE_NOTICE_EVERY of
+    the last notice. Takes the write lock; commits."""
+    if minutes not in LATE_MINUTES:
+        raise ValueError(f"minutes must be one of {LATE_MINUTES}")
+    now = now or utcnow()
+    write_transaction()
+    session = open_session(appointment)
+    if session is None:
+        session = CallSession(appointment_id=appointment.id)
+        db.session.add(session)
+    if session.late_noted_at is not None and now - session.late_noted_at < LATE_NOTICE_EVERY:
+        db.session.rollback()
+        raise TooSoon()
+    session.late_minutes, session.late_noted_at = minutes, now
+    queue_running_late(appointment, minutes, now)
+    audit.record_for_appointment("call.running_late", appointment, staff, minutes=minutes)
+    db.session.commit()
+
+
+def running_late(appointment: Appointment) -> int | None:
+    """The minutes of the clerk's running-late notice on the open call record, if any. Read-only."""
+    session = open_session(appointment)
+    return session.late_minutes if session is not None else None
 
 
 def phone_requested(appointment: Appointment) -> bool:

@@ -24,6 +24,7 @@ from app.notifications.content import (
     calendar_content_type,
     render_after_call_email,
     render_email,
+    render_running_late,
     turn_sms_text,
 )
 from app.notifications.outbox import (
@@ -34,6 +35,7 @@ from app.notifications.outbox import (
     queue_manage_link,
     queue_outcome,
     queue_result_ready,
+    queue_running_late,
     queue_turn_sms,
 )
 from app.notifications.senders import (
@@ -85,9 +87,11 @@ __all__ = [
     "queue_manage_link",
     "queue_outcome",
     "queue_result_ready",
+    "queue_running_late",
     "queue_turn_sms",
     "render_after_call_email",
     "render_email",
+    "render_running_late",
     "send_due",
     "sms_sender_from_config",
     "send_from_inside_the_app",

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 from babel.dates import format_date, format_time
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from app.i18n import regional_locale, zone_label
@@ -217,6 +217,27 @@ def render_after_call_email(appointment: Appointment, kind: str) -> tuple[str, s
         text = render_template(f"email/{kind}.txt", **context)
         html = render_template(f"email/{kind}.html", **context)
     return subject, text, html
+
+
+def render_running_late(appointment: Appointment, minutes: int) -> tuple[str, str, str, str]:
+    """(subject, text, html, SMS text) telling the citizen the clerk is running about `minutes`
+    late, in their language. Read-only."""
+    lang = appointment.language
+    with force_locale(lang):
+        context = _email_context(appointment, lang, None, None)
+        subject = _("The clerk is running late: %(reference)s", reference=appointment.reference)
+        late = ngettext(
+            "The clerk is running about %(num)d minute late for your video appointment.",
+            "The clerk is running about %(num)d minutes late for your video appointment.",
+            minutes,
+        )
+        context.update(kind="running_late", subject=subject, late=late)
+        text = render_template("email/running_late.txt", **context)
+        html = render_template("email/running_late.html", **context)
+        sms = _(
+            "%(late)s Keep the waiting room open (%(reference)s).", late=late, reference=appointment.reference
+        )
+    return subject, text, html, sms
 
 
 # --- Same-day turns -----------------------------------------------------------------------------

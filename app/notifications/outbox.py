@@ -23,6 +23,7 @@ from app.notifications.content import (
     calendar_content_type,
     render_after_call_email,
     render_email,
+    render_running_late,
     turn_sms_text,
 )
 
@@ -200,6 +201,29 @@ def _queue_after_call(appointment: Appointment, kind: str, key: str) -> OutboxMe
     )
     db.session.add(message)
     return message
+
+
+def queue_running_late(appointment: Appointment, minutes: int, now: dt.datetime) -> None:
+    """Queue the "the clerk is running late" e-mail and SMS, in the citizen's language.
+
+    Adds to the session; the caller commits.
+    """
+    subject, text, html, sms = render_running_late(appointment, minutes)
+    common = dict(appointment_id=appointment.id, language=appointment.language, kind="running_late")
+    common.update(send_after=now, status="pending", attempts=0)
+    key = f"appt:{appointment.id}:running_late:{now.isoformat()}"
+    db.session.add(
+        OutboxMessage(
+            **common, dedupe_key=key, channel="email", recipient=appointment.citizen_email,
+            subject=subject[:200], body_text=text, body_html=html, attachments=[],
+        )
+    )  # fmt: skip
+    db.session.add(
+        OutboxMessage(
+            **common, dedupe_key=key + ":sms", channel="sms", recipient=appointment.citizen_phone,
+            subject="", body_text=sms,
+        )
+    )  # fmt: skip
 
 
 # --- Same-day turns -----------------------------------------------------------------------------

@@ -1,21 +1,23 @@
-"""The clerk's agenda beyond today: any day or week, narrowed by office, service and state, and a
-search across dates (issue 12, item 5). Today's live console stays in `routes`."""
+"""The clerk's agenda beyond today: any day or week, narrowed by office, service and state, a
+search across dates, and the "running late" notice to a waiting citizen (issue 12, item 5).
+Today's live console stays in `routes`."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import abort, render_template, request
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app import agenda
+from app.calls import live, sessions
 from app.extensions import db
 from app.models import APPOINTMENT_STATUSES, Office, Service
 from app.security import staff_agency_filter
 from app.staff import bp
-from app.web import parse_day, staff_required
+from app.web import parse_day, staff_appointment_or_404, staff_required
 
 
 @bp.get("/agenda")
@@ -86,3 +88,22 @@ def _chosen(value: str | None, allowed: set[int]) -> int | None | bool:
     if not value:
         return None
     return int(value) if value.isdigit() and int(value) in allowed else False
+
+
+@bp.post("/appointments/<reference>/running-late")
+@staff_required("clerk")
+def running_late(reference: str):
+    """Tell a citizen with a video appointment that the clerk is running about N minutes late."""
+    appointment = staff_appointment_or_404(reference)
+    minutes = request.form.get("minutes", "")
+    if not minutes.isdigit() or int(minutes) not in sessions.LATE_MINUTES:
+        abort(422, _("Choose how late you are from the list."))
+    if appointment.service.mode != "video" or appointment.status != "booked":
+        abort(409, _("Only a citizen still waiting for their video call can be told you are running late."))
+    try:
+        sessions.note_running_late(appointment, current_user, int(minutes))
+    except sessions.TooSoon:
+        abort(409, _("You told them moments ago; wait a couple of minutes before telling them again."))
+    live.tell_citizen_running_late(appointment, int(minutes))
+    flash(_("%(reference)s has been told you are running late.", reference=reference), "info")
+    return redirect(url_for("staff.console"))

@@ -71,6 +71,7 @@ def console():
         states=agenda.states,
         present=agenda.present,
         waiting_refs=agenda.waiting_references,
+        late_minutes=sessions.LATE_MINUTES,
     )
 
 

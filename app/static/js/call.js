@@ -143,6 +143,12 @@ function joinSignaling(auth) {
     if (role === "citizen" && !peer) { show("waiting"); status(texts.waiting); }
   });
   socket.on("admitted", () => status(texts.admitted));
+  socket.on("running-late", ({ minutes } = {}) => {
+    const text = texts.running_late[minutes];
+    if (!text) return;
+    $("running-late-text").textContent = text;
+    $("running-late").hidden = false;
+  });
   socket.on("peer-joined", ({ name, elapsed } = {}) => {
     $("peer-left").hidden = true;
     if (name) $("peer-name").textContent = name;
