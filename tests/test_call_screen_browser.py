@@ -12,6 +12,7 @@ from tests.support.browser import (
     TIMEOUT,
     admit,
     enter_waiting_room,
+    log_in,
     open_page,
     wait_for_media,
 )
@@ -353,3 +354,21 @@ def test_the_connection_quality_is_read_from_round_trip_time_and_recent_packet_l
         {"rtt": 1.2, "lost": 205, "received": 5000},
     ]
     assert page.evaluate(QUALITY, samples) == ["good", "good", "poor", "fair", "poor"]
+
+
+def test_the_clerk_says_they_are_running_late_and_the_waiting_room_shows_it(
+    app, seeded, live_server, citizen, clerk, axe
+):
+    reference, token = make_appointment(app)
+    enter_waiting_room(citizen, live_server.url, token)
+    citizen.get_by_role("heading", name="Su funcionario le admitirá en breve").wait_for(timeout=TIMEOUT)
+    log_in(clerk, live_server.url, CLERK, seeded[CLERK])
+    row = clerk.locator(f'tr[data-reference="{reference}"]')
+    row.get_by_label("Voy con retraso").select_option("15")
+    row.get_by_role("button", name="Avisar").click()
+    clerk.wait_for_url(f"{live_server.url}/staff/")
+    notice = citizen.locator("#running-late")
+    notice.wait_for(state="visible", timeout=TIMEOUT)
+    assert "va unos 15 minutos tarde" in notice.inner_text()
+    assert notice.get_attribute("role") == "status"  # announced, politely
+    assert axe(citizen) == []
