@@ -158,6 +158,42 @@ def request_phone_call(appointment: Appointment, now: dt.datetime | None = None)
     db.session.commit()
 
 
+class CannotAssign(Exception):
+    """The appointment is no longer waiting for its call (admitted, closed) or not a video one."""
+
+
+def clerks_for(appointment: Appointment) -> list[Staff]:
+    """The active clerks (and admins) of the appointment's agency, by name. Read-only."""
+    return list(
+        db.session.scalars(
+            sa.select(Staff)
+            .where(Staff.agency_id == appointment.service.agency_id, Staff.active.is_(True))
+            .order_by(Staff.name, Staff.id)
+        )
+    )
+
+
+def assign(appointment: Appointment, clerk: Staff | None, by: Staff, now: dt.datetime | None = None) -> None:
+    """Give an upcoming video appointment to `clerk` (None: to whoever admits first); only that
+    clerk can then admit it. Raises CannotAssign once it is admitted or closed. Takes the write
+    lock; commits the change and its audit record."""
+    write_transaction()
+    previous = appointment.clerk_id
+    result = db.session.execute(
+        sa.update(Appointment)
+        .where(Appointment.id == appointment.id, Appointment.status == "booked")
+        .values(clerk_id=clerk.id if clerk else None, updated_at=now or utcnow())
+    )
+    if result.rowcount != 1 or appointment.service.mode != "video":
+        db.session.rollback()
+        raise CannotAssign()
+    audit.record_for_appointment(
+        "appointment.assigned", appointment, by, from_clerk=previous, to_clerk=clerk.id if clerk else None
+    )
+    db.session.commit()
+    db.session.refresh(appointment)
+
+
 LATE_MINUTES = (5, 10, 15, 30)
 LATE_NOTICE_EVERY = dt.timedelta(minutes=2)
 

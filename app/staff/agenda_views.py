@@ -1,5 +1,6 @@
 """The clerk's agenda beyond today: any day or week, narrowed by office, service and state, a
-search across dates, and the "running late" notice to a waiting citizen (issue 12, item 5).
+search across dates, reassigning an upcoming video appointment, and the "running late" notice
+to a waiting citizen (issue 12, item 5).
 Today's live console stays in `routes`."""
 
 from __future__ import annotations
@@ -107,3 +108,26 @@ def running_late(reference: str):
     live.tell_citizen_running_late(appointment, int(minutes))
     flash(_("%(reference)s has been told you are running late.", reference=reference), "info")
     return redirect(url_for("staff.console"))
+
+
+@bp.post("/appointments/<reference>/assign")
+@staff_required("clerk")
+def assign(reference: str):
+    """Give an upcoming video appointment to one of the agency's clerks, or back to anyone."""
+    appointment = staff_appointment_or_404(reference)
+    chosen = request.form.get("clerk", "")
+    clerks = {str(clerk.id): clerk for clerk in sessions.clerks_for(appointment)}
+    if chosen and chosen not in clerks:
+        abort(422, _("Choose a clerk of the agency from the list."))
+    try:
+        sessions.assign(appointment, clerks.get(chosen), current_user)
+    except sessions.CannotAssign:
+        abort(409, _("Only an upcoming video appointment, not yet admitted, can be given to another clerk."))
+    clerk = clerks.get(chosen)
+    flash(
+        _("%(reference)s is now %(whom)s's.", reference=reference, whom=clerk.name)
+        if clerk
+        else _("Any clerk can now admit %(reference)s.", reference=reference),
+        "info",
+    )
+    return redirect(url_for("staff.appointment_detail", reference=reference))

@@ -14,7 +14,7 @@ from flask import abort, flash, jsonify, make_response, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.calls import live
+from app.calls import live, sessions
 from app.closing import ClerkActionError, close_appointment
 from app.documents import DEFAULT_WIDTH, DocumentError, RenderError
 from app.documents.access import DocumentNotFound, page_image_for_staff
@@ -41,7 +41,11 @@ def outcome_words():
 
 def _page(appointment: Appointment, status: int = 200, **context):
     return render_template(
-        "staff/appointment.html", appointment=appointment, agency=appointment.service.agency, **context
+        "staff/appointment.html",
+        appointment=appointment,
+        agency=appointment.service.agency,
+        assignable_clerks=sessions.clerks_for(appointment),
+        **context,
     ), status
 
 

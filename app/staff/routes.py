@@ -88,7 +88,11 @@ def admit(reference: str):
         sessions.admit(appointment, current_user)
     except sessions.AlreadyAdmitted as taken:
         name = taken.clerk.name if taken.clerk else _("another clerk")
-        flash(_("%(name)s already admitted %(reference)s.", name=name, reference=reference), "error")
+        if appointment.status == "booked":  # not admitted: given to another clerk beforehand
+            message = _("%(reference)s is for %(name)s: ask them, or give it to yourself on its page.")
+        else:
+            message = _("%(name)s already admitted %(reference)s.")
+        flash(message % {"name": name, "reference": reference}, "error")
         return console(), 409
     live.tell_citizen_admitted(appointment)
     return redirect(url_for("staff.call_screen", reference=appointment.reference))
