@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
     accounts,
+    admin,
     api,
     assets,
     booking,
@@ -25,6 +26,7 @@ from app import (
     turns,
     web,
 )
+from app.admin import routes as admin_routes
 from app.api import routes as api_routes
 from app.booking import routes as booking_routes
 from app.call import routes as call_routes
@@ -49,6 +51,7 @@ REDACTING_FILTER = RedactingFilter()
 
 # Each blueprint's package only makes the Blueprint; these modules add its views when imported.
 VIEW_MODULES = (
+    admin_routes,
     api_routes,
     booking_routes,
     call_routes,
@@ -143,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking.bp, url_prefix="/book")
     app.register_blueprint(manage.bp, url_prefix="/manage")
     app.register_blueprint(staff.bp, url_prefix="/staff")
+    app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(turns.bp, url_prefix="/turns")
     app.register_blueprint(turns.staff_bp, url_prefix="/staff/queue")
