@@ -98,7 +98,7 @@ class OfficeForm(VersionedForm):
     )
     address = optional_text(_l("Address"), 300)
     municipality = optional_text(_l("Municipality"), 80)
-    active = BooleanField(_l("Active: citizens can choose it"), default=True)
+    active = BooleanField(_l("Active"), default=True)
 
     def office(self) -> dict:
         values = self.values(("name_es", "name_en", "active"))
