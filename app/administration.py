@@ -161,17 +161,17 @@ def _save(target, values, fields, version, actor, action, agency_id) -> None:
     if not changes:
         db.session.rollback()
         return
-    for field, (_old, new) in changes.items():
-        setattr(target, field, new)
-    audit.record(
-        action,
-        actor=actor,
-        agency_id=agency_id,
-        object_type=type(target).__tablename__,
-        object_id=target.id,
-        changes=changes,
-    )
-    try:
+    try:  # the UPDATE may be flushed early (autoflush) or at the commit: either way it checks the version
+        for field, (_old, new) in changes.items():
+            setattr(target, field, new)
+        audit.record(
+            action,
+            actor=actor,
+            agency_id=agency_id,
+            object_type=type(target).__tablename__,
+            object_id=target.id,
+            changes=changes,
+        )
         db.session.commit()
     except StaleDataError:
         db.session.rollback()

@@ -223,8 +223,9 @@ def test_the_banner_and_contact_are_shown_on_the_agencys_public_pages(app, admin
     assert "mailto:ayuda@dtop.pr" in spanish and "(787) 555-0199" in spanish
     english = citizen.get("/agencies/dtop", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Closed Friday for maintenance." in english
-    service = citizen.get("/services/certificacion-individuo", headers={"Accept-Language": "es"})
-    assert "Cerrado el viernes por mantenimiento." in service.get_data(as_text=True)
+    for path in ("/services/certificacion-individuo", "/book/certificacion-individuo"):
+        page = citizen.get(path, headers={"Accept-Language": "es"}).get_data(as_text=True)
+        assert "Cerrado el viernes por mantenimiento." in page, path
     other = citizen.get("/agencies/retiro").get_data(as_text=True)
     assert "data-agency-banner" not in other and "Cerrado el viernes" not in other
 
