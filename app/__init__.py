@@ -77,6 +77,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     _prepare_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
 
     _init_extensions(app)
+    app.url_map.converters["int"] = web.DatabaseIdConverter  # before any route is added
     assets.init_assets(app)  # first registered: its after_request runs last, on the final body
     _register_blueprints(app)
     if app.config["TRUSTED_PROXY_COUNT"]:

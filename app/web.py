@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import UnprocessableEntity
+from werkzeug.routing import IntegerConverter
 
 from app import appointments, queue, scheduling, tokens
 from app.administration import may_administer
@@ -102,6 +103,14 @@ def refuse_control_characters() -> None:
     ]
     if refused:
         raise RefusedQuery(refused)
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` in every URL: only numbers the database's integer ids can hold (PostgreSQL's
+    `integer`), so a longer one is a 404 like any unknown id, never an overflow in the query."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 # --- Staff: role and agency -------------------------------------------------------------------------

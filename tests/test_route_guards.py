@@ -224,6 +224,28 @@ def test_every_staff_and_admin_route_answers_each_role_as_expected(app, seeded):
     assert len(found) >= len(GUARDED) * len(ROLES)
 
 
+def test_an_id_too_large_for_the_database_is_a_404_on_every_route_not_a_500(app, seeded):
+    """<int:…> in a URL matches only ids the database can hold: a larger one would overflow the
+    query (SQLite: OverflowError; PostgreSQL: integer out of range)."""
+    objects = sample_objects(app)
+    client = app.test_client()
+    sign_in(client, *add_superadmin(app))
+    found = {}
+    for rule in app.url_map.iter_rules():
+        numbers = [name for name, converter in rule._converters.items() if converter.regex == r"\d+"]
+        if not numbers:
+            continue
+        values = {
+            name: objects["dtop"].get(name) or objects["retiro"].get(name) or "no-such-token"
+            for name in rule.arguments
+        }
+        values.update({name: 2**63 for name in numbers})
+        url = app.url_map.bind("localhost").build(rule.endpoint, values, force_external=False)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            found[f"{method} {url}"] = client.open(url, method=method, data={}).status_code
+    assert found and {key: status for key, status in found.items() if status != 404} == {}
+
+
 # --- Socket.IO namespaces ---------------------------------------------------------------------------
 
 
