@@ -75,7 +75,9 @@ def stored(app, model, slug):
 
 
 def test_the_admin_home_lists_what_the_admin_can_administer(app, admin_client):
-    page = admin_client.get("/admin/").get_data(as_text=True)
+    response = admin_client.get("/admin/")
+    assert response.headers["Cache-Control"] == "private, no-store"
+    page = response.get_data(as_text=True)
     dtop = agency_id(app, "dtop")
     assert f"/admin/agencies/{dtop}/settings" in page
     assert f"/admin/agencies/{dtop}/offices" in page
@@ -356,3 +358,38 @@ def test_a_forged_office_post_for_another_agency_is_404_and_changes_nothing(app,
 def test_another_agencys_admin_is_refused_with_404(app, client, seeded):
     sign_in(client, RETIRO_ADMIN, seeded[RETIRO_ADMIN])
     assert client.get(f"/admin/offices/{office_id(app, 'cesco-bayamon')}").status_code == 404
+
+
+# --- Bad input -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "field", ["name_es", "name_en", "timezone", "contact_email", "contact_phone", "banner_es", "version"]
+)
+def test_a_nul_byte_in_any_settings_field_is_refused_and_saves_nothing(app, admin_client, field):
+    before = stored(app, Agency, "dtop")
+    form = settings_form(app, banner_es="Aviso")
+    form[field] = (form.get(field) or "x") + "\x00"
+    response = admin_client.post(f"/admin/agencies/{before.id}/settings", data=form)
+    assert response.status_code == (409 if field == "version" else 422)
+    assert (stored(app, Agency, "dtop").banner_es, stored(app, Agency, "dtop").version) == (
+        "",
+        before.version,
+    )
+
+
+@pytest.mark.parametrize("field", ["name_es", "name_en", "kind", "address", "municipality", "version"])
+def test_a_nul_byte_in_any_office_field_is_refused_and_saves_nothing(app, admin_client, field):
+    bayamon = office_id(app, "cesco-bayamon")
+    form = office_form(app, slug="cesco-bayamon", name_en="Changed")
+    form[field] = (form.get(field) or "x") + "\x00"
+    response = admin_client.post(f"/admin/offices/{bayamon}", data=form)
+    assert response.status_code == (409 if field == "version" else 422)
+    assert stored(app, Office, "cesco-bayamon").name_en == "CESCO Bayamón"
+
+
+def test_an_unknown_agency_or_office_is_a_translated_404(app, admin_client):
+    response = admin_client.get("/admin/offices/999999", headers={"Accept-Language": "en"})
+    assert response.status_code == 404 and "There is no such office." in response.get_data(as_text=True)
+    response = admin_client.get("/admin/agencies/999999/settings")
+    assert response.status_code == 404 and "No existe esa agencia." in response.get_data(as_text=True)
