@@ -10,6 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
     accounts,
+    admin,
     api,
     assets,
     booking,
@@ -27,6 +28,7 @@ from app import (
     turns,
     web,
 )
+from app.admin import routes as admin_routes
 from app.api import routes as api_routes
 from app.booking import routes as booking_routes
 from app.call import routes as call_routes
@@ -52,6 +54,7 @@ REDACTING_FILTER = RedactingFilter()
 
 # Each blueprint's package only makes the Blueprint; these modules add its views when imported.
 VIEW_MODULES = (
+    admin_routes,
     api_routes,
     booking_routes,
     call_routes,
@@ -78,6 +81,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     _prepare_sqlite_dir(app.config["SQLALCHEMY_DATABASE_URI"])
 
     _init_extensions(app)
+    app.url_map.converters["int"] = web.DatabaseIdConverter  # before any route is added
     assets.init_assets(app)  # first registered: its after_request runs last, on the final body
     _register_blueprints(app)
     if app.config["TRUSTED_PROXY_COUNT"]:
@@ -147,6 +151,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking.bp, url_prefix="/book")
     app.register_blueprint(manage.bp, url_prefix="/manage")
     app.register_blueprint(staff.bp, url_prefix="/staff")
+    app.register_blueprint(admin.bp, url_prefix="/admin")
     app.register_blueprint(api.bp, url_prefix="/api/v1")
     app.register_blueprint(turns.bp, url_prefix="/turns")
     app.register_blueprint(turns.staff_bp, url_prefix="/staff/queue")

@@ -93,10 +93,19 @@ class Agency(Bilingual, db.Model):
     kind: Mapped[str] = mapped_column(sa.String(20), default="agency")
     timezone: Mapped[str] = mapped_column(sa.String(64), default="America/Puerto_Rico")
     observes_pr_holidays: Mapped[bool] = mapped_column(default=True)
+    # Shown to citizens on the agency's pages; the banner only when it has text.
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    contact_phone: Mapped[str | None] = mapped_column(sa.String(30))
+    banner_es: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    banner_en: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    # Raised by every administration save: a form carrying an older value is refused (409).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     offices: Mapped[list[Office]] = relationship(back_populates="agency", order_by="Office.id")
     services: Mapped[list[Service]] = relationship(back_populates="agency", order_by="Service.id")
+
+    __mapper_args__ = {"version_id_col": version}
 
     def __repr__(self) -> str:
         return f"<Agency {self.slug}>"
@@ -123,6 +132,9 @@ class Office(Bilingual, db.Model):
     address: Mapped[str | None] = mapped_column(sa.String(300))
     municipality: Mapped[str | None] = mapped_column(sa.String(80))
     phone: Mapped[str | None] = mapped_column(sa.String(30))
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # Raised by every administration save: a form carrying an older value is refused (409).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     agency: Mapped[Agency] = relationship(back_populates="offices")
     services: Mapped[list[Service]] = relationship(
@@ -133,6 +145,8 @@ class Office(Bilingual, db.Model):
         cascade="all, delete-orphan",
         order_by="(OpeningHours.weekday, OpeningHours.opens_at)",
     )
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class Service(Bilingual, db.Model):

@@ -55,7 +55,7 @@ def staff_agency_filter(staff, agency_id_column):
 
 CSP_REPORT_PATH = "/csp-report"
 # Pages of these blueprints show a citizen's or an appointment's details: no cache may keep them.
-PERSONAL_BLUEPRINTS = frozenset({"staff", "turns_staff", "manage", "call", "survey", "turns"})
+PERSONAL_BLUEPRINTS = frozenset({"admin", "staff", "turns_staff", "manage", "call", "survey", "turns"})
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [

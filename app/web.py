@@ -19,11 +19,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import UnprocessableEntity
+from werkzeug.routing import IntegerConverter
 
 from app import appointments, queue, scheduling, tokens
+from app.administration import may_administer
 from app.citizens import has_control_characters
 from app.extensions import db
-from app.models import Appointment, Service, Turn
+from app.models import Agency, Appointment, Office, Service, Turn
 from app.security import staff_may_act_for
 
 REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,20}")
@@ -103,6 +105,14 @@ def refuse_control_characters() -> None:
         raise RefusedQuery(refused)
 
 
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` in every URL: only numbers the database's integer ids can hold (PostgreSQL's
+    `integer`), so a longer one is a 404 like any unknown id, never an overflow in the query."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 # --- Staff: role and agency -------------------------------------------------------------------------
 
 
@@ -127,6 +137,24 @@ def own_agency_or_404(agency_id: int, message: str | None = None) -> None:
     """Another agency's object looks like no object at all to the signed-in staff member."""
     if not staff_may_act_for(current_user, agency_id):
         abort(404, message)
+
+
+def administered_agency_or_404(agency_id: int) -> Agency:
+    """The agency, if the signed-in staff member administers it; another agency's is no agency."""
+    agency = db.session.get(Agency, agency_id)
+    message = _("There is no such agency.")
+    if agency is None or not may_administer(current_user, agency.id):
+        abort(404, message)
+    return agency
+
+
+def administered_office_or_404(office_id: int) -> Office:
+    """The office, if the signed-in staff member administers its agency."""
+    office = db.session.get(Office, office_id)
+    message = _("There is no such office.")
+    if office is None or not may_administer(current_user, office.agency_id):
+        abort(404, message)
+    return office
 
 
 def staff_appointment_or_404(reference: str) -> Appointment:

@@ -1,0 +1,108 @@
+"""The administration forms: each field's shape (required, length, e-mail, phone); the rules that
+need the database or the whole object are app.administration's."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TelField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
+
+from app.administration import TIME_ZONES
+from app.citizens import parse_email, parse_phone
+from app.forms import contact_check, printable
+
+WRITE_AT_MOST = _l("Write at most %(max)d characters.")
+OFFICE_KINDS = {"physical": _l("A physical office citizens visit"), "remote": _l("Remote (video or phone)")}
+
+
+def name_field(label, message) -> StringField:
+    return StringField(
+        label, validators=[DataRequired(message), printable, Length(max=200, message=WRITE_AT_MOST)]
+    )
+
+
+def optional_text(label, max_chars: int) -> StringField:
+    return StringField(
+        label, validators=[Optional(), printable, Length(max=max_chars, message=WRITE_AT_MOST)]
+    )
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class VersionedForm(FlaskForm):
+    """A form editing a stored object: it carries the version it was filled in against."""
+
+    version = HiddenField()
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            return unbound_field.bind(form=form, filters=[_strip], **options)
+
+    def version_number(self) -> int:
+        """The version the form was loaded with; anything unreadable matches no version."""
+        value = str(self.version.data or "").strip()
+        return int(value) if value.isdigit() and len(value) < 10 else -1
+
+    def values(self, fields) -> dict:
+        """The parsed values of `fields`, with empty optional text stored as "" (or None for contact)."""
+        return {name: self[name].data for name in fields}
+
+
+class AgencySettingsForm(VersionedForm):
+    name_es = name_field(_l("Name in Spanish"), _l("Enter the agency's name in Spanish."))
+    name_en = name_field(_l("Name in English"), _l("Enter the agency's name in English."))
+    timezone = SelectField(
+        _l("Time zone"),
+        choices=[SelectChoice(zone, zone) for zone in sorted(TIME_ZONES)],
+        validate_choice=False,
+        validators=[DataRequired(_l("Choose a time zone from the list."))],
+    )
+    observes_pr_holidays = BooleanField(_l("Puerto Rico's public holidays close the agency"))
+    contact_email = EmailField(
+        _l("Contact e-mail for citizens"),
+        validators=[Optional(), Length(max=254, message=WRITE_AT_MOST), contact_check(parse_email)],
+    )
+    contact_phone = TelField(
+        _l("Contact phone for citizens"), validators=[Optional(), contact_check(parse_phone)]
+    )
+    banner_es = optional_text(_l("Announcement in Spanish"), 300)
+    banner_en = optional_text(_l("Announcement in English"), 300)
+
+    def settings(self) -> dict:
+        values = self.values(
+            ("name_es", "name_en", "timezone", "observes_pr_holidays", "contact_email", "contact_phone")
+        )
+        values["contact_email"] = values["contact_email"] or None
+        values["contact_phone"] = values["contact_phone"] or None
+        values["banner_es"] = self.banner_es.data or ""
+        values["banner_en"] = self.banner_en.data or ""
+        return values
+
+
+class OfficeForm(VersionedForm):
+    name_es = name_field(_l("Name in Spanish"), _l("Enter the office's name in Spanish."))
+    name_en = name_field(_l("Name in English"), _l("Enter the office's name in English."))
+    kind = RadioField(
+        _l("Kind of office"),
+        choices=[SelectChoice(code, label) for code, label in OFFICE_KINDS.items()],
+        validate_choice=False,
+        default="physical",
+        validators=[
+            InputRequired(_l("Choose the kind of office.")),
+            AnyOf(list(OFFICE_KINDS), message=_l("Choose the kind of office.")),
+        ],
+    )
+    address = optional_text(_l("Address"), 300)
+    municipality = optional_text(_l("Municipality"), 80)
+    active = BooleanField(_l("Active"), default=True)
+
+    def office(self) -> dict:
+        values = self.values(("name_es", "name_en", "active"))
+        values["is_remote"] = self.kind.data == "remote"
+        values["address"] = self.address.data or None
+        values["municipality"] = self.municipality.data or None
+        return values

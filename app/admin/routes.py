@@ -1,0 +1,99 @@
+"""The administration pages: home, the agency's settings, its offices. Each view finds the object
+(404 for another agency's), lets the form parse the fields, and hands the values to
+app.administration, which checks the rules, the version and writes the audit record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin import bp
+from app.admin.forms import AgencySettingsForm, OfficeForm, VersionedForm
+from app.administration import (
+    AdminInputError,
+    StaleVersion,
+    administered_agencies,
+    agency_offices,
+    create_office,
+    update_agency_settings,
+    update_office,
+)
+from app.web import administered_agency_or_404, administered_office_or_404, staff_required
+
+
+def _save(form: VersionedForm, save: Callable[[], object]) -> tuple[str | None, int]:
+    """Run `save` when the form is valid: (the error to show, the status of the page)."""
+    if request.method != "POST":
+        return None, 200
+    if not form.validate():
+        return None, 422
+    try:
+        save()
+    except AdminInputError as error:
+        for field, message in error.fields.items():
+            form[field].errors = [str(message)]
+        return None, 422
+    except StaleVersion as stale:
+        return str(stale.message), 409
+    return None, 0
+
+
+@bp.get("/")
+@staff_required("admin")
+def home():
+    return render_template("admin/home.html", agencies=administered_agencies(current_user))
+
+
+@bp.route("/agencies/<int:agency_id>/settings", methods=["GET", "POST"])
+@staff_required("admin")
+def agency_settings(agency_id: int):
+    agency = administered_agency_or_404(agency_id)
+    form = AgencySettingsForm(obj=agency) if request.method == "GET" else AgencySettingsForm()
+    conflict, status = _save(
+        form, lambda: update_agency_settings(agency, form.settings(), form.version_number(), current_user)
+    )
+    if status == 0:
+        flash(_("The agency's settings were saved."), "info")
+        return redirect(url_for("admin.agency_settings", agency_id=agency.id))
+    return render_template("admin/agency.html", agency=agency, form=form, conflict=conflict), status
+
+
+@bp.get("/agencies/<int:agency_id>/offices")
+@staff_required("admin")
+def offices(agency_id: int):
+    agency = administered_agency_or_404(agency_id)
+    return render_template("admin/offices.html", agency=agency, offices=agency_offices(agency))
+
+
+@bp.route("/agencies/<int:agency_id>/offices/new", methods=["GET", "POST"])
+@staff_required("admin")
+def new_office(agency_id: int):
+    agency = administered_agency_or_404(agency_id)
+    form = OfficeForm()
+    _conflict, status = _save(form, lambda: create_office(agency, form.office(), current_user))
+    if status == 0:
+        flash(_("The office was added."), "info")
+        return redirect(url_for("admin.offices", agency_id=agency.id))
+    return render_template("admin/office.html", agency=agency, office=None, form=form), status
+
+
+@bp.route("/offices/<int:office_id>", methods=["GET", "POST"])
+@staff_required("admin")
+def edit_office(office_id: int):
+    office = administered_office_or_404(office_id)
+    if request.method == "GET":
+        form = OfficeForm(obj=office, kind="remote" if office.is_remote else "physical")
+    else:
+        form = OfficeForm()
+    conflict, status = _save(
+        form, lambda: update_office(office, form.office(), form.version_number(), current_user)
+    )
+    if status == 0:
+        flash(_("The office was saved."), "info")
+        return redirect(url_for("admin.offices", agency_id=office.agency_id))
+    return render_template(
+        "admin/office.html", agency=office.agency, office=office, form=form, conflict=conflict
+    ), status

@@ -1,0 +1,45 @@
+"""Administration tests: the demo's agencies and offices by slug, a superadmin, signing in a client."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from app.accounts import create_staff
+from app.extensions import db
+from app.models import Agency, AuditEvent, Office
+
+SUPERADMIN = "super@ventanilla.pr"
+SUPERADMIN_PASSWORD = "una clave larga de superadmin"
+DTOP_ADMIN = "admin@dtop.demo.ventanilla.pr"
+DTOP_CLERK = "clerk@dtop.demo.ventanilla.pr"
+RETIRO_ADMIN = "admin@retiro.demo.ventanilla.pr"
+RETIRO_CLERK = "clerk@retiro.demo.ventanilla.pr"
+
+
+def add_superadmin(app) -> tuple[str, str]:
+    """A superadmin (no agency) in the app's database: (email, password)."""
+    with app.app_context():
+        create_staff(SUPERADMIN, "Super Admin", SUPERADMIN_PASSWORD, "superadmin", None)
+    return SUPERADMIN, SUPERADMIN_PASSWORD
+
+
+def sign_in(client, email: str, password: str) -> None:
+    response = client.post("/staff/login", data={"email": email, "password": password})
+    assert response.status_code == 302, f"{email} could not sign in"
+
+
+def agency_id(app, slug: str) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Agency.id).where(Agency.slug == slug))
+
+
+def office_id(app, slug: str) -> int:
+    with app.app_context():
+        return db.session.scalar(sa.select(Office.id).where(Office.slug == slug))
+
+
+def audit_events(app, action: str) -> list[AuditEvent]:
+    with app.app_context():
+        events = list(db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)))
+        db.session.expunge_all()
+        return events
