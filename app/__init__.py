@@ -18,6 +18,7 @@ from app import (
     errors,
     main,
     manage,
+    retention,
     security,
     socket_guard,
     staff,
@@ -86,7 +87,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     templating.init_templating(app)
     cli.init_cli(app)
 
-    send_from_inside_the_app(app)
+    send_from_inside_the_app(app, retention.background_job)
 
     # The development server logs each request line, the app its errors with the path: tokens in
     # paths never reach either.
