@@ -245,15 +245,20 @@ def _anonymise_turns(agency_id: int, cutoff: dt.datetime, now: dt.datetime, repo
 
 
 def _anonymise_outbox(which: sa.ColumnElement[bool]) -> int:
-    """Blank the recipient and bodies of these messages; a pending one is cancelled."""
+    """Blank the recipient, bodies and last error (an SMTP refusal names the address) of these
+    messages; a pending one is cancelled."""
     still_pending = sa.case((OutboxMessage.status == "pending", "cancelled"), else_=OutboxMessage.status)
     return _blank(
         OutboxMessage,
         which,
         sa.or_(
-            OutboxMessage.recipient != "", OutboxMessage.body_text != "", OutboxMessage.status == "pending"
+            OutboxMessage.recipient != "",
+            OutboxMessage.body_text != "",
+            OutboxMessage.status == "pending",
+            OutboxMessage.last_error.is_not(None),
         ),
         recipient="",
+        last_error=None,
         status=still_pending,
         **SCRUBBED,
     )

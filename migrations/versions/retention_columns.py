@@ -43,7 +43,7 @@ def downgrade():
     with op.batch_alter_table("appointment") as batch_op:
         batch_op.drop_column("anonymised_at")
     with op.batch_alter_table("agency") as batch_op:
-        batch_op.drop_constraint("ck_agency_personal_data_retention_days", type_="check")
-        batch_op.drop_constraint("ck_agency_document_retention_days", type_="check")
+        batch_op.drop_constraint(op.f("ck_agency_personal_data_retention_days"), type_="check")
+        batch_op.drop_constraint(op.f("ck_agency_document_retention_days"), type_="check")
         batch_op.drop_column("personal_data_retention_days")
         batch_op.drop_column("document_retention_days")
