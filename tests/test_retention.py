@@ -531,3 +531,23 @@ def poll(check, app, timeout=10.0):
                 return
         time.sleep(0.05)
     raise AssertionError("the in-app loop did not purge in time")
+
+
+def test_a_clerk_opens_an_anonymised_appointment_and_its_purged_document_is_gone(app, auth, client):
+    with app.app_context():
+        service = db.session.scalar(sa.select(Service).where(Service.slug == "certificacion-individuo"))
+        world = World()
+        appointment = _appointment(world, service, service.offices[0], "oscar", 400 * DAY,
+                                   documents_gone=True, personal_gone=True)  # fmt: skip
+        reference = appointment.reference
+        document_id = appointment.documents[0].id
+        db.session.commit()
+        retention.purge()
+    auth.login()
+    response = client.get(f"/staff/appointments/{reference}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "oscar" not in page and reference in page
+    assert (
+        client.get(f"/staff/appointments/{reference}/documents/{document_id}/pages/1.png").status_code == 404
+    )
