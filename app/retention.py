@@ -144,9 +144,13 @@ def _of_agency(agency_id: int, model) -> sa.ColumnElement[bool]:
 
 
 def _claim(statement: sa.Select) -> list:
-    """Take the write lock and this batch's rows (rows another run holds are skipped)."""
+    """Take the write lock and this batch's rows (rows another run holds are skipped); with none
+    left, end the transaction at once (SQLite: give the write lock back)."""
     write_transaction()
-    return db.session.execute(statement.limit(BATCH).with_for_update(skip_locked=True)).all()
+    rows = db.session.execute(statement.limit(BATCH).with_for_update(skip_locked=True)).all()
+    if not rows:
+        db.session.commit()
+    return rows
 
 
 def _purge_documents(agency_id: int, cutoff: dt.datetime, now: dt.datetime, report: PurgeReport) -> None:
