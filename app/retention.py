@@ -11,7 +11,8 @@ appointment (`end_at`) or of the turn (`finished_at`, else `queued_at`):
 - after the personal data days, the citizen's name, e-mail, phone, licence number and the free
   texts that may name them (the clerk's outcome message, the survey comment, the names of the
   uploaded files, a turn's reason and note) are blanked, `anonymised_at` is set, the outbox
-  messages to them lose recipient and bodies (pending ones are cancelled), and the audit records
+  messages to them lose recipient and bodies (pending ones are cancelled; without MAIL_SERVER their
+  saved .eml files go too), and the audit records
   of the citizen's own actions lose their address. Status, outcome, service, office, clerk, times,
   call records and survey ratings stay, so reports over the period add up as before. The
   appointment also gives back its place among the citizen's (`citizen_seat`), so anonymised rows
@@ -49,7 +50,7 @@ from app.models import (
     Turn,
     utcnow,
 )
-from app.notifications import SCRUBBED, PeriodicJob
+from app.notifications import SCRUBBED, PeriodicJob, saved_emails
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,7 @@ class PurgeReport:
     appointments_anonymised: int = 0
     turns_anonymised: int = 0
     outbox_messages_anonymised: int = 0
+    saved_emails_deleted: int = 0
     audit_addresses_removed: int = 0
     expired_drafts_deleted: int = 0
     staged_uploads_deleted: int = 0
@@ -126,6 +128,7 @@ def purge(now: dt.datetime | None = None) -> PurgeReport:
     total = PurgeReport()
     for report in per_agency.values():
         total.add(report)
+    total.saved_emails_deleted = _delete_saved_emails()
     total.expired_drafts_deleted = purge_expired_drafts(now=now)
     total.staged_uploads_deleted = purge_staged(HOUSEKEEPING_AGE)
     total.old_page_images_deleted = purge_renders(HOUSEKEEPING_AGE)
@@ -266,6 +269,26 @@ def _anonymise_outbox(which: sa.ColumnElement[bool]) -> int:
         status=still_pending,
         **SCRUBBED,
     )
+
+
+def _delete_saved_emails() -> int:
+    """Without MAIL_SERVER each e-mail is also an .eml file under OUTBOX_DIR: delete the files of
+    anonymised messages (recipient blanked). Reads, ends the read, then deletes."""
+    saved = saved_emails(current_app.config["OUTBOX_DIR"])
+    ids = sorted(saved)
+    anonymised: list[int] = []
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        anonymised += db.session.scalars(
+            sa.select(OutboxMessage.id).where(OutboxMessage.id.in_(batch), OutboxMessage.recipient == "")
+        )
+    end_read_transaction()
+    deleted = 0
+    for message_id in anonymised:
+        for path in saved[message_id]:
+            path.unlink(missing_ok=True)
+            deleted += 1
+    return deleted
 
 
 def _blank(model, *where: sa.ColumnElement[bool], **values) -> int:

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import current_app
 
 from app import retention
 from app.documents import upload_store
@@ -54,6 +55,7 @@ class World:
         self.documents_gone: dict[str, bool] = {}  # storage key -> must be deleted
         self.personal_gone: dict[str, bool] = {}  # marker -> must be anonymised
         self.render_keys: set[str] = set()
+        self.saved_emails: dict[int, bool] = {}  # outbox message id -> its .eml must be deleted
 
 
 def _token() -> str:
@@ -138,6 +140,24 @@ def _appointment(world, service, office, marker, ended_ago, *, status="completed
                 end_reason="completed",
             )
         )
+    confirmation = OutboxMessage(
+        channel="email",
+        recipient=appointment.citizen_email,
+        kind="reminder_24h",
+        subject=f"Su cita {appointment.reference}",
+        body_text="",
+        appointment_id=appointment.id,
+        send_after=end - dt.timedelta(days=1),
+        status="sent",
+        sent_at=end - dt.timedelta(days=1),
+    )
+    db.session.add(confirmation)
+    db.session.flush()
+    # Without MAIL_SERVER the sender also saved it as an .eml file, with the name and the links.
+    outbox_dir = Path(current_app.config["OUTBOX_DIR"])
+    outbox_dir.mkdir(parents=True, exist_ok=True)
+    (outbox_dir / f"20300101T000000Z-{confirmation.id}-reminder_24h.eml").write_text(f"To: {marker}-mail")
+    world.saved_emails[confirmation.id] = personal_gone
     db.session.add_all(
         [
             OutboxMessage(
@@ -365,6 +385,8 @@ def test_no_file_and_no_personal_field_survives_past_its_date_and_statistics_sti
             assert any(key in path for path in files) is not gone, key
         remaining_keys = {k for k, gone in world.documents_gone.items() if not gone}
         assert {Path(p).name[:32] for p in files} == remaining_keys
+        saved = {int(p.name.split("-")[1]) for p in Path(app.config["OUTBOX_DIR"]).glob("*.eml")}
+        assert saved == {i for i, gone in world.saved_emails.items() if not gone}
         purged = db.session.scalars(sa.select(Document).where(Document.purged_at.is_not(None))).all()
         assert {d.storage_key for d in purged} == {k for k, gone in world.documents_gone.items() if gone}
 
@@ -390,7 +412,9 @@ def test_no_file_and_no_personal_field_survives_past_its_date_and_statistics_sti
             agencies["defecto"]: 3,
             agencies["propia"]: 1,
         }
-        assert "purge" in result.output.lower() or "anonymised" in result.output.lower()
+        assert "Deleted 14 document(s)" in result.output and "anonymised 4 appointment(s), 3 turn(s)" in (
+            result.output
+        )
         assert files_before > files
 
         # A second run changes nothing but writes its own audit record, with zero counts.

@@ -45,6 +45,7 @@ from app.notifications.senders import (
     WebhookSmsSender,
     build_email,
     email_sender_from_config,
+    saved_emails,
     sms_sender_from_config,
 )
 from app.notifications.worker import (
@@ -90,6 +91,7 @@ __all__ = [
     "queue_turn_sms",
     "render_after_call_email",
     "render_email",
+    "saved_emails",
     "send_due",
     "sms_sender_from_config",
     "send_from_inside_the_app",
