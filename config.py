@@ -153,6 +153,15 @@ class Config:
     # A booking in progress (kept on the server, never in the cookie) is forgotten after this long untouched.
     BOOKING_DRAFT_MINUTES = _env_int("BOOKING_DRAFT_MINUTES", 120)
 
+    # Retention (`flask purge`, app/retention.py), for agencies that set none of their own: days
+    # after an appointment or turn ends until its documents, result documents and page images are
+    # deleted, and until the citizen's name, e-mail, phone and licence number are anonymised.
+    RETENTION_DOCUMENT_DAYS = _env_int("RETENTION_DOCUMENT_DAYS", 30)
+    RETENTION_PERSONAL_DATA_DAYS = _env_int("RETENTION_PERSONAL_DATA_DAYS", 365)
+    # Run the purge from inside the app every N hours, from its first request on, beside the
+    # in-app sender (0: run `flask purge` from cron).
+    PURGE_INTERVAL_HOURS = _env_int("PURGE_INTERVAL_HOURS", 0)
+
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "PR")
 
     LANGUAGES = LANGUAGES

@@ -21,6 +21,7 @@ from app import (
     manage,
     metrics,
     request_log,
+    retention,
     security,
     socket_guard,
     staff,
@@ -95,7 +96,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     templating.init_templating(app)
     cli.init_cli(app)
 
-    send_from_inside_the_app(app)
+    send_from_inside_the_app(app, retention.background_job)
 
     # The development server logs each request line, the app its errors with the path: tokens in
     # paths never reach either.

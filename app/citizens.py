@@ -43,7 +43,10 @@ def parse_phone(text: str, region: str | None = None) -> str:
 
 
 def display_phone(e164: str) -> str:
-    """A stored phone number as people write it: (787) 555-0100, or international form abroad."""
+    """A stored phone number as people write it: (787) 555-0100, or international form abroad;
+    "" for none (an anonymised citizen's)."""
+    if not e164:
+        return ""
     number = phonenumbers.parse(e164, None)
     region = current_app.config["DEFAULT_PHONE_REGION"]
     if phonenumbers.region_code_for_number(number) == region:

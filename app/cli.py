@@ -1,4 +1,4 @@
-"""Every flask command: seed-demo, create-staff, send-due, purge-documents."""
+"""Every flask command: seed-demo, create-staff, send-due, purge, purge-documents."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from app.documents import purge_orphan_documents, purge_renders, purge_staged
 from app.extensions import db
 from app.models import Agency
 from app.notifications import send_due
+from app.retention import purge
 
 
 def init_cli(app: Flask) -> None:
@@ -23,6 +24,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(create_staff_command)
     app.cli.add_command(send_due_command)
     app.cli.add_command(purge_documents_command)
+    app.cli.add_command(purge_command)
 
 
 @click.command("seed-demo")
@@ -100,6 +102,25 @@ def purge_documents_command(
     click.echo(f"Removed {removed} abandoned staged upload(s) and {renders} cached page image(s).")
     orphans = purge_orphan_documents(dt.timedelta(hours=orphans_older_than_hours))
     click.echo(f"Removed {orphans} stored document(s) that no appointment names.")
+
+
+@click.command("purge")
+@with_appcontext
+def purge_command() -> None:
+    """Apply each agency's retention: delete documents, result documents and page images, and
+    anonymise citizens' personal data, past their dates; then what purge-documents does. Audited."""
+    report = purge()
+    click.echo(
+        f"Deleted {report.documents_deleted} document(s) past their retention "
+        f"({report.page_images_deleted} page image(s)); anonymised {report.appointments_anonymised} "
+        f"appointment(s), {report.turns_anonymised} turn(s) and {report.outbox_messages_anonymised} "
+        "message(s)."
+    )
+    click.echo(
+        f"Housekeeping: removed {report.expired_drafts_deleted} abandoned booking(s) in progress, "
+        f"{report.staged_uploads_deleted} staged upload(s), {report.old_page_images_deleted} cached "
+        f"page image(s) and {report.orphan_documents_deleted} stored document(s) no appointment names."
+    )
 
 
 @click.command("send-due")

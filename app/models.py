@@ -84,7 +84,16 @@ ACTIVE_APPOINTMENT_STATUSES = ("booked", "checked_in", "in_call")
 
 class Agency(Bilingual, db.Model):
     __tablename__ = "agency"
-    __table_args__ = (sa.CheckConstraint(_in("kind", AGENCY_KINDS), name="kind"),)
+    __table_args__ = (
+        sa.CheckConstraint(_in("kind", AGENCY_KINDS), name="kind"),
+        sa.CheckConstraint(
+            "document_retention_days IS NULL OR document_retention_days >= 1", name="document_retention_days"
+        ),
+        sa.CheckConstraint(
+            "personal_data_retention_days IS NULL OR personal_data_retention_days >= 1",
+            name="personal_data_retention_days",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(sa.String(40), unique=True)
@@ -101,6 +110,10 @@ class Agency(Bilingual, db.Model):
     # Raised by every administration save: a form carrying an older value is refused (409).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Retention (app/retention.py): days after an appointment or turn ends until its documents go,
+    # and until its citizen's personal data is anonymised. NULL: the site's RETENTION_* setting.
+    document_retention_days: Mapped[int | None] = mapped_column()
+    personal_data_retention_days: Mapped[int | None] = mapped_column()
 
     offices: Mapped[list[Office]] = relationship(back_populates="agency", order_by="Office.id")
     services: Mapped[list[Service]] = relationship(back_populates="agency", order_by="Service.id")
@@ -329,6 +342,8 @@ class Appointment(db.Model):
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # The .ics SEQUENCE: each new time or a cancellation raises it, so calendar apps apply the update.
     calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When retention anonymised the citizen's data (app/retention.py); statistics stay.
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     service: Mapped[Service] = relationship()
     office: Mapped[Office] = relationship()
@@ -419,6 +434,8 @@ class Turn(db.Model):
     no_answer_count: Mapped[int] = mapped_column(default=0)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When retention anonymised the citizen's data (app/retention.py); statistics stay.
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     service: Mapped[Service] = relationship()
     office: Mapped[Office | None] = relationship()

@@ -47,6 +47,7 @@ from app.notifications.senders import (
     WebhookSmsSender,
     build_email,
     email_sender_from_config,
+    saved_emails,
     sms_sender_from_config,
 )
 from app.notifications.worker import (
@@ -54,6 +55,7 @@ from app.notifications.worker import (
     MAX_ATTEMPTS,
     RETRY_DELAYS,
     BackgroundSender,
+    PeriodicJob,
     SendReport,
     send_due,
     send_from_inside_the_app,
@@ -70,6 +72,7 @@ __all__ = [
     "RETRY_DELAYS",
     "SCRUBBED",
     "BackgroundSender",
+    "PeriodicJob",
     "ConsoleSmsSender",
     "EmailSender",
     "FileEmailSender",
@@ -92,6 +95,7 @@ __all__ = [
     "render_after_call_email",
     "render_email",
     "render_running_late",
+    "saved_emails",
     "send_due",
     "sms_sender_from_config",
     "send_from_inside_the_app",

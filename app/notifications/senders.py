@@ -10,6 +10,7 @@ import base64
 import json
 import logging
 import os
+import re
 import smtplib
 import ssl
 import urllib.request
@@ -125,6 +126,20 @@ class FileEmailSender:
         with os.fdopen(fd, "wb") as file:
             file.write(data)
         logger.info("E-mail to %s saved as %s (no MAIL_SERVER configured)", message.recipient, path)
+
+
+SAVED_EMAIL_NAME = re.compile(r"\d{8}T\d{6}Z-(\d+)-[a-z0-9_]+\.eml")
+
+
+def saved_emails(directory: str | Path) -> dict[int, list[Path]]:
+    """The .eml files FileEmailSender wrote under `directory`, by outbox message id. No database."""
+    saved: dict[int, list[Path]] = {}
+    folder = Path(directory)
+    if folder.is_dir():
+        for path in folder.iterdir():
+            if match := SAVED_EMAIL_NAME.fullmatch(path.name):
+                saved.setdefault(int(match[1]), []).append(path)
+    return saved
 
 
 class ConsoleSmsSender:

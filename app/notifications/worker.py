@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -140,65 +141,101 @@ def _finish(message_id: int, *, scrub: bool = True, only_pending: bool = False, 
 # --- Background sender --------------------------------------------------------------------------
 
 
-class BackgroundSender:
-    """The handle of a running background sender; `stop()` ends it after its current sleep."""
+@dataclass
+class PeriodicJob:
+    """Work the in-app loop does every `every_seconds`, the first time `first_after_seconds` after
+    it starts (default: one interval). `run()` opens its own app context."""
 
-    def __init__(self, app: Flask, interval: float):
-        self.app, self.interval, self.stopped = app, interval, False
+    name: str
+    every_seconds: float
+    run: Callable[[], object]
+    first_after_seconds: float | None = None
+
+
+class BackgroundSender:
+    """The one in-app background loop: it sends what is due (`send_due`) and runs any other
+    periodic job given to it (the retention purge), each on its own interval. `stop()` ends it
+    after its current sleep."""
+
+    def __init__(self, app: Flask, interval: float = 0, jobs: Sequence[PeriodicJob] = ()):
+        self.app, self.stopped = app, False
+        self.jobs = ([PeriodicJob("send-due", interval, self._send)] if interval > 0 else []) + list(jobs)
+        self.interval = min((job.every_seconds for job in self.jobs), default=0)
         self.task = None
 
     def stop(self) -> None:
         self.stopped = True
 
     def run(self) -> None:
-        while not self.stopped:
-            socketio.sleep(self.interval)
+        # Time is counted in the loop's own sleeps, so the test clock (frozen) cannot stop it.
+        elapsed = 0.0
+        due = {
+            id(job): job.every_seconds if job.first_after_seconds is None else job.first_after_seconds
+            for job in self.jobs
+        }
+        while not self.stopped and self.jobs:
+            wait = max(0.0, min(due.values()) - elapsed)
+            socketio.sleep(wait)
+            elapsed += wait
             if self.stopped:
                 break
-            try:
-                with self.app.app_context():
-                    report = send_due()
-                if report.sent or report.retried or report.failed:
-                    logger.info(
-                        "Outbox: sent %s, will retry %s, failed %s",
-                        report.sent,
-                        report.retried,
-                        report.failed,
-                    )
-            except Exception:  # a database hiccup must not end the loop
-                logger.exception("Outbox: send_due failed; trying again in %s s", self.interval)
+            for job in self.jobs:
+                if due[id(job)] <= elapsed:
+                    due[id(job)] = elapsed + job.every_seconds
+                    self._run_job(job)
+
+    def _run_job(self, job: PeriodicJob) -> None:
+        try:
+            job.run()
+        except Exception:  # a database hiccup must not end the loop
+            logger.exception("In-app %s failed; trying again in %s s", job.name, job.every_seconds)
+
+    def _send(self) -> None:
+        with self.app.app_context():
+            report = send_due()
+        if report.sent or report.retried or report.failed:
+            logger.info(
+                "Outbox: sent %s, will retry %s, failed %s", report.sent, report.retried, report.failed
+            )
 
 
-def start_background_sender(app: Flask) -> BackgroundSender | None:
-    """Run send_due every OUTBOX_SEND_INTERVAL_SECONDS (0 = off) as a Socket.IO background task.
+def start_background_sender(app: Flask, jobs: Sequence[PeriodicJob] = ()) -> BackgroundSender | None:
+    """Run send_due every OUTBOX_SEND_INTERVAL_SECONDS (0 = off), and `jobs` on their intervals, as
+    one Socket.IO background task; None when there is nothing to run.
 
-    No database access here; each run of send_due commits as it goes.
+    No database access here; each run of send_due (and of a job) commits as it goes.
     """
     interval = app.config.get("OUTBOX_SEND_INTERVAL_SECONDS") or 0
-    if interval <= 0:
+    sender = BackgroundSender(app, interval, jobs)
+    if not sender.jobs:
         return None
-    sender = BackgroundSender(app, interval)
     sender.task = socketio.start_background_task(sender.run)
-    logger.info("Outbox: background sender every %s s", interval)
+    logger.info(
+        "In-app loop: %s", ", ".join(f"{job.name} every {job.every_seconds} s" for job in sender.jobs)
+    )
     return sender
 
 
-def send_from_inside_the_app(app: Flask) -> None:
-    """Start the background sender with the app's first request, when OUTBOX_SEND_INTERVAL_SECONDS
-    is set (development's default); its handle is `app.extensions["outbox_sender"]`.
+def send_from_inside_the_app(app: Flask, *job_factories: Callable[[Flask], PeriodicJob | None]) -> None:
+    """Start the in-app loop with the app's first request, when OUTBOX_SEND_INTERVAL_SECONDS is set
+    (development's default) or a factory gives a job (e.g. the purge, PURGE_INTERVAL_HOURS); its
+    handle is `app.extensions["outbox_sender"]`. The factories read the settings then.
 
     Waiting for a request keeps `flask db upgrade`, `seed-demo` and other commands from starting a
-    sender of their own. No database access here.
+    loop of their own. No database access here.
     """
     app.extensions["outbox_sender"] = None
-    if not app.config.get("OUTBOX_SEND_INTERVAL_SECONDS"):
-        return
     lock = threading.Lock()
+    started = False
 
     def start_once() -> None:
-        if app.extensions["outbox_sender"] is None:
-            with lock:
-                if app.extensions["outbox_sender"] is None:
-                    app.extensions["outbox_sender"] = start_background_sender(app)
+        nonlocal started
+        if started:
+            return
+        with lock:
+            if not started:
+                jobs = [job for factory in job_factories if (job := factory(app)) is not None]
+                app.extensions["outbox_sender"] = start_background_sender(app, jobs)
+                started = True
 
     app.before_request(start_once)
