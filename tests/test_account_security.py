@@ -371,3 +371,66 @@ def test_reset_password_command_applies_the_policy_and_knows_the_account(app, ru
     assert weak.exit_code != 0 and "too easy to guess" in weak.output
     unknown = runner.invoke(args=["reset-password", "--email", "no@x.pr", "--password", NEW_PASSWORD])
     assert unknown.exit_code != 0 and "no account" in unknown.output
+
+
+def test_the_reset_email_is_sent_and_then_forgets_the_link(app, client, auth):
+    from app.notifications import send_due
+
+    ask_reset(client)
+    link = reset_link(app)
+    with app.app_context():
+        assert send_due().sent == 1
+        message = db.session.scalar(sa.select(OutboxMessage))
+        assert message.status == "sent" and link not in message.body_text
+    assert use_link(client, link).status_code == 302
+
+
+def test_a_deactivated_account_gets_no_reset_link(app, client, auth):
+    with app.app_context():
+        db.session.execute(sa.update(Staff).where(Staff.email == CLERK).values(active=False))
+        db.session.commit()
+    assert ask_reset(client).status_code == 200
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_a_new_reset_link_voids_the_earlier_one(app, client, auth):
+    ask_reset(client)
+    first = reset_link(app)
+    ask_reset(client)
+    second = reset_link(app)
+    assert first != second
+    assert use_link(client, first).status_code == 404
+    assert use_link(client, second).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"email": ""}, {"email": "x" * 300}, {"email": "a\x00@dtop.pr"}],
+)
+def test_a_bad_reset_request_gets_422_and_sends_nothing(app, client, auth, data):
+    response = client.post("/staff/password/forgot", data=data)
+    assert response.status_code == 422
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"current_password": "", "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+        {"current_password": "x" * 5000, "new_password": NEW_PASSWORD, "confirm_password": NEW_PASSWORD},
+        {"current_password": "x", "new_password": "x" * 5000, "confirm_password": "x" * 5000},
+    ],
+)
+def test_a_bad_password_change_gets_422_not_500(app, client, auth, data):
+    auth.login()
+    before = staff_row(app).password_hash
+    assert client.post("/staff/password", data=data).status_code == 422
+    assert staff_row(app).password_hash == before
+
+
+def test_the_sign_in_page_links_to_the_reset(client):
+    page = client.get("/staff/login").get_data(as_text=True)
+    assert 'href="/staff/password/forgot"' in page and "¿Olvidó su contraseña?" in page
