@@ -174,6 +174,23 @@ def test_the_idle_time_is_a_setting(app, client, auth, clock):
     assert client.get("/staff/").status_code == 302
 
 
+def test_an_idle_session_no_longer_opens_the_console_socket(app, client, auth, clock):
+    from app.calls.live import NAMESPACE
+    from app.extensions import socketio
+
+    def connects() -> bool:
+        sio = socketio.test_client(app, namespace=NAMESPACE, auth={"console": True}, flask_test_client=client)
+        connected = sio.is_connected(NAMESPACE)
+        if connected:
+            sio.disconnect(NAMESPACE)
+        return connected
+
+    auth.login()
+    assert connects()
+    clock.advance(minutes=31)
+    assert not connects()
+
+
 # --- Password change ----------------------------------------------------------------------------
 
 
