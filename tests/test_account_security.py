@@ -451,3 +451,9 @@ def test_a_bad_password_change_gets_422_not_500(app, client, auth, data):
 def test_the_sign_in_page_links_to_the_reset(client):
     page = client.get("/staff/login").get_data(as_text=True)
     assert 'href="/staff/password/forgot"' in page and "¿Olvidó su contraseña?" in page
+
+
+def test_a_lockout_past_midnight_tells_the_day_too(app, client, auth):
+    app.config.update(LOGIN_LOCKOUT_FAILURES=2, LOGIN_LOCKOUT_MINUTES=24 * 60)
+    page = fail(client, 2)[1].get_data(as_text=True)
+    assert "bloqueada hasta el 6 de marzo de 2031 a las 10:00" in page

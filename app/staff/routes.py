@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -14,9 +15,10 @@ from app.calls import live, sessions
 from app.calls.presence import rooms
 from app.extensions import limiter
 from app.i18n import zone_label
+from app.models import utcnow
 from app.staff import bp
 from app.staff.forms import LoginForm
-from app.templating import local_time
+from app.templating import local_date, local_time
 from app.web import safe_next, staff_appointment_or_404, staff_required, start_staff_session
 
 
@@ -49,11 +51,21 @@ def login():
 
 
 def _locked_message(locked: AccountLocked) -> str:
+    zone = ZoneInfo(locked.timezone or current_app.config["DEFAULT_TIMEZONE"])
+    time, place = local_time(locked.until, locked.timezone), zone_label(locked.timezone)
+    if locked.until.astimezone(zone).date() == utcnow().astimezone(zone).date():
+        return _(
+            "Too many wrong passwords: this account is locked until %(time)s (%(zone)s). "
+            "Try again then, or reset your password.",
+            time=time,
+            zone=place,
+        )
     return _(
-        "Too many wrong passwords: this account is locked until %(time)s (%(zone)s). "
+        "Too many wrong passwords: this account is locked until %(date)s at %(time)s (%(zone)s). "
         "Try again then, or reset your password.",
-        time=local_time(locked.until, locked.timezone),
-        zone=zone_label(locked.timezone),
+        date=local_date(locked.until, locked.timezone, "long"),
+        time=time,
+        zone=place,
     )
 
 
