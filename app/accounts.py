@@ -40,8 +40,8 @@ def authenticate(email: str, password: str) -> Staff | None:
 
     An unknown email still pays for a password check, so neither the answer nor its timing
     tells a script which emails belong to staff. After LOGIN_LOCKOUT_FAILURES wrong passwords in
-    a row the account is locked for LOGIN_LOCKOUT_MINUTES: every attempt then raises
-    AccountLocked, the right password included. Commits the audit record (and the sign-in time,
+    a row (each within LOGIN_LOCKOUT_MINUTES of the one before) the account is locked for
+    LOGIN_LOCKOUT_MINUTES: every attempt then raises AccountLocked, the right password included. Commits the audit record (and the sign-in time,
     the failure count, an upgraded hash).
     """
     now = utcnow()
@@ -70,9 +70,14 @@ def authenticate(email: str, password: str) -> Staff | None:
 
 
 def _count_failure(staff: Staff, now: dt.datetime) -> None:
-    # Counted in SQL, so concurrent wrong passwords are all counted.
+    # Counted in SQL, so concurrent wrong passwords are all counted; a failure long after the
+    # previous one starts the count again.
+    window = dt.timedelta(minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+    recent = Staff.last_failed_login_at > now - window
     db.session.execute(
-        sa.update(Staff).where(Staff.id == staff.id).values(failed_logins=Staff.failed_logins + 1)
+        sa.update(Staff)
+        .where(Staff.id == staff.id)
+        .values(failed_logins=sa.case((recent, Staff.failed_logins + 1), else_=1), last_failed_login_at=now)
     )
     db.session.refresh(staff)
     if staff.failed_logins >= current_app.config["LOGIN_LOCKOUT_FAILURES"]:

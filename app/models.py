@@ -247,9 +247,11 @@ class Staff(UserMixin, db.Model):
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Part of every session's id (get_id): raising it ends every session of the account at once.
     session_version: Mapped[int] = mapped_column(default=0, server_default="0")
-    # Wrong passwords in a row (reset by a sign-in); at LOGIN_LOCKOUT_FAILURES the account is
-    # locked until `locked_until`, whatever password is given.
+    # Wrong passwords in a row, each within LOGIN_LOCKOUT_MINUTES of the one before (reset by a
+    # sign-in); at LOGIN_LOCKOUT_FAILURES the account is locked until `locked_until`, whatever
+    # password is given.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     agency: Mapped[Agency | None] = relationship()

@@ -457,3 +457,11 @@ def test_a_lockout_past_midnight_tells_the_day_too(app, client, auth):
     app.config.update(LOGIN_LOCKOUT_FAILURES=2, LOGIN_LOCKOUT_MINUTES=24 * 60)
     page = fail(client, 2)[1].get_data(as_text=True)
     assert "bloqueada hasta el 6 de marzo de 2031 a las 10:00" in page
+
+
+def test_failures_far_apart_do_not_add_up_to_a_lockout(app, client, auth, clock):
+    app.config.update(LOGIN_LOCKOUT_FAILURES=3, LOGIN_LOCKOUT_MINUTES=15)
+    fail(client, 2)
+    clock.advance(minutes=16)
+    assert [r.status_code for r in fail(client, 2)] == [401, 401]
+    assert fail(client, 1)[0].status_code == 429

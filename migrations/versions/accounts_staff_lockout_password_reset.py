@@ -1,6 +1,6 @@
 """staff lockout and password reset links
 
-staff.failed_logins and staff.locked_until: the temporary lockout after repeated wrong passwords;
+staff.failed_logins, last_failed_login_at and locked_until: the temporary lockout after repeated wrong passwords;
 password_reset: single-use links that set a staff member's password (only the token's hash).
 
 Revision ID: accounts
@@ -22,6 +22,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table("staff") as batch_op:
         batch_op.add_column(sa.Column("failed_logins", sa.Integer(), server_default="0", nullable=False))
+        batch_op.add_column(sa.Column("last_failed_login_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "password_reset",
@@ -45,4 +46,5 @@ def downgrade():
     op.drop_table("password_reset")
     with op.batch_alter_table("staff") as batch_op:
         batch_op.drop_column("locked_until")
+        batch_op.drop_column("last_failed_login_at")
         batch_op.drop_column("failed_logins")
