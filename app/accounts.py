@@ -41,8 +41,8 @@ def authenticate(email: str, password: str) -> Staff | None:
     An unknown email still pays for a password check, so neither the answer nor its timing
     tells a script which emails belong to staff. After LOGIN_LOCKOUT_FAILURES wrong passwords in
     a row (each within LOGIN_LOCKOUT_MINUTES of the one before) the account is locked for
-    LOGIN_LOCKOUT_MINUTES: every attempt then raises AccountLocked, the right password included. Commits the audit record (and the sign-in time,
-    the failure count, an upgraded hash).
+    LOGIN_LOCKOUT_MINUTES: every attempt then raises AccountLocked, the right password included.
+    Commits the audit record (and the sign-in time, the failure count, an upgraded hash).
     """
     now = utcnow()
     staff = db.session.scalar(sa.select(Staff).where(Staff.email == normalize_email(email)))
