@@ -465,3 +465,26 @@ def test_failures_far_apart_do_not_add_up_to_a_lockout(app, client, auth, clock)
     clock.advance(minutes=16)
     assert [r.status_code for r in fail(client, 2)] == [401, 401]
     assert fail(client, 1)[0].status_code == 429
+
+
+def test_lockout_and_reset_on_sqlite_and_postgresql(any_db_app, clock):
+    from app.accounts import AccountLocked, authenticate, create_staff
+    from app.models import Agency
+    from app.password_reset import request_reset, reset_by_token, reset_password
+
+    any_db_app.config.update(LOGIN_LOCKOUT_FAILURES=2, LOGIN_LOCKOUT_MINUTES=15)
+    with any_db_app.test_request_context():
+        db.session.add(Agency(slug="dtop", name_es="DTOP", name_en="DTOP"))
+        db.session.commit()
+        create_staff("ana@dtop.pr", "Ana", NEW_PASSWORD, "clerk", "dtop")
+        assert authenticate("ana@dtop.pr", "wrong-password") is None
+        with pytest.raises(AccountLocked):
+            authenticate("ana@dtop.pr", "wrong-password")
+        with pytest.raises(AccountLocked):
+            authenticate("ana@dtop.pr", NEW_PASSWORD)
+        request_reset("ana@dtop.pr", "es")
+        body = db.session.scalar(sa.select(OutboxMessage.body_text))
+        token = re.search(r"token=([\w-]+)", body).group(1)
+        reset_password(reset_by_token(token), "second-orchid-lantern-77")
+        assert reset_by_token(token) is None
+        assert authenticate("ana@dtop.pr", "second-orchid-lantern-77").email == "ana@dtop.pr"
