@@ -28,7 +28,8 @@ def _reset_limit() -> str:
 
 
 def _first_error(form) -> str:
-    return next(str(errors[0]) for errors in form.errors.values() if errors)
+    messages = (str(errors[0]) for errors in form.errors.values() if errors)
+    return next(messages, _("Please correct the form and try again."))
 
 
 @bp.route("/password", methods=["GET", "POST"])
