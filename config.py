@@ -129,6 +129,15 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")
+    # Staff accounts: after this many wrong passwords in a row the account refuses every sign-in
+    # (the right password included) for LOGIN_LOCKOUT_MINUTES; a session ends after
+    # STAFF_IDLE_MINUTES without a request; an e-mailed reset link works once within
+    # PASSWORD_RESET_MINUTES, and an address may ask for PASSWORD_RESET_RATE_LIMIT of them.
+    LOGIN_LOCKOUT_FAILURES = _env_int("LOGIN_LOCKOUT_FAILURES", 5)
+    LOGIN_LOCKOUT_MINUTES = _env_int("LOGIN_LOCKOUT_MINUTES", 15)
+    STAFF_IDLE_MINUTES = _env_int("STAFF_IDLE_MINUTES", 30)
+    PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 30)
+    PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5 per hour")
     # "Find my appointment" (/manage/find): requests per client address.
     FIND_APPOINTMENT_RATE_LIMIT = os.environ.get("FIND_APPOINTMENT_RATE_LIMIT", "5 per hour")
     API_READ_RATE_LIMIT = os.environ.get("API_READ_RATE_LIMIT", "120 per minute")

@@ -9,7 +9,6 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import (
-    accounts,
     admin,
     api,
     assets,
@@ -44,6 +43,7 @@ from app.notifications import send_from_inside_the_app
 from app.queue.live import NAMESPACE as TURNS_NAMESPACE
 from app.staff import agenda_views as staff_agenda_routes
 from app.staff import appointments as staff_panel_routes
+from app.staff import passwords as staff_password_routes
 from app.staff import routes as staff_routes
 from app.turns import routes as turn_routes
 from app.turns import staff_routes as queue_console_routes
@@ -64,6 +64,7 @@ VIEW_MODULES = (
     staff_routes,
     staff_panel_routes,
     staff_agenda_routes,
+    staff_password_routes,
     turn_routes,
     queue_console_routes,
 )
@@ -144,7 +145,7 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_staff(session_id: str):
-        return accounts.staff_for_session(session_id)
+        return web.staff_of_session(session_id)
 
 
 def _register_blueprints(app: Flask) -> None:

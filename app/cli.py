@@ -1,4 +1,4 @@
-"""Every flask command: seed-demo, create-staff, send-due, purge, purge-documents."""
+"""Every flask command: seed-demo, create-staff, reset-password, send-due, purge, purge-documents."""
 
 from __future__ import annotations
 
@@ -8,20 +8,23 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 from flask.cli import with_appcontext
+from flask_babel import force_locale
 
-from app.accounts import StaffError, create_staff
+from app.accounts import StaffError, create_staff, normalize_email, set_password
 from app.booking_drafts import purge_expired_drafts
 from app.demo import seed_demo
 from app.documents import purge_orphan_documents, purge_renders, purge_staged
 from app.extensions import db
-from app.models import Agency
+from app.models import Agency, Staff
 from app.notifications import send_due
+from app.password_policy import PasswordRefused
 from app.retention import purge
 
 
 def init_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_staff_command)
+    app.cli.add_command(reset_password_command)
     app.cli.add_command(send_due_command)
     app.cli.add_command(purge_documents_command)
     app.cli.add_command(purge_command)
@@ -63,11 +66,36 @@ def seed_demo_command(if_empty: bool) -> None:
 @with_appcontext
 def create_staff_command(email, name, agency_slug, role, password) -> None:
     """Create a staff account."""
-    try:
-        staff = create_staff(email, name, password, role, agency_slug)
-    except StaffError as error:
-        raise click.ClickException(str(error)) from None
+    with force_locale("en"):  # the commands speak English
+        try:
+            staff = create_staff(email, name, password, role, agency_slug)
+        except StaffError as error:
+            raise click.ClickException(str(error.message)) from None
     click.echo(f"Created {staff.role} {staff.email}.")
+
+
+@click.command("reset-password")
+@click.option("--email", required=True, help="The staff account's email address.")
+@click.option(
+    "--password",
+    prompt="New password",
+    hide_input=True,
+    confirmation_prompt=True,
+    help="Prompted for when not given (use the option only in scripts).",
+)
+@with_appcontext
+def reset_password_command(email: str, password: str) -> None:
+    """Set a new password for a staff account (a lost first admin password, say): the password
+    policy applies, a lockout is lifted and every session of the account ends."""
+    staff = db.session.scalar(sa.select(Staff).where(Staff.email == normalize_email(email)))
+    if staff is None:
+        raise click.ClickException(f"There is no account with the email {normalize_email(email)}.")
+    with force_locale("en"):
+        try:
+            set_password(staff, password, "staff.password_set_by_command")
+        except PasswordRefused as error:
+            raise click.ClickException(str(error.message)) from None
+    click.echo(f"New password set for {staff.email}; its sessions have ended.")
 
 
 @click.command("purge-documents")

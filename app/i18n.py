@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from babel import dates
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -42,6 +42,8 @@ def supported_language(code: str | None) -> str | None:
 
 
 def select_locale() -> str:
+    if not has_request_context():  # a command or a background job: the installation's language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     chosen = supported_language(request.cookies.get(current_app.config["LANGUAGE_COOKIE"]))
     if chosen:
         return chosen

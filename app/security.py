@@ -28,9 +28,21 @@ def new_reference(prefix: str, length: int = 6) -> str:
     return f"{prefix.upper()[:6]}-{body}"
 
 
-def hash_password(password: str) -> str:
+def _hasher() -> PasswordHasher:
     testing = has_app_context() and current_app.config.get("TESTING")
-    return (_testing_hasher if testing else _password_hasher).hash(password)
+    return _testing_hasher if testing else _password_hasher
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+def password_needs_rehash(stored_hash: str) -> bool:
+    """Whether a stored hash was made with other argon2 parameters than new hashes are."""
+    try:
+        return _hasher().check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return True
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:

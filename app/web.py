@@ -1,5 +1,6 @@
-"""What the blueprints share: safe redirects, the staff guard, agency scoping, `*_or_404` lookups,
-the edge check on URLs and the parsing of dates from query strings and forms.
+"""What the blueprints share: safe redirects, staff sessions (sign-in, idle expiry), the staff
+guard, agency scoping, `*_or_404` lookups, the edge check on URLs and the parsing of dates from
+query strings and forms.
 
 Blueprints never import each other; anything two of them need lives here (or in the domain).
 Every lookup answers the same way for "does not exist", "expired" and "another agency's": 404,
@@ -14,20 +15,22 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import abort, current_app, request
+from flask import abort, current_app, flash, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
+from flask_login import current_user, login_user
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.routing import IntegerConverter
 
-from app import appointments, queue, scheduling, tokens
+from app import accounts, appointments, queue, scheduling, tokens
 from app.administration import may_administer
 from app.citizens import has_control_characters
 from app.extensions import db
-from app.models import Agency, Appointment, Office, Service, Turn
+from app.models import Agency, Appointment, Office, Service, Staff, Turn, utcnow
 from app.security import staff_may_act_for
 
+# When the signed-in staff member's last request came (a UNIX time in the session).
+STAFF_SEEN_KEY = "staff_seen"
 REFERENCE_PATTERN = re.compile(r"[A-Za-z0-9-]{1,20}")
 MAX_NEXT_LENGTH = 2000
 
@@ -131,6 +134,36 @@ def staff_required(role: str = "clerk"):
         return wrapped
 
     return decorator
+
+
+def start_staff_session(staff: Staff) -> None:
+    """Sign `staff` in on this browser: a fresh session (and with it a fresh CSRF token)."""
+    session.clear()
+    login_user(staff)
+    session[STAFF_SEEN_KEY] = utcnow().timestamp()
+
+
+def staff_of_session(session_id: str) -> Staff | None:
+    """The user loader: the staff member of this login session, or None when the account has
+    none (`accounts.staff_for_session`) or the session saw no request for STAFF_IDLE_MINUTES; an
+    idle session ends there, and the sign-in page says why. Each request restarts the count."""
+    now = utcnow().timestamp()
+    seen = session.get(STAFF_SEEN_KEY)
+    idle_minutes = current_app.config["STAFF_IDLE_MINUTES"]
+    if not isinstance(seen, int | float) or now - seen > idle_minutes * 60:
+        session.clear()
+        flash(
+            _(
+                "You were signed out after %(minutes)s minutes of inactivity. Sign in again.",
+                minutes=idle_minutes,
+            ),
+            "info",
+        )
+        return None
+    staff = accounts.staff_for_session(session_id)
+    if staff is not None:
+        session[STAFF_SEEN_KEY] = now
+    return staff
 
 
 def own_agency_or_404(agency_id: int, message: str | None = None) -> None:

@@ -69,6 +69,8 @@ GUARDED = {
     "staff.search_page": Guarded("dtop", CLERK_LIST),
     "staff.running_late": Guarded("dtop", CLERK_OBJECT),
     "staff.assign": Guarded("dtop", CLERK_OBJECT),
+    # Every staff member's own password (a POST without the current password is refused: 4xx).
+    "staff.change_password_page": Guarded("dtop", CLERK_LIST),
     "turns_staff.index": Guarded("retiro", CLERK_LIST),
     "turns_staff.console": Guarded("retiro", CLERK_OBJECT),
     "turns_staff.call_next": Guarded("retiro", CLERK_OBJECT),
@@ -84,9 +86,9 @@ GUARDED = {
     "admin.edit_office": Guarded("dtop", ADMIN_OBJECT),
 }
 
-# Under a staff prefix but not walked: the sign-in flow itself (tests/test_auth.py and the account
-# security tests cover it), which every visitor must reach.
-SIGN_IN = {"staff.login", "staff.logout"}
+# Under a staff prefix but not walked: the sign-in flow itself and the forgotten-password link
+# (tests/test_auth.py and tests/test_account_security.py cover them), which every visitor must reach.
+SIGN_IN = {"staff.login", "staff.logout", "staff.forgot_password", "staff.reset_password_page"}
 
 # Open to everyone; what protects them is the unguessable token in their URL or nothing at all.
 PUBLIC = {

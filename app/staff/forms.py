@@ -1,15 +1,16 @@
-"""The staff forms: sign-in and the outcome of an appointment."""
+"""The staff forms: sign-in, password change and reset, and the outcome of an appointment."""
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Length, ValidationError
+from wtforms import EmailField, HiddenField, PasswordField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from app.forms import free_text, one_of, printable
 from app.outcomes import MAX_OUTCOME_MESSAGE, OUTCOME_LABELS
 
 ENTER_BOTH = _l("Enter your email and password.")
+ENTER_EMAIL = _l("Enter your email.")
 
 
 class LoginForm(FlaskForm):
@@ -28,3 +29,37 @@ class OutcomeForm(FlaskForm):
         field.data = (field.data or "").strip()
         if self.outcome.data == "documents_missing" and not field.data:
             raise ValidationError(_("Tell the citizen which documents are missing."))
+
+
+def _new_password_fields():
+    new = PasswordField(
+        _l("New password"), validators=[InputRequired(_l("Enter the new password.")), Length(max=1024)]
+    )
+    confirm = PasswordField(
+        _l("The new password again"),
+        validators=[
+            InputRequired(_l("Enter the new password again.")),
+            EqualTo("new_password", _l("The two new passwords do not match.")),
+        ],
+    )
+    return new, confirm
+
+
+class PasswordChangeForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(_l("Enter your current password.")), Length(max=1024)],
+    )
+    new_password, confirm_password = _new_password_fields()
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        _l("Email"),
+        validators=[DataRequired(ENTER_EMAIL), printable, Length(max=254, message=ENTER_EMAIL)],
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired(), Length(max=200)])
+    new_password, confirm_password = _new_password_fields()

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 
-from app.accounts import authenticate, end_sessions
+from app.accounts import AccountLocked, authenticate, end_sessions
 from app.agenda import todays_agenda
 from app.calls import live, sessions
 from app.calls.presence import rooms
 from app.extensions import limiter
+from app.i18n import zone_label
+from app.models import utcnow
 from app.staff import bp
 from app.staff.forms import LoginForm
-from app.templating import local_time
-from app.web import safe_next, staff_appointment_or_404, staff_required
+from app.templating import local_date, local_time
+from app.web import safe_next, staff_appointment_or_404, staff_required, start_staff_session
 
 
 def _login_limit() -> str:
@@ -32,10 +35,12 @@ def login():
     error = None
     status = 200
     if form.validate_on_submit():
-        staff = authenticate(form.email.data, form.password.data)
+        try:
+            staff = authenticate(form.email.data, form.password.data)
+        except AccountLocked as locked:
+            return render_template("staff/login.html", form=form, error=_locked_message(locked)), 429
         if staff is not None:
-            session.clear()  # a fresh session, and with it a fresh CSRF token
-            login_user(staff)
+            start_staff_session(staff)
             return redirect(safe_next(request.args.get("next"), url_for("staff.console")))
         error = _("Invalid email or password.")
         status = 401
@@ -43,6 +48,25 @@ def login():
         error = str(form.email.errors[0]) if form.email.errors else _("Enter your email and password.")
         status = 422
     return render_template("staff/login.html", form=form, error=error), status
+
+
+def _locked_message(locked: AccountLocked) -> str:
+    zone = ZoneInfo(locked.timezone or current_app.config["DEFAULT_TIMEZONE"])
+    time, place = local_time(locked.until, locked.timezone), zone_label(locked.timezone)
+    if locked.until.astimezone(zone).date() == utcnow().astimezone(zone).date():
+        return _(
+            "Too many wrong passwords: this account is locked until %(time)s (%(zone)s). "
+            "Try again then, or reset your password.",
+            time=time,
+            zone=place,
+        )
+    return _(
+        "Too many wrong passwords: this account is locked until %(date)s at %(time)s (%(zone)s). "
+        "Try again then, or reset your password.",
+        date=local_date(locked.until, locked.timezone, "long"),
+        time=time,
+        zone=place,
+    )
 
 
 @bp.post("/logout")

@@ -9,7 +9,7 @@ from app.extensions import db
 from app.models import Agency, AuditEvent, Office
 
 SUPERADMIN = "super@ventanilla.pr"
-SUPERADMIN_PASSWORD = "una clave larga de superadmin"
+SUPERADMIN_PASSWORD = "nube cobre faro tamarindo 2031"
 DTOP_ADMIN = "admin@dtop.demo.ventanilla.pr"
 DTOP_CLERK = "clerk@dtop.demo.ventanilla.pr"
 RETIRO_ADMIN = "admin@retiro.demo.ventanilla.pr"
