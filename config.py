@@ -212,6 +212,9 @@ class TestingConfig(Config):
     SMS_WEBHOOK_URL = None
     OUTBOX_SEND_INTERVAL_SECONDS = 0  # a test that wants the background sender turns it on
     PROOF_OF_WORK = False  # a test that wants the check turns it on (tests/support/proof_of_work.py)
+    # Many tests book one service repeatedly with one phone; the cap tests set their own caps.
+    BOOKING_DAILY_CAP_PER_DOMAIN = 1000
+    BOOKING_DAILY_CAP_PER_PHONE = 1000
 
 
 class ProductionConfig(Config):

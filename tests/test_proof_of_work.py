@@ -79,6 +79,14 @@ def test_the_check_is_on_in_production_and_off_in_tests_and_development():
     assert config.DevelopmentConfig.PROOF_OF_WORK is False
 
 
+def test_the_daily_caps_default_to_fifty_a_domain_and_three_a_phone():
+    assert (config.Config.BOOKING_DAILY_CAP_PER_DOMAIN, config.Config.BOOKING_DAILY_CAP_PER_PHONE) == (50, 3)
+    assert (
+        config.ProductionConfig.BOOKING_DAILY_CAP_PER_DOMAIN,
+        config.ProductionConfig.BOOKING_DAILY_CAP_PER_PHONE,
+    ) == (50, 3)
+
+
 def test_off_the_forms_carry_no_widget_and_book_as_before(app, client, seeded):
     reach_review(client, app)
     page = text(client.get(f"/book/{SERVICE}/review"))
