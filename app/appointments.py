@@ -18,7 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app import notifications, scheduling
-from app.booking_caps import claim_daily_places, email_domain
+from app.booking_caps import cap_reached, claim_daily_places, email_domain
 from app.documents import UploadedPdf, delete_unclaimed, upload_store
 from app.extensions import db, write_transaction
 from app.links import appointment_links
@@ -153,6 +153,14 @@ def check_citizen_limit(service: Service, email: str, *, now: dt.datetime | None
     )
     if held >= current_app.config["MAX_ACTIVE_APPOINTMENTS_PER_SERVICE"]:
         raise CitizenLimitReached()
+
+
+def check_daily_caps(service: Service, email: str, phone: str, *, now: dt.datetime | None = None) -> None:
+    """Raise DailyCapReached when today's cap for the e-mail's domain or for the phone is already
+    reached: asked early, like the per-citizen limit. Read-only; the booking itself decides."""
+    full = cap_reached(service, scheduling.today_for(service, now), email=email, phone=phone)
+    if full:
+        raise DailyCapReached(full, email)
 
 
 def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None) -> BookingResult:

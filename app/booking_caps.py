@@ -100,3 +100,25 @@ def set_service_caps(service: Service, *, per_domain=UNCHANGED, per_phone=UNCHAN
         service.daily_cap_per_phone = per_phone
     db.session.commit()
     return caps_for(service)
+
+
+def cap_reached(service: Service, day: dt.date, *, email: str, phone: str) -> str | None:
+    """ "domain" or "phone" when that cap of `day` is already reached, else None: asked early, so
+    nobody fills the form in vain. Read-only; the booking itself is what decides."""
+    caps = caps_for(service)
+    for kind, value in (("domain", capped_domain(email)), ("phone", phone)):
+        if not value:
+            continue
+        taken = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(DailyBookingClaim)
+            .where(
+                DailyBookingClaim.service_id == service.id,
+                DailyBookingClaim.day == day,
+                DailyBookingClaim.kind == kind,
+                DailyBookingClaim.key == _key(kind, value),
+            )
+        )
+        if taken >= caps[kind]:
+            return kind
+    return None

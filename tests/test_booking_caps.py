@@ -94,13 +94,11 @@ def test_a_cancelled_booking_still_counts_that_day(app, seeded):
         book_directly(app, email="b@example.com", skip=1)
 
 
-def test_the_booking_pages_answer_a_translated_409(app, client, seeded):
+def test_the_review_step_answers_a_translated_409_when_the_cap_filled_meanwhile(app, client, seeded):
     set_caps(app, booking.VIDEO_SERVICE, phone=1)
-    choose_slot(client, app)
-    assert fill_details(client, email="a@example.com").status_code == 302
-    assert client.post(f"/book/{booking.VIDEO_SERVICE}/review", data={"accept": "y"}).status_code == 302
     choose_slot(client, app, skip=1)
     assert fill_details(client, email="b@example.com").status_code == 302
+    book_directly(app, booking.VIDEO_SERVICE, email="a@example.com")  # the same phone, meanwhile
     response = client.post(f"/book/{booking.VIDEO_SERVICE}/review", data={"accept": "y"})
     assert response.status_code == 409
     assert "Este número de teléfono ya reservó hoy" in text(response)
@@ -108,6 +106,7 @@ def test_the_booking_pages_answer_a_translated_409(app, client, seeded):
         f"/book/{booking.VIDEO_SERVICE}/review", data={"accept": "y"}, headers={"Accept-Language": "en"}
     )
     assert english.status_code == 409 and "This phone number has already booked" in text(english)
+    assert booked(app) == 1
 
 
 def test_the_api_answers_a_409_with_the_code(app, client, seeded):
@@ -202,3 +201,15 @@ def test_an_admin_raises_the_caps_from_the_command_line(app, runner, seeded):
     assert "80" in runner.invoke(args=["set-service-caps", SERVICE]).output  # shows the caps in force
     assert runner.invoke(args=["set-service-caps", "no-such-service", "--per-phone", "2"]).exit_code != 0
     assert runner.invoke(args=["set-service-caps", SERVICE, "--per-phone", "0"]).exit_code != 0
+
+
+def test_the_details_step_says_so_as_soon_as_the_phone_has_reached_its_cap(app, client, seeded):
+    set_caps(app, booking.VIDEO_SERVICE, phone=1)
+    book_directly(app, booking.VIDEO_SERVICE, email="a@example.com")
+    choose_slot(client, app, skip=1)
+    response = fill_details(client, email="b@example.com")
+    assert response.status_code == 409
+    page = text(response)
+    assert 'id="phone-error"' in page and "Este número de teléfono ya reservó hoy" in page
+    set_caps(app, booking.VIDEO_SERVICE, phone=2)
+    assert fill_details(client, email="b@example.com").status_code == 302
