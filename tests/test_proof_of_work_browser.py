@@ -63,6 +63,8 @@ def test_without_a_solution_the_page_answers_with_the_error_next_to_the_widget(
     page.get_by_text("La información es correcta").click()
     page.get_by_role("button", name="Reservar la cita").click()
     assert page.locator("#altcha-error").inner_text().startswith("Complete la verificación")
-    assert page.get_by_label("Soy una persona").is_visible()  # a fresh widget, to try again
+    check = page.get_by_label("Soy una persona")
+    assert check.is_visible()  # a fresh widget, to try again
+    assert check.get_attribute("aria-describedby") == "altcha-hint altcha-error"
     assert axe(page) == []
     assert [error for error in page.errors if "422" not in error] == []

@@ -8,4 +8,11 @@ for (const widget of document.querySelectorAll("altcha-widget[data-worker]")) {
   altcha.algorithms.set("SHA-256", () => new Worker(worker));
   const language = widget.getAttribute("language");
   altcha.i18n.set(language, { ...altcha.i18n.get("en"), ...JSON.parse(widget.dataset.strings) });
+  // The widget's checkbox is described by the page's hint and, after a refused form, its error.
+  const describe = () => {
+    const box = widget.querySelector('input[type="checkbox"]');
+    if (box) box.setAttribute("aria-describedby", widget.dataset.describedby);
+  };
+  widget.addEventListener("load", describe);
+  describe();
 }
