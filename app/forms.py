@@ -62,7 +62,7 @@ def free_text(label, max_chars: int, *validators) -> TextAreaField:
 class ProofOfWorkForm(FlaskForm):
     """A form that, with PROOF_OF_WORK on, also needs a solved challenge: the ALTCHA widget's
     `altcha` field (templates/_proof_of_work.html). The solution is spent (a commit) only once
-    every other field is valid, so a form refused for a typo keeps it."""
+    every other field is valid: a form refused for a typo spends nothing."""
 
     altcha = HiddenField()
 
