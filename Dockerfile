@@ -2,7 +2,7 @@
 # Ventanilla production image: gunicorn + gevent serving pages, the API and Socket.IO on :8000.
 #   docker build -t ventanilla .    docker compose up    (see docker-compose.yml)
 
-# --- Stage 1: front-end assets (USWDS, Socket.IO client) from the npm lockfile ---------------------
+# --- Stage 1: front-end assets (USWDS, Socket.IO client, ALTCHA widget) from the npm lockfile ---------------------
 FROM node:22-bookworm-slim AS assets
 WORKDIR /build
 COPY package.json package-lock.json ./

@@ -173,6 +173,31 @@ class Config:
 
     DEFAULT_PHONE_REGION = os.environ.get("DEFAULT_PHONE_REGION", "PR")
 
+    # Proof of work (ALTCHA, self-hosted) on the booking and turn forms and the API's booking POST:
+    # the browser spends a moment of computing before each booking. Off here; on in production.
+    # DIFFICULTY: the largest counter a solution may need (the work is half of it to all of it);
+    # the challenge is signed with PROOF_OF_WORK_HMAC_KEY (default: derived from SECRET_KEY).
+    PROOF_OF_WORK = _env_bool("PROOF_OF_WORK", False)
+    PROOF_OF_WORK_DIFFICULTY = _env_int("PROOF_OF_WORK_DIFFICULTY", 100_000)
+    PROOF_OF_WORK_EXPIRY_MINUTES = _env_int("PROOF_OF_WORK_EXPIRY_MINUTES", 20)
+    PROOF_OF_WORK_HMAC_KEY = os.environ.get("PROOF_OF_WORK_HMAC_KEY") or None
+    # Bookings a service takes a day (the agency's date) per e-mail domain and per phone number;
+    # a service's own caps (`flask set-service-caps`) replace these. Addresses at the domains of
+    # BOOKING_CAP_EXEMPT_DOMAINS (big consumer providers, where a whole island has its mail) count
+    # toward the phone cap only.
+    BOOKING_DAILY_CAP_PER_DOMAIN = _env_int("BOOKING_DAILY_CAP_PER_DOMAIN", 50)
+    BOOKING_DAILY_CAP_PER_PHONE = _env_int("BOOKING_DAILY_CAP_PER_PHONE", 3)
+    BOOKING_CAP_EXEMPT_DOMAINS = frozenset(
+        domain.strip().lower()
+        for domain in os.environ.get(
+            "BOOKING_CAP_EXEMPT_DOMAINS",
+            "gmail.com,googlemail.com,hotmail.com,outlook.com,live.com,msn.com,yahoo.com,ymail.com,"
+            "icloud.com,me.com,mac.com,aol.com,protonmail.com,proton.me,gmx.com,mail.com,"
+            "prtc.net,libertypr.net,coqui.net,onelinkpr.net",
+        ).split(",")
+        if domain.strip()
+    )
+
     LANGUAGES = LANGUAGES
     BABEL_DEFAULT_LOCALE = os.environ.get("DEFAULT_LANGUAGE", LANGUAGES[0])
     DEFAULT_TIMEZONE = os.environ.get("DEFAULT_TIMEZONE", "America/Puerto_Rico")
@@ -212,10 +237,15 @@ class TestingConfig(Config):
     MAIL_SERVER = None
     SMS_WEBHOOK_URL = None
     OUTBOX_SEND_INTERVAL_SECONDS = 0  # a test that wants the background sender turns it on
+    PROOF_OF_WORK = False  # a test that wants the check turns it on (tests/support/proof_of_work.py)
+    # Many tests book one service repeatedly with one phone; the cap tests set their own caps.
+    BOOKING_DAILY_CAP_PER_DOMAIN = 1000
+    BOOKING_DAILY_CAP_PER_PHONE = 1000
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    PROOF_OF_WORK = _env_bool("PROOF_OF_WORK", True)
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "gevent")
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     # __Host-: the browser keeps the cookie only if it is Secure, for this host alone and path /.

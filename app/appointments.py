@@ -1,10 +1,11 @@
 """Booking rules shared by the pages and the API: book, find by token, cancel, reschedule.
 
-Capacity and the per-citizen limit are decided by the database: each appointment claims a
-numbered seat of its slot (unique per service, office and start) and a numbered place among the
-citizen's active appointments of that service (unique per service and email). Two requests racing
-for the last seat both try to insert; the unique constraint lets exactly one through and the other
-tries the next free number or, when there is none, answers "slot just taken" with alternatives.
+Capacity, the per-citizen limit and the daily caps (app.booking_caps) are decided by the
+database: each appointment claims a numbered seat of its slot (unique per service, office and
+start) and a numbered place among the citizen's active appointments of that service (unique per
+service and email). Two requests racing for the last seat both try to insert; the unique
+constraint lets exactly one through and the other tries the next free number or, when there is
+none, answers "slot just taken" with alternatives.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app import notifications, scheduling
+from app.booking_caps import cap_reached, claim_daily_places, email_domain
 from app.documents import UploadedPdf, delete_unclaimed, upload_store
 from app.extensions import db, write_transaction
 from app.links import appointment_links
@@ -59,6 +61,26 @@ class CitizenLimitReached(BookingError):
             ),
             field="email",
         )
+
+
+class DailyCapReached(BookingError):
+    """The service took today as many bookings as it takes from this e-mail domain or phone number."""
+
+    status = 409
+
+    def __init__(self, kind: str, email: str):
+        if kind == "domain":
+            message = _(
+                "Today this service has taken as many bookings as it takes from e-mail addresses at "
+                "%(domain)s. Please try again tomorrow, or call the agency.",
+                domain=email_domain(email),
+            )
+        else:
+            message = _(
+                "This phone number has already booked today as many appointments of this service as "
+                "one number may. Please try again tomorrow, or call the agency."
+            )
+        super().__init__("daily_cap", message, field="email" if kind == "domain" else "phone")
 
 
 class TooLate(BookingError):
@@ -133,6 +155,14 @@ def check_citizen_limit(service: Service, email: str, *, now: dt.datetime | None
         raise CitizenLimitReached()
 
 
+def check_daily_caps(service: Service, email: str, phone: str, *, now: dt.datetime | None = None) -> None:
+    """Raise DailyCapReached when today's cap for the e-mail's domain or for the phone is already
+    reached: asked early, like the per-citizen limit. Read-only; the booking itself decides."""
+    full = cap_reached(service, scheduling.today_for(service, now), email=email, phone=phone)
+    if full:
+        raise DailyCapReached(full, email)
+
+
 def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None) -> BookingResult:
     """Book a seat for the citizen, store their documents, queue the confirmation; all or nothing.
 
@@ -177,6 +207,11 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
         write_transaction()
         _release_finished_citizen_places(service.id, email, now)
         _claim_seats(appointment, service, now)
+        full = claim_daily_places(
+            service, scheduling.today_for(service, now), email=email, phone=request.phone
+        )
+        if full:
+            raise DailyCapReached(full, email)
         for document, key in zip(request.documents, stored_keys, strict=True):
             db.session.add(
                 Document(

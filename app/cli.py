@@ -1,4 +1,5 @@
-"""Every flask command: seed-demo, create-staff, reset-password, send-due, purge, purge-documents."""
+"""Every flask command: seed-demo, create-staff, reset-password, send-due, purge, purge-documents,
+set-service-caps."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from app.accounts import StaffError, create_staff, normalize_email, set_password
+from app.booking_caps import UNCHANGED, caps_for, set_service_caps
 from app.booking_drafts import purge_expired_drafts
 from app.demo import seed_demo
 from app.documents import purge_orphan_documents, purge_renders, purge_staged
 from app.extensions import db
-from app.models import Agency, Staff
+from app.models import Agency, Service, Staff
 from app.notifications import send_due
 from app.password_policy import PasswordRefused
 from app.retention import purge
@@ -28,6 +30,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(send_due_command)
     app.cli.add_command(purge_documents_command)
     app.cli.add_command(purge_command)
+    app.cli.add_command(set_service_caps_command)
 
 
 @click.command("seed-demo")
@@ -161,3 +164,44 @@ def send_due_command(limit: int) -> None:
         click.echo("No messages due.")
         return
     click.echo(f"Sent {report.sent}; will retry {report.retried}; failed for good {report.failed}.")
+
+
+def _cap_value(_ctx, param, value):
+    """A cap from the command line: a whole number above 0, or "default" (the setting's)."""
+    if value is None:
+        return UNCHANGED
+    if value.strip().lower() == "default":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise click.BadParameter("a whole number above 0, or 'default'", param=param)
+    return number
+
+
+@click.command("set-service-caps")
+@click.argument("slug")
+@click.option(
+    "--per-domain",
+    callback=_cap_value,
+    help="Bookings a day from one e-mail domain (a number, or 'default' for BOOKING_DAILY_CAP_PER_DOMAIN).",
+)
+@click.option(
+    "--per-phone",
+    callback=_cap_value,
+    help="Bookings a day from one phone number (a number, or 'default' for BOOKING_DAILY_CAP_PER_PHONE).",
+)
+@with_appcontext
+def set_service_caps_command(slug: str, per_domain, per_phone) -> None:
+    """Raise or lower a service's daily caps on bookings per e-mail domain and per phone number."""
+    service = db.session.scalar(sa.select(Service).where(Service.slug == slug))
+    if service is None:
+        raise click.ClickException(f"There is no service {slug!r}.")
+    caps = set_service_caps(service, per_domain=per_domain, per_phone=per_phone)
+    if per_domain is UNCHANGED and per_phone is UNCHANGED:
+        caps = caps_for(service)
+    click.echo(
+        f"{slug}: {caps['domain']} bookings a day per e-mail domain, {caps['phone']} per phone number."
+    )

@@ -4,10 +4,12 @@ choices, free text with a length limit, the language of messages."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, TextAreaField
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
+from app import proof_of_work
 from app.citizens import ContactError, has_control_characters
 from config import LANGUAGE_NAMES, LANGUAGES
 
@@ -55,3 +57,21 @@ def free_text(label, max_chars: int, *validators) -> TextAreaField:
     """An optional text area of at most `max_chars` characters, without control characters."""
     too_long = Length(max=max_chars, message=_l("Write at most %(max)d characters."))
     return TextAreaField(label, validators=[printable, *validators, too_long])
+
+
+class ProofOfWorkForm(FlaskForm):
+    """A form that, with PROOF_OF_WORK on, also needs a solved challenge: the ALTCHA widget's
+    `altcha` field (templates/_proof_of_work.html). The solution is spent (a commit) only once
+    every other field is valid: a form refused for a typo spends nothing."""
+
+    altcha = HiddenField()
+
+    def validate(self, extra_validators=None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        try:
+            proof_of_work.spend(self.altcha.data)
+        except proof_of_work.ProofOfWorkRefused as refused:
+            self.altcha.errors = [refused.message]
+            return False
+        return True

@@ -171,6 +171,12 @@ class Service(Bilingual, db.Model):
         sa.CheckConstraint("lead_time_minutes >= 0", name="lead_time_not_negative"),
         sa.CheckConstraint("horizon_days > 0", name="horizon_positive"),
         sa.CheckConstraint("daily_capacity IS NULL OR daily_capacity > 0", name="daily_capacity_positive"),
+        sa.CheckConstraint(
+            "daily_cap_per_domain IS NULL OR daily_cap_per_domain > 0", name="daily_cap_per_domain_positive"
+        ),
+        sa.CheckConstraint(
+            "daily_cap_per_phone IS NULL OR daily_cap_per_phone > 0", name="daily_cap_per_phone_positive"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,6 +192,10 @@ class Service(Bilingual, db.Model):
     lead_time_minutes: Mapped[int] = mapped_column(default=120)
     horizon_days: Mapped[int] = mapped_column(default=30)
     daily_capacity: Mapped[int | None] = mapped_column()
+    # Bookings a day per e-mail domain and per phone number (app/booking_caps.py); None: the
+    # setting (BOOKING_DAILY_CAP_PER_DOMAIN, BOOKING_DAILY_CAP_PER_PHONE).
+    daily_cap_per_domain: Mapped[int | None] = mapped_column()
+    daily_cap_per_phone: Mapped[int | None] = mapped_column()
     turn_prefix: Mapped[str | None] = mapped_column(sa.String(4))
     asks_licence_number: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
@@ -391,6 +401,36 @@ class BookingDraft(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class DailyBookingClaim(db.Model):
+    """One of the numbered places a day's bookings of a service take per e-mail domain or phone
+    number (`kind`): unique, so racing bookings cannot pass the cap. `key` is a keyed hash of the
+    domain or number, never the address itself; rows of past days are deleted as bookings go."""
+
+    __tablename__ = "daily_booking_claim"
+    __table_args__ = (
+        sa.UniqueConstraint("service_id", "day", "kind", "key", "place"),
+        sa.CheckConstraint("kind IN ('domain', 'phone')", name="kind"),
+        sa.CheckConstraint("place > 0", name="place_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(sa.Date, index=True)
+    kind: Mapped[str] = mapped_column(sa.String(10))
+    key: Mapped[str] = mapped_column(sa.String(64))
+    place: Mapped[int] = mapped_column()
+
+
+class SpentChallenge(db.Model):
+    """A proof-of-work challenge already used (app/proof_of_work.py), kept until it expires so
+    that its solution cannot be sent twice."""
+
+    __tablename__ = "spent_challenge"
+
+    nonce: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
 
 

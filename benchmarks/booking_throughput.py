@@ -7,7 +7,9 @@ Starts the real production server, `gunicorn -c gunicorn.conf.py wsgi:app` (geve
 WEB_CONCURRENCY=1, VENTANILLA_ENV=production), on a free port of 127.0.0.1 against a fresh
 PostgreSQL database (`ventanilla_bench_<random>`, migrated with `flask db upgrade`, seeded with
 `flask seed-demo`, dropped at the end). Rate limits are off (RATELIMIT_ENABLED=false): the API
-allows 20 bookings an hour per address.
+allows 20 bookings an hour per address. So are the proof of work (PROOF_OF_WORK=false: its server
+side is one SHA-256 and one insert) and, in effect, the daily caps per e-mail domain and phone
+(raised to 1,000,000): the bookings come from one domain and one phone.
 
 Then, for each concurrency level C, C threads (one requests.Session each) POST /api/v1/appointments
 until `--bookings` are done or `--level-seconds` have passed:
@@ -97,6 +99,9 @@ _SCRUB = (
     "PUBLIC_BASE_URL",
     "VENTANILLA_ENV",
     "RATELIMIT_ENABLED",
+    "PROOF_OF_WORK",
+    "BOOKING_DAILY_CAP_PER_DOMAIN",
+    "BOOKING_DAILY_CAP_PER_PHONE",
 )
 
 
@@ -112,6 +117,9 @@ def production_env(tmp: Path, port: int, database_url: str) -> dict[str, str]:
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         SESSION_COOKIE_SECURE="false",
         RATELIMIT_ENABLED="false",
+        PROOF_OF_WORK="false",
+        BOOKING_DAILY_CAP_PER_DOMAIN="1000000",
+        BOOKING_DAILY_CAP_PER_PHONE="1000000",
         INSTANCE_DIR=str(instance),
         UPLOAD_DIR=str(instance / "uploads"),
         OUTBOX_DIR=str(instance / "outbox"),

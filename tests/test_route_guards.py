@@ -131,6 +131,7 @@ PUBLIC = {
     "api.availability": "the public catalogue",
     "api.openapi": "the API's description",
     "api.book": "booking",
+    "api.proof_of_work_challenge": "booking: the proof-of-work challenge every booking form needs",
     "api.appointment": "manage token",
     "api.cancel": "manage token",
 }

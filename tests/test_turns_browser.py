@@ -10,6 +10,7 @@ from app import queue
 from app.extensions import db
 from app.models import Turn
 from tests.support.clock import WEDNESDAY_10AM
+from tests.support.proof_of_work import turn_on
 from tests.support.turns import SERVICE, console_url, give_turn, phones
 
 # While the demo line is open; ticking, for the live server and the browsers.
@@ -153,4 +154,25 @@ def test_a_turn_the_citizen_cancels_while_being_called_leaves_the_clerks_console
     assert axe(page) == []
     page.get_by_role("button", name="Llamar al siguiente").click()
     expect(page.locator("[data-calling-turn]")).to_have_attribute("data-calling-turn", "R-002")
+    assert page.errors == []
+
+
+def test_with_proof_of_work_on_the_widget_does_its_check_and_the_turn_is_taken_by_keyboard(
+    app, seeded, clock, live_server, phone_page, axe
+):
+    turn_on(app, difficulty=5000)
+    page = phone_page
+    page.goto(f"{live_server.url}/turns/{SERVICE}")
+    expect(page.get_by_label("Soy una persona")).to_be_visible()
+    assert axe(page) == []
+    page.get_by_label("Nombre completo").focus()  # the widget starts once the form has the focus
+    page.keyboard.type("Ana Rivera")
+    page.keyboard.press("Tab")
+    page.keyboard.type("787 555 0199")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Quiero orientación sobre mi pensión.")
+    expect(page.get_by_label("Verificado")).to_be_attached(timeout=WAIT * 2)
+    page.get_by_role("button", name="Tomar un turno").focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Su turno R-001")
     assert page.errors == []

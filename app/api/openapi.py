@@ -11,6 +11,7 @@ from functools import cache
 
 from app.api.schemas import DEFAULT_DAYS, LICENCE_NUMBER_MAX, MAX_DAYS, MAX_ID
 from app.models import AGENCY_KINDS, APPOINTMENT_STATUSES, LANGUAGES, SERVICE_MODES
+from app.proof_of_work import MAX_PAYLOAD_CHARS
 from app.scheduling import CALENDAR_YEARS
 from app.tokens import MAX_TOKEN_LENGTH
 
@@ -177,6 +178,16 @@ SCHEMAS = {
                 "maxLength": LICENCE_NUMBER_MAX,
                 "description": "Required when the service asks_licence_number.",
             },
+            "altcha": {
+                "type": "string",
+                "maxLength": MAX_PAYLOAD_CHARS,
+                "description": "Proof of work, required when the server has it on (production's "
+                "default): a challenge from GET /proof-of-work/challenge, solved (ALTCHA proof of "
+                "work v2, e.g. with the altcha library's solve_challenge), as the base64 of "
+                '{"challenge": ..., "solution": {"counter": ..., "derivedKey": ...}}. '
+                "Each challenge is accepted once, until it expires; missing, invalid, expired or "
+                "used: 422 with fields.altcha.",
+            },
         },
         "additionalProperties": {
             "type": "string",
@@ -245,6 +256,23 @@ SCHEMAS = {
     ),
     "CitizenLimit": _error_schema(
         ["citizen_limit"], "This email already holds an upcoming appointment for the service.", fields=FIELDS
+    ),
+    "DailyCap": _error_schema(
+        ["daily_cap"],
+        "The service took today as many bookings as it takes from this email's domain "
+        "(fields.email) or from this phone number (fields.phone).",
+        fields=FIELDS,
+    ),
+    "ProofOfWorkChallenge": _object(
+        {
+            "parameters": {
+                "type": "object",
+                "description": "ALTCHA proof of work v2 parameters (algorithm, nonce, salt, cost, "
+                "keyLength, keyPrefix, expiresAt).",
+            },
+            "signature": {"type": "string", "description": "The server's HMAC of the parameters."},
+        },
+        description="A challenge to solve before booking; it expires at parameters.expiresAt.",
     ),
     "TooLate": _error_schema(
         ["too_late"], "The appointment has started or is over: it can no longer be changed."
@@ -351,9 +379,15 @@ PATHS = {
             {
                 "201": _json(_ref("schemas", "Booked"), "Booked; the confirmation email is on its way."),
                 "409": _json(
-                    {"oneOf": [_ref("schemas", "SlotFull"), _ref("schemas", "CitizenLimit")]},
-                    "The slot filled up meanwhile, or this email already has an upcoming "
-                    "appointment for the service.",
+                    {
+                        "oneOf": [
+                            _ref("schemas", "SlotFull"),
+                            _ref("schemas", "CitizenLimit"),
+                            _ref("schemas", "DailyCap"),
+                        ]
+                    },
+                    "The slot filled up meanwhile, this email already has an upcoming "
+                    "appointment for the service, or today's cap for its domain or phone is reached.",
                 ),
                 "413": _ref("responses", "TooLarge"),
                 "422": _ref("responses", "ValidationFailed"),
@@ -362,6 +396,13 @@ PATHS = {
                 "required": True,
                 "content": {"multipart/form-data": {"schema": _ref("schemas", "BookingForm")}},
             },
+        )
+    },
+    "/proof-of-work/challenge": {
+        "get": _operation(
+            "getProofOfWorkChallenge",
+            "A proof-of-work challenge to solve before booking (see BookingForm.altcha)",
+            {"200": _json(_ref("schemas", "ProofOfWorkChallenge"), "A new signed challenge.")},
         )
     },
     "/appointments/{token}": {

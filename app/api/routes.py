@@ -11,7 +11,7 @@ from flask import abort, current_app, jsonify, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from app import scheduling
+from app import proof_of_work, scheduling
 from app.api import bp, schemas
 from app.api.openapi import openapi_document
 from app.appointments import BookingError, SlotFull, book_appointment, cancel_appointment
@@ -99,6 +99,7 @@ def availability(slug: str):
 @limiter.limit(write_limit)
 def book():
     booking = schemas.parse_booking_form(request.form, request.files)
+    schemas.spend_proof_of_work(request.form)  # once the rest is valid: a refused form keeps it
     zone = scheduling.agency_zone(booking.service)
     try:
         result = book_appointment(booking)
@@ -118,6 +119,12 @@ def book():
         join_url=links["join_url"],
         manage_url=links["manage_url"],
     ), 201
+
+
+@bp.get("/proof-of-work/challenge")
+@read_limit
+def proof_of_work_challenge():
+    return jsonify(proof_of_work.new_challenge())
 
 
 @bp.get("/appointments/<token>")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
-from app import scheduling
+from app import proof_of_work, scheduling
 from app.appointments import BookingRequest, bookable_service, can_change, office_for
 from app.citizens import ContactError, clean_name, has_control_characters, parse_email, parse_phone
 from app.documents import DocumentError, UploadedPdf, read_pdf_upload, requirement_specs
@@ -109,6 +109,14 @@ def parse_booking_form(form: MultiDict, files: MultiDict) -> BookingRequest:
         licence_number=licence_number or None,
         documents=documents,
     )
+
+
+def spend_proof_of_work(form: MultiDict) -> None:
+    """Spend the form's proof-of-work solution (commits it as used), or ValidationFailed on `altcha`."""
+    try:
+        proof_of_work.spend(form.get(proof_of_work.FIELD))
+    except proof_of_work.ProofOfWorkRefused as refused:
+        raise ValidationFailed({proof_of_work.FIELD: refused.message}) from None
 
 
 def _language(form: MultiDict, fields: dict[str, str]) -> str:

@@ -9,7 +9,7 @@ from wtforms import BooleanField, EmailField, StringField, TelField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.citizens import clean_name, parse_email, parse_phone
-from app.forms import contact_check, language_field, printable
+from app.forms import ProofOfWorkForm, contact_check, language_field, printable
 
 
 class DetailsForm(FlaskForm):
@@ -44,7 +44,7 @@ def details_form_for(service, *, formdata=None):
     return ServiceDetailsForm() if formdata is None else ServiceDetailsForm(formdata=formdata)
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(ProofOfWorkForm):
     accept = BooleanField(
         _l("The information is correct and I agree that the agency uses it to serve me."),
         validators=[DataRequired(_l("Please confirm to book."))],

@@ -19,9 +19,11 @@ from app.appointments import (
     BookingError,
     BookingRequest,
     CitizenLimitReached,
+    DailyCapReached,
     SlotFull,
     book_appointment,
     check_citizen_limit,
+    check_daily_caps,
     office_for,
 )
 from app.booking import bp
@@ -191,11 +193,14 @@ def details_page(service: Service, state: dict, form, status: int = 200, **conte
 
 
 def citizen_limit_status(service: Service, form) -> int | None:
-    """409, with the message on the e-mail field, when this e-mail may not book the service again."""
+    """409, with the message on its field, when this e-mail may not book the service again or
+    today's cap for its domain or for the phone is reached."""
     try:
         check_citizen_limit(service, form.email.data)
-    except CitizenLimitReached as refused:
-        form.email.errors = [*form.email.errors, refused.message]
+        check_daily_caps(service, form.email.data, form.phone.data)
+    except (CitizenLimitReached, DailyCapReached) as refused:
+        field = form[refused.field]
+        field.errors = [*field.errors, refused.message]
         return refused.status
     return None
 

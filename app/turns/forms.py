@@ -8,11 +8,11 @@ from wtforms import BooleanField, StringField, TelField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.citizens import clean_name, parse_phone
-from app.forms import contact_check, free_text, language_field, one_of, printable
+from app.forms import ProofOfWorkForm, contact_check, free_text, language_field, one_of, printable
 from app.outcomes import TURN_OUTCOME_LABELS
 
 
-class TakeTurnForm(FlaskForm):
+class TakeTurnForm(ProofOfWorkForm):
     name = StringField(
         _l("Full name"),
         validators=[DataRequired(_l("Enter your full name.")), printable, contact_check(clean_name)],
