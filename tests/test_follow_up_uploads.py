@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from app.closing import close_appointment
 from app.extensions import db
 from app.models import Appointment, AuditEvent, Document, OutboxMessage, Staff
+from app.notifications import build_email
 from tests.support import booking, pdf_factory
 
 CLERK = "clerk@dtop.demo.ventanilla.pr"
@@ -93,6 +94,9 @@ def test_after_documents_missing_the_citizen_adds_the_missing_document(app, clie
     assert booked.appointment.reference in email.subject
     assert f"/staff/appointments/{booked.appointment.reference}" in email.body_text
     assert "Ana" not in email.body_text and booked.manage_token not in email.body_text
+    with app.app_context():
+        mime = build_email(email, "citas@example.org")
+    assert mime["Subject"] == f"Documento adicional para la cita {booked.appointment.reference}"
 
 
 @pytest.mark.parametrize(
