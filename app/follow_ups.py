@@ -38,7 +38,9 @@ def follow_up_until(appointment: Appointment) -> dt.datetime | None:
     if appointment.outcome != FOLLOW_UP_OUTCOME:
         return None
     closed_at = appointment.outcome_at or appointment.updated_at
-    return closed_at + dt.timedelta(days=current_app.config["FOLLOW_UP_UPLOAD_DAYS"])
+    window_end = closed_at + dt.timedelta(days=current_app.config["FOLLOW_UP_UPLOAD_DAYS"])
+    link_end = appointment.end_at + dt.timedelta(days=current_app.config["MANAGE_LINK_DAYS_AFTER"])
+    return min(window_end, link_end)  # the page that takes them is gone after that
 
 
 def follow_up_open(appointment: Appointment, now: dt.datetime | None = None) -> bool:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from app.closing import close_appointment
 from app.extensions import db
+from app.follow_ups import follow_up_until
 from app.models import Appointment, AuditEvent, Document, OutboxMessage, Staff
 from app.notifications import build_email
 from tests.support import booking, pdf_factory
@@ -162,6 +163,16 @@ def test_the_follow_up_window_closes_after_the_setting(app, client, seeded, cloc
     assert "ya no se pueden enviar documentos" in text(response)
     assert documents(app, booked.appointment.reference) == [("citizen", "licencia.pdf")]
     assert len(stored_files(app)) == 1
+
+
+def test_the_window_never_outlasts_the_manage_link(app, seeded, clock):
+    app.config.update(FOLLOW_UP_UPLOAD_DAYS=60, MANAGE_LINK_DAYS_AFTER=30)
+    booked = closed(app, clock)
+    with app.app_context():
+        appointment = db.session.get(Appointment, booked.appointment.id)
+        assert follow_up_until(appointment) == appointment.end_at + dt.timedelta(days=30)
+        app.config["FOLLOW_UP_UPLOAD_DAYS"] = 2
+        assert follow_up_until(appointment) == appointment.outcome_at + dt.timedelta(days=2)
 
 
 def test_follow_ups_per_appointment_have_a_limit(app, client, seeded, clock):
