@@ -96,11 +96,13 @@ PAGES = [
     "/services/certificaciones-vehiculos",
     "/book/certificacion-individuo",
     "/manage/find",
+    "/turns/orientacion-retiro",
     "/staff/login",
     "/no-such-page",
     "upcoming",
     "missing",
     "/staff/",
+    "/staff/queue/",
     "staff-appointment",
 ]
 
