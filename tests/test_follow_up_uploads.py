@@ -210,3 +210,26 @@ def test_staff_see_the_follow_up_under_its_own_heading_and_each_view_is_audited(
     with app.app_context():
         views = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "document.viewed")).all()
         assert [(v.detail["document"], v.detail["source"]) for v in views] == [(follow_up_id, "follow_up")]
+
+
+@pytest.mark.browser
+@pytest.mark.clock(tick=True)
+def test_a_citizen_sends_the_missing_document_from_a_phone(
+    app, seeded, clock, live_server, phone_page, axe, tmp_path
+):
+    booked = closed(app, clock)
+    phone_page.goto(f"{live_server.url}/manage/{booked.manage_token}")
+    assert axe(phone_page) == []
+    refused = tmp_path / "foto.pdf"
+    refused.write_bytes(pdf_factory.png_renamed())
+    phone_page.get_by_label("Licencia de conducir (frente)").set_input_files(str(refused))
+    phone_page.get_by_role("button", name="Enviar este documento").click()
+    assert phone_page.get_by_role("alert").filter(has_text="foto.pdf").is_visible()
+    good = tmp_path / "licencia-dorso.pdf"
+    good.write_bytes(pdf_factory.one_page())
+    phone_page.get_by_label("Licencia de conducir (frente)").set_input_files(str(good))
+    phone_page.get_by_role("button", name="Enviar este documento").click()
+    phone_page.get_by_text("Recibimos su documento.").wait_for()
+    assert phone_page.get_by_text("licencia-dorso.pdf").is_visible()
+    assert axe(phone_page) == []
+    assert documents(app, booked.appointment.reference)[-1] == ("follow_up", "licencia-dorso.pdf")
