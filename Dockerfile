@@ -6,11 +6,15 @@
 FROM node:22-bookworm-slim AS assets
 WORKDIR /build
 COPY package.json package-lock.json ./
-# Exact versions from the lockfile; dev dependencies (axe-core, for browser tests) are not shipped.
-RUN npm ci --omit=dev --no-audit --no-fund
-COPY scripts/vendor-assets.sh scripts/
+# Exact versions from the lockfile, dev dependencies too: PurgeCSS builds the USWDS subset here.
+# Nothing of this stage's node_modules is shipped, only app/static/vendor/.
+RUN npm ci --no-audit --no-fund
+COPY scripts/vendor-assets.sh scripts/purgecss.config.cjs scripts/
+# The subset keeps the USWDS rules the templates and browser modules use: they come first.
+COPY app/templates/ app/templates/
+COPY app/static/js/ app/static/js/
 # The script copies node_modules/… into app/static/vendor/ (it skips npm ci: node_modules exists).
-RUN mkdir -p app/static && bash scripts/vendor-assets.sh
+RUN bash scripts/vendor-assets.sh
 
 # --- Stage 2: the Python app ----------------------------------------------------------------------
 FROM python:3.11-slim-bookworm

@@ -159,6 +159,10 @@ class Config:
     MAX_ACTIVE_APPOINTMENTS_PER_SERVICE = _env_int("MAX_ACTIVE_APPOINTMENTS_PER_SERVICE", 1)
     # After the appointment, the manage link still shows it (and the clerk's result documents).
     MANAGE_LINK_DAYS_AFTER = _env_int("MANAGE_LINK_DAYS_AFTER", 30)
+    # After a "documents missing" outcome the manage page takes the missing documents for this many
+    # days (never past the manage link's own end), at most this many files per appointment.
+    FOLLOW_UP_UPLOAD_DAYS = _env_int("FOLLOW_UP_UPLOAD_DAYS", 30)
+    FOLLOW_UP_MAX_DOCUMENTS = _env_int("FOLLOW_UP_MAX_DOCUMENTS", 10)
     # A booking in progress (kept on the server, never in the cookie) is forgotten after this long untouched.
     BOOKING_DRAFT_MINUTES = _env_int("BOOKING_DRAFT_MINUTES", 120)
 

@@ -93,6 +93,7 @@ def close_in_transaction(
         .values(
             outcome=outcome,
             outcome_message=message or None,
+            outcome_at=now,
             status=OUTCOME_STATUS[outcome],
             citizen_seat=None,
             clerk_id=sa.func.coalesce(Appointment.clerk_id, staff.id),

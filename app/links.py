@@ -27,6 +27,11 @@ def turn_status_url(token: str) -> str:
     return public_url(f"/turns/status/{token}")
 
 
+def staff_appointment_url(reference: str) -> str:
+    """The staff page of an appointment (behind the staff login): for e-mails to clerks."""
+    return public_url(f"/staff/appointments/{reference}")
+
+
 def appointment_links(join_token: str | None, manage_token: str) -> dict[str, str | None]:
     """The citizen's join link (video only) and manage link, for the e-mails and the API answer."""
     return {"join_url": join_url(join_token) if join_token else None, "manage_url": manage_url(manage_token)}

@@ -76,7 +76,9 @@ APPOINTMENT_OUTCOMES = (
 )
 TURN_STATUSES = ("waiting", "calling", "attended", "no_answer", "cancelled", "missed")
 STAFF_ROLES = ("clerk", "admin", "superadmin")
-DOCUMENT_SOURCES = ("citizen", "clerk")
+# citizen: sent with the booking (or replaced before it); clerk: a result left for the citizen;
+# follow_up: sent by the citizen after a "documents missing" outcome, beside what the clerk saw.
+DOCUMENT_SOURCES = ("citizen", "clerk", "follow_up")
 OUTBOX_CHANNELS = ("email", "sms")
 OUTBOX_STATUSES = ("pending", "sent", "failed", "cancelled")
 ACTIVE_APPOINTMENT_STATUSES = ("booked", "checked_in", "in_call")
@@ -351,6 +353,8 @@ class Appointment(db.Model):
     clerk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     outcome: Mapped[str | None] = mapped_column(sa.String(30))
     outcome_message: Mapped[str | None] = mapped_column(sa.Text)
+    # When the outcome was recorded: the follow-up upload window counts from here.
+    outcome_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     identity_verified_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     identity_verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

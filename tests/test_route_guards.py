@@ -110,6 +110,7 @@ PUBLIC = {
     "booking.confirmation": "booking (the draft in the citizen's session)",
     "manage.find": "finding one's appointment (sends the link by e-mail)",
     "manage.view": "manage token",
+    "manage.follow_up": "manage token",
     "manage.cancel": "manage token",
     "manage.replace": "manage token",
     "manage.join": "manage token",

@@ -17,6 +17,7 @@ from app.appointments import (
 from app.documents import replace_document
 from app.documents.access import DocumentNotFound, open_result_for_citizen
 from app.extensions import limiter
+from app.follow_ups import FollowUpRefused, add_follow_up, follow_up_open, follow_up_until
 from app.link_recovery import CallNotOpen, call_open, has_call, issue_page_join_token, resend_links
 from app.links import join_url
 from app.manage import bp
@@ -37,6 +38,8 @@ def render_manage(template: str, appointment, token: str, status: int = 200, **c
         call_open=call_open(appointment),
         outcome_labels=OUTCOME_LABELS,
         outcome_explanations=OUTCOME_EXPLANATIONS,
+        follow_up_open=follow_up_open(appointment),
+        follow_up_until=follow_up_until(appointment),
         **context,
     ), status
 
@@ -261,6 +264,33 @@ def replace(token: str, code: str):
             error=error,
         )
     flash(_("Your document was replaced."), "info")
+    return redirect(url_for("manage.view", token=token))
+
+
+@bp.post("/<token>/follow-up/<code>")
+@limiter.limit("20 per hour")
+def follow_up(token: str, code: str):
+    """After a "documents missing" outcome: a missing document, added beside the ones the clerk saw."""
+    appointment = manage_appointment_or_404(token)
+    requirement = next((r for r in appointment.service.requirements if r.code == code), None)
+    if requirement is None:
+        abort(404)
+    form = ReplaceDocumentForm()
+    try:
+        if not form.validate_on_submit():
+            raise FollowUpRefused(_("The form expired. Please try again."), 422)
+        add_follow_up(appointment, requirement, request.files.get("document"))
+    except FollowUpRefused as error:
+        return render_manage(
+            "manage/view.html",
+            appointment,
+            token,
+            error.status,
+            cancel_form=CancelForm(),
+            replace_form=form,
+            error=error.message,
+        )
+    flash(_("We received your document. The clerk who attended you was told and will review it."), "info")
     return redirect(url_for("manage.view", token=token))
 
 

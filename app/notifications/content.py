@@ -240,6 +240,33 @@ def render_running_late(appointment: Appointment, minutes: int) -> tuple[str, st
     return subject, text, html, sms
 
 
+# --- To staff: a follow-up document arrived ------------------------------------------------------
+
+
+def follow_up_notice_text(appointment: Appointment, requirement_code: str, page_url: str) -> tuple[str, str]:
+    """(subject, text) telling a clerk that the citizen sent a follow-up document, in the site's
+    default language (staff accounts have none). No citizen data beyond the reference. Read-only."""
+    requirement = next((r for r in appointment.service.requirements if r.code == requirement_code), None)
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        label = requirement.localized("label") if requirement else requirement_code
+        subject = _("Follow-up document for appointment %(reference)s", reference=appointment.reference)
+        text = "\n\n".join(
+            [
+                _(
+                    "The citizen of appointment %(reference)s (%(service)s), closed as “%(outcome)s”, sent "
+                    "a document from the appointment's page: %(document)s.",
+                    reference=appointment.reference,
+                    service=appointment.service.localized("name"),
+                    outcome=OUTCOME_LABELS["documents_missing"],
+                    document=label,
+                ),
+                _("See it under “Documents sent after the appointment” (sign in first):"),
+                page_url,
+            ]
+        )
+    return subject, text + "\n"
+
+
 # --- Same-day turns -----------------------------------------------------------------------------
 
 

@@ -12,15 +12,18 @@ import base64
 import datetime as dt
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import force_locale
 
 from app.extensions import db
-from app.models import Appointment, OutboxMessage, Turn, utcnow
+from app.links import staff_appointment_url
+from app.models import Appointment, Document, OutboxMessage, Staff, Turn, utcnow
 from app.notifications.content import (
     REMINDER_KINDS,
     REMINDERS,
     appointment_ics,
     calendar_content_type,
+    follow_up_notice_text,
     render_after_call_email,
     render_email,
     render_running_late,
@@ -224,6 +227,53 @@ def queue_running_late(appointment: Appointment, minutes: int, now: dt.datetime)
             subject="", body_text=sms,
         )
     )  # fmt: skip
+
+
+# --- To staff: a follow-up document arrived ------------------------------------------------------
+
+
+def queue_follow_up_notice(appointment: Appointment, document: Document) -> list[OutboxMessage]:
+    """Queue "the citizen sent a follow-up document" to the clerk who recorded the outcome, or, when
+    that account is gone or disabled, to the agency's active administrators.
+
+    Adds to the session; the caller commits.
+    """
+    subject, text = follow_up_notice_text(
+        appointment, document.requirement_code, staff_appointment_url(appointment.reference)
+    )
+    clerk = appointment.clerk
+    if clerk is not None and clerk.active:
+        recipients = [clerk]
+    else:
+        recipients = list(
+            db.session.scalars(
+                sa.select(Staff).where(
+                    Staff.agency_id == appointment.service.agency_id,
+                    Staff.role == "admin",
+                    Staff.active.is_(True),
+                )
+            )
+        )
+    messages = []
+    for staff in recipients:
+        message = OutboxMessage(
+            dedupe_key=f"appt:{appointment.id}:follow_up:{document.id}:{staff.id}",
+            channel="email",
+            appointment_id=appointment.id,
+            recipient=staff.email,
+            language=current_app.config["BABEL_DEFAULT_LOCALE"],
+            kind="follow_up_document",
+            subject=subject[:200],
+            body_text=text,
+            body_html=None,
+            attachments=[],
+            send_after=utcnow(),
+            status="pending",
+            attempts=0,
+        )
+        db.session.add(message)
+        messages.append(message)
+    return messages
 
 
 # --- Same-day turns -----------------------------------------------------------------------------
