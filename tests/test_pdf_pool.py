@@ -108,11 +108,17 @@ def test_a_child_past_a_limit_is_replaced_and_the_file_refused_as_before(monkeyp
         os.kill(first, 0)  # killed and reaped, not left behind
 
 
-def test_a_real_bomb_is_refused_and_its_child_replaced():
-    limits = PdfLimits(concurrency=1)
+def test_real_hostile_files_are_refused_by_a_warm_checker_and_one_that_runs_out_of_memory_is_replaced():
+    limits = PdfLimits(concurrency=1, memory_bytes=128 * MB)
     _code, first = pid_of_check(pdf_factory.one_page(), limits)
-    assert pid_of_check(pdf_factory.decompression_bomb(), limits)[0] == "inflates_too_much"
-    assert pid_of_check(pdf_factory.one_page(), limits)[1] != first
+    assert pid_of_check(pdf_factory.decompression_bomb(), limits) == ("inflates_too_much", first)
+    assert pid_of_check(pdf_factory.one_page(), limits) == (None, first)  # a bomb stopped by reading
+
+    small = PdfLimits(concurrency=1, memory_bytes=64 * MB)
+    _code, first = pid_of_check(pdf_factory.one_page(), small)
+    assert pid_of_check(pdf_factory.scan_10mb(), small)[0] == "too_complex"  # out of address space
+    code, second = pid_of_check(pdf_factory.one_page(), small)
+    assert code is None and second != first
 
 
 def test_a_child_is_recycled_after_n_checks():

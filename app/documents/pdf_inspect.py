@@ -16,8 +16,8 @@ file after another:
 reads a JSON line of the check's parameters (`max_pages`, `max_inflated`, `max_objects`,
 `max_pixels`, and `size`) then `size` bytes of PDF, answers one JSON line as above, and so on, up
 to MAX_CHECKS files or until stdin closes. Its address space is capped once, at start; its CPU time
-per check (see `serve`). After a file that hit a limit or came near one it answers with
-`"retire": true` and exits, so the next file gets a fresh process.
+per check (see `serve`). After a file that hit a limit of the process or came near its memory
+limit it answers with `"retire": true` and exits, so the next file gets a fresh process.
 It imports only the standard library and pypdf, never Flask nor the `app` package it sits in (run
 by path, so its folder's modules are not importable), so it starts fast; and it limits its own
 CPU time and address space before it reads a byte of the file.
@@ -554,9 +554,11 @@ def _peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-# Verdicts after which a served process exits rather than check another file: the file hit a limit
-# on purpose or by accident, and what it left behind in this process is nothing the next file should meet.
-RETIRING_CODES = frozenset({"too_complex", "inflates_too_much", "pixel_flood", "xref_loop"})
+# Verdicts after which a served process exits rather than check another file: the file ran into a
+# limit of the process (memory, recursion, a pypdf safety limit), and what that left behind in the
+# process is nothing the next file should meet. Refusals found by reading (a bomb stopped at
+# PDF_MAX_INFLATED_MB, a pixel flood, JavaScript…) leave the process as it was: it carries on.
+RETIRING_CODES = frozenset({"too_complex"})
 
 
 def serve(cpu_seconds: int, memory_bytes: int, max_checks: int, check=inspect) -> int:
