@@ -247,7 +247,6 @@ class ChildPool:
         self.owner = os.getpid()
         self.closed = False
         self._idle: collections.deque[_Child] = collections.deque()
-        self._started = False
         # Made now, at first use: by then gevent has patched `threading`, so a caller waiting for a
         # child yields to other requests instead of blocking the worker.
         self._slots = threading.BoundedSemaphore(settings.size)
@@ -298,10 +297,8 @@ class ChildPool:
         return ChildRun(reply, b"", 0, seconds, pid=child.pid)
 
     def _take(self) -> _Child:
-        if not self._started:  # pre-start the others while this caller uses the first one
-            self._started = True
-            for _ in range(self.settings.size - 1):
-                self._idle.append(_Child(self.command))
+        # Each caller holding a slot takes an idle child or starts one, and gives one back (itself
+        # or its replacement): so there are never more children than slots.
         while True:
             try:
                 child = self._idle.popleft()
