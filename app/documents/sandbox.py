@@ -316,8 +316,12 @@ class ChildPool:
 
     def _replace(self, child: _Child, grace: float = 0) -> None:
         child.stop(grace)
-        if not self.closed:
+        if self.closed:
+            return
+        try:
             self._idle.append(_Child(self.command))  # starts now, ready by the next request
+        except OSError as error:  # no process to spare right now: the next caller starts one
+            log.warning("%s: could not start a replacement child: %s", self.task, error)
 
     def close(self) -> None:
         """Stop the idle children now, and the busy ones as they come back."""
@@ -346,10 +350,16 @@ def run_pooled(
     """Send `request` and `data` to one of the children of `task` that run `command` (see above)."""
     key = (task, tuple(command), settings)
     pool = _pools.get(key)
-    if pool is None or pool.owner != os.getpid():
+    if pool is not None and pool.owner != os.getpid():  # forked without the hook below: not ours
+        _pools.pop(key, None)
+        pool.forget()
+        pool = None
+    if pool is None:
         pool = _pools.setdefault(key, ChildPool(command, settings, task))
         while len(_pools) > MAX_POOLS:
-            _pools.pop(next(iter(_pools))).close()
+            oldest = _pools.pop(next(iter(_pools), key), None)
+            if oldest is not None and oldest is not pool:
+                oldest.close()
     return pool.run(request, data, limits.wall_seconds)
 
 
