@@ -3,6 +3,10 @@
 The script (`pdf_inspect.py`, `pdf_render.py`) caps its own CPU time and address space before it
 reads a byte; this side feeds it the file on stdin, kills it at the wall-clock limit, gives it
 none of the app's environment, and lets only so many run at once per app process.
+
+Two ways: `run_sandboxed` starts one child per file (page images); `run_pooled` keeps a few
+children running and sends them one file after another (upload checks, where the ~200 ms start-up
+of a child was most of the cost), replacing any that hits a limit or errs (see the pool below).
 """
 
 from __future__ import annotations
