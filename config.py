@@ -69,7 +69,13 @@ class Config:
     PDF_CHECK_TIMEOUT_SECONDS = _env_int("PDF_CHECK_TIMEOUT_SECONDS", 10)
     PDF_MAX_INFLATED_MB = _env_int("PDF_MAX_INFLATED_MB", 50)
     PDF_MAX_IMAGE_MEGAPIXELS = _env_int("PDF_MAX_IMAGE_MEGAPIXELS", 50)
-    PDF_CHECK_CONCURRENCY = _env_int("PDF_CHECK_CONCURRENCY", 4)
+    # The checker processes are kept running (a pool per app process, started at the first check):
+    # PDF_CHECK_CONCURRENCY of them, each replaced after PDF_CHECK_RECYCLE_AFTER checks or after
+    # any check that hits a limit; a check that finds them all busy for PDF_CHECK_QUEUE_SECONDS
+    # is answered 503.
+    PDF_CHECK_CONCURRENCY = _env_int("PDF_CHECK_CONCURRENCY", 2)
+    PDF_CHECK_RECYCLE_AFTER = _env_int("PDF_CHECK_RECYCLE_AFTER", 200)
+    PDF_CHECK_QUEUE_SECONDS = _env_int("PDF_CHECK_QUEUE_SECONDS", 10)
     # Staff see stored PDFs only as page images, rendered in a child process with these limits
     # (app/documents/rendering.py); an image's long side never passes PDF_RENDER_MAX_SIDE_PX.
     PDF_RENDER_MAX_SIDE_PX = _env_int("PDF_RENDER_MAX_SIDE_PX", 1600)

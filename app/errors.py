@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from app.documents import StoreUnavailable
+from app.documents import SandboxBusy, StoreUnavailable
 from app.extensions import db
 
 ERROR_TEXT = {
@@ -114,6 +114,16 @@ def init_error_pages(app: Flask) -> None:
         app.logger.warning("upload store refuses writes on %s %s: %s", request.method, request.path, error)
         return _unavailable(
             _("We could not save your file right now. Nothing was stored. Please try again in a few minutes.")
+        )
+
+    @app.errorhandler(SandboxBusy)
+    def handle_checkers_busy(error):
+        app.logger.warning("every PDF checker busy on %s %s", request.method, request.path)
+        return _unavailable(
+            _(
+                "Many documents are being checked right now, so we could not check yours. Nothing was "
+                "saved. Please wait a minute and send it again."
+            )
         )
 
     @app.errorhandler(sa.exc.OperationalError)

@@ -15,7 +15,7 @@ Then, for each concurrency level C, C threads (one requests.Session each) POST /
 until `--bookings` are done or `--level-seconds` have passed:
 
 - `video`: `certificacion-individuo`, multipart with a valid one-page PDF (tests/pdf_factory), so
-  each booking also runs the PDF inspector child process;
+  each booking also has its PDF checked by one of the worker's pooled checker processes;
 - `in person`: `renovacion-licencia`, which asks for no document (separates PDF cost from booking).
 
 Every booking has its own e-mail address and its own slot: slots are taken round-robin from the
@@ -227,6 +227,14 @@ class CpuSnapshot:
     @classmethod
     def take(cls, worker_pid: int, database: str) -> CpuSnapshot:
         own, children = process_cpu_seconds(worker_pid)
+        # The PDF checkers live on between bookings (a pool): reaped ones are in `children`, live
+        # ones are added here; one reaped between two snapshots counts once (its total minus its
+        # share already in the first snapshot).
+        for pid in child_pids(worker_pid):
+            try:
+                children += process_cpu_seconds(pid)[0]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
         usage = resource.getrusage(resource.RUSAGE_SELF)
         return cls(own, children, postgres_backends(database), usage.ru_utime + usage.ru_stime)
 

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import requests
 import socketio
 
+from tests.support import pdf_factory
+from tests.support.booking import availability_query
 from tests.support.raw_sockets import RawSocket
 from tests.support.servers import BIN, ProductionServer, free_port, production_env, run
 
@@ -104,5 +108,53 @@ def test_one_flooding_socket_does_not_stop_the_worker(tmp_path):
         assert raw.closed_by_server(), server.logs()
         flooding.join(timeout=60)
         assert "WORKER TIMEOUT" not in server.stderr_path.read_text(errors="replace"), server.logs()
+    finally:
+        server.stop()
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def test_gunicorn_gevent_checks_uploads_with_a_pool_of_checkers(tmp_path):
+    port = free_port()
+    env = production_env(tmp_path, port)
+    for command in (["db", "upgrade"], ["seed-demo"]):
+        done = run([str(BIN / "flask"), "--app", "wsgi", *command], env)
+        assert done.returncode == 0, f"{command} failed:\n{done.stderr[-2000:]}"
+    server = ProductionServer(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, tmp_path, port
+    )
+    try:
+        server.wait_healthy()
+        (worker,) = _children(server.proc.pid)
+        assert _children(worker) == []  # nothing started before the first PDF
+        service = "certificacion-individuo"
+        days = requests.get(
+            f"{server.base_url}/api/v1/services/{service}/availability",
+            params=availability_query(days=14),
+            timeout=10,
+        ).json()["days"]
+        start = next(day["slots"][0]["start"] for day in days if day["slots"])
+
+        def book(pdf: bytes, email: str) -> requests.Response:
+            form = {"service": service, "start": start, "name": "Ana Rivera", "email": email}
+            form.update(phone="787-555-0100", licence_number="1234567")
+            files = {"licence_front": ("licencia.pdf", pdf, "application/pdf")}
+            return requests.post(f"{server.base_url}/api/v1/appointments", data=form, files=files, timeout=30)
+
+        hostile = pdf_factory.javascript_open_action()
+        with ThreadPoolExecutor(6) as clients:
+            refused = list(clients.map(book, [hostile] * 6, [f"ana{n}@example.com" for n in range(6)]))
+        assert [r.status_code for r in refused] == [422] * 6, server.logs()
+        assert all("JavaScript" in r.json()["fields"]["licence_front"] for r in refused)
+        checkers = _children(worker)
+        assert len(checkers) == 2, checkers  # PDF_CHECK_CONCURRENCY, reused by all six
+        booked = book(pdf_factory.one_page(), "rosa@example.com")
+        assert booked.status_code == 201, booked.text[:500]
+        assert sorted(_children(worker)) == sorted(checkers)
     finally:
         server.stop()

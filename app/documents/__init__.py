@@ -1,7 +1,8 @@
 """Uploaded PDFs, which are untrusted: checked in a sandbox, stored under random keys outside
 static/, and shown to staff only as page images.
 
-- `sandbox`: the one way a child process runs on an untrusted file, and its limits.
+- `sandbox`: the one way a child process runs on an untrusted file, and its limits: once per
+  file (page images), or in a pool of long-lived children (upload checks).
 - `validation`: size and header here, then a parse in a child process (`pdf_inspect.py`);
   a refusal is a `DocumentError` with a translated message naming the file.
 - `store`: every stored byte (documents, staged uploads, page images) behind `UploadStore`;
@@ -24,7 +25,7 @@ from app.documents.rendering import (
     purge_renders,
     render_page,
 )
-from app.documents.sandbox import MB, SandboxLimits
+from app.documents.sandbox import MB, PoolSettings, SandboxBusy, SandboxLimits
 from app.documents.staging import StagedUpload, discard_staged, purge_staged, stage_upload, staged_upload
 from app.documents.store import LocalUploadStore, StoreUnavailable, UploadStore, upload_store
 from app.documents.uploads import (
@@ -56,6 +57,8 @@ __all__ = [
     "RenderError",
     "RenderLimits",
     "RequirementSpec",
+    "PoolSettings",
+    "SandboxBusy",
     "SandboxLimits",
     "StagedUpload",
     "UploadStore",

@@ -7,6 +7,17 @@
 
 It prints one JSON line: `{"pages": 1, "peak_rss_kb": 41000}` for an acceptable file, or
 `{"code": "javascript", ...}` with one of the rejection codes of `app.documents.DocumentError`.
+
+The app keeps a few of these running instead (`app.documents.sandbox`'s pool), each checking one
+file after another:
+
+    python -I app/documents/pdf_inspect.py --serve CPU_SECONDS MEMORY_BYTES MAX_CHECKS
+
+reads a JSON line of the check's parameters (`max_pages`, `max_inflated`, `max_objects`,
+`max_pixels`, and `size`) then `size` bytes of PDF, answers one JSON line as above, and so on, up
+to MAX_CHECKS files or until stdin closes. Its address space is capped once, at start; its CPU time
+per check (see `serve`). After a file that hit a limit of the process or came near its memory
+limit it answers with `"retire": true` and exits, so the next file gets a fresh process.
 It imports only the standard library and pypdf, never Flask nor the `app` package it sits in (run
 by path, so its folder's modules are not importable), so it starts fast; and it limits its own
 CPU time and address space before it reads a byte of the file.
@@ -14,9 +25,14 @@ CPU time and address space before it reads a byte of the file.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
 import io
 import json
 import logging
+import math
+import os
 import re
 import resource
 import sys
@@ -541,17 +557,114 @@ def _threats_in_dictionary(entries) -> set[str]:
 
 def _peak_rss_kb() -> int:
     # VmHWM starts afresh at exec; ru_maxrss would also count the parent's memory at fork time.
+    return _status_kb(b"VmHWM:") or resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _status_kb(field: bytes) -> int:
+    """A memory line of /proc/self/status in KB, or 0 where there is none."""
     try:
         with open("/proc/self/status", "rb") as status:
             for line in status:
-                if line.startswith(b"VmHWM:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return 0
+
+
+# Verdicts after which a served process exits rather than check another file: the file ran into a
+# limit of the process (memory, recursion, a pypdf safety limit), and what that left behind in the
+# process is nothing the next file should meet. Refusals found by reading (a bomb stopped at
+# PDF_MAX_INFLATED_MB, a pixel flood, JavaScript…) leave the process as it was: it carries on.
+RETIRING_CODES = frozenset({"too_complex"})
+BIG_CHECK_KB = 16 * 1024  # a check that grew the process by more is followed by a garbage collection
+
+
+def serve(cpu_seconds: int, memory_bytes: int, max_checks: int, check=inspect) -> int:
+    """Check one file after another from stdin (see the module's docstring), each under its own limits.
+
+    The CPU limit is per check: RLIMIT_CPU counts the whole process's life, so before each check the
+    soft limit is moved to the CPU used so far (rounded up) plus `cpu_seconds`; the kernel sends
+    SIGXCPU, which kills the process, when a check passes it, even inside C code (zlib, a regular
+    expression) where a check in Python could not look. So a check gets between `cpu_seconds` and
+    one second more. The hard limit, set once, bounds the whole process: `max_checks` full checks.
+    """
+    _set_limit(resource.RLIMIT_AS, memory_bytes, memory_bytes)
+    _set_limit(resource.RLIMIT_CORE, 0, 0)
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+    requests = sys.stdin.buffer
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # a stray print() of pypdf's goes to stderr, never into a verdict
+    sys.stdout = sys.stderr
+    hard_cpu = math.ceil(_cpu_seconds_used()) + (cpu_seconds + 1) * max_checks + 1
+    for _ in range(max_checks):
+        line = requests.readline(4096)
+        if not line.endswith(b"\n"):
+            return 0  # the app closed the pipe: shutting down, or done with this process
+        parameters = json.loads(line)
+        size = parameters.pop("size")
+        data = requests.read(size)
+        if len(data) != size:
+            return 0
+        _set_limit(resource.RLIMIT_CPU, math.ceil(_cpu_seconds_used()) + cpu_seconds, hard_cpu)
+        _reset_peak_rss()
+        resident_before = _status_kb(b"VmRSS:")
+        try:
+            verdict = check(data, **parameters)
+        except (MemoryError, RecursionError):
+            verdict = {"code": "too_complex", "retire": True}
+        del data
+        verdict["peak_rss_kb"] = _peak_rss_kb()
+        _give_back_memory(verdict["peak_rss_kb"] - resident_before > BIG_CHECK_KB)
+        if verdict.get("code") in RETIRING_CODES or verdict["peak_rss_kb"] * 1024 > memory_bytes // 2:
+            verdict["retire"] = True
+        replies.write(json.dumps(verdict).encode() + b"\n")
+        replies.flush()
+        if verdict.get("retire"):
+            return 0
+    return 0
+
+
+def _give_back_memory(big: bool) -> None:
+    # Without this a served process keeps the heap of its largest files: its resident memory grows
+    # from one 10 MB scan to the next (70 → 115 MB) and the next file starts nearer the limit.
+    # pypdf's objects hold cycles, so a big file needs a collection (~5 ms); a small one does not.
+    if big:
+        gc.collect()
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _load_libc():
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.malloc_trim  # glibc only  # noqa: B018
+    except (OSError, AttributeError):
+        return None
+    return libc
+
+
+_LIBC = _load_libc()
+
+
+def _cpu_seconds_used() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _reset_peak_rss() -> None:
+    # Writing 5 to clear_refs restarts VmHWM (Linux 4.0+), so each verdict reports its own file's peak.
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass
 
 
 def main(argv: list[str]) -> int:
+    if argv[1:2] == ["--serve"]:
+        return serve(*(int(arg) for arg in argv[2:5]))
     cpu_seconds, memory_bytes, max_pages, max_inflated, max_objects, max_pixels = (
         int(arg) for arg in argv[1:7]
     )
