@@ -19,10 +19,10 @@ from flask_babel import gettext as _
 
 from app import notifications, scheduling
 from app.booking_caps import cap_reached, claim_daily_places, email_domain
-from app.documents import UploadedPdf, delete_unclaimed, upload_store
+from app.documents import UploadedPdf, stored_until_committed
 from app.extensions import db, write_transaction
 from app.links import appointment_links
-from app.models import Appointment, Document, Office, Service, utcnow
+from app.models import Appointment, Office, Service, utcnow
 from app.security import new_reference
 from app.tokens import new_token
 
@@ -199,11 +199,8 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
         join_token_hash=join_hash,
         manage_token_hash=manage_hash,
     )
-    store = upload_store()
-    stored_keys: list[str] = []
-    try:
-        for document in request.documents:  # before the write lock: a large file takes a while
-            stored_keys.append(store.save(document.data))
+    # Stored before the write lock (a large file takes a while); the rows are written under it.
+    with stored_until_committed(*(document.data for document in request.documents)) as stored_keys:
         write_transaction()
         _release_finished_citizen_places(service.id, email, now)
         _claim_seats(appointment, service, now)
@@ -213,23 +210,10 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
         if full:
             raise DailyCapReached(full, email)
         for document, key in zip(request.documents, stored_keys, strict=True):
-            db.session.add(
-                Document(
-                    appointment=appointment,
-                    requirement_code=document.requirement_code,
-                    original_name=document.filename[:255],
-                    size_bytes=document.size,
-                    pages=document.pages,
-                    sha256=document.sha256,
-                    storage_key=key,
-                )
-            )
+            db.session.add(document.as_document(key, appointment=appointment))
         links = appointment_links(join_token, manage_token)
         notifications.queue_appointment_messages(appointment, links["join_url"], links["manage_url"])
         db.session.commit()
-    except BaseException:
-        delete_unclaimed(stored_keys)  # rolls back; a commit whose answer was lost keeps its files
-        raise
     return BookingResult(appointment=appointment, join_token=join_token, manage_token=manage_token)
 
 

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from app import audit, notifications
-from app.documents import DocumentError, RequirementSpec, delete_unclaimed, read_pdf_upload, upload_store
+from app.documents import DocumentError, RequirementSpec, read_pdf_upload, stored_until_committed
 from app.extensions import db, end_read_transaction, write_transaction
 from app.models import Appointment, Document, utcnow
 
@@ -64,21 +64,10 @@ def add_follow_up(appointment: Appointment, requirement, storage: FileStorage | 
         raise FollowUpRefused(error.message, 413 if error.code == "too_large" else 422) from error
     if upload is None:
         raise FollowUpRefused(_("Choose a PDF file to upload."), 422)
-    store = upload_store()
-    key = store.save(upload.data)
-    try:
+    with stored_until_committed(upload.data) as (key,):
         write_transaction()
         _check_open(appointment)  # again, under the lock: the window or the limit may have passed
-        document = Document(
-            appointment_id=appointment.id,
-            requirement_code=spec.code,
-            source="follow_up",
-            original_name=upload.filename[:255],
-            size_bytes=upload.size,
-            pages=upload.pages,
-            sha256=upload.sha256,
-            storage_key=key,
-        )
+        document = upload.as_document(key, appointment_id=appointment.id, source="follow_up")
         db.session.add(document)
         db.session.flush()
         audit.record_for_appointment(
@@ -86,9 +75,6 @@ def add_follow_up(appointment: Appointment, requirement, storage: FileStorage | 
         )
         notifications.queue_follow_up_notice(appointment, document)
         db.session.commit()
-    except BaseException:
-        delete_unclaimed([key])  # a commit whose answer was lost keeps its file
-        raise
     return document
 
 

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 
 from app import audit, notifications
 from app.closing import ClerkActionError
-from app.documents import delete_unclaimed, read_pdf_upload, upload_store
+from app.documents import read_pdf_upload, stored_until_committed
 from app.extensions import db, end_read_transaction, write_transaction
 from app.models import Appointment, Document, Staff
 
@@ -43,21 +43,10 @@ def attach_result(appointment: Appointment, staff: Staff, storage) -> Document:
     upload = read_pdf_upload(storage, RESULT_REQUIREMENT)
     if upload is None:
         raise ClerkActionError(_("Choose a PDF file to upload."), status=422)
-    store = upload_store()
-    key = store.save(upload.data)
-    try:
+    with stored_until_committed(upload.data) as (key,):
         write_transaction()
         _check_room_for_another(appointment)
-        document = Document(
-            appointment_id=appointment.id,
-            requirement_code=RESULT_REQUIREMENT.code,
-            source="clerk",
-            original_name=upload.filename[:255],
-            size_bytes=upload.size,
-            pages=upload.pages,
-            sha256=upload.sha256,
-            storage_key=key,
-        )
+        document = upload.as_document(key, appointment_id=appointment.id, source="clerk")
         db.session.add(document)
         db.session.flush()
         audit.record_for_appointment(
@@ -65,9 +54,6 @@ def attach_result(appointment: Appointment, staff: Staff, storage) -> Document:
         )
         notifications.queue_result_ready(appointment, document.id)
         db.session.commit()
-    except BaseException:
-        delete_unclaimed([key])  # a commit whose answer was lost keeps its file
-        raise
     return document
 
 

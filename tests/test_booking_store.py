@@ -20,7 +20,7 @@ from werkzeug.datastructures import FileStorage
 
 from app import appointments
 from app.appointments import BookingRequest, book_appointment, office_for
-from app.documents import UploadedPdf, purge_orphan_documents, replace_document, uploads
+from app.documents import UploadedPdf, purge_orphan_documents, replace_document, upload_store, uploads
 from app.extensions import db
 from app.models import Appointment, Document
 from tests.support import booking, pdf_factory
@@ -124,7 +124,7 @@ def test_a_worker_killed_before_the_commit_leaves_only_files_purge_documents_rem
 
     monkeypatch.setattr(appointments.notifications, "queue_appointment_messages", killed)
     with app.test_request_context():
-        store = appointments.upload_store()
+        store = upload_store()
         monkeypatch.setattr(type(store), "delete", lambda self, key: store_delete_calls.append(key))
         with pytest.raises(SystemExit):
             book_appointment(booking_request(app))

@@ -15,7 +15,7 @@ The two child scripts run by path with `python -I`: they import only the standar
 pypdf or pypdfium2 and Pillow, never Flask or this package.
 """
 
-from app.documents.orphans import delete_unclaimed, purge_orphan_documents
+from app.documents.orphans import delete_unclaimed, purge_orphan_documents, stored_until_committed
 from app.documents.rendering import (
     DEFAULT_WIDTH,
     WIDTHS,
@@ -65,6 +65,7 @@ __all__ = [
     "UploadedPdf",
     "discard_renders",
     "delete_unclaimed",
+    "stored_until_committed",
     "discard_staged",
     "inspect_pdf",
     "inspector_command",

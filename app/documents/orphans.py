@@ -1,7 +1,8 @@
 """Stored files that no database row names, and how the code that stores them keeps it so.
 
-Every writer (a booking, a citizen's replacement, a clerk's result) writes the file to the store
-first (fsynced), then commits the row that names it: a committed row always has its file. A crash
+Every writer (a booking, a citizen's replacement or follow-up, a clerk's result) writes the file to
+the store first (fsynced), then commits the row that names it, inside `stored_until_committed`:
+a committed row always has its file. A crash
 between the two leaves only a file no row names; `flask purge-documents` finds and deletes those
 (`purge_orphan_documents`), considering only files older than a grace period, so a booking whose
 row is not committed yet never loses its file. When a transaction fails, `delete_unclaimed`
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 
@@ -24,6 +26,22 @@ from app.models import Document
 
 log = logging.getLogger(__name__)
 BATCH = 500
+
+
+@contextlib.contextmanager
+def stored_until_committed(*datas: bytes) -> Iterator[list[str]]:
+    """Save `datas` in the upload store (fsynced) for rows the block writes and commits; yields
+    their keys. If the block raises, roll back and delete those files no committed row names
+    (`delete_unclaimed`), then re-raise. The block commits (or raises)."""
+    store = upload_store()
+    keys: list[str] = []
+    try:
+        for data in datas:
+            keys.append(store.save(data))
+        yield keys
+    except BaseException:
+        delete_unclaimed(keys)  # a commit whose answer was lost keeps its files
+        raise
 
 
 def delete_unclaimed(keys: list[str]) -> None:

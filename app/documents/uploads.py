@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
 from app import audit
-from app.documents.orphans import delete_unclaimed
+from app.documents.orphans import stored_until_committed
 from app.documents.rendering import discard_renders
 from app.documents.store import upload_store
 from app.documents.validation import DocumentError, PdfLimits, validate_pdf
@@ -36,6 +36,19 @@ class UploadedPdf:
     @property
     def size(self) -> int:
         return len(self.data)
+
+    def as_document(self, key: str, **columns) -> Document:
+        """The Document row naming this file, stored under `key` (`columns`: appointment, source…).
+        Not added to the session."""
+        return Document(
+            requirement_code=self.requirement_code,
+            original_name=self.filename[:255],
+            size_bytes=self.size,
+            pages=self.pages,
+            sha256=self.sha256,
+            storage_key=key,
+            **columns,
+        )
 
 
 @dataclass(frozen=True)
@@ -97,19 +110,17 @@ def replace_document(appointment, requirement, storage: FileStorage | None) -> s
         return error.message
     if upload is None:
         return _("Choose a PDF file to upload.")
-    store = upload_store()
-    key = store.save(upload.data)
-    write_transaction()
-    document = next(
-        (
-            d
-            for d in appointment.documents
-            if d.requirement_code == spec.code and d.source == "citizen" and d.purged_at is None
-        ),
-        None,
-    )
     old_key = None
-    try:
+    with stored_until_committed(upload.data) as (key,):
+        write_transaction()
+        document = next(
+            (
+                d
+                for d in appointment.documents
+                if d.requirement_code == spec.code and d.source == "citizen" and d.purged_at is None
+            ),
+            None,
+        )
         if document is None:
             document = Document(appointment=appointment, requirement_code=spec.code)
             db.session.add(document)
@@ -120,10 +131,7 @@ def replace_document(appointment, requirement, storage: FileStorage | None) -> s
         document.storage_key, document.uploaded_at = key, utcnow()
         audit.record_for_appointment("document.replaced_by_citizen", appointment, requirement=spec.code)
         db.session.commit()
-    except BaseException:
-        delete_unclaimed([key])  # a commit whose answer was lost keeps its file
-        raise
     if old_key:  # a crash before this leaves the old file to purge-documents
-        store.delete(old_key)
+        upload_store().delete(old_key)
         discard_renders(old_key)  # a rendered licence is as personal as the PDF
     return None
