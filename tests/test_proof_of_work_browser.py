@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Appointment, SpentChallenge
 from tests.support import booking
+from tests.support.browser import TIMEOUT
 from tests.support.proof_of_work import turn_on
 
 SERVICE = "renovacion-licencia"  # in person, no documents
@@ -31,7 +32,7 @@ def reach_review(app, page, base_url: str) -> None:
     page.get_by_label("Teléfono").fill("787 555 0100")
     page.get_by_label("Número de licencia de conducir").fill("1234567")
     page.get_by_role("button", name="Continuar").click()
-    assert page.get_by_role("heading", level=1).inner_text().strip() == "Revisar y confirmar"
+    page.get_by_role("heading", level=1, name="Revisar y confirmar").wait_for(timeout=TIMEOUT)
 
 
 def test_the_widget_solves_the_challenge_from_the_keyboard_and_the_booking_goes_through(
@@ -47,7 +48,8 @@ def test_the_widget_solves_the_challenge_from_the_keyboard_and_the_booking_goes_
     assert axe(page) == []
     page.get_by_role("button", name="Reservar la cita").focus()
     page.keyboard.press("Enter")
-    assert page.get_by_role("heading", level=1).inner_text().strip() == "Su cita está reservada"
+    # Waits for the next page: the review page's own heading is there until it comes.
+    page.get_by_role("heading", level=1, name="Su cita está reservada").wait_for(timeout=TIMEOUT)
     assert page.errors == []
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
