@@ -15,14 +15,14 @@ from functools import wraps
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, request, session
+from flask import Response, abort, current_app, flash, request, session
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.routing import IntegerConverter
 
-from app import accounts, appointments, queue, scheduling, tokens
+from app import accounts, appointments, queue, scheduling, spreadsheets, tokens
 from app.administration import may_administer
 from app.citizens import has_control_characters
 from app.extensions import db
@@ -73,6 +73,13 @@ def no_store(response):
     """Mark a personal response so that no browser or shared cache keeps it."""
     response.headers["Cache-Control"] = "private, no-store"
     return response
+
+
+def csv_download(filename: str, header, rows) -> Response:
+    """A CSV attachment (app.spreadsheets: BOM, formulas neutralised), never cached."""
+    response = Response(spreadsheets.csv_text(header, rows), mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return no_store(response)
 
 
 # --- The edge: control characters in URLs --------------------------------------------------------
