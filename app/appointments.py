@@ -128,8 +128,8 @@ def bookable_service(slug: str) -> Service | None:
 def office_for(service: Service, office_id: int | None) -> Office | None:
     """The office where `service` is offered with that id; the only office when none is given."""
     if office_id is None:
-        return service.offices[0] if len(service.offices) == 1 else None
-    return next((office for office in service.offices if office.id == office_id), None)
+        return service.open_offices[0] if len(service.open_offices) == 1 else None
+    return next((office for office in service.open_offices if office.id == office_id), None)
 
 
 def citizen_email(email: str) -> str:

@@ -206,6 +206,14 @@ class Service(Bilingual, db.Model):
     offices: Mapped[list[Office]] = relationship(
         secondary=service_office, back_populates="services", order_by="Office.id"
     )
+    # What citizens see and book: the offices offering the service that are open (active).
+    open_offices: Mapped[list[Office]] = relationship(
+        secondary=service_office,
+        primaryjoin="Service.id == service_office.c.service_id",
+        secondaryjoin="and_(Office.id == service_office.c.office_id, Office.active.is_(True))",
+        order_by="Office.id",
+        viewonly=True,
+    )
     requirements: Mapped[list[DocumentRequirement]] = relationship(
         back_populates="service",
         cascade="all, delete-orphan",

@@ -174,7 +174,7 @@ def available_days(
     now = now or utcnow()
     zone = agency_zone(service)
     window = booking_window(service, now, zone)
-    offices = [office] if office is not None else list(service.offices)
+    offices = [office] if office is not None else list(service.open_offices)
     office_ids = [o.id for o in offices]
     last_day = first_day + dt.timedelta(days=days - 1)
 
