@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/signaling.py [--modes threading gevent baseline peerjs]
         [--rooms 10 100 500] [--light-rate 100] [--light-seconds 10] [--saturation-seconds 15]
         [--inflight 64] [--sdp-every 8] [--db sqlite|postgres] [--deflate] [--profile] [--rounds 1]
-        [--json FILE]
+        [--json FILE] [--idle-sockets N]
 
 Sets up a fresh database (SQLite file in a temp dir, or `--db postgres`: `ventanilla_bench_<random>`
 on 127.0.0.1, dropped at the end) with `db.create_all()`, the demo data, and max(--rooms) + 1 video
@@ -39,6 +39,10 @@ clerk gets `start`. Each `signal` carries `bench=<phase>,<seq>,<perf_counter>;` 
 string or the SDP; the receiver (same process, same clock) takes the latency. Messages alternate:
 every `--sdp-every`-th one is a ~4 KB `{"description": {"type": "offer", "sdp"}}`, the rest ~200 B
 `{"candidate": {"candidate", "sdpMid": "0", "sdpMLineIndex": 0}}` (sizes of the JSON payload).
+
+`--idle-sockets N`: after the rooms connect, N citizens of booked appointments (no clerk) join
+their waiting rooms and stay connected and silent through the light and saturated phases (PeerJS:
+N open peers); the table adds how many connected and the server's memory per idle socket.
 
 Phases per level, each with a hard time cap:
 1. warm-up pair (an extra appointment): connect, a few messages, disconnect; RSS with 0 sockets;
@@ -344,10 +348,12 @@ class Setup:
     database_url: str
     password: str
     appointments: list[tuple[str, str]]  # (reference, join token)
+    waiting: list[str] = field(default_factory=list)  # join tokens of booked appointments, no clerk
 
 
-def prepare_database(database_url: str, tmp: Path, count: int) -> Setup:
-    """Demo data plus `count` video appointments in their join window, in_call, the demo clerk's."""
+def prepare_database(database_url: str, tmp: Path, count: int, waiting: int = 0) -> Setup:
+    """Demo data plus `count` video appointments in their join window, in_call, the demo clerk's,
+    and `waiting` more only booked (their citizens sit in the waiting room: `--idle-sockets`)."""
     import datetime as dt
 
     import sqlalchemy as sa
@@ -370,14 +376,14 @@ def prepare_database(database_url: str, tmp: Path, count: int) -> Setup:
         ),
     )
     app = create_app(config)
-    appointments = []
+    appointments, waiting_tokens = [], []
     with app.app_context():
         db.create_all()
         credentials = {email: password for email, _role, password in seed_demo().credentials}
         service = db.session.scalar(sa.select(Service).where(Service.slug == SERVICE))
         clerk = db.session.scalar(sa.select(Staff).where(Staff.email == CLERK))
         start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=5)
-        for n in range(count):
+        for n in range(count + waiting):
             token, token_hash = new_token()
             reference = new_reference(service.agency.slug)
             db.session.add(
@@ -387,20 +393,25 @@ def prepare_database(database_url: str, tmp: Path, count: int) -> Setup:
                     office=service.offices[0],
                     start_at=start,
                     end_at=start + dt.timedelta(minutes=20),
-                    status="in_call",
+                    status="in_call" if n < count else "booked",
                     seat=n + 1,
                     citizen_name="Ciudadana de Prueba",
                     citizen_email=f"bench-{n}@example.com",
                     citizen_phone="+17875550100",
                     join_token_hash=token_hash,
                     manage_token_hash=new_token()[1],
-                    clerk=clerk,
+                    clerk=clerk if n < count else None,
                 )
             )
-            appointments.append((reference, token))
+            if n < count:
+                appointments.append((reference, token))
+            else:
+                waiting_tokens.append(token)
+            if n % 1000 == 999:
+                db.session.flush()
         db.session.commit()
         db.engine.dispose()
-    return Setup(database_url, credentials[CLERK], appointments)
+    return Setup(database_url, credentials[CLERK], appointments, waiting_tokens)
 
 
 def server_env(
@@ -978,6 +989,24 @@ class Bench:
             await asyncio.wait(pending, timeout=5)
         return ready
 
+    async def connect_idle(self, peers: list[Peer], concurrency: int, cap_seconds: float) -> None:
+        """Connect each peer (no pairing); a failure is counted and the rest go on."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(peer: Peer) -> None:
+            async with gate:
+                try:
+                    await self._connect_one(peer)
+                except (TimeoutError, OSError, ConnectionError) as error:
+                    self.connect_errors[f"idle: {type(error).__name__}: {str(error)[:80]}"] += 1
+
+        tasks = [asyncio.ensure_future(one(peer)) for peer in peers]
+        _done, pending = await asyncio.wait(tasks, timeout=cap_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.connect_errors[f"idle: not connected within the {cap_seconds:.0f} s cap"] += len(pending)
+
     # --- sending and receiving ---
     def send(self, peer: Peer, phase: int) -> None:
         if not peer.alive or peer.conn is None:
@@ -1139,6 +1168,8 @@ class LevelResult:
     profile: dict | None = None
     server_errors: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    idle_sockets: int = 0
+    kb_per_idle_socket: float = math.nan
 
 
 def make_pair(bench: Bench, mode: str, index: int, setup: Setup, cookie: str | None) -> tuple[Peer, Peer]:
@@ -1156,6 +1187,16 @@ def make_pair(bench: Bench, mode: str, index: int, setup: Setup, cookie: str | N
         clerk = Peer(bench, index, "clerk", {"appointment": reference}, cookie)
     citizen.other, clerk.other = clerk, citizen
     return citizen, clerk
+
+
+def make_idle(bench: Bench, mode: str, index: int, setup: Setup) -> Peer:
+    """A citizen waiting for the clerk: connected to /call with its join token (PeerJS: an open
+    peer; the naive relay: a key nobody else uses), sending nothing."""
+    if mode == "peerjs":
+        return Peer(bench, index, "citizen", {"id": f"waiting-{index}"}, None)
+    if mode == "baseline":
+        return Peer(bench, index, "citizen", {"token": f"waiting-{index}"}, None)
+    return Peer(bench, index, "citizen", {"token": setup.waiting[index]}, None)
 
 
 async def run_level(
@@ -1199,6 +1240,17 @@ async def run_level(
         bench.close_all([p for pair in pairs for p in pair])
         return
 
+    # 2b. idle sockets: citizens in waiting rooms, connected and silent through the traffic
+    idle = [make_idle(bench, mode, n, setup) for n in range(args.idle_sockets)]
+    if idle:
+        rss_before = server.rss_kb()
+        await bench.connect_idle(idle, args.connect_concurrency, args.connect_seconds)
+        await asyncio.sleep(2.0)
+        result.idle_sockets = sum(1 for peer in idle if peer.alive)
+        if result.idle_sockets:
+            result.kb_per_idle_socket = (server.rss_kb() - rss_before) / result.idle_sockets
+        result.rssn_mb = server.rss_kb() / 1024
+
     # 3. light load (open loop)
     bench.traffic_started = True
     light_started = time.time()
@@ -1240,7 +1292,7 @@ async def run_level(
             await asyncio.sleep(0.1)
 
     result.send_failures = bench.send_failures
-    bench.close_all([p for pair in pairs for p in pair])
+    bench.close_all([p for pair in pairs for p in pair] + idle)
     await asyncio.sleep(0.5)
     if server.proc.poll() is not None:
         result.notes.append(f"server exited during the level (code {server.proc.returncode})")
@@ -1255,7 +1307,7 @@ def run_one(
     if profile and mode != "threading":
         profile_dir = tmp / f"profile-{mode}-{rooms}-{port}"
         profile_dir.mkdir()
-    env = server_env(tmp, port, setup.database_url, mode, 2 * rooms + 2, profile_dir)
+    env = server_env(tmp, port, setup.database_url, mode, 2 * rooms + 2 + args.idle_sockets, profile_dir)
     server = Server(mode, env, tmp, port, profile=profile_dir is not None)
     result = LevelResult(mode=mode, rooms=rooms, round=round_number)
     try:
@@ -1316,6 +1368,12 @@ def _sat(result: LevelResult, key: str) -> float:
     return (result.saturation or {}).get(key, math.nan)
 
 
+def _idle(runs: list[LevelResult]) -> str:
+    if not any(r.idle_sockets for r in runs):
+        return "–"
+    return f"{min(r.idle_sockets for r in runs)}, {_median_range([r.kb_per_idle_socket for r in runs], 1)}"
+
+
 def results_table(results: list[LevelResult]) -> str:
     """One row per mode and room count: medians over rounds (min–max), latencies pooled."""
     rows = []
@@ -1334,6 +1392,7 @@ def results_table(results: list[LevelResult]) -> str:
                 _median_range([_sat(r, "cpu_us") for r in runs]),
                 _median_range([_sat(r, "client_cpu_us") for r in runs]),
                 _median_range([r.kb_per_socket for r in runs], 1),
+                _idle(runs),
                 f"{lost} of {sent}" if sent else "–",
             ]
         )
@@ -1347,9 +1406,10 @@ def results_table(results: list[LevelResult]) -> str:
         "server CPU µs/msg",
         "client CPU µs/msg",
         "KB per socket",
+        "idle sockets, KB each",
         "lost (sent − received)",
     ]
-    return markdown_table(header, rows, align="lrrrrrrrrr")
+    return markdown_table(header, rows, align="lrrrrrrrrrr")
 
 
 def details(results: list[LevelResult]) -> list[str]:
@@ -1469,6 +1529,8 @@ def json_rows(results: list[LevelResult]) -> list[dict]:
                 "kb_per_socket": median([r.kb_per_socket for r in runs]),
                 "latency_ms_light": {"p50": ms(light, 50), "p99": ms(light, 99)},
                 "latency_ms_saturation": {"p50": ms(saturated, 50), "p99": ms(saturated, 99)},
+                "idle_sockets": min(r.idle_sockets for r in runs),
+                "kb_per_idle_socket": median([r.kb_per_idle_socket for r in runs]),
                 "sent": sum(r.sent for r in runs),
                 "lost": sum(r.sent - r.received for r in runs),
             }
@@ -1598,6 +1660,13 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole plan, modes interleaved")
     parser.add_argument("--json", metavar="FILE", help="also write one object per mode and room count")
+    parser.add_argument(
+        "--idle-sockets",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the rooms, N citizens sit in waiting rooms (connected, silent) through the traffic",
+    )
     args = parser.parse_args()
     if args.serve_threading:
         serve_threading(args.serve_threading)
@@ -1623,7 +1692,7 @@ def main() -> None:
         else:
             database, url = None, f"sqlite:///{tmp / 'bench.sqlite3'}"
         try:
-            setup = prepare_database(url, tmp, max(args.rooms) + 1)
+            setup = prepare_database(url, tmp, max(args.rooms) + 1, args.idle_sockets)
             for round_number in range(args.rounds):
                 for rooms in args.rooms:
                     for mode in args.modes:
