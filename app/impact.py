@@ -22,6 +22,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from app import audit, notifications
+from app.appointments import mark_cancelled
 from app.extensions import db
 from app.models import Appointment, Service, Staff, utcnow
 
@@ -96,22 +97,8 @@ def settle(
 
 
 def _cancel(appointment: Appointment, decision: Decision, actor: Staff, change: str, now: dt.datetime) -> int:
-    result = db.session.execute(
-        sa.update(Appointment)
-        .where(Appointment.id == appointment.id, Appointment.status == "booked")
-        .values(
-            status="cancelled",
-            seat=None,
-            citizen_seat=None,
-            cancelled_at=now,
-            calendar_sequence=Appointment.calendar_sequence + 1,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:  # it changed under the lock the caller holds: not possible, but never twice
-        return 0
-    db.session.refresh(appointment)
+    if not mark_cancelled(appointment, "booked", now):
+        return 0  # it changed under the lock the caller holds: not possible, but never twice
     message = decision.message_for(appointment.language)
     notifications.queue_cancellation(appointment, reason=message)
     audit.record_for_appointment(
