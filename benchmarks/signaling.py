@@ -1550,7 +1550,7 @@ PROFILE_KEYS = [
     ),
     ("flask/sessions.py:SecureCookieSessionInterface.open_session", "    open the session (cookie decode)"),
     ("flask/ctx.py:RequestContext.pop", "  pop it (teardown: db.session.remove, signals)"),
-    ("app/call/events.py:CallNamespace.on_signal", "  the app's handler `on_signal`"),
+    ("app/call/events.py:CallNamespace.relay_signal", "`relay_signal` (no request context)"),
     (
         "app/call/events.py:CallNamespace._checked_sender",
         "    `_checked_sender` (lookup, token bucket, json.dumps size)",

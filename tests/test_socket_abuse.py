@@ -53,15 +53,15 @@ def guarded(tmp_path, demo_database):
 
 @pytest.fixture
 def handled_signals(monkeypatch):
-    """How many `signal` events reached the /call handler."""
+    """How many `signal` events reached the /call relay."""
     calls = []
-    original = CallNamespace.on_signal
+    original = CallNamespace.relay_signal
 
-    def counting(self, data=None):
+    def counting(self, sid, data):
         calls.append(data)
-        return original(self, data)
+        return original(self, sid, data)
 
-    monkeypatch.setattr(CallNamespace, "on_signal", counting)
+    monkeypatch.setattr(CallNamespace, "relay_signal", counting)
     return calls
 
 
