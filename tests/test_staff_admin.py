@@ -457,3 +457,66 @@ def test_only_a_superadmin_may_open_the_new_agency_page(app, admin, seeded):
     sign_in(retiro, RETIRO_ADMIN, seeded[RETIRO_ADMIN])
     assert retiro.post("/admin/agencies/new", data=agency_form()).status_code == 403
     assert agency_id(app, "prtc") is None
+
+
+# --- In Chromium: axe, phone and desktop, Spanish and English ---------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.clock(tick=True)
+@pytest.mark.parametrize("locale", ["es-PR", "en-US"])
+@pytest.mark.parametrize("viewport", [(390, 844), (1280, 900)], ids=["phone", "desktop"])
+def test_the_staff_pages_pass_axe_and_fit_the_screen(
+    app, seeded, live_server, browser, axe, locale, viewport
+):
+    from tests.support.browser import open_page
+
+    width, height = viewport
+    superadmin = add_superadmin(app)
+    dtop = agency_id(app, "dtop")
+    with app.test_request_context():
+        invitation, token = invite_staff(
+            db.session.get(Agency, dtop),
+            {"email": "nueva@example.com", "name": "Nueva", "role": "clerk", "language": "es"},
+            None,
+        )
+    page = open_page(browser, locale=locale, viewport={"width": width, "height": height})
+    found, wide = {}, {}
+
+    def check(name):
+        found[name] = axe(page)
+        if page.evaluate("document.documentElement.scrollWidth") > width:
+            wide[name] = page.evaluate("document.documentElement.scrollWidth")
+
+    page.goto(f"{live_server.url}/staff/invitation?token={token}")
+    check("invitation")
+    page.locator("main form button[type=submit]").click()
+    page.wait_for_selector("#password-error")
+    check("invitation, refused")
+    page.goto(f"{live_server.url}/staff/login")
+    page.locator("#email").fill(superadmin[0])
+    page.locator("#password").fill(superadmin[1])
+    with page.expect_navigation():
+        page.locator("#password").press("Enter")
+    clerk = staff_row(app, DTOP_CLERK)
+    for path in (
+        f"/admin/agencies/{dtop}/staff",
+        f"/admin/agencies/{dtop}/staff/invite",
+        f"/admin/staff/{clerk.id}",
+        "/admin/agencies/new",
+    ):
+        page.goto(live_server.url + path)
+        check(path)
+        if path.endswith(("/invite", "/new")):
+            with page.expect_navigation():
+                page.locator("main form button[type=submit]").click()
+            check(f"{path}, refused")
+    page.goto(f"{live_server.url}/admin/staff/{clerk.id}")
+    page.evaluate("document.querySelectorAll('input[name=version]').forEach(i => i.value = '0')")
+    with page.expect_navigation():
+        page.locator("main form button[type=submit]").first.click()
+    assert page.locator("[data-conflict]").count() == 1
+    check("member, conflict")
+    page.context.close()
+    assert {name: v for name, v in found.items() if v} == {}
+    assert wide == {}
