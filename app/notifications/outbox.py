@@ -161,7 +161,8 @@ def _queue_email(
 def queue_staff_email(
     recipient: str, language: str, kind: str, rendered: tuple[str, str, str], send_after: dt.datetime
 ) -> OutboxMessage:
-    """Queue an e-mail to a staff member (or an invitee): `rendered` is content.render_staff_email's."""
+    """Add an e-mail to a staff member (or an invitee) to the caller's session (no commit);
+    `rendered` is content.render_staff_email's."""
     subject, text, html = rendered
     message = OutboxMessage(
         channel="email",
