@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 
 import pytest
 import redis
@@ -19,7 +20,7 @@ from app.accounts import create_staff
 from app.calls.presence import rooms
 from app.extensions import db
 from app.models import Agency, OutboxMessage, Staff, StaffInvitation
-from app.staff_admin import invite_staff, set_active
+from app.staff_admin import StaffChangeRefused, change_role, invite_staff, set_active
 from app.staff_sockets import StaffConnections, staff_connections
 from app.tokens import hash_token
 from tests.support import servers
@@ -282,6 +283,44 @@ def test_the_agencys_last_active_admin_cannot_be_demoted_or_deactivated(app, see
     # With a second admin, the first may go.
     assert change(superadmin, app, DTOP_CLERK, "role", "admin").status_code == 302
     assert change(superadmin, app, DTOP_ADMIN, "role", "clerk").status_code == 302
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one_admin(any_db_app):
+    """On SQLite and PostgreSQL: the agency's row is locked, so the second change sees the first."""
+    app = any_db_app
+    with app.app_context():
+        db.session.add(Agency(slug="prueba", name_es="Prueba", name_en="Test"))
+        db.session.commit()
+        for name in ("uno", "dos"):
+            create_staff(f"{name}@prueba.example", f"Admin {name}", GOOD_PASSWORD, "admin", "prueba")
+    barrier = threading.Barrier(2)
+    outcomes = {}
+
+    def demote(actor_email, target_email):
+        with app.test_request_context():
+            actor = db.session.scalar(sa.select(Staff).where(Staff.email == actor_email))
+            target = db.session.scalar(sa.select(Staff).where(Staff.email == target_email))
+            version = target.version
+            db.session.rollback()  # end the read, as a request would between loading and saving
+            barrier.wait()
+            try:
+                change_role(target, "clerk", version, actor)
+                outcomes[actor_email] = "demoted"
+            except StaffChangeRefused as refused:
+                outcomes[actor_email] = refused.status
+
+    threads = [
+        threading.Thread(target=demote, args=("uno@prueba.example", "dos@prueba.example")),
+        threading.Thread(target=demote, args=("dos@prueba.example", "uno@prueba.example")),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values(), key=str) == [409, "demoted"]
+    with app.app_context():
+        roles = db.session.scalars(sa.select(Staff.role).where(Staff.email.like("%@prueba.example")))
+        assert sorted(roles) == ["admin", "clerk"]
 
 
 def test_another_agencys_staff_is_a_404_and_stays_unchanged(app, admin):
