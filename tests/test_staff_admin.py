@@ -151,6 +151,17 @@ def test_an_invitation_link_works_once(app, admin):
     assert app.test_client().get(f"/staff/invitation?token={token}").status_code == 404
 
 
+def test_an_address_that_got_an_account_meanwhile_cannot_accept(app, admin):
+    invite(admin, app)
+    token = link_token(invitation_email(app))
+    with app.app_context():
+        create_staff("nueva@example.com", "Por Comando", GOOD_PASSWORD, "clerk", "dtop")
+    response = accept(app.test_client(), token, headers=EN)
+    assert response.status_code == 409 and "already belongs to a staff account" in text(response)
+    assert staff_row(app, "nueva@example.com").name == "Por Comando"
+    assert invitation_row(app).used_at is None
+
+
 def test_an_invitation_link_expires_after_the_configured_hours(app, admin, clock, seeded):
     invite(admin, app)
     token = link_token(invitation_email(app))
@@ -270,6 +281,18 @@ def test_refused_role_changes_change_nothing(app, admin, email, role, version, s
     after = staff_row(app, email)
     assert (after.role, after.version) == (before.role, before.version)
     assert audit_events(app, "staff.role_changed") == []
+
+
+def test_only_a_superadmin_makes_or_changes_a_superadmin(app, admin):
+    superadmin = app.test_client()
+    sign_in(superadmin, *add_superadmin(app))
+    assert change(superadmin, app, DTOP_CLERK, "role", "superadmin").status_code == 302
+    assert staff_row(app, DTOP_CLERK).role == "superadmin"
+    demoted = change(admin, app, DTOP_CLERK, "role", "clerk")
+    assert demoted.status_code == 422 and "Only a superadmin can change" in text(demoted)
+    deactivated = change(admin, app, DTOP_CLERK, "active", "0", headers=ES)
+    assert deactivated.status_code == 422 and "Solo un superadministrador" in text(deactivated)
+    assert staff_row(app, DTOP_CLERK).role == "superadmin" and staff_row(app, DTOP_CLERK).active
 
 
 def test_the_agencys_last_active_admin_cannot_be_demoted_or_deactivated(app, seeded):
