@@ -107,6 +107,17 @@ def invite_staff(agency: Agency, values: dict[str, Any], actor: Staff | None) ->
 
 
 def _add_invitation(agency: Agency, values: dict[str, Any], actor: Staff | None, now: dt.datetime):
+    # The address's expired invitations to this agency give way to the new one (no two in the list).
+    db.session.execute(
+        sa.update(StaffInvitation)
+        .where(
+            StaffInvitation.agency_id == agency.id,
+            StaffInvitation.email == values["email"],
+            StaffInvitation.used_at.is_(None),
+            StaffInvitation.revoked_at.is_(None),
+        )
+        .values(revoked_at=now, version=StaffInvitation.version + 1)
+    )
     invitation = StaffInvitation(
         agency_id=agency.id,
         email=values["email"],

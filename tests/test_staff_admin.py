@@ -176,6 +176,18 @@ def test_an_invitation_link_expires_after_the_configured_hours(app, admin, clock
     assert "Expired" in page
 
 
+def test_an_expired_invitation_gives_way_to_a_new_one(app, admin, clock, seeded):
+    invite(admin, app)
+    clock.advance(hours=73)
+    sign_in(admin, DTOP_ADMIN, seeded[DTOP_ADMIN])
+    assert invite(admin, app).status_code == 302
+    with app.app_context():
+        rows = db.session.scalars(sa.select(StaffInvitation).order_by(StaffInvitation.id)).all()
+        assert [(row.revoked_at is None) for row in rows] == [False, True]
+    page = text(admin.get(f"/admin/agencies/{agency_id(app, 'dtop')}/staff", headers=EN))
+    assert page.count("Revoke: nueva@example.com") == 1 and "Expired" not in page
+
+
 def test_the_invitation_hours_are_a_setting(app, admin, clock):
     app.config["STAFF_INVITATION_HOURS"] = 2
     invite(admin, app, language="en")
@@ -348,7 +360,8 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(any_db_app):
 
 def test_another_agencys_staff_is_a_404_and_stays_unchanged(app, admin):
     before = staff_row(app, RETIRO_CLERK)
-    assert admin.get(f"/admin/staff/{before.id}").status_code == 404
+    missing = admin.get(f"/admin/staff/{before.id}", headers=ES)
+    assert missing.status_code == 404 and "No existe ese miembro del personal." in text(missing)
     assert change(admin, app, RETIRO_CLERK, "role", "admin").status_code == 404
     assert change(admin, app, RETIRO_CLERK, "active", "0").status_code == 404
     after = staff_row(app, RETIRO_CLERK)
@@ -359,8 +372,8 @@ def test_another_agencys_staff_is_a_404_and_stays_unchanged(app, admin):
             retiro, {"email": "r@example.com", "name": "R", "role": "clerk", "language": "es"}, None
         )
         invitation_id, version = invitation.id, invitation.version
-    response = admin.post(f"/admin/invitations/{invitation_id}/revoke", data={"version": version})
-    assert response.status_code == 404
+    response = admin.post(f"/admin/invitations/{invitation_id}/revoke", data={"version": version}, headers=EN)
+    assert response.status_code == 404 and "There is no such invitation." in text(response)
     assert invitation_row(app, "r@example.com").revoked_at is None
 
 
