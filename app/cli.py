@@ -107,6 +107,8 @@ def create_agency_command(slug, name_es, name_en, timezone, admin_email, languag
     click.echo(f"Created the agency {agency.slug} and invited {invitation.email} as its admin.")
     click.echo(f"Invitation link (works once, within {hours} hours; also e-mailed):")
     click.echo(f"  {invitation_url(token)}")
+    if not current_app.config.get("PUBLIC_BASE_URL"):
+        click.echo("(PUBLIC_BASE_URL is not set: open the link on your site's address; set it for e-mails.)")
 
 
 @click.command("reset-password")

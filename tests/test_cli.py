@@ -1,4 +1,4 @@
-"""flask seed-demo and flask create-staff."""
+"""flask seed-demo, create-staff, create-agency, purge-documents."""
 
 from pathlib import Path
 
