@@ -17,11 +17,10 @@ import socketio
 import sqlalchemy as sa
 
 from app.accounts import create_staff
-from app.calls.presence import rooms
 from app.extensions import db
 from app.models import Agency, OutboxMessage, Staff, StaffInvitation
-from app.staff_admin import StaffChangeRefused, change_role, invite_staff, set_active
-from app.staff_sockets import StaffConnections, staff_connections
+from app.staff_admin import StaffChangeRefused, change_role, invite_staff
+from app.staff_sockets import StaffConnections
 from app.tokens import hash_token
 from tests.support import servers
 from tests.support.admin import (
@@ -35,7 +34,7 @@ from tests.support.admin import (
     sign_in,
 )
 from tests.support.apps import build_app
-from tests.support.servers import BIN, ProductionServer, free_port, production_env
+from tests.support.servers import BIN, ProductionServer, free_port, production_env, run
 from tests.support.signaling import staff_cookie
 from tests.support.turns import retiro_line
 from tests.support.waiting import poll
@@ -479,23 +478,40 @@ def test_with_a_message_queue_the_sockets_of_every_process_are_closed(app, redis
         process_a.directory.take(77)
 
 
+# Process B: the same site's code in another process, deactivating the clerk (as an admin's request would).
+DEACTIVATE_IN_ANOTHER_PROCESS = """
+import sqlalchemy as sa
+from app.extensions import db
+from app.models import Staff
+from app.staff_admin import set_active
+from wsgi import app
+
+with app.app_context():
+    clerk = db.session.scalar(sa.select(Staff).where(Staff.email == "clerk@prueba.example"))
+    admin = db.session.scalar(sa.select(Staff).where(Staff.email == "admin@prueba.example"))
+    set_active(clerk, False, clerk.version, admin)
+print("deactivated")
+"""
+
+
 @pytest.mark.real_clock
 def test_deactivating_on_one_process_closes_the_sockets_held_by_another(redis_url, tmp_path, monkeypatch):
-    """Process A (gunicorn, gevent) holds the clerk's sockets; this test process, another app
-    process on the same database and the same Redis message queue, deactivates the account."""
+    """Process A (gunicorn, gevent) holds the clerk's socket; process B, on the same database and
+    the same Redis message queue, deactivates the account: A closes the socket."""
     monkeypatch.setattr(servers, "STARTUP_SECONDS", 60)  # the machine is shared: a worker may boot slowly
     queue = redis_url.rsplit("/", 1)[0] + "/13"
     redis.Redis.from_url(queue).flushdb()
     port = free_port()
     env = production_env(tmp_path, port)
     env.update(SOCKETIO_MESSAGE_QUEUE=queue, REDIS_URL=queue, RATELIMIT_ENABLED="false")
-    other_process = build_app(tmp_path, env["DATABASE_URL"], SOCKETIO_MESSAGE_QUEUE=queue)
-    with other_process.app_context():  # a schema and two accounts (the demo's hashing is slow)
+    setup = build_app(tmp_path, env["DATABASE_URL"])
+    with setup.app_context():  # a schema and two accounts (the demo's slow hashing is not needed)
         db.create_all()
         db.session.add(Agency(slug="prueba", name_es="Prueba", name_en="Test"))
         db.session.commit()
         create_staff("clerk@prueba.example", "Clerk Prueba", GOOD_PASSWORD, "clerk", "prueba")
         create_staff("admin@prueba.example", "Admin Prueba", GOOD_PASSWORD, "admin", "prueba")
+        db.engine.dispose()
     command = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"]
     server = ProductionServer(command, env, tmp_path, port)
     sockets = []
@@ -503,18 +519,14 @@ def test_deactivating_on_one_process_closes_the_sockets_held_by_another(redis_ur
         server.wait_healthy()
         cookie = staff_cookie(server.base_url, "clerk@prueba.example", GOOD_PASSWORD)
         sockets.append(staff_socket(server.base_url, cookie, "/call", {"console": True}))
-        with other_process.app_context():
-            clerk = db.session.scalar(sa.select(Staff).where(Staff.email == "clerk@prueba.example"))
-            admin = db.session.scalar(sa.select(Staff).where(Staff.email == "admin@prueba.example"))
-            set_active(clerk, False, clerk.version, admin)
+        other = run([str(BIN / "python"), "-c", DEACTIVATE_IN_ANOTHER_PROCESS], env)
+        assert other.stdout.strip() == "deactivated", other.stdout + other.stderr
         assert poll(lambda: not sockets[0].connected, 10), server.logs()
     finally:
         for client in sockets:
             if client.connected:
                 client.disconnect()
         server.stop()
-        staff_connections.use_message_queue(None)
-        rooms.use_message_queue(None)
         redis.Redis.from_url(queue).flushdb()
 
 
