@@ -264,8 +264,8 @@ def change_role(staff: Staff, role: str, version: int, actor: Staff) -> None:
     StaleVersion when the account changed since `version`; nothing is saved then."""
     if role not in assignable_roles(actor):
         raise AdminInputError({"role": _l("Choose a role from the list.")})
-    _check_may_change(staff, actor, _l("You cannot change your own role."))
     _lock_and_check_version(staff, version)
+    _check_may_change(staff, actor, _l("You cannot change your own role."))
     if staff.role == role:
         db.session.rollback()
         return
@@ -279,8 +279,8 @@ def set_active(staff: Staff, active: bool, version: int, actor: Staff) -> None:
     the account and closes its open sockets, on every process. Raises StaffChangeRefused for
     oneself (422) or the agency's last admin (409), StaleVersion when the account changed since
     `version`; nothing is saved then."""
-    _check_may_change(staff, actor, _l("You cannot deactivate your own account."))
     _lock_and_check_version(staff, version)
+    _check_may_change(staff, actor, _l("You cannot deactivate your own account."))
     if staff.active == active:
         db.session.rollback()
         return
@@ -294,10 +294,15 @@ def set_active(staff: Staff, active: bool, version: int, actor: Staff) -> None:
 
 
 def _check_may_change(staff: Staff, actor: Staff, on_self) -> None:
+    """Nobody changes themself; only a superadmin changes a superadmin (the account as stored now)."""
+    message = None
     if staff.id == actor.id:
-        raise StaffChangeRefused(on_self, 422)
-    if staff.role == "superadmin" and actor.role != "superadmin":
-        raise StaffChangeRefused(_l("Only a superadmin can change a superadmin's account."), 422)
+        message = on_self
+    elif staff.role == "superadmin" and actor.role != "superadmin":
+        message = _l("Only a superadmin can change a superadmin's account.")
+    if message is not None:
+        db.session.rollback()
+        raise StaffChangeRefused(message, 422)
 
 
 def _lock_and_check_version(staff: Staff, version: int) -> None:
