@@ -148,6 +148,8 @@ class Config:
     STAFF_IDLE_MINUTES = _env_int("STAFF_IDLE_MINUTES", 30)
     PASSWORD_RESET_MINUTES = _env_int("PASSWORD_RESET_MINUTES", 30)
     PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5 per hour")
+    # An e-mailed staff invitation works once, within this many hours (re-sending starts again).
+    STAFF_INVITATION_HOURS = _env_int("STAFF_INVITATION_HOURS", 72)
     # "Find my appointment" (/manage/find): requests per client address.
     FIND_APPOINTMENT_RATE_LIMIT = os.environ.get("FIND_APPOINTMENT_RATE_LIMIT", "5 per hour")
     API_READ_RATE_LIMIT = os.environ.get("API_READ_RATE_LIMIT", "120 per minute")

@@ -29,6 +29,7 @@ from app import (
     web,
 )
 from app.admin import routes as admin_routes
+from app.admin import staff_views as admin_staff_routes
 from app.api import routes as api_routes
 from app.booking import routes as booking_routes
 from app.call import routes as call_routes
@@ -43,6 +44,7 @@ from app.notifications import send_from_inside_the_app
 from app.queue.live import NAMESPACE as TURNS_NAMESPACE
 from app.staff import agenda_views as staff_agenda_routes
 from app.staff import appointments as staff_panel_routes
+from app.staff import invitations as staff_invitation_routes
 from app.staff import passwords as staff_password_routes
 from app.staff import routes as staff_routes
 from app.turns import routes as turn_routes
@@ -56,6 +58,7 @@ REDACTING_FILTER = RedactingFilter()
 # Each blueprint's package only makes the Blueprint; these modules add its views when imported.
 VIEW_MODULES = (
     admin_routes,
+    admin_staff_routes,
     api_routes,
     booking_routes,
     call_routes,
@@ -65,6 +68,7 @@ VIEW_MODULES = (
     staff_panel_routes,
     staff_agenda_routes,
     staff_password_routes,
+    staff_invitation_routes,
     turn_routes,
     queue_console_routes,
 )

@@ -1,5 +1,5 @@
-"""Every flask command: seed-demo, create-staff, reset-password, send-due, purge, purge-documents,
-set-service-caps."""
+"""Every flask command: seed-demo, create-staff, create-agency, reset-password, send-due, purge,
+purge-documents, set-service-caps."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import datetime as dt
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 
 from app.accounts import StaffError, create_staff, normalize_email, set_password
+from app.administration import AdminInputError
 from app.booking_caps import UNCHANGED, caps_for, set_service_caps
 from app.booking_drafts import purge_expired_drafts
 from app.demo import seed_demo
@@ -21,11 +22,13 @@ from app.models import Agency, Service, Staff
 from app.notifications import send_due
 from app.password_policy import PasswordRefused
 from app.retention import purge
+from app.staff_admin import create_agency, invitation_url
 
 
 def init_cli(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(create_staff_command)
+    app.cli.add_command(create_agency_command)
     app.cli.add_command(reset_password_command)
     app.cli.add_command(send_due_command)
     app.cli.add_command(purge_documents_command)
@@ -75,6 +78,37 @@ def create_staff_command(email, name, agency_slug, role, password) -> None:
         except StaffError as error:
             raise click.ClickException(str(error.message)) from None
     click.echo(f"Created {staff.role} {staff.email}.")
+
+
+@click.command("create-agency")
+@click.option("--slug", required=True, help="Short name for addresses and reference codes, e.g. dtop.")
+@click.option("--name-es", required=True, help="The agency's name in Spanish.")
+@click.option("--name-en", required=True, help="The agency's name in English.")
+@click.option("--timezone", default="America/Puerto_Rico", show_default=True)
+@click.option("--admin-email", required=True, help="Who gets the invitation to be the agency's first admin.")
+@click.option("--language", type=click.Choice(["es", "en"]), default="es", show_default=True)
+@with_appcontext
+def create_agency_command(slug, name_es, name_en, timezone, admin_email, language) -> None:
+    """Create an agency and invite its first admin; prints the invitation link (also e-mailed)."""
+    values = {
+        "slug": slug,
+        "name_es": name_es,
+        "name_en": name_en,
+        "timezone": timezone,
+        "admin_email": admin_email,
+        "language": language,
+    }
+    with force_locale("en"):
+        try:
+            agency, invitation, token = create_agency(values, None)
+        except AdminInputError as error:
+            raise click.ClickException(" ".join(str(message) for message in error.fields.values())) from None
+    hours = current_app.config["STAFF_INVITATION_HOURS"]
+    click.echo(f"Created the agency {agency.slug} and invited {invitation.email} as its admin.")
+    click.echo(f"Invitation link (works once, within {hours} hours; also e-mailed):")
+    click.echo(f"  {invitation_url(token)}")
+    if not current_app.config.get("PUBLIC_BASE_URL"):
+        click.echo("(PUBLIC_BASE_URL is not set: open the link on your site's address; set it for e-mails.)")
 
 
 @click.command("reset-password")

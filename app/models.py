@@ -300,6 +300,9 @@ class Staff(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Raised by every administration change (role, active): a form carrying an older value is
+    # refused (409). Not the mapper's version column: signing in must not make an admin's form stale.
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     agency: Mapped[Agency | None] = relationship()
 
@@ -664,3 +667,33 @@ class PasswordReset(db.Model):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     staff: Mapped[Staff] = relationship()
+
+
+class StaffInvitation(db.Model):
+    """An e-mailed single-use link inviting someone to join an agency's staff with a role; the
+    account is created when the invitee chooses a password. Only the token's hash is stored;
+    re-sending replaces it (the earlier link stops working)."""
+
+    __tablename__ = "staff_invitation"
+    __table_args__ = (
+        sa.CheckConstraint(_in("role", STAFF_ROLES), name="role"),
+        sa.CheckConstraint(_in("language", LANGUAGES), name="language"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[str] = mapped_column(sa.String(20))
+    language: Mapped[str] = mapped_column(sa.String(2), default="es")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # accepted
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Raised by every re-send and revocation: a form carrying an older value is refused (409).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    agency: Mapped[Agency] = relationship()

@@ -11,17 +11,17 @@ from __future__ import annotations
 import datetime as dt
 
 import sqlalchemy as sa
-from flask import current_app, render_template
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask import current_app
+from flask_babel import lazy_gettext as _l
 
 from app import audit
 from app.accounts import normalize_email, set_password
 from app.extensions import db, write_transaction
 from app.links import public_url
-from app.models import OutboxMessage, PasswordReset, Staff, utcnow
+from app.models import PasswordReset, Staff, utcnow
+from app.notifications import queue_staff_email, render_staff_email
 from app.password_policy import check_password
-from app.tokens import MAX_TOKEN_LENGTH, hash_token, new_token
+from app.tokens import link_open, new_token, single_use_link
 
 
 def request_reset(email: str, language: str) -> None:
@@ -34,17 +34,14 @@ def request_reset(email: str, language: str) -> None:
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
     write_transaction()
     staff = db.session.scalar(sa.select(Staff).where(Staff.email == normalize_email(email)))
-    with force_locale(language):
-        subject = _("Reset your Ventanilla password")
-        context = {
-            "link": public_url(f"/staff/password/reset?token={token}"),
-            "minutes": minutes,
-            "subject": subject,
-            "lang": language,
-            "name": staff.name if staff is not None else "",
-        }
-        text = render_template("email/password_reset.txt", **context)
-        html = render_template("email/password_reset.html", **context)
+    rendered = render_staff_email(
+        "password_reset",
+        language,
+        _l("Reset your Ventanilla password"),
+        link=public_url(f"/staff/password/reset?token={token}"),
+        minutes=minutes,
+        name=staff.name if staff is not None else "",
+    )
     if staff is not None and staff.active:
         db.session.execute(
             sa.update(PasswordReset)
@@ -59,31 +56,15 @@ def request_reset(email: str, language: str) -> None:
                 expires_at=now + dt.timedelta(minutes=minutes),
             )
         )
-        db.session.add(
-            OutboxMessage(
-                channel="email",
-                recipient=staff.email,
-                language=language,
-                kind="password_reset",
-                subject=subject[:200],
-                body_text=text,
-                body_html=html,
-                attachments=[],
-                send_after=now,
-            )
-        )
+        queue_staff_email(staff.email, language, "password_reset", rendered, now)
         audit.record("staff.password_reset_requested", actor=staff, agency_id=staff.agency_id)
     db.session.commit()
 
 
 def reset_by_token(token: str | None, now: dt.datetime | None = None) -> PasswordReset | None:
     """The unused, unexpired reset link of this token (of an active account), or None. Read-only."""
-    if not isinstance(token, str) or not 0 < len(token) <= MAX_TOKEN_LENGTH:
-        return None
-    reset = db.session.scalar(sa.select(PasswordReset).where(PasswordReset.token_hash == hash_token(token)))
-    if reset is None or reset.used_at is not None or reset.expires_at <= (now or utcnow()):
-        return None
-    return reset if reset.staff.active else None
+    reset = single_use_link(PasswordReset, token, now)
+    return reset if reset is not None and reset.staff.active else None
 
 
 class ResetLinkUsed(Exception):
@@ -98,7 +79,7 @@ def reset_password(reset: PasswordReset, new: str) -> Staff:
     check_password(new, email=staff.email, name=staff.name)  # before taking the write lock
     write_transaction()
     db.session.refresh(reset)
-    if reset.used_at is not None or reset.expires_at <= utcnow():
+    if not link_open(reset):
         db.session.rollback()
         raise ResetLinkUsed()
     set_password(staff, new, "staff.password_reset", actor=staff)

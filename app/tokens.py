@@ -39,6 +39,21 @@ def _plausible(token: str | None) -> bool:
     return isinstance(token, str) and 0 < len(token) <= MAX_TOKEN_LENGTH
 
 
+def single_use_link(model, token: str | None, now: dt.datetime | None = None):
+    """The row of `model` (a single-use staff link: `token_hash`, `expires_at`, `used_at`) that this
+    token opens while unused and unexpired, or None. Read-only."""
+    if not _plausible(token):
+        return None
+    link = db.session.scalar(sa.select(model).where(model.token_hash == hash_token(token)))
+    return link if link is not None and link_open(link, now) else None
+
+
+def link_open(link, now: dt.datetime | None = None) -> bool:
+    """Whether a single-use link is still unused and unexpired (read it again after taking the
+    write lock: another request may have used it meanwhile)."""
+    return link.used_at is None and link.expires_at > (now or utcnow())
+
+
 def links_still_valid(appointment: Appointment, now: dt.datetime | None = None) -> bool:
     """Links of an appointment keep working until MANAGE_LINK_DAYS_AFTER days after its end."""
     keep = dt.timedelta(days=current_app.config["MANAGE_LINK_DAYS_AFTER"])

@@ -26,7 +26,7 @@ from app import accounts, appointments, queue, scheduling, spreadsheets, tokens
 from app.administration import may_administer
 from app.citizens import has_control_characters
 from app.extensions import db
-from app.models import Agency, Appointment, Office, Service, Staff, Turn, utcnow
+from app.models import Agency, Appointment, Office, Service, Staff, StaffInvitation, Turn, utcnow
 from app.security import staff_may_act_for
 
 # When the signed-in staff member's last request came (a UNIX time in the session).
@@ -195,6 +195,23 @@ def administered_office_or_404(office_id: int) -> Office:
     if office is None or not may_administer(current_user, office.agency_id):
         abort(404, message)
     return office
+
+
+def administered_staff_or_404(staff_id: int) -> Staff:
+    """A staff account of an agency the signed-in member administers (a superadmin without an
+    agency is nobody's to administer here)."""
+    staff = db.session.get(Staff, staff_id)
+    if staff is None or staff.agency_id is None or not may_administer(current_user, staff.agency_id):
+        abort(404, _("There is no such staff member."))
+    return staff
+
+
+def administered_invitation_or_404(invitation_id: int) -> StaffInvitation:
+    """A staff invitation of an agency the signed-in member administers."""
+    invitation = db.session.get(StaffInvitation, invitation_id)
+    if invitation is None or not may_administer(current_user, invitation.agency_id):
+        abort(404, _("There is no such invitation."))
+    return invitation
 
 
 def staff_appointment_or_404(reference: str) -> Appointment:

@@ -1,4 +1,4 @@
-"""flask seed-demo and flask create-staff."""
+"""flask seed-demo, create-staff, create-agency, purge-documents."""
 
 from pathlib import Path
 
@@ -215,3 +215,46 @@ def test_purge_documents_removes_stored_files_that_no_appointment_names(app, run
     assert result.exit_code == 0 and "Removed 1 stored document(s)" in result.output
     with app.app_context():
         assert (store.exists(kept), store.exists(orphan), store.exists(in_flight)) == (True, False, True)
+
+
+def test_create_agency_creates_it_and_prints_the_admins_invitation_link(app, runner):
+    result = runner.invoke(
+        args=[
+            "create-agency",
+            "--slug=prtc",
+            "--name-es=Compañía de Turismo",
+            "--name-en=Tourism Company",
+            "--admin-email=Jefa@Turismo.example",
+        ]
+    )
+    assert result.exit_code == 0, result.output
+    assert "invited jefa@turismo.example as its admin" in result.output
+    token = result.output.split("/staff/invitation?token=")[1].split()[0]
+    with app.app_context():
+        from app.models import StaffInvitation
+        from app.tokens import hash_token
+
+        agency = db.session.scalar(sa.select(Agency).where(Agency.slug == "prtc"))
+        assert (agency.name_en, agency.timezone) == ("Tourism Company", "America/Puerto_Rico")
+        invitation = db.session.scalar(sa.select(StaffInvitation))
+        assert (invitation.agency_id, invitation.role) == (agency.id, "admin")
+        assert invitation.token_hash == hash_token(token)
+    assert app.test_client().get(f"/staff/invitation?token={token}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--slug=No Spaces"], "lower-case letters, digits and hyphens"),
+        (["--timezone=Mars/Olympus"], "Choose a time zone from the list."),
+        (["--admin-email=a@b"], "Enter a valid email address"),
+        (["--slug=dtop"], "Another agency already uses this short name."),
+        (["--admin-email=clerk@dtop.demo.ventanilla.pr"], "already belongs to a staff account"),
+    ],
+)
+def test_create_agency_refuses_bad_input_clearly_and_creates_nothing(app, runner, seeded, args, message):
+    before = counts(app)
+    defaults = ["--slug=prtc", "--name-es=Turismo", "--name-en=Tourism", "--admin-email=jefa@turismo.example"]
+    result = runner.invoke(args=["create-agency", *defaults, *args])
+    assert result.exit_code != 0 and message in result.output
+    assert counts(app) == before

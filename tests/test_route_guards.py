@@ -17,7 +17,8 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db, socketio
-from app.models import Document
+from app.models import Agency, Document, Staff
+from app.staff_admin import invite_staff
 from tests.support.admin import (
     DTOP_ADMIN,
     DTOP_CLERK,
@@ -84,11 +85,25 @@ GUARDED = {
     "admin.offices": Guarded("dtop", ADMIN_OBJECT),
     "admin.new_office": Guarded("dtop", ADMIN_OBJECT),
     "admin.edit_office": Guarded("dtop", ADMIN_OBJECT),
+    "admin.staff_list": Guarded("dtop", ADMIN_OBJECT),
+    "admin.invite": Guarded("dtop", ADMIN_OBJECT),
+    "admin.staff_member": Guarded("dtop", ADMIN_OBJECT),
+    "admin.staff_role": Guarded("dtop", ADMIN_OBJECT),
+    "admin.staff_active": Guarded("dtop", ADMIN_OBJECT),
+    "admin.invitation_action": Guarded("dtop", ADMIN_OBJECT),
+    # Only a superadmin creates agencies.
+    "admin.new_agency": Guarded("dtop", answers(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED)),
 }
 
 # Under a staff prefix but not walked: the sign-in flow itself and the forgotten-password link
 # (tests/test_auth.py and tests/test_account_security.py cover them), which every visitor must reach.
-SIGN_IN = {"staff.login", "staff.logout", "staff.forgot_password", "staff.reset_password_page"}
+SIGN_IN = {
+    "staff.login",
+    "staff.logout",
+    "staff.forgot_password",
+    "staff.reset_password_page",
+    "staff.accept_invitation_page",  # the invitee's e-mailed link (tests/test_staff_admin.py)
+}
 
 # Open to everyone; what protects them is the unguessable token in their URL or nothing at all.
 PUBLIC = {
@@ -172,6 +187,17 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
         )
         document_id = document.id
         queue_ids = {"service_id": line.service.id, "office_id": line.office.id}
+        turn_id = turn.turn.id
+    with app.test_request_context():
+        dtop = db.session.get(Agency, agency_id(app, "dtop"))
+        invitation, _token = invite_staff(
+            dtop, {"email": "nuevo@example.com", "name": "Nuevo", "role": "clerk", "language": "es"}, None
+        )
+        staff_ids = {
+            "staff_id": db.session.scalar(sa.select(Staff.id).where(Staff.email == DTOP_CLERK)),
+            "invitation_id": invitation.id,
+            "action": "revoke",
+        }
     return {
         "dtop": {
             "reference": booked.appointment.reference,
@@ -180,8 +206,9 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
             "appointment_id": booked.appointment.id,
             "agency_id": agency_id(app, "dtop"),
             "office_id": office_id(app, "cesco-bayamon"),
+            **staff_ids,
         },
-        "retiro": {"turn_id": turn.turn.id, "agency_id": agency_id(app, "retiro"), **queue_ids},
+        "retiro": {"turn_id": turn_id, "agency_id": agency_id(app, "retiro"), **queue_ids},
     }
 
 

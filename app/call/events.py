@@ -26,6 +26,7 @@ from app.calls.presence import Participant, room_for, rooms, staff_room
 from app.extensions import db, socketio
 from app.models import Appointment
 from app.security import staff_may_act_for
+from app.staff_sockets import staff_connections
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_CHAT_CHARS = 1000
@@ -38,6 +39,8 @@ class CallNamespace(Namespace):
         if auth.get("console") is True:
             return self._watch_waiting_room()
         participant = self._authenticate(auth)
+        if participant.role == "clerk":
+            staff_connections.opened(current_user.id, NAMESPACE, request.sid)
         # Every later event of this connection rebuilds a request context from this environ;
         # without the cookie it no longer decodes the signed session each time (~23 % of the
         # relay's CPU in benchmarks/signaling.py). Nothing after connect needs the login.
@@ -61,6 +64,7 @@ class CallNamespace(Namespace):
         if not current_user.is_authenticated or current_user.agency_id is None:
             raise ConnectionRefusedError("not_allowed")
         self.enter_room(request.sid, staff_room(current_user.agency_id))
+        staff_connections.opened(current_user.id, NAMESPACE, request.sid)
 
     def _authenticate(self, auth: dict) -> Participant:
         token = auth.get("token")
@@ -105,6 +109,7 @@ class CallNamespace(Namespace):
             self.emit("start", {}, room=present["clerk"])
 
     def on_disconnect(self, reason=None):
+        staff_connections.closed(NAMESPACE, request.sid)
         participant = rooms.leave(request.sid)
         if participant is None:
             return
@@ -213,7 +218,9 @@ def valid_signal(data) -> bool:
 
 def init_call_events(app) -> None:
     """Register the namespace once (later `socketio.init_app` calls re-register it themselves),
-    and share room membership through Redis when several processes share a message queue."""
+    and share room membership (and the staff's open sockets) through Redis when several processes share a
+    message queue."""
     if not any(handler.namespace == NAMESPACE for handler in socketio.namespace_handlers):
         socketio.on_namespace(CallNamespace(NAMESPACE))
     rooms.use_message_queue(app.config.get("SOCKETIO_MESSAGE_QUEUE"))
+    staff_connections.use_message_queue(app.config.get("SOCKETIO_MESSAGE_QUEUE"))

@@ -26,6 +26,7 @@ from app.notifications.content import (
     render_after_call_email,
     render_email,
     render_running_late,
+    render_staff_email,
     turn_sms_text,
 )
 from app.notifications.outbox import (
@@ -38,6 +39,7 @@ from app.notifications.outbox import (
     queue_outcome,
     queue_result_ready,
     queue_running_late,
+    queue_staff_email,
     queue_turn_sms,
 )
 from app.notifications.senders import (
@@ -95,10 +97,12 @@ __all__ = [
     "queue_outcome",
     "queue_result_ready",
     "queue_running_late",
+    "queue_staff_email",
     "queue_turn_sms",
     "render_after_call_email",
     "render_email",
     "render_running_late",
+    "render_staff_email",
     "saved_emails",
     "send_due",
     "sms_sender_from_config",

@@ -30,6 +30,19 @@ AFTER_CALL_KINDS = ("outcome", "result_ready")
 CALENDAR_METHODS = ("REQUEST", "CANCEL")
 
 
+# --- Staff e-mails (password reset, invitation) ------------------------------------------------
+
+
+def render_staff_email(template: str, language: str, subject, **context: Any) -> tuple[str, str, str]:
+    """(subject, text, html) of `email/<template>.txt|.html` in `language`; `subject` is a lazy
+    string translated there. Read-only."""
+    with force_locale(language):
+        context.update(subject=str(subject), lang=language)
+        text = render_template(f"email/{template}.txt", **context)
+        html = render_template(f"email/{template}.html", **context)
+    return context["subject"], text, html
+
+
 # --- Appointment e-mails ------------------------------------------------------------------------
 
 

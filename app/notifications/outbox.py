@@ -1,5 +1,5 @@
 """Queueing messages in the outbox: an appointment's e-mails and reminders, the after-call
-e-mails, and turn SMS.
+e-mails, turn SMS, and staff e-mails (password reset, invitation).
 
 Every function here adds to the caller's session and never commits: a message is queued in the
 same transaction as the change that causes it. Each message has a `dedupe_key`, so the same
@@ -157,6 +157,30 @@ def _queue_email(
     message.body_text, message.body_html, message.attachments = text, html, attachments
     message.send_after, message.status, message.attempts = send_after, "pending", 0
     message.last_error, message.sent_at = None, None
+    return message
+
+
+# --- Staff e-mails ---------------------------------------------------------------------------------
+
+
+def queue_staff_email(
+    recipient: str, language: str, kind: str, rendered: tuple[str, str, str], send_after: dt.datetime
+) -> OutboxMessage:
+    """Add an e-mail to a staff member (or an invitee) to the caller's session (no commit);
+    `rendered` is content.render_staff_email's."""
+    subject, text, html = rendered
+    message = OutboxMessage(
+        channel="email",
+        recipient=recipient,
+        language=language,
+        kind=kind,
+        subject=subject[:200],
+        body_text=text,
+        body_html=html,
+        attachments=[],
+        send_after=send_after,
+    )
+    db.session.add(message)
     return message
 
 

@@ -3,7 +3,7 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
+from wtforms import EmailField, HiddenField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, ValidationError
 
 from app.forms import free_text, one_of, printable
@@ -62,4 +62,18 @@ class ForgotPasswordForm(FlaskForm):
 
 class ResetPasswordForm(FlaskForm):
     token = HiddenField(validators=[DataRequired(), Length(max=200)])
+    new_password, confirm_password = _new_password_fields()
+
+
+class AcceptInvitationForm(FlaskForm):
+    token = HiddenField(validators=[DataRequired(), Length(max=200)])
+    name = StringField(
+        _l("Your full name"),
+        validators=[
+            DataRequired(_l("Enter your full name.")),
+            printable,
+            Length(min=2, max=120, message=_l("Enter your full name (2 to 120 characters).")),
+        ],
+        filters=[lambda value: " ".join(value.split()) if isinstance(value, str) else value],
+    )
     new_password, confirm_password = _new_password_fields()

@@ -11,6 +11,7 @@ live parts over HTTP, so the page, with or without JavaScript, is the one source
 
 from __future__ import annotations
 
+from flask import request
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, join_room
 
@@ -18,6 +19,7 @@ from app import queue
 from app.extensions import socketio
 from app.queue.live import NAMESPACE, line_room, staff_room, turn_room
 from app.security import staff_may_act_for
+from app.staff_sockets import staff_connections
 from app.tokens import turn_by_status_token
 
 
@@ -28,6 +30,11 @@ class TurnsNamespace(Namespace):
             raise ConnectionRefusedError("unauthorized")
         for room in rooms:
             join_room(room)
+        if current_user.is_authenticated:
+            staff_connections.opened(current_user.id, NAMESPACE, request.sid)
+
+    def on_disconnect(self, reason=None):
+        staff_connections.closed(NAMESPACE, request.sid)
 
     # No other handlers: events a client sends on this namespace are ignored.
 
