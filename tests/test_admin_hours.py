@@ -788,3 +788,48 @@ def test_opening_hours_rows_keep_the_schema_rules(app, seeded):
         with pytest.raises(sa.exc.IntegrityError):
             db.session.commit()
         db.session.rollback()
+
+
+def test_the_migration_turns_days_into_ranges_and_back(tmp_path):
+    """0012: an existing one-day closure keeps its day as first and last; a downgrade writes each
+    range back as one row per day."""
+    from flask_migrate import downgrade, upgrade
+
+    from tests.support.apps import build_app
+
+    app = build_app(tmp_path, f"sqlite:///{tmp_path / 'migrated.sqlite3'}")
+    with app.app_context():
+        upgrade(revision="0011")
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO agency (slug, name_es, name_en, kind, timezone, observes_pr_holidays, "
+                    "created_at) VALUES ('a', 'A', 'A', 'agency', 'America/Puerto_Rico', 1, '2031-01-01')"
+                )
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO closure (agency_id, day, reason_es, reason_en) "
+                    "VALUES (1, '2031-03-10', 'Inventario', 'Stocktaking')"
+                )
+            )
+        upgrade()
+        with db.engine.begin() as connection:
+            rows = connection.execute(sa.text("SELECT first_day, last_day FROM closure")).all()
+            assert [tuple(map(str, row)) for row in rows] == [("2031-03-10", "2031-03-10")]
+            connection.execute(
+                sa.text(
+                    "INSERT INTO closure (agency_id, first_day, last_day, reason_es, reason_en) "
+                    "VALUES (1, '2031-04-01', '2031-04-03', 'Mudanza', 'Moving')"
+                )
+            )
+        downgrade(revision="0011")
+        with db.engine.connect() as connection:
+            days = connection.execute(sa.text("SELECT day, reason_es FROM closure ORDER BY day")).all()
+        assert [(str(day), reason) for day, reason in days] == [
+            ("2031-03-10", "Inventario"),
+            ("2031-04-01", "Mudanza"),
+            ("2031-04-02", "Mudanza"),
+            ("2031-04-03", "Mudanza"),
+        ]
+        db.engine.dispose()

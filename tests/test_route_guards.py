@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db, socketio
-from app.models import Document
+from app.models import Closure, Document
 from tests.support.admin import (
     DTOP_ADMIN,
     DTOP_CLERK,
@@ -84,6 +84,12 @@ GUARDED = {
     "admin.offices": Guarded("dtop", ADMIN_OBJECT),
     "admin.new_office": Guarded("dtop", ADMIN_OBJECT),
     "admin.edit_office": Guarded("dtop", ADMIN_OBJECT),
+    "admin.office_hours": Guarded("dtop", ADMIN_OBJECT),
+    "admin.office_calendar": Guarded("dtop", ADMIN_OBJECT),
+    "admin.closures": Guarded("dtop", ADMIN_OBJECT),
+    "admin.new_closure": Guarded("dtop", ADMIN_OBJECT),
+    # An empty POST deletes nothing (the confirmation is missing), so every role meets the closure.
+    "admin.delete_closure_page": Guarded("dtop", ADMIN_OBJECT),
 }
 
 # Under a staff prefix but not walked: the sign-in flow itself and the forgotten-password link
@@ -172,6 +178,13 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
         )
         document_id = document.id
         queue_ids = {"service_id": line.service.id, "office_id": line.office.id}
+    with app.app_context():
+        closure = Closure(
+            agency_id=agency_id(app, "dtop"), first_day=dt.date(2031, 12, 24), last_day=dt.date(2031, 12, 24)
+        )
+        db.session.add(closure)
+        db.session.commit()
+        closure_id = closure.id
     return {
         "dtop": {
             "reference": booked.appointment.reference,
@@ -180,6 +193,7 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
             "appointment_id": booked.appointment.id,
             "agency_id": agency_id(app, "dtop"),
             "office_id": office_id(app, "cesco-bayamon"),
+            "closure_id": closure_id,
         },
         "retiro": {"turn_id": turn.turn.id, "agency_id": agency_id(app, "retiro"), **queue_ids},
     }
