@@ -80,6 +80,9 @@ def create_closure(
         raise AdminInputError(problems)
     office_id = office.id if office is not None else None
     write_transaction()
+    # One closure is added at a time per agency (SQLite: the write lock; PostgreSQL: the agency's
+    # row), so two admins adding overlapping closures at once cannot both pass the overlap check.
+    db.session.execute(sa.select(Agency.id).where(Agency.id == agency.id).with_for_update())
     clash = _overlapping(agency.id, office_id, first_day, last_day)
     if clash is not None:
         db.session.rollback()
