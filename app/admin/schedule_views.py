@@ -117,7 +117,7 @@ def _agency_office_or_404(agency, office_id: int | None):
     """The office a closure is for (None: the whole agency); another agency's office is no office."""
     if office_id is None:
         return None
-    office = administered_office_or_404(office_id) if office_id > 0 else abort(404)
+    office = administered_office_or_404(office_id)
     if office.agency_id != agency.id:
         abort(404)
     return office
