@@ -29,6 +29,7 @@ from app import (
     web,
 )
 from app.admin import routes as admin_routes
+from app.admin import schedule_views as admin_schedule_routes
 from app.admin import staff_views as admin_staff_routes
 from app.api import routes as api_routes
 from app.booking import routes as booking_routes
@@ -59,6 +60,7 @@ REDACTING_FILTER = RedactingFilter()
 VIEW_MODULES = (
     admin_routes,
     admin_staff_routes,
+    admin_schedule_routes,
     api_routes,
     booking_routes,
     call_routes,

@@ -150,6 +150,9 @@ class Office(Bilingual, db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     # Raised by every administration save: a form carrying an older value is refused (409).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # The same for the office's opening hours (app/opening_hours.py), edited on a page of their
+    # own: saving the hours does not make an open form of the office's details stale.
+    hours_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     agency: Mapped[Agency] = relationship(back_populates="offices")
     services: Mapped[list[Service]] = relationship(
@@ -263,17 +266,25 @@ class OpeningHours(db.Model):
 
 
 class Closure(Bilingual, db.Model):
-    """A one-off closed day, for one office or (office_id NULL) the whole agency."""
+    """Closed days, `first_day` to `last_day` (agency-local dates, both included), for one office or
+    (office_id NULL) the whole agency; the reason is shown to citizens on the closed days."""
 
     __tablename__ = "closure"
-    __table_args__ = (sa.UniqueConstraint("agency_id", "office_id", "day"),)
+    __table_args__ = (sa.CheckConstraint("first_day <= last_day", name="first_day_not_after_last_day"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
     office_id: Mapped[int | None] = mapped_column(sa.ForeignKey("office.id", ondelete="CASCADE"))
-    day: Mapped[dt.date] = mapped_column(sa.Date)
+    first_day: Mapped[dt.date] = mapped_column(sa.Date)
+    last_day: Mapped[dt.date] = mapped_column(sa.Date)
     reason_es: Mapped[str] = mapped_column(sa.String(200), default="")
     reason_en: Mapped[str] = mapped_column(sa.String(200), default="")
+
+    office: Mapped[Office | None] = relationship()
+
+    @property
+    def days(self) -> int:
+        return (self.last_day - self.first_day).days + 1
 
 
 class Staff(UserMixin, db.Model):

@@ -66,13 +66,29 @@ def holiday_name(day: dt.date) -> str | None:
     return "; ".join(names)
 
 
-def closed_reason(day: dt.date, *, observes_holidays: bool, closures: dict[dt.date, str]) -> str | None:
-    """Why the office is closed on `day` (a holiday or a one-off closure), or None if it is not."""
+CLOSURE, HOLIDAY = "closure", "holiday"
+
+
+@dataclass(frozen=True)
+class ClosedDay:
+    """Why an office is closed on a day: `kind` CLOSURE (the admin's) or HOLIDAY, and the reason."""
+
+    kind: str
+    reason: str
+
+
+def why_closed(day: dt.date, *, observes_holidays: bool, closures: dict[dt.date, str]) -> ClosedDay | None:
+    """Why the office is closed on `day`, or None: a closure wins over a holiday."""
     if day in closures:
-        return closures[day] or _("Closed")
-    if observes_holidays:
-        return holiday_name(day)
-    return None
+        return ClosedDay(CLOSURE, closures[day] or _("Closed"))
+    name = holiday_name(day) if observes_holidays else None
+    return ClosedDay(HOLIDAY, name) if name else None
+
+
+def closed_reason(day: dt.date, *, observes_holidays: bool, closures: dict[dt.date, str]) -> str | None:
+    """Why the office is closed on `day` (a holiday or a closure), or None if it is not."""
+    closed = why_closed(day, observes_holidays=observes_holidays, closures=closures)
+    return closed.reason if closed else None
 
 
 def slot_starts(
@@ -252,19 +268,28 @@ def hours_by_office(office_ids: list[int]) -> dict[int, dict[int, list[tuple[dt.
 
 
 def closures_by_office(agency_id: int, office_ids: list[int], first: dt.date, last: dt.date):
-    """{office id: {day: reason}} of the one-off closures between `first` and `last`."""
+    """{office id: {day: reason}} of the closed days between `first` and `last` (closures span a
+    range of days). On a day closed both for the whole agency and for the office, the office's
+    own reason is the one shown."""
     closures: dict[int, dict[dt.date, str]] = {office_id: {} for office_id in office_ids}
     rows = db.session.scalars(
-        sa.select(Closure).where(
+        sa.select(Closure)
+        .where(
             Closure.agency_id == agency_id,
-            Closure.day.between(first, last),
+            Closure.first_day <= last,
+            Closure.last_day >= first,
             sa.or_(Closure.office_id.is_(None), Closure.office_id.in_(office_ids)),
         )
+        .order_by(Closure.office_id.is_not(None), Closure.first_day)
     )
     for row in rows:
         targets = office_ids if row.office_id is None else [row.office_id]
-        for office_id in targets:
-            closures[office_id][row.day] = row.localized("reason")
+        reason = row.localized("reason")
+        day, until = max(row.first_day, first), min(row.last_day, last)
+        while day <= until:
+            for office_id in targets:
+                closures[office_id][day] = reason
+            day += dt.timedelta(days=1)
     return closures
 
 

@@ -26,7 +26,7 @@ from app import accounts, appointments, queue, scheduling, spreadsheets, tokens
 from app.administration import may_administer
 from app.citizens import has_control_characters
 from app.extensions import db
-from app.models import Agency, Appointment, Office, Service, Staff, StaffInvitation, Turn, utcnow
+from app.models import Agency, Appointment, Closure, Office, Service, Staff, StaffInvitation, Turn, utcnow
 from app.security import staff_may_act_for
 
 # When the signed-in staff member's last request came (a UNIX time in the session).
@@ -212,6 +212,14 @@ def administered_invitation_or_404(invitation_id: int) -> StaffInvitation:
     if invitation is None or not may_administer(current_user, invitation.agency_id):
         abort(404, _("There is no such invitation."))
     return invitation
+
+
+def administered_closure_or_404(closure_id: int) -> Closure:
+    """The closure, if the signed-in staff member administers its agency."""
+    closure = db.session.get(Closure, closure_id)
+    if closure is None or not may_administer(current_user, closure.agency_id):
+        abort(404, _("There is no such closure."))
+    return closure
 
 
 def staff_appointment_or_404(reference: str) -> Appointment:

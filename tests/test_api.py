@@ -196,7 +196,13 @@ def test_a_closed_day_says_why_in_the_asked_language(app, client, seeded):
     with app.app_context():
         service = db.session.scalar(sa.select(Service).where(Service.slug == VIDEO))
         db.session.add(
-            Closure(agency_id=service.agency_id, day=day, reason_es="Inventario", reason_en="Stocktaking")
+            Closure(
+                agency_id=service.agency_id,
+                first_day=day,
+                last_day=day,
+                reason_es="Inventario",
+                reason_en="Stocktaking",
+            )
         )
         db.session.commit()
     query = {"from": day.isoformat(), "days": 1}

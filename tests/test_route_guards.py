@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db, socketio
-from app.models import Agency, Document, Staff
+from app.models import Agency, Closure, Document, Staff
 from app.staff_admin import invite_staff
 from tests.support.admin import (
     DTOP_ADMIN,
@@ -93,6 +93,12 @@ GUARDED = {
     "admin.invitation_action": Guarded("dtop", ADMIN_OBJECT),
     # Only a superadmin creates agencies.
     "admin.new_agency": Guarded("dtop", answers(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED)),
+    "admin.office_hours": Guarded("dtop", ADMIN_OBJECT),
+    "admin.office_calendar": Guarded("dtop", ADMIN_OBJECT),
+    "admin.closures": Guarded("dtop", ADMIN_OBJECT),
+    "admin.new_closure": Guarded("dtop", ADMIN_OBJECT),
+    # An empty POST deletes nothing (the confirmation is missing), so every role meets the closure.
+    "admin.delete_closure_page": Guarded("dtop", ADMIN_OBJECT),
 }
 
 # Under a staff prefix but not walked: the sign-in flow itself and the forgotten-password link
@@ -198,6 +204,13 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
             "invitation_id": invitation.id,
             "action": "revoke",
         }
+    with app.app_context():
+        closure = Closure(
+            agency_id=agency_id(app, "dtop"), first_day=dt.date(2031, 12, 24), last_day=dt.date(2031, 12, 24)
+        )
+        db.session.add(closure)
+        db.session.commit()
+        closure_id = closure.id
     return {
         "dtop": {
             "reference": booked.appointment.reference,
@@ -207,6 +220,7 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
             "agency_id": agency_id(app, "dtop"),
             "office_id": office_id(app, "cesco-bayamon"),
             **staff_ids,
+            "closure_id": closure_id,
         },
         "retiro": {"turn_id": turn_id, "agency_id": agency_id(app, "retiro"), **queue_ids},
     }

@@ -149,14 +149,16 @@ def test_one_off_closures_for_an_office_or_the_whole_agency(ctx):
             Closure(
                 agency_id=s.agency_id,
                 office_id=san_juan.id,
-                day=TUESDAY,
+                first_day=TUESDAY,
+                last_day=TUESDAY,
                 reason_es="Fumigación",
                 reason_en="Fumigation",
             ),
             Closure(
                 agency_id=s.agency_id,
                 office_id=None,
-                day=TUESDAY + dt.timedelta(days=1),
+                first_day=TUESDAY + dt.timedelta(days=1),
+                last_day=TUESDAY + dt.timedelta(days=1),
                 reason_es="Adiestramiento",
             ),
         ]

@@ -144,7 +144,8 @@ def test_turns_stop_outside_hours_on_holidays_at_capacity_and_when_the_wait_pass
             db.session.add(
                 Closure(
                     agency_id=service.agency_id,
-                    day=dt.date(2031, 3, 5),
+                    first_day=dt.date(2031, 3, 5),
+                    last_day=dt.date(2031, 3, 5),
                     reason_es="Inventario",
                     reason_en="Stocktaking",
                 )
