@@ -45,6 +45,7 @@ from app.staff import agenda_views as staff_agenda_routes
 from app.staff import appointments as staff_panel_routes
 from app.staff import passwords as staff_password_routes
 from app.staff import routes as staff_routes
+from app.staff import two_factor_views as staff_two_factor_routes
 from app.turns import routes as turn_routes
 from app.turns import staff_routes as queue_console_routes
 from app.turns.events import register_turn_events
@@ -65,6 +66,7 @@ VIEW_MODULES = (
     staff_panel_routes,
     staff_agenda_routes,
     staff_password_routes,
+    staff_two_factor_routes,
     turn_routes,
     queue_console_routes,
 )

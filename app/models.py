@@ -292,6 +292,12 @@ class Staff(UserMixin, db.Model):
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     last_failed_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     locked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Two-factor sign-in (app.two_factor): the TOTP secret once confirmed, the one being set up
+    # until its first code, and the last time step accepted (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(32))
+    totp_pending_secret: Mapped[str | None] = mapped_column(sa.String(32))
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     agency: Mapped[Agency | None] = relationship()
 
@@ -586,3 +592,15 @@ class PasswordReset(db.Model):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     staff: Mapped[Staff] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for a staff member's authenticator, stored as its hash."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
