@@ -85,6 +85,16 @@ def _account_page(form: ProofForm | None = None, error: str | None = None, statu
     ), status
 
 
+def _cannot_change(staff, form: ProofForm):
+    """The answer when a change to two-factor sign-in cannot even be tried: it is off (409), or
+    no password or code came (422); None when it can."""
+    if not two_factor.enrolled(staff):
+        return _account_page(form, _("Two-factor sign-in is not on."), 409)
+    if not form.validate_on_submit():
+        return _refused(form)
+    return None
+
+
 def _refused(form: ProofForm):
     if form.errors:
         return _account_page(form, str(next(iter(form.errors.values()))[0]), 422)
@@ -96,10 +106,8 @@ def _refused(form: ProofForm):
 @staff_required("clerk")
 def two_factor_disable():
     staff, form = current_user._get_current_object(), ProofForm()
-    if not two_factor.enrolled(staff):
-        return _account_page(form, _("Two-factor sign-in is not on."), 409)
-    if not form.validate_on_submit():
-        return _refused(form)
+    if refusal := _cannot_change(staff, form):
+        return refusal
     try:
         two_factor.disable(staff, form.proof.data)
     except two_factor.CodeRefused:
@@ -117,10 +125,8 @@ def two_factor_disable():
 @staff_required("clerk")
 def two_factor_recovery_codes():
     staff, form = current_user._get_current_object(), ProofForm()
-    if not two_factor.enrolled(staff):
-        return _account_page(form, _("Two-factor sign-in is not on."), 409)
-    if not form.validate_on_submit():
-        return _refused(form)
+    if refusal := _cannot_change(staff, form):
+        return refusal
     try:
         codes = two_factor.regenerate_recovery_codes(staff, form.proof.data)
     except two_factor.CodeRefused:
