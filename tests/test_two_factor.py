@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 import zlib
 
 import pyotp
@@ -14,12 +15,12 @@ import pytest
 import sqlalchemy as sa
 
 from app import two_factor
-from app.accounts import set_password
+from app.accounts import create_staff, set_password
 from app.extensions import db
 from app.models import AuditEvent, RecoveryCode, Staff
 from tests.support.admin import DTOP_ADMIN, DTOP_CLERK, audit_events
 from tests.support.apps import demo_app
-from tests.support.two_factor import CODE_PAGE, KNOWN_SECRET, current_code
+from tests.support.two_factor import CODE_PAGE, KNOWN_SECRET, current_code, enrol
 
 ENROL_PAGE = "/staff/two-factor/enrol"
 ENGLISH = {"Accept-Language": "en"}
@@ -422,3 +423,54 @@ def test_reset_two_factor_removes_it_and_ends_the_sessions(app, client, runner, 
 def test_reset_two_factor_of_an_unknown_email_fails(runner, seeded):
     result = runner.invoke(args=["reset-two-factor", "--email", "nadie@example.com"])
     assert result.exit_code != 0 and "There is no account" in result.output
+
+
+# --- Two requests at once ---------------------------------------------------------------------------
+
+
+def _in_another_thread(work) -> None:
+    errors: list[BaseException] = []
+
+    def run():
+        try:
+            work()
+        except BaseException as error:  # re-raised in the test's thread
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and errors == []
+
+
+@pytest.mark.clock(tick=True)
+def test_a_code_spent_by_a_request_racing_this_one_is_refused(any_db_app):
+    """The check is the UPDATE's condition, not a Python comparison: a request that read the
+    account before another spent the same code (or recovery code) still cannot spend it."""
+    app = any_db_app
+    with app.app_context():
+        create_staff("race@ventanilla.pr", "Race Admin", "nube cobre faro tamarindo 2031", "superadmin", None)
+        enrol("race@ventanilla.pr")
+        member = db.session.scalar(sa.select(Staff).where(Staff.email == "race@ventanilla.pr"))
+        recovery = two_factor._replace_recovery_codes(member)[0]
+        db.session.commit()
+    code = pyotp.TOTP(KNOWN_SECRET).now()
+
+    def spend(value):
+        def work():
+            with app.test_request_context():
+                other = db.session.scalar(sa.select(Staff).where(Staff.email == "race@ventanilla.pr"))
+                assert two_factor.accept_code(other, value) is not None
+                db.session.commit()
+
+        return work
+
+    with app.test_request_context():
+        stale = db.session.scalar(sa.select(Staff).where(Staff.email == "race@ventanilla.pr"))
+        assert stale.totp_last_step is None
+        db.session.expunge(stale)  # it keeps what it read, whatever happens next
+        db.session.commit()
+        _in_another_thread(spend(code))
+        _in_another_thread(spend(recovery))
+        assert two_factor.accept_code(stale, code) is None
+        assert two_factor.accept_code(stale, recovery) is None
