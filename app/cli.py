@@ -7,7 +7,7 @@ import datetime as dt
 
 import click
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 
@@ -52,6 +52,10 @@ def seed_demo_command(if_empty: bool) -> None:
         click.echo("\nDemo staff accounts (shown only this once; log in at /staff/login):")
         for email, role, password in report.credentials:
             click.echo(f"  {role:<6} {email:<36} {password}")
+        required = ", ".join(current_app.config["TWO_FACTOR_REQUIRED_ROLES"])
+        if required:
+            click.echo(f"\nAt their first sign-in, accounts with the role {required} set up")
+            click.echo("two-factor sign-in (a TOTP authenticator app on a phone) before anything else.")
 
 
 @click.command("create-staff")

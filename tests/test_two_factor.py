@@ -474,3 +474,10 @@ def test_a_code_spent_by_a_request_racing_this_one_is_refused(any_db_app):
         _in_another_thread(spend(recovery))
         assert two_factor.accept_code(stale, code) is None
         assert two_factor.accept_code(stale, recovery) is None
+
+
+def test_seed_demo_says_the_admins_set_it_up_at_their_first_sign_in(app, runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0
+    assert "accounts with the role admin, superadmin set up" in result.output
+    assert "two-factor sign-in" in result.output

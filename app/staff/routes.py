@@ -139,8 +139,7 @@ def locked_message(locked: AccountLocked) -> str:
         )
     return _(
         "Too many wrong passwords or codes: this account is locked until %(date)s at %(time)s "
-        "(%(zone)s). "
-        "Try again then, or reset your password.",
+        "(%(zone)s). Try again then, or reset your password.",
         date=local_date(locked.until, locked.timezone, "long"),
         time=time,
         zone=place,
