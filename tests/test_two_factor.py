@@ -202,17 +202,8 @@ def test_a_bad_code_is_a_422_that_counts_nothing(app, client, seeded, code, mess
     assert staff(app, DTOP_ADMIN).failed_logins == 0
 
 
-def test_the_password_and_the_code_share_one_rate_limit(tmp_path, demo_database, redis_url):
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
-    app = demo_app(
-        tmp_path,
-        demo_database,
-        RATELIMIT_ENABLED=True,
-        RATELIMIT_STORAGE_URI=redis_url,
-        LOGIN_RATE_LIMIT="3 per minute",
-    )
+def test_the_password_and_the_code_share_one_rate_limit(tmp_path, demo_database):
+    app = demo_app(tmp_path, demo_database, RATELIMIT_ENABLED=True, LOGIN_RATE_LIMIT="3 per minute")
     client = app.test_client()
     assert password_step(client, DTOP_ADMIN, demo_database[1][DTOP_ADMIN]).status_code == 302
     statuses = [client.post(CODE_PAGE, data={"code": "000000"}).status_code for _ in range(3)]
