@@ -150,6 +150,14 @@ class Config:
     PASSWORD_RESET_RATE_LIMIT = os.environ.get("PASSWORD_RESET_RATE_LIMIT", "5 per hour")
     # An e-mailed staff invitation works once, within this many hours (re-sending starts again).
     STAFF_INVITATION_HOURS = _env_int("STAFF_INVITATION_HOURS", 72)
+    # Two-factor sign-in (TOTP): the roles that must set it up at their next sign-in (clerks may
+    # choose to), and how long the step between the password and the code may last.
+    TWO_FACTOR_REQUIRED_ROLES = tuple(
+        role.strip()
+        for role in os.environ.get("TWO_FACTOR_REQUIRED_ROLES", "admin,superadmin").split(",")
+        if role.strip()
+    )
+    TWO_FACTOR_PENDING_MINUTES = _env_int("TWO_FACTOR_PENDING_MINUTES", 5)
     # "Find my appointment" (/manage/find): requests per client address.
     FIND_APPOINTMENT_RATE_LIMIT = os.environ.get("FIND_APPOINTMENT_RATE_LIMIT", "5 per hour")
     API_READ_RATE_LIMIT = os.environ.get("API_READ_RATE_LIMIT", "120 per minute")

@@ -48,6 +48,7 @@ from app.staff import appointments as staff_panel_routes
 from app.staff import invitations as staff_invitation_routes
 from app.staff import passwords as staff_password_routes
 from app.staff import routes as staff_routes
+from app.staff import two_factor_views as staff_two_factor_routes
 from app.turns import routes as turn_routes
 from app.turns import staff_routes as queue_console_routes
 from app.turns.events import register_turn_events
@@ -71,6 +72,7 @@ VIEW_MODULES = (
     staff_agenda_routes,
     staff_password_routes,
     staff_invitation_routes,
+    staff_two_factor_routes,
     turn_routes,
     queue_console_routes,
 )

@@ -1,6 +1,7 @@
 """Staff accounts: signing in (one code path for known and unknown e-mails, the temporary lockout
-after repeated wrong passwords, hashes upgraded to the current argon2 parameters), setting a
-password, and creating an account."""
+after repeated wrong passwords or codes, hashes upgraded to the current argon2 parameters, the
+second step with a code when two-factor sign-in is due), setting a password, and creating an
+account."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import datetime as dt
 import sqlalchemy as sa
 from flask import current_app
 
-from app import audit
+from app import audit, two_factor
 from app.citizens import ContactError, parse_email
 from app.extensions import db
 from app.models import STAFF_ROLES, Agency, PasswordReset, Staff, utcnow
@@ -42,6 +43,8 @@ def authenticate(email: str, password: str) -> Staff | None:
     tells a script which emails belong to staff. After LOGIN_LOCKOUT_FAILURES wrong passwords in
     a row (each within LOGIN_LOCKOUT_MINUTES of the one before) the account is locked for
     LOGIN_LOCKOUT_MINUTES: every attempt then raises AccountLocked, the right password included.
+    When a second step is due (app.two_factor.second_step_due) the right password does not sign
+    in yet: the caller asks for a code (verify_second_step) or for the authenticator to be set up.
     Commits the audit record (and the sign-in time, the failure count, an upgraded hash).
     """
     now = utcnow()
@@ -60,13 +63,52 @@ def authenticate(email: str, password: str) -> Staff | None:
         if staff is not None and staff.locked_until is not None and staff.locked_until > now:
             raise AccountLocked(staff.locked_until, _timezone(staff))
         return None
-    staff.last_login_at = now
-    staff.failed_logins, staff.locked_until = 0, None
     if password_needs_rehash(staff.password_hash):
         staff.password_hash = hash_password(password)
-    audit.record("staff.login", actor=staff, agency_id=staff.agency_id)
+    if two_factor.second_step_due(staff):
+        # Not signed in yet: the failure count stands, so the password cannot be used to wipe
+        # out the wrong codes counted against the account.
+        audit.record("staff.login_password_accepted", actor=staff, agency_id=staff.agency_id)
+    else:
+        _signed_in(staff, now)
     db.session.commit()
     return staff
+
+
+def _signed_in(staff: Staff, now: dt.datetime, **detail) -> None:
+    staff.last_login_at = now
+    staff.failed_logins, staff.locked_until = 0, None
+    audit.record("staff.login", actor=staff, agency_id=staff.agency_id, **detail)
+
+
+def sign_in_after_enrolment(staff: Staff) -> None:
+    """The account set up its authenticator at sign-in, after the right password (its first code
+    was the second step): it is signed in. Commits the audit record and the sign-in time."""
+    _signed_in(staff, utcnow(), second_factor="enrolment")
+    db.session.commit()
+
+
+def verify_second_step(staff: Staff, code: str) -> bool:
+    """The second step of signing in, after the right password: a code from the account's
+    authenticator or a recovery code (app.two_factor.accept_code). A wrong one counts toward the
+    lockout like a wrong password; a locked account raises AccountLocked, the right code
+    included. Commits the audit record (and the sign-in time or the failure count)."""
+    now = utcnow()
+    if staff.locked_until is not None and staff.locked_until > now:
+        audit.record("staff.login_refused_locked", actor=staff, agency_id=staff.agency_id)
+        db.session.commit()
+        raise AccountLocked(staff.locked_until, _timezone(staff))
+    method = two_factor.accept_code(staff, code)
+    if method is None:
+        audit.record("staff.two_factor_failed", actor=staff, agency_id=staff.agency_id)
+        _count_failure(staff, now)
+        db.session.commit()
+        if staff.locked_until is not None and staff.locked_until > now:
+            raise AccountLocked(staff.locked_until, _timezone(staff))
+        return False
+    _signed_in(staff, now, second_factor=method)
+    db.session.commit()
+    return True
 
 
 def _count_failure(staff: Staff, now: dt.datetime) -> None:

@@ -1,5 +1,5 @@
-"""Every flask command: seed-demo, create-staff, create-agency, reset-password, send-due, purge,
-purge-documents, set-service-caps."""
+"""Every flask command: seed-demo, create-staff, create-agency, reset-password, reset-two-factor,
+send-due, purge, purge-documents, set-service-caps."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 
-from app.accounts import StaffError, create_staff, normalize_email, set_password
+from app import two_factor
+from app.accounts import StaffError, create_staff, end_sessions, normalize_email, set_password
 from app.administration import AdminInputError
 from app.booking_caps import UNCHANGED, caps_for, set_service_caps
 from app.booking_drafts import purge_expired_drafts
@@ -30,6 +31,7 @@ def init_cli(app: Flask) -> None:
     app.cli.add_command(create_staff_command)
     app.cli.add_command(create_agency_command)
     app.cli.add_command(reset_password_command)
+    app.cli.add_command(reset_two_factor_command)
     app.cli.add_command(send_due_command)
     app.cli.add_command(purge_documents_command)
     app.cli.add_command(purge_command)
@@ -53,6 +55,10 @@ def seed_demo_command(if_empty: bool) -> None:
         click.echo("\nDemo staff accounts (shown only this once; log in at /staff/login):")
         for email, role, password in report.credentials:
             click.echo(f"  {role:<6} {email:<36} {password}")
+        required = ", ".join(current_app.config["TWO_FACTOR_REQUIRED_ROLES"])
+        if required:
+            click.echo(f"\nAt their first sign-in, accounts with the role {required} set up")
+            click.echo("two-factor sign-in (a TOTP authenticator app on a phone) before anything else.")
 
 
 @click.command("create-staff")
@@ -133,6 +139,21 @@ def reset_password_command(email: str, password: str) -> None:
         except PasswordRefused as error:
             raise click.ClickException(str(error.message)) from None
     click.echo(f"New password set for {staff.email}; its sessions have ended.")
+
+
+@click.command("reset-two-factor")
+@click.option("--email", required=True, help="The staff account's email address.")
+@with_appcontext
+def reset_two_factor_command(email: str) -> None:
+    """Remove a staff account's authenticator and recovery codes (a lost phone): every session of
+    the account ends, and at the next sign-in a role that requires two-factor sign-in sets it up
+    again, after the password."""
+    staff = db.session.scalar(sa.select(Staff).where(Staff.email == normalize_email(email)))
+    if staff is None:
+        raise click.ClickException(f"There is no account with the email {normalize_email(email)}.")
+    two_factor.reset(staff)
+    end_sessions(staff)
+    click.echo(f"Two-factor sign-in removed from {staff.email}; its sessions have ended.")
 
 
 @click.command("purge-documents")

@@ -314,6 +314,12 @@ class Staff(UserMixin, db.Model):
     # Raised by every administration change (role, active): a form carrying an older value is
     # refused (409). Not the mapper's version column: signing in must not make an admin's form stale.
     version: Mapped[int] = mapped_column(default=1, server_default="1")
+    # Two-factor sign-in (app.two_factor): the TOTP secret once confirmed, the one being set up
+    # until its first code, and the last time step accepted (a code is never accepted twice).
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(32))
+    totp_pending_secret: Mapped[str | None] = mapped_column(sa.String(32))
+    totp_enabled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     agency: Mapped[Agency | None] = relationship()
 
@@ -708,3 +714,15 @@ class StaffInvitation(db.Model):
     version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     agency: Mapped[Agency] = relationship()
+
+
+class RecoveryCode(db.Model):
+    """A single-use code that stands in for a staff member's authenticator, stored as its hash."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(sa.ForeignKey("staff.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -22,7 +22,7 @@ from flask_login import current_user, login_user
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.routing import IntegerConverter
 
-from app import accounts, appointments, queue, scheduling, spreadsheets, tokens
+from app import accounts, appointments, queue, scheduling, spreadsheets, tokens, two_factor
 from app.administration import may_administer
 from app.citizens import has_control_characters
 from app.extensions import db
@@ -168,6 +168,11 @@ def staff_of_session(session_id: str) -> Staff | None:
         )
         return None
     staff = accounts.staff_for_session(session_id)
+    if staff is not None and two_factor.missing(staff):
+        # Signed in before its role required a second factor: it sets one up at the next sign-in.
+        session.clear()
+        flash(_("Your account now needs two-factor sign-in. Sign in again to set it up."), "info")
+        return None
     if staff is not None:
         session[STAFF_SEEN_KEY] = now
     return staff

@@ -20,6 +20,7 @@ from tests.support.browser import AXE_SOURCE, CHROMIUM, CHROMIUM_ARGS, open_page
 from tests.support.clock import ENV_VAR, PR, Clock, default_now
 from tests.support.servers import ROOT, start_live_server
 from tests.support.turns import clear_translation_cache, compile_turns_translations
+from tests.support.two_factor import CODE_PAGE, current_code, enrol_required_roles
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -133,7 +134,8 @@ def runner(app):
 
 @pytest.fixture(scope="session")
 def demo_database(tmp_path_factory):
-    """A SQLite file with the demo data, seeded once (argon2 hashing is slow on purpose)."""
+    """A SQLite file with the demo data, seeded once (argon2 hashing is slow on purpose); its admins
+    and superadmins have two-factor sign-in with tests.support.two_factor.KNOWN_SECRET."""
     from app.demo import seed_demo
 
     path = tmp_path_factory.mktemp("demo") / "demo.sqlite3"
@@ -141,6 +143,7 @@ def demo_database(tmp_path_factory):
     with template.app_context():
         db.create_all()
         report = seed_demo()
+        enrol_required_roles()  # as if each admin had set up an app at their first sign-in
         db.engine.dispose()
     return path, {email: password for email, _role, password in report.credentials}
 
@@ -161,8 +164,13 @@ class AuthActions:
         self.credentials = credentials
 
     def login(self, email="clerk@dtop.demo.ventanilla.pr", password=None):
+        """The password, then the code for an account with two-factor sign-in: the last response."""
         password = password if password is not None else self.credentials[email]
-        return self.client.post("/staff/login", data={"email": email, "password": password})
+        response = self.client.post("/staff/login", data={"email": email, "password": password})
+        if response.status_code == 302 and response.headers["Location"].endswith(CODE_PAGE):
+            code = current_code(self.client.application, email)
+            response = self.client.post(CODE_PAGE, data={"code": code})
+        return response
 
     def logout(self):
         return self.client.post("/staff/logout")

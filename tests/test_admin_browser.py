@@ -10,17 +10,20 @@ import pytest
 from tests.support.admin import DTOP_ADMIN, agency_id, office_id
 from tests.support.browser import open_page
 from tests.support.clock import WEDNESDAY_10AM
+from tests.support.two_factor import browser_second_step
 
 pytestmark = [pytest.mark.browser, pytest.mark.clock(at=WEDNESDAY_10AM, tick=True)]
 PHONE, DESKTOP = (390, 844), (1280, 900)
 
 
-def sign_in(page, base_url: str, email: str, password: str) -> None:
+def sign_in(page, app, base_url: str, email: str, password: str) -> None:
+    """The password, then the code of the admin's authenticator (tests/support/two_factor.py)."""
     page.goto(f"{base_url}/staff/login")
     page.locator("#email").fill(email)
     page.locator("#password").fill(password)
     with page.expect_navigation():
         page.locator("#password").press("Enter")
+    browser_second_step(page, base_url, app, email)
 
 
 def admin_pages(app) -> list[str]:
@@ -46,7 +49,7 @@ def test_every_admin_page_passes_axe_and_fits_the_screen(
 ):
     width, height = viewport
     page = open_page(browser, locale=locale, viewport={"width": width, "height": height})
-    sign_in(page, live_server.url, DTOP_ADMIN, seeded[DTOP_ADMIN])
+    sign_in(page, app, live_server.url, DTOP_ADMIN, seeded[DTOP_ADMIN])
     found, wide = {}, {}
     for path in admin_pages(app):
         page.goto(live_server.url + path)
@@ -77,7 +80,7 @@ def test_the_settings_form_is_filled_in_and_sent_with_the_keyboard(app, seeded, 
     page = open_page(
         browser, viewport={"width": PHONE[0], "height": PHONE[1]}, is_mobile=True, has_touch=True
     )
-    sign_in(page, live_server.url, DTOP_ADMIN, seeded[DTOP_ADMIN])
+    sign_in(page, app, live_server.url, DTOP_ADMIN, seeded[DTOP_ADMIN])
     page.goto(live_server.url + admin_pages(app)[1])
     page.locator("#banner_es").focus()
     page.keyboard.press("Control+A")

@@ -41,7 +41,7 @@ def test_the_schedule_pages_pass_axe_and_fit_the_screen(
     booked = book_directly(app, IN_PERSON)  # Monday 10 March, 08:00: shorter Mondays touch it
     width, height = viewport
     page = open_page(browser, locale=locale, viewport={"width": width, "height": height})
-    sign_in(page, live_server.url, DTOP_ADMIN, seeded[DTOP_ADMIN])
+    sign_in(page, app, live_server.url, DTOP_ADMIN, seeded[DTOP_ADMIN])
     pages = schedule_pages(app, closure_id)
     found, wide = {}, {}
 
@@ -85,7 +85,7 @@ def test_the_week_is_filled_in_on_a_phone_and_sent_with_the_keyboard(app, seeded
     page = open_page(
         browser, viewport={"width": PHONE[0], "height": PHONE[1]}, is_mobile=True, has_touch=True
     )
-    sign_in(page, live_server.url, DTOP_ADMIN, seeded[DTOP_ADMIN])
+    sign_in(page, app, live_server.url, DTOP_ADMIN, seeded[DTOP_ADMIN])
     page.goto(f"{live_server.url}/admin/offices/{office_id(app, 'cesco-bayamon')}/hours")
     saturday = page.locator("[data-weekday='5']")
     assert saturday.locator("legend").inner_text().strip() == "Sábado"

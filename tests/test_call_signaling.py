@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Appointment, CallSession
 from tests.support.signaling import ADMIN, CLERK, OTHER_AGENCY_CLERK, Peer, make_appointment, staff_cookie
+from tests.support.two_factor import requests_sign_in
 
 # A live server and real clients: the clock ticks, from the fixed instant; appointments start a few
 # minutes after it (make_appointment), inside their join window.
@@ -42,7 +43,7 @@ def server(app, seeded, live_server):
             peer = Peer(
                 live_server.url,
                 {"appointment": reference},
-                cookie=staff_cookie(live_server.url, email, seeded[email]),
+                cookie=staff_cookie(live_server.url, email, seeded[email], app),
             )
             peers.append(peer)
             return peer
@@ -232,11 +233,7 @@ def test_two_clerks_admitting_at_once_get_one_winner(app, server):
     sessions = []
     for email in (CLERK, ADMIN):
         session = requests.Session()
-        session.post(
-            f"{server.url}/staff/login",
-            data={"email": email, "password": server.credentials[email]},
-            timeout=10,
-        )
+        requests_sign_in(session, server.url, email, server.credentials[email], app)
         sessions.append(session)
     barrier = threading.Barrier(2)
 

@@ -72,6 +72,10 @@ GUARDED = {
     "staff.assign": Guarded("dtop", CLERK_OBJECT),
     # Every staff member's own password (a POST without the current password is refused: 4xx).
     "staff.change_password_page": Guarded("dtop", CLERK_LIST),
+    # Every staff member's own two-factor sign-in (a POST without a password or code: 4xx).
+    "staff.two_factor_page": Guarded("dtop", CLERK_LIST),
+    "staff.two_factor_disable": Guarded("dtop", CLERK_LIST),
+    "staff.two_factor_recovery_codes": Guarded("dtop", CLERK_LIST),
     "turns_staff.index": Guarded("retiro", CLERK_LIST),
     "turns_staff.console": Guarded("retiro", CLERK_OBJECT),
     "turns_staff.call_next": Guarded("retiro", CLERK_OBJECT),
@@ -101,10 +105,14 @@ GUARDED = {
     "admin.delete_closure_page": Guarded("dtop", ADMIN_OBJECT),
 }
 
-# Under a staff prefix but not walked: the sign-in flow itself and the forgotten-password link
-# (tests/test_auth.py and tests/test_account_security.py cover them), which every visitor must reach.
+# Under a staff prefix but not walked: the sign-in flow itself (with its second step and the
+# set-up of an authenticator it may require) and the forgotten-password link (tests/test_auth.py,
+# tests/test_account_security.py and tests/test_two_factor.py cover them), which every visitor
+# must reach.
 SIGN_IN = {
     "staff.login",
+    "staff.login_code",
+    "staff.two_factor_enrol",
     "staff.logout",
     "staff.forgot_password",
     "staff.reset_password_page",

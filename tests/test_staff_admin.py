@@ -37,6 +37,7 @@ from tests.support.apps import build_app
 from tests.support.servers import BIN, ProductionServer, free_port, production_env, run
 from tests.support.signaling import staff_cookie
 from tests.support.turns import retiro_line
+from tests.support.two_factor import browser_second_step
 from tests.support.waiting import poll
 
 GOOD_PASSWORD = "ventana tamarindo coquí faro 77"
@@ -430,7 +431,7 @@ def test_deactivation_closes_the_members_open_sockets(app, seeded, live_server):
         staff_socket(live_server.url, cookie, "/call", {"console": True}),
         staff_socket(live_server.url, cookie, "/turns", queue_auth),
     ]
-    admin_cookie = staff_cookie(live_server.url, RETIRO_ADMIN, seeded[RETIRO_ADMIN])
+    admin_cookie = staff_cookie(live_server.url, RETIRO_ADMIN, seeded[RETIRO_ADMIN], app)
     other = staff_socket(live_server.url, admin_cookie, "/call", {"console": True})
     try:
         clerk = staff_row(app, RETIRO_CLERK)
@@ -630,6 +631,7 @@ def test_the_staff_pages_pass_axe_and_fit_the_screen(
     page.locator("#password").fill(superadmin[1])
     with page.expect_navigation():
         page.locator("#password").press("Enter")
+    browser_second_step(page, live_server.url, app, superadmin[0])
     clerk = staff_row(app, DTOP_CLERK)
     for path in (
         f"/admin/agencies/{dtop}/staff",

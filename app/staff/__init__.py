@@ -1,4 +1,5 @@
-"""The staff console /staff: sign-in, today's agenda, admit, the call screen, the appointment panel."""
+"""The staff console /staff: sign-in (and its two-factor step), today's agenda, admit, the call screen,
+the appointment panel."""
 
 from flask import Blueprint
 

@@ -1,4 +1,5 @@
-"""The staff forms: sign-in, password change and reset, and the outcome of an appointment."""
+"""The staff forms: sign-in and its second step, two-factor settings, password change and reset,
+and the outcome of an appointment."""
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -19,6 +20,26 @@ class LoginForm(FlaskForm):
         validators=[DataRequired(ENTER_BOTH), printable, Length(max=254, message=ENTER_BOTH)],
     )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class CodeForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[
+            DataRequired(_l("Enter the code.")),
+            printable,
+            Length(max=40, message=_l("That code is too long.")),
+        ],
+    )
+
+
+class ProofForm(FlaskForm):
+    """The current password or a code, before a change to two-factor sign-in."""
+
+    proof = PasswordField(
+        _l("Your current password, or a code from your authenticator"),
+        validators=[DataRequired(_l("Enter your current password or a code.")), Length(max=1024)],
+    )
 
 
 class OutcomeForm(FlaskForm):

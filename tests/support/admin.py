@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from app.accounts import create_staff
 from app.extensions import db
 from app.models import Agency, AuditEvent, Office
+from tests.support.two_factor import CODE_PAGE, current_code, enrol
 
 SUPERADMIN = "super@ventanilla.pr"
 SUPERADMIN_PASSWORD = "nube cobre faro tamarindo 2031"
@@ -17,15 +18,22 @@ RETIRO_CLERK = "clerk@retiro.demo.ventanilla.pr"
 
 
 def add_superadmin(app) -> tuple[str, str]:
-    """A superadmin (no agency) in the app's database: (email, password)."""
+    """A superadmin (no agency, two-factor sign-in set up with the known secret) in the app's
+    database: (email, password)."""
     with app.app_context():
         create_staff(SUPERADMIN, "Super Admin", SUPERADMIN_PASSWORD, "superadmin", None)
+        enrol(SUPERADMIN)
     return SUPERADMIN, SUPERADMIN_PASSWORD
 
 
-def sign_in(client, email: str, password: str) -> None:
+def sign_in(client, email: str, password: str):
+    """The password, then (for an account with two-factor sign-in) the code its app shows."""
     response = client.post("/staff/login", data={"email": email, "password": password})
     assert response.status_code == 302, f"{email} could not sign in"
+    if response.headers["Location"].endswith(CODE_PAGE):
+        response = client.post(CODE_PAGE, data={"code": current_code(client.application, email)})
+        assert response.status_code == 302, f"{email} could not pass the second step"
+    return response
 
 
 def agency_id(app, slug: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import threading
 
 import requests
@@ -14,6 +13,7 @@ from app.extensions import db
 from app.models import Appointment, Service, Staff
 from app.security import new_reference
 from app.tokens import new_token
+from tests.support.two_factor import requests_sign_in
 from tests.support.waiting import poll
 
 CLERK = "clerk@dtop.demo.ventanilla.pr"
@@ -119,12 +119,10 @@ class Peer:
         return poll(lambda: not self.client.connected, timeout)
 
 
-def staff_cookie(url, email, password) -> str:
-    """Log in like a browser (with the form's CSRF token, when the server asks for one)."""
+def staff_cookie(url, email, password, app=None) -> str:
+    """Log in like a browser (with the forms' CSRF tokens, when the server asks for them); `app`
+    gives the code of an account with two-factor sign-in."""
     session = requests.Session()
-    form = session.get(f"{url}/staff/login", timeout=10).text
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
-    data = {"email": email, "password": password, **({"csrf_token": token.group(1)} if token else {})}
-    response = session.post(f"{url}/staff/login", data=data, allow_redirects=False, timeout=10)
+    response = requests_sign_in(session, url, email, password, app)
     assert response.status_code == 302, response.text[:300]
     return "; ".join(f"{c.name}={c.value}" for c in session.cookies)
