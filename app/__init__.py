@@ -29,6 +29,7 @@ from app import (
     web,
 )
 from app.admin import routes as admin_routes
+from app.admin import service_views as admin_service_routes
 from app.api import routes as api_routes
 from app.booking import routes as booking_routes
 from app.call import routes as call_routes
@@ -56,6 +57,7 @@ REDACTING_FILTER = RedactingFilter()
 # Each blueprint's package only makes the Blueprint; these modules add its views when imported.
 VIEW_MODULES = (
     admin_routes,
+    admin_service_routes,
     api_routes,
     booking_routes,
     call_routes,

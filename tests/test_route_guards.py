@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db, socketio
-from app.models import Document
+from app.models import Document, DocumentRequirement
 from tests.support.admin import (
     DTOP_ADMIN,
     DTOP_CLERK,
@@ -84,6 +84,14 @@ GUARDED = {
     "admin.offices": Guarded("dtop", ADMIN_OBJECT),
     "admin.new_office": Guarded("dtop", ADMIN_OBJECT),
     "admin.edit_office": Guarded("dtop", ADMIN_OBJECT),
+    "admin.services": Guarded("dtop", ADMIN_OBJECT),
+    "admin.new_service": Guarded("dtop", ADMIN_OBJECT),
+    "admin.edit_service": Guarded("dtop", ADMIN_OBJECT),
+    "admin.new_requirement": Guarded("dtop", ADMIN_OBJECT),
+    "admin.edit_requirement": Guarded("dtop", ADMIN_OBJECT),
+    # An empty POST (no version) removes or moves nothing: 409, so the next role finds it still there.
+    "admin.remove_requirement_page": Guarded("dtop", ADMIN_OBJECT),
+    "admin.move_requirement_page": Guarded("dtop", ADMIN_OBJECT),
 }
 
 # Under a staff prefix but not walked: the sign-in flow itself and the forgotten-password link
@@ -171,6 +179,11 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
             sa.select(Document).where(Document.appointment_id == booked.appointment.id)
         )
         document_id = document.id
+        requirement = db.session.scalar(
+            sa.select(DocumentRequirement).where(
+                DocumentRequirement.service_id == booked.appointment.service_id
+            )
+        )
         queue_ids = {"service_id": line.service.id, "office_id": line.office.id}
     return {
         "dtop": {
@@ -180,6 +193,8 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
             "appointment_id": booked.appointment.id,
             "agency_id": agency_id(app, "dtop"),
             "office_id": office_id(app, "cesco-bayamon"),
+            "service_id": booked.appointment.service_id,
+            "requirement_id": requirement.id,
         },
         "retiro": {"turn_id": turn.turn.id, "agency_id": agency_id(app, "retiro"), **queue_ids},
     }

@@ -1,0 +1,25 @@
+"""service: optimistic version column (two admins editing one service: the second save is refused)
+
+Revision ID: 0012_service_version
+Revises: 0011
+Create Date: 2026-12-03 05:30:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0012_service_version"
+down_revision = "0011"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("service") as batch_op:
+        batch_op.add_column(sa.Column("version", sa.Integer(), server_default="1", nullable=False))
+
+
+def downgrade():
+    with op.batch_alter_table("service") as batch_op:
+        batch_op.drop_column("version")
