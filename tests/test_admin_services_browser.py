@@ -42,7 +42,7 @@ def service_pages(app) -> dict[str, str]:
 def test_every_service_page_passes_axe_and_fits_the_screen(
     app, seeded, live_server, browser, axe, locale, viewport
 ):
-    book_directly(app, VIDEO)  # so that fewer seats shows the impact preview
+    book_directly(app, VIDEO)  # so that taking the service out of service shows the impact preview
     pages = service_pages(app)
     width, height = viewport
     page = open_page(browser, locale=locale, viewport={"width": width, "height": height})
@@ -66,7 +66,7 @@ def test_every_service_page_passes_axe_and_fits_the_screen(
     submit(page)
     check("new document, refused")
     page.goto(live_server.url + pages["service"])
-    page.locator("#capacity_per_slot").fill("1")
+    page.locator("label[for=active]").click()
     with page.expect_navigation():
         page.locator("main form button[type=submit]").first.click()
     assert page.locator("[data-impact]").count() == 1
