@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit, impact
-from app.administration import AdminInputError, StaleVersion, _save, _slug
+from app.administration import AdminInputError, StaleVersion, _create, _save, _slug
 from app.extensions import db, write_transaction
 from app.models import SERVICE_MODES, Agency, Appointment, DocumentRequirement, Service, Staff
 
@@ -142,22 +142,14 @@ def create_service(agency: Agency, values: dict[str, Any], actor: Staff) -> Serv
     """Add a service to the agency and audit it, in one transaction (commits). Raises
     AdminInputError (nothing saved)."""
     values = check_service(agency, values)
-    write_transaction()
-    service = Service(agency_id=agency.id, slug=_free_service_slug(values["name_es"]))
-    for field in SERVICE_FIELDS:
-        setattr(service, field, values[field])
-    db.session.add(service)
-    db.session.flush()
-    audit.record(
+    return _create(
+        lambda: Service(agency_id=agency.id, slug=_free_service_slug(values["name_es"])),
+        values,
+        SERVICE_FIELDS,
+        actor,
         "service.created",
-        actor=actor,
-        agency_id=agency.id,
-        object_type="service",
-        object_id=service.id,
-        changes={field: [None, values[field]] for field in SERVICE_FIELDS},
+        agency.id,
     )
-    db.session.commit()
-    return service
 
 
 def update_service(

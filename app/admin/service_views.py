@@ -95,20 +95,10 @@ def render_service(agency: Agency, service: Service | None, form: ServiceForm, c
 @staff_required("admin")
 def new_requirement(service_id: int):
     service = administered_service_or_404(service_id)
-    if request.method == "GET":
-        form = RequirementForm(version=service.version, data={"max_pages": 10})
-    else:
-        form = RequirementForm()
-    conflict, status = save_form(
-        form, lambda: add_requirement(service, form.requirement(), form.version_number(), current_user)
+    form = (
+        RequirementForm(version=service.version, data={"max_pages": 10}) if request.method == "GET" else None
     )
-    if status == 0:
-        flash(_("The document was added."), "info")
-        return redirect(url_for("admin.edit_service", service_id=service.id))
-    return render_template(
-        "admin/service_requirement.html", service=service, agency=service.agency, requirement=None, form=form,
-        conflict=conflict,
-    ), status  # fmt: skip
+    return requirement_page(service, None, form, add_requirement, _("The document was added."))
 
 
 @bp.route("/requirements/<int:requirement_id>", methods=["GET", "POST"])
@@ -116,15 +106,20 @@ def new_requirement(service_id: int):
 def edit_requirement(requirement_id: int):
     requirement = administered_requirement_or_404(requirement_id)
     service = requirement.service
-    if request.method == "GET":
-        form = RequirementForm(obj=requirement, version=service.version)
-    else:
-        form = RequirementForm()
+    form = RequirementForm(obj=requirement, version=service.version) if request.method == "GET" else None
+    return requirement_page(service, requirement, form, update_requirement, _("The document was saved."))
+
+
+def requirement_page(service: Service, requirement, form: RequirementForm | None, save, saved: str):
+    """A requirement's page: the form (`form` on GET; the posted one otherwise) and its save with
+    `save(service or requirement, values, version, actor)`."""
+    form = form or RequirementForm()
+    target = requirement or service
     conflict, status = save_form(
-        form, lambda: update_requirement(requirement, form.requirement(), form.version_number(), current_user)
+        form, lambda: save(target, form.requirement(), form.version_number(), current_user)
     )
     if status == 0:
-        flash(_("The document was saved."), "info")
+        flash(saved, "info")
         return redirect(url_for("admin.edit_service", service_id=service.id))
     return render_template(
         "admin/service_requirement.html", service=service, agency=service.agency, requirement=requirement,
