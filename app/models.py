@@ -180,6 +180,8 @@ class Service(Bilingual, db.Model):
         sa.CheckConstraint(
             "daily_cap_per_phone IS NULL OR daily_cap_per_phone > 0", name="daily_cap_per_phone_positive"
         ),
+        # Turn numbers must tell an agency's queues apart; services without a prefix are NULL.
+        sa.UniqueConstraint("agency_id", "turn_prefix"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

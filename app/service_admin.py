@@ -55,6 +55,7 @@ TURN_PREFIX = re.compile(r"[A-Z]{1,3}")
 # A requirement's code names its upload field on the booking page and in the API: plain and short.
 REQUIREMENT_CODE = re.compile(r"[a-z][a-z0-9_]{1,39}")
 PHONE_TURN_ONLY = _l("Only same-day phone turns use this. Leave it empty.")
+PREFIX_TAKEN = _l("Another service of the agency uses this prefix. Choose another.")
 
 
 # --- Reading ------------------------------------------------------------------------------------------
@@ -122,7 +123,7 @@ def check_service(agency: Agency, values: dict[str, Any], service: Service | Non
     elif values["turn_prefix"] and not TURN_PREFIX.fullmatch(values["turn_prefix"]):
         errors["turn_prefix"] = _l("Use one to three letters, for example R.")
     elif values["turn_prefix"] and _prefix_taken(agency, values["turn_prefix"], service):
-        errors["turn_prefix"] = _l("Another service of the agency uses this prefix. Choose another.")
+        errors["turn_prefix"] = PREFIX_TAKEN
     ours = {office.id for office in agency.offices}
     if not set(values["office_ids"]) <= ours:
         errors["office_ids"] = _l("Choose among the agency's offices.")
@@ -142,14 +143,17 @@ def create_service(agency: Agency, values: dict[str, Any], actor: Staff) -> Serv
     """Add a service to the agency and audit it, in one transaction (commits). Raises
     AdminInputError (nothing saved)."""
     values = check_service(agency, values)
-    return _create(
-        lambda: Service(agency_id=agency.id, slug=_free_service_slug(values["name_es"])),
-        values,
-        SERVICE_FIELDS,
-        actor,
-        "service.created",
-        agency.id,
-    )
+    try:
+        return _create(
+            lambda: Service(agency_id=agency.id, slug=_free_service_slug(values["name_es"])),
+            values,
+            SERVICE_FIELDS,
+            actor,
+            "service.created",
+            agency.id,
+        )
+    except sa.exc.IntegrityError:
+        raise _taken_meanwhile(agency, values, None) from None
 
 
 def update_service(
@@ -163,18 +167,30 @@ def update_service(
     Raises AdminInputError (nothing saved), StaleVersion when `version` is not the stored one, or
     impact.ChoiceNeeded when the change leaves booked appointments `decision` does not cover."""
     values = check_service(service.agency, values, service)
-    _save(
-        service,
-        values,
-        SERVICE_FIELDS,
-        version,
-        actor,
-        "service.changed",
-        service.agency_id,
-        affected=lambda: affected_by(service, values),
-        decision=decision,
-    )
+    try:
+        _save(
+            service,
+            values,
+            SERVICE_FIELDS,
+            version,
+            actor,
+            "service.changed",
+            service.agency_id,
+            affected=lambda: affected_by(service, values),
+            decision=decision,
+        )
+    except sa.exc.IntegrityError:
+        raise _taken_meanwhile(service.agency, values, service) from None
     return service
+
+
+def _taken_meanwhile(agency: Agency, values: dict[str, Any], service: Service | None) -> Exception:
+    """After a unique constraint refused the write (rolled back here): the turn prefix another
+    admin took since the check, or else (a slug taken at the same instant) a conflict to retry."""
+    db.session.rollback()
+    if values["turn_prefix"] and _prefix_taken(agency, values["turn_prefix"], service):
+        return AdminInputError({"turn_prefix": PREFIX_TAKEN})
+    return StaleVersion()
 
 
 def _free_service_slug(name: str) -> str:

@@ -244,6 +244,31 @@ def test_a_turn_prefix_used_by_another_service_of_the_agency_is_refused(app, cli
     assert save(client, app, PHONE, daily_capacity="100").status_code == 302
 
 
+def test_a_turn_prefix_taken_by_another_admin_since_the_check_is_refused_on_its_field(
+    app, client, seeded, monkeypatch
+):
+    """Two admins give two services the same prefix at once: both pass the check, the database's
+    unique constraint refuses the second write, which is explained like the check would have."""
+    sign_in(client, RETIRO_ADMIN, seeded[RETIRO_ADMIN])
+    form = service_form(
+        app, mode="phone_turn", turn_prefix="R", office_ids=[str(office_id(app, "orientacion-telefonica"))]
+    )
+    answers = iter([False, True])  # the check before the write, then the look after it was refused
+    monkeypatch.setattr(service_admin, "_prefix_taken", lambda *args: next(answers))
+    url = f"/admin/agencies/{agency_id(app, 'retiro')}/services/new"
+    response = client.post(url, data=form, headers={"Accept-Language": "en"})
+    assert response.status_code == 422
+    assert "Another service of the agency uses this prefix." in response.get_data(as_text=True)
+    assert audit_events(app, "service.created") == []
+    with app.app_context():
+        assert (
+            db.session.scalar(
+                sa.select(sa.func.count()).select_from(Service).where(Service.turn_prefix == "R")
+            )
+            == 1
+        )
+
+
 def test_the_same_turn_prefix_in_another_agency_is_fine(app, admin_client):
     form = service_form(app, mode="phone_turn", turn_prefix="R", daily_capacity="10")
     assert (
