@@ -26,7 +26,7 @@ from tests.support.admin import (
     office_id,
     sign_in,
 )
-from tests.support.booking import book_directly, booking_day, free_slots
+from tests.support.booking import availability_query, book_directly, booking_day, free_slots
 
 VIDEO = "certificacion-individuo"  # video, 2 seats a slot, CESCO Remoto, the licence front required
 IN_PERSON = "renovacion-licencia"  # in person, 4 seats, San Juan and Bayamón
@@ -448,6 +448,11 @@ def test_fewer_seats_kept_the_slot_is_full_and_the_appointments_stay(app, admin_
     assert stored_service(app, VIDEO).capacity_per_slot == 1
     assert {appointment(app, b.appointment.id).status for b in (first, second)} == {"booked"}
     assert slot_start not in {slot.start for slot in free_slots(app, VIDEO)}
+    api = app.test_client().get(f"/api/v1/services/{VIDEO}/availability", query_string=availability_query())
+    offered = {
+        dt.datetime.fromisoformat(slot["start"]) for day in api.get_json()["days"] for slot in day["slots"]
+    }
+    assert offered and slot_start not in offered
     # when the first citizen cancels, the slot still holds one: nobody else gets in
     with app.test_request_context():
         from app.appointments import cancel_appointment
