@@ -30,6 +30,7 @@ from app import (
 )
 from app.admin import routes as admin_routes
 from app.admin import schedule_views as admin_schedule_routes
+from app.admin import service_views as admin_service_routes
 from app.admin import staff_views as admin_staff_routes
 from app.api import routes as api_routes
 from app.booking import routes as booking_routes
@@ -62,6 +63,7 @@ VIEW_MODULES = (
     admin_routes,
     admin_staff_routes,
     admin_schedule_routes,
+    admin_service_routes,
     api_routes,
     booking_routes,
     call_routes,

@@ -95,22 +95,14 @@ def update_agency_settings(agency: Agency, values: dict[str, Any], version: int,
 def create_office(agency: Agency, values: dict[str, Any], actor: Staff) -> Office:
     """Add an office to the agency and audit it, in one transaction (commits)."""
     _check_office(values)
-    write_transaction()
-    office = Office(agency_id=agency.id, slug=_free_office_slug(agency, values["name_es"]))
-    for field in OFFICE_FIELDS:
-        setattr(office, field, values[field])
-    db.session.add(office)
-    db.session.flush()
-    audit.record(
+    return _create(
+        lambda: Office(agency_id=agency.id, slug=_free_office_slug(agency, values["name_es"])),
+        values,
+        OFFICE_FIELDS,
+        actor,
         "office.created",
-        actor=actor,
-        agency_id=agency.id,
-        object_type="office",
-        object_id=office.id,
-        changes={field: [None, values[field]] for field in OFFICE_FIELDS},
+        agency.id,
     )
-    db.session.commit()
-    return office
 
 
 def update_office(
@@ -210,3 +202,24 @@ def _save(target, values, fields, version, actor, action, agency_id, *, affected
     except StaleDataError:
         db.session.rollback()
         raise StaleVersion() from None
+
+
+def _create(make, values, fields, actor, action, agency_id):
+    """Add the row `make()` builds under the write lock (a free slug is chosen there) with `fields`
+    of `values`, and audit them as new values; commits. Returns the row."""
+    write_transaction()
+    row = make()
+    for field in fields:
+        setattr(row, field, values[field])
+    db.session.add(row)
+    db.session.flush()
+    audit.record(
+        action,
+        actor=actor,
+        agency_id=agency_id,
+        object_type=type(row).__tablename__,
+        object_id=row.id,
+        changes={field: [None, values[field]] for field in fields},
+    )
+    db.session.commit()
+    return row

@@ -275,6 +275,10 @@ def _claim_seats(appointment: Appointment, service: Service, now: dt.datetime) -
 
 
 def _first_free(used: set[int], limit: int) -> int | None:
+    """The lowest number of 1..limit not in `used`; None when `used` already holds `limit` numbers
+    (those above a limit lowered since, kept by an admin, still count)."""
+    if len(used) >= limit:
+        return None
     return next((number for number in range(1, limit + 1) if number not in used), None)
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask_babel import get_locale
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm.attributes import flag_modified
 
 from app.extensions import db
 from config import LANGUAGES
@@ -182,6 +183,8 @@ class Service(Bilingual, db.Model):
         sa.CheckConstraint(
             "daily_cap_per_phone IS NULL OR daily_cap_per_phone > 0", name="daily_cap_per_phone_positive"
         ),
+        # Turn numbers (R-001) must tell an agency's queues apart; services without a prefix are NULL.
+        sa.UniqueConstraint("agency_id", "turn_prefix"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -204,6 +207,9 @@ class Service(Bilingual, db.Model):
     turn_prefix: Mapped[str | None] = mapped_column(sa.String(4))
     asks_licence_number: Mapped[bool] = mapped_column(default=False)
     active: Mapped[bool] = mapped_column(default=True)
+    # Raised by every administration save, its offices' and document requirements' too: a form
+    # carrying an older value is refused (409).
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     agency: Mapped[Agency] = relationship(back_populates="services")
     offices: Mapped[list[Office]] = relationship(
@@ -222,6 +228,18 @@ class Service(Bilingual, db.Model):
         cascade="all, delete-orphan",
         order_by="DocumentRequirement.position",
     )
+
+    __mapper_args__ = {"version_id_col": version}
+
+    @property
+    def office_ids(self) -> list[int]:
+        """The ids of the offices offering the service (what the admin page edits and audits)."""
+        return [office.id for office in self.offices]
+
+    @office_ids.setter
+    def office_ids(self, ids: list[int]) -> None:
+        self.offices = [db.session.get(Office, office_id) for office_id in sorted(ids)]
+        flag_modified(self, "agency_id")  # the row is written, so its version rises and is checked
 
     def __repr__(self) -> str:
         return f"<Service {self.slug} ({self.mode})>"

@@ -185,12 +185,16 @@ def available_days(
 ) -> list[DayAvailability]:
     """Each day from `first_day` (agency-local) for `days` days, with its bookable slots and seats.
 
-    Slots before the lead time or past the horizon are left out; closed days carry the reason.
+    Slots before the lead time or past the horizon are left out; closed days carry the reason. A
+    service taken out of service, or an office that no longer offers it, has no slots (appointments
+    booked before stay as they are: only new ones are not offered).
     """
     now = now or utcnow()
     zone = agency_zone(service)
     window = booking_window(service, now, zone)
-    offices = [office] if office is not None else list(service.open_offices)
+    offices = list(service.open_offices) if service.active else []
+    if office is not None:
+        offices = [o for o in offices if o.id == office.id]
     office_ids = [o.id for o in offices]
     last_day = first_day + dt.timedelta(days=days - 1)
 

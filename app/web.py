@@ -26,7 +26,18 @@ from app import accounts, appointments, queue, scheduling, spreadsheets, tokens,
 from app.administration import may_administer
 from app.citizens import has_control_characters
 from app.extensions import db
-from app.models import Agency, Appointment, Closure, Office, Service, Staff, StaffInvitation, Turn, utcnow
+from app.models import (
+    Agency,
+    Appointment,
+    Closure,
+    DocumentRequirement,
+    Office,
+    Service,
+    Staff,
+    StaffInvitation,
+    Turn,
+    utcnow,
+)
 from app.security import staff_may_act_for
 
 # When the signed-in staff member's last request came (a UNIX time in the session).
@@ -225,6 +236,22 @@ def administered_closure_or_404(closure_id: int) -> Closure:
     if closure is None or not may_administer(current_user, closure.agency_id):
         abort(404, _("There is no such closure."))
     return closure
+
+
+def administered_service_or_404(service_id: int) -> Service:
+    """The service, if the signed-in staff member administers its agency."""
+    service = db.session.get(Service, service_id)
+    if service is None or not may_administer(current_user, service.agency_id):
+        abort(404, _("There is no such service."))
+    return service
+
+
+def administered_requirement_or_404(requirement_id: int) -> DocumentRequirement:
+    """The document requirement, if the signed-in staff member administers its service's agency."""
+    requirement = db.session.get(DocumentRequirement, requirement_id)
+    if requirement is None or not may_administer(current_user, requirement.service.agency_id):
+        abort(404, _("There is no such document requirement."))
+    return requirement
 
 
 def staff_appointment_or_404(reference: str) -> Appointment:

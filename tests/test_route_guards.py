@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.extensions import db, socketio
-from app.models import Agency, Closure, Document, Staff
+from app.models import Agency, Closure, Document, DocumentRequirement, Staff
 from app.staff_admin import invite_staff
 from tests.support.admin import (
     DTOP_ADMIN,
@@ -103,6 +103,14 @@ GUARDED = {
     "admin.new_closure": Guarded("dtop", ADMIN_OBJECT),
     # An empty POST deletes nothing (the confirmation is missing), so every role meets the closure.
     "admin.delete_closure_page": Guarded("dtop", ADMIN_OBJECT),
+    "admin.services": Guarded("dtop", ADMIN_OBJECT),
+    "admin.new_service": Guarded("dtop", ADMIN_OBJECT),
+    "admin.edit_service": Guarded("dtop", ADMIN_OBJECT),
+    "admin.new_requirement": Guarded("dtop", ADMIN_OBJECT),
+    "admin.edit_requirement": Guarded("dtop", ADMIN_OBJECT),
+    # An empty POST (no version) removes or moves nothing: 409, so the next role finds it still there.
+    "admin.remove_requirement_page": Guarded("dtop", ADMIN_OBJECT),
+    "admin.move_requirement_page": Guarded("dtop", ADMIN_OBJECT),
 }
 
 # Under a staff prefix but not walked: the sign-in flow itself (with its second step and the
@@ -200,6 +208,11 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
             sa.select(Document).where(Document.appointment_id == booked.appointment.id)
         )
         document_id = document.id
+        requirement = db.session.scalar(
+            sa.select(DocumentRequirement).where(
+                DocumentRequirement.service_id == booked.appointment.service_id
+            )
+        )
         queue_ids = {"service_id": line.service.id, "office_id": line.office.id}
         turn_id = turn.turn.id
     with app.test_request_context():
@@ -229,6 +242,8 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
             "office_id": office_id(app, "cesco-bayamon"),
             **staff_ids,
             "closure_id": closure_id,
+            "service_id": booked.appointment.service_id,
+            "requirement_id": requirement.id,
         },
         "retiro": {"turn_id": turn_id, "agency_id": agency_id(app, "retiro"), **queue_ids},
     }
