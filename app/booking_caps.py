@@ -17,6 +17,7 @@ import hmac
 import sqlalchemy as sa
 from flask import current_app
 
+from app import audit
 from app.extensions import db
 from app.models import DailyBookingClaim, Service
 
@@ -93,11 +94,20 @@ UNCHANGED = object()
 
 def set_service_caps(service: Service, *, per_domain=UNCHANGED, per_phone=UNCHANGED) -> dict[str, int]:
     """Set the service's own daily caps (None: back to the setting; UNCHANGED: leave it) and commit.
-    Returns the caps now in force."""
-    if per_domain is not UNCHANGED:
-        service.daily_cap_per_domain = per_domain
-    if per_phone is not UNCHANGED:
-        service.daily_cap_per_phone = per_phone
+    Returns the caps now in force. A change is audited with the old and new values."""
+    changes = {}
+    for name, value in (("daily_cap_per_domain", per_domain), ("daily_cap_per_phone", per_phone)):
+        if value is not UNCHANGED and getattr(service, name) != value:
+            changes[name] = [getattr(service, name), value]
+            setattr(service, name, value)
+    if changes:
+        audit.record(
+            "service.caps_changed",
+            agency_id=service.agency_id,
+            object_type="service",
+            object_id=service.id,
+            changes=changes,
+        )
     db.session.commit()
     return caps_for(service)
 

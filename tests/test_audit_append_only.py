@@ -136,7 +136,5 @@ def test_the_migration_makes_the_log_append_only_and_purge_still_works(migrated_
         )
         # Nothing deleted: the citizens' records are all there, the runs' records added.
         assert set(event_ids) <= set(db.session.scalars(sa.select(AuditEvent.id)))
-        assert db.session.scalar(
-            sa.select(sa.func.count()).where(AuditEvent.action == "retention.run")
-        ) == 3
+        assert db.session.scalar(sa.select(sa.func.count()).where(AuditEvent.action == "retention.run")) == 3
         db.session.rollback()

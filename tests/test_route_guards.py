@@ -48,6 +48,7 @@ CLERK_LIST = answers(LOGIN, ALLOWED, ALLOWED, ALLOWED, ALLOWED)
 # An administration page about one agency or one of its objects.
 ADMIN_OBJECT = answers(LOGIN, FORBIDDEN, ALLOWED, NOT_FOUND, ALLOWED)
 ADMIN_LIST = answers(LOGIN, FORBIDDEN, ALLOWED, ALLOWED, ALLOWED)
+SUPERADMIN_ONLY = answers(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +85,11 @@ GUARDED = {
     "admin.offices": Guarded("dtop", ADMIN_OBJECT),
     "admin.new_office": Guarded("dtop", ADMIN_OBJECT),
     "admin.edit_office": Guarded("dtop", ADMIN_OBJECT),
+    "admin.agency_audit": Guarded("dtop", ADMIN_OBJECT),
+    "admin.agency_audit_csv": Guarded("dtop", ADMIN_OBJECT),
+    # Every agency's log and the site's own (failed sign-ins of unknown e-mails, runs): superadmin only.
+    "admin.site_audit": Guarded("dtop", SUPERADMIN_ONLY),
+    "admin.site_audit_csv": Guarded("dtop", SUPERADMIN_ONLY),
 }
 
 # Under a staff prefix but not walked: the sign-in flow itself and the forgotten-password link
