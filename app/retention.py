@@ -34,6 +34,7 @@ from dataclasses import asdict, dataclass, fields
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 
 from app import audit
 from app.booking_drafts import purge_expired_drafts
@@ -60,6 +61,9 @@ BATCH = 200
 HOUSEKEEPING_AGE = dt.timedelta(hours=24)
 # The purge runs a minute after the in-app loop starts, then every PURGE_INTERVAL_HOURS.
 FIRST_RUN_AFTER_SECONDS = 60
+# The longest an agency may keep documents or personal data (ten years): a limit keeps the cutoff
+# date computable and a typo (36500 for 365) visible.
+MAX_RETENTION_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,29 @@ class Policy:
 
     document_days: int
     personal_data_days: int
+
+
+def retention_errors(document_days: int | None, personal_data_days: int | None) -> dict[str, str]:
+    """What is wrong with an agency's retention days (None: the site's setting), by field: each at
+    least one day and at most MAX_RETENTION_DAYS, and documents (which hold personal data) kept
+    no longer than personal data. Read-only."""
+    errors = {}
+    for name, days in (
+        ("document_retention_days", document_days),
+        ("personal_data_retention_days", personal_data_days),
+    ):
+        if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
+            errors[name] = _l("Enter a number of days from 1 to %(max)d.", max=MAX_RETENTION_DAYS)
+    if not errors:
+        config = current_app.config
+        documents = document_days or config["RETENTION_DOCUMENT_DAYS"]
+        personal = personal_data_days or config["RETENTION_PERSONAL_DATA_DAYS"]
+        if documents > personal:
+            errors["document_retention_days"] = _l(
+                "Documents hold personal data: keep them at most as long as personal data (%(days)d days).",
+                days=personal,
+            )
+    return errors
 
 
 def policy_for(agency) -> Policy:

@@ -576,3 +576,80 @@ def test_a_clerk_opens_an_anonymised_appointment_and_its_purged_document_is_gone
     assert (
         client.get(f"/staff/appointments/{reference}/documents/{document_id}/pages/1.png").status_code == 404
     )
+
+
+# --- Per-agency settings, on the agency settings page -------------------------------------------------
+
+
+def _settings_page(app, seeded, **retention):
+    from tests.support.admin import DTOP_ADMIN, agency_id, sign_in
+    from tests.test_admin import settings_form
+
+    client = app.test_client()
+    sign_in(client, DTOP_ADMIN, seeded[DTOP_ADMIN])
+    path = f"/admin/agencies/{agency_id(app, 'dtop')}/settings"
+    return client, path, settings_form(app, **retention)
+
+
+def test_an_agency_admin_sets_the_retention_days_and_the_purge_follows_them(app, seeded):
+    from tests.support.admin import audit_events
+
+    client, path, form = _settings_page(
+        app, seeded, document_retention_days="7", personal_data_retention_days="60"
+    )
+    page = client.get(path).get_data(as_text=True)
+    assert "Días que se guardan los documentos" in page and "30 días" in page and "365 días" in page
+    assert client.post(path, data=form).status_code == 302
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.slug == "dtop"))
+        assert (agency.document_retention_days, agency.personal_data_retention_days) == (7, 60)
+        assert retention.policy_for(agency) == retention.Policy(document_days=7, personal_data_days=60)
+        db.session.rollback()
+    (change,) = audit_events(app, "agency.settings_changed")
+    assert change.detail["changes"]["document_retention_days"] == [None, 7]
+    assert change.detail["changes"]["personal_data_retention_days"] == [None, 60]
+    # Empty again: back to the site's settings.
+    _client, _path, form = _settings_page(
+        app, seeded, document_retention_days="", personal_data_retention_days=""
+    )
+    assert client.post(path, data=form).status_code == 302
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.slug == "dtop"))
+        assert (agency.document_retention_days, agency.personal_data_retention_days) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "documents,personal,field,message",
+    [
+        ("0", "", "document_retention_days", "Escriba un número de días del 1 al 3650."),
+        ("", "0", "personal_data_retention_days", "Escriba un número de días del 1 al 3650."),
+        ("-5", "", "document_retention_days", "Escriba un número entero de días, o déjelo vacío."),
+        ("7.5", "", "document_retention_days", "Escriba un número entero de días, o déjelo vacío."),
+        ("siete", "", "document_retention_days", "Escriba un número entero de días, o déjelo vacío."),
+        ("", "99999999999", "personal_data_retention_days", "Escriba un número entero de días"),
+        ("", "4000", "personal_data_retention_days", "Escriba un número de días del 1 al 3650."),
+        (
+            "90",
+            "60",
+            "document_retention_days",
+            "guárdelos como máximo lo mismo que los datos personales (60 días)",
+        ),
+        ("400", "", "document_retention_days", "como máximo lo mismo que los datos personales (365 días)"),
+        ("", "20", "document_retention_days", "como máximo lo mismo que los datos personales (20 días)"),
+    ],
+)
+def test_a_refused_retention_is_a_translated_422_and_nothing_changes(
+    app, seeded, documents, personal, field, message
+):
+    client, path, form = _settings_page(
+        app, seeded, document_retention_days=documents, personal_data_retention_days=personal
+    )
+    response = client.post(path, data=form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert f'id="{field}-error"' in page
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.slug == "dtop"))
+        assert (agency.document_retention_days, agency.personal_data_retention_days) == (None, None)
+        assert agency.version == int(form["version"])

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
 
 from app.administration import TIME_ZONES
 from app.citizens import parse_email, parse_phone
@@ -27,6 +27,13 @@ def optional_text(label, max_chars: int) -> StringField:
     return StringField(
         label, validators=[Optional(), printable, Length(max=max_chars, message=WRITE_AT_MOST)]
     )
+
+
+def whole_days(form, field):
+    """Empty (the site's setting) or a whole number of days; app.retention checks the range."""
+    text = str(field.data or "").strip()
+    if text and not (text.isdigit() and len(text) < 7):
+        raise ValidationError(_l("Enter a whole number of days, or leave it empty."))
 
 
 def _strip(value):
@@ -71,6 +78,8 @@ class AgencySettingsForm(VersionedForm):
     )
     banner_es = optional_text(_l("Announcement in Spanish"), 300)
     banner_en = optional_text(_l("Announcement in English"), 300)
+    document_retention_days = StringField(_l("Days documents are kept"), validators=[whole_days])
+    personal_data_retention_days = StringField(_l("Days personal data is kept"), validators=[whole_days])
 
     def settings(self) -> dict:
         values = self.values(
@@ -80,6 +89,8 @@ class AgencySettingsForm(VersionedForm):
         values["contact_phone"] = values["contact_phone"] or None
         values["banner_es"] = self.banner_es.data or ""
         values["banner_en"] = self.banner_en.data or ""
+        for name in ("document_retention_days", "personal_data_retention_days"):
+            values[name] = int(self[name].data) if self[name].data else None  # empty: the site's setting
         return values
 
 
