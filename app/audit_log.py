@@ -95,6 +95,7 @@ DETAIL_NAMES = {
     "staged_uploads_deleted": _l("abandoned uploads deleted"),
     "old_page_images_deleted": _l("old page images deleted"),
     "orphan_documents_deleted": _l("unnamed files deleted"),
+    "past_booking_claims_deleted": _l("daily booking counts of past days deleted"),
     "minutes": _l("minutes"),
     "pages": _l("pages"),
     "rows": _l("rows"),

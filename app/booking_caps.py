@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from app import audit
-from app.extensions import db
+from app.extensions import db, write_transaction
 from app.models import DailyBookingClaim, Service
 
 
@@ -64,6 +64,16 @@ def claim_daily_places(service: Service, day: dt.date, *, email: str, phone: str
         if value and not _claim(service.id, day, kind, _key(kind, value), caps[kind]):
             return kind
     return None
+
+
+def purge_past_claims(before: dt.date) -> int:
+    """Delete the places of every service's days before `before` (retention: a keyed hash of a
+    phone number is still personal data, and a service nobody books any more never clears its
+    own); returns how many. Takes the write lock and commits."""
+    write_transaction()
+    removed = db.session.execute(sa.delete(DailyBookingClaim).where(DailyBookingClaim.day < before)).rowcount
+    db.session.commit()
+    return removed
 
 
 def _claim(service_id: int, day: dt.date, kind: str, key: str, cap: int) -> bool:

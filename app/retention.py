@@ -20,7 +20,8 @@ appointment (`end_at`) or of the turn (`finished_at`, else `queued_at`):
   deleted.
 
 `purge()` also does the housekeeping of `flask purge-documents` (expired booking drafts, abandoned
-staged uploads, page images older than a day, stored files no row names). It works in batches,
+staged uploads, page images older than a day, stored files no row names) and deletes the daily
+booking caps' places of past days (keyed hashes of phone numbers and e-mail domains). It works in batches,
 each in its own write transaction that claims its rows (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite:
 the write lock), so two runs at once share the work and a second run finds nothing to do. Each
 run writes one audit record with its counts, and one per agency that had work.
@@ -37,6 +38,7 @@ from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 
 from app import audit
+from app.booking_caps import purge_past_claims
 from app.booking_drafts import purge_expired_drafts
 from app.documents import discard_renders, purge_orphan_documents, purge_renders, purge_staged, upload_store
 from app.extensions import db, end_read_transaction, write_transaction
@@ -120,6 +122,7 @@ class PurgeReport:
     staged_uploads_deleted: int = 0
     old_page_images_deleted: int = 0
     orphan_documents_deleted: int = 0
+    past_booking_claims_deleted: int = 0
 
     def add(self, other: PurgeReport) -> None:
         for field in fields(self):
@@ -160,6 +163,8 @@ def purge(now: dt.datetime | None = None) -> PurgeReport:
     total.staged_uploads_deleted = purge_staged(HOUSEKEEPING_AGE)
     total.old_page_images_deleted = purge_renders(HOUSEKEEPING_AGE)
     total.orphan_documents_deleted = purge_orphan_documents(HOUSEKEEPING_AGE)
+    # Two days back: yesterday in every time zone has ended, and today's caps stay counted.
+    total.past_booking_claims_deleted = purge_past_claims((now - 2 * HOUSEKEEPING_AGE).date())
     write_transaction()
     audit.record("retention.run", **total.counts())
     for agency_id, report in per_agency.items():

@@ -30,7 +30,9 @@ from app.models import (
     Agency,
     Appointment,
     AuditEvent,
+    BookingDraft,
     CallSession,
+    DailyBookingClaim,
     Document,
     Office,
     OutboxMessage,
@@ -108,7 +110,11 @@ def _appointment(world, service, office, marker, ended_ago, *, status="completed
     world.personal_gone[marker] = personal_gone
     world.personal_gone[appointment.citizen_phone] = personal_gone
     store = upload_store()
-    for source, name in (("citizen", f"{marker}-licencia.pdf"), ("clerk", f"{marker}-resultado.pdf")):
+    for source, name in (
+        ("citizen", f"{marker}-licencia.pdf"),
+        ("clerk", f"{marker}-resultado.pdf"),
+        ("follow_up", f"{marker}-seguimiento.pdf"),  # sent after a "documents missing" outcome
+    ):
         data = b"%PDF-1.4 " + marker.encode() + source.encode()
         key = store.save(data)
         store.save_render(key, 1, 800, b"\x89PNG fake " + key.encode())
@@ -116,7 +122,7 @@ def _appointment(world, service, office, marker, ended_ago, *, status="completed
         db.session.add(
             Document(
                 appointment_id=appointment.id,
-                requirement_code="licence_front" if source == "citizen" else "result",
+                requirement_code="result" if source == "clerk" else "licence_front",
                 source=source,
                 original_name=name,
                 size_bytes=len(data),
@@ -277,6 +283,20 @@ def build_world() -> World:
     _turn(world, service, "lima", 370 * DAY, status="waiting", personal_gone=True, day_number=2)
     _turn(world, service, "mike", 300 * DAY, status="no_answer", personal_gone=False, day_number=3)
     _turn(world, own_service, "november", 61 * DAY, personal_gone=True, day_number=1)
+    # A booking abandoned half-way: its draft holds what the citizen typed so far.
+    db.session.add(
+        BookingDraft(
+            key_hash=_token(),
+            data={"name": "papa-name", "email": "papa-mail@example.com"},
+            expires_at=utcnow() - MINUTE,
+        )
+    )
+    world.personal_gone["papa-mail@example.com"] = True
+    # The daily booking caps' places hold keyed hashes of phone numbers: a past day's go.
+    for day, gone in ((utcnow().date() - 3 * DAY, True), (utcnow().date(), False)):
+        key = _token()
+        db.session.add(DailyBookingClaim(service_id=service.id, day=day, kind="phone", key=key, place=1))
+        world.personal_gone[key] = gone
     db.session.commit()
     return world
 
@@ -412,7 +432,7 @@ def test_no_file_and_no_personal_field_survives_past_its_date_and_statistics_sti
             agencies["defecto"]: 3,
             agencies["propia"]: 1,
         }
-        assert "Deleted 14 document(s)" in result.output and "anonymised 4 appointment(s), 3 turn(s)" in (
+        assert "Deleted 21 document(s)" in result.output and "anonymised 4 appointment(s), 3 turn(s)" in (
             result.output
         )
         assert files_before > files
