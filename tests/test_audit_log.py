@@ -31,7 +31,7 @@ from tests.support.admin import (
     sign_in,
 )
 from tests.support.booking import book_directly
-from tests.support.clock import PR
+from tests.support.clock import PR, WEDNESDAY_10AM
 from tests.support.turns import clerk_named, give_turn, retiro_line
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -348,3 +348,57 @@ def test_the_outcome_of_a_turns_call_is_audited(app, seeded, clock):
     assert closed.object_type == "turn" and closed.object_id == taken.turn.id
     assert closed.agency_id == service_agency and closed.detail == {"outcome": "attended"}
     assert closed.actor_staff_id == clerk_id
+
+
+# --- In Chromium ------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+@pytest.mark.clock(at=WEDNESDAY_10AM, tick=True)
+@pytest.mark.parametrize("locale", ["es-PR", "en-US"])
+@pytest.mark.parametrize("viewport", [(390, 844), (1280, 900)], ids=["phone", "desktop"])
+def test_the_audit_page_passes_axe_and_fits_the_screen(
+    app, seeded, live_server, browser, axe, locale, viewport
+):
+    from tests.support.browser import open_page
+    from tests.test_admin_browser import sign_in as sign_in_page
+
+    booked = book_directly(app)
+    with app.app_context():
+        appointment = db.session.get(Appointment, booked.appointment.id)
+        add_event("document.viewed", object_type="appointment", object_id=appointment.id,
+                  document=appointment.documents[0].id, page=1, source="citizen")  # fmt: skip
+        add_event("agency.settings_changed", actor=DTOP_ADMIN,
+                  changes={"banner_es": ["", "Cerrado el viernes por mantenimiento"]})  # fmt: skip
+        for minute in range(55):
+            add_event("staff.login", at=dt.datetime(2026, 11, 2, 12, minute, tzinfo=dt.UTC))
+    dtop = agency_id(app, "dtop")
+    width, height = viewport
+    page = open_page(browser, locale=locale, viewport={"width": width, "height": height})
+    sign_in_page(page, live_server.url, DTOP_ADMIN, seeded[DTOP_ADMIN])
+    found, wide = {}, {}
+    for name, path in {
+        "entries": f"/admin/agencies/{dtop}/audit",
+        "by reference": f"/admin/agencies/{dtop}/audit?reference={booked.appointment.reference}",
+        "refused": f"/admin/agencies/{dtop}/audit?start=2026-11-20&end=2026-11-01&kind=nope",
+        "nothing found": f"/admin/agencies/{dtop}/audit?start=2020-01-01&end=2020-01-02",
+        "home": "/admin/",
+    }.items():
+        page.goto(live_server.url + path)
+        found[name] = axe(page)
+        if page.evaluate("document.documentElement.scrollWidth") > width:
+            wide[name] = page.evaluate("document.documentElement.scrollWidth")
+    # The filters are sent with the keyboard, and the next page is a link away.
+    page.goto(f"{live_server.url}/admin/agencies/{dtop}/audit")
+    page.locator("#audit-kind").select_option("staff.login")
+    with page.expect_navigation():
+        page.locator("#audit-reference").press("Enter")
+    assert page.locator("[data-action]").count() == 50
+    with page.expect_navigation():
+        page.locator(".usa-pagination__next-page").click()
+    assert page.locator("[data-action]").count() >= 6
+    found["second page"] = axe(page)
+    assert [e for e in page.errors if "status of 422" not in e] == []
+    page.context.close()
+    assert {name: v for name, v in found.items() if v} == {}
+    assert wide == {}
