@@ -528,6 +528,12 @@ class AuditEvent(db.Model):
     """Who did what, when: document views, identity checks, logins, admin changes."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # The audit log's pages: an agency's entries newest first, and everything about one object
+        # (an appointment's reference: who viewed its documents).
+        sa.Index("ix_audit_event_agency_at", "agency_id", "at"),
+        sa.Index("ix_audit_event_object", "object_type", "object_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -199,6 +199,7 @@ def test_a_refused_filter_is_a_translated_422_on_its_field(app, seeded, dtop, ar
         page = response.get_data(as_text=True)
         assert message in page
         assert f'id="audit-{field}-error"' in page and f'href="#audit-{field}"' in page
+        assert f'action="/admin/agencies/{dtop}/audit"' in page  # the filters, sent again, show the page
     with app.app_context():
         assert audit_events(app, "audit.exported") == []
 

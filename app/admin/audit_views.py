@@ -21,7 +21,7 @@ def _query(agency: Agency | None) -> tuple[audit_log.AuditQuery | None, dict[str
         return None, error.fields
 
 
-def _page(agency: Agency | None, export_endpoint: str):
+def _page(agency: Agency | None, page_endpoint: str):
     query, errors = _query(agency)
     page_number = request.args.get("page", "1")
     entries = None
@@ -37,15 +37,16 @@ def _page(agency: Agency | None, export_endpoint: str):
         entries=entries,
         staff_choices=audit_log.staff_choices(agency),
         event_names=audit_log.EVENT_NAMES,
-        export_endpoint=export_endpoint,
+        page_endpoint=page_endpoint,
+        export_endpoint=f"{page_endpoint}_csv",
         timezone=query.timezone if query else None,
     ), 422 if errors else 200
 
 
-def _export(agency: Agency | None, filename: str, export_endpoint: str):
+def _export(agency: Agency | None, filename: str, page_endpoint: str):
     query, _errors = _query(agency)
-    if query is None:
-        return _page(agency, export_endpoint)
+    if query is None:  # the page, with the message on the refused filter
+        return _page(agency, page_endpoint)
     header, rows = audit_log.export_rows(query, current_user)
     return csv_download(filename, header, rows)
 
@@ -54,23 +55,23 @@ def _export(agency: Agency | None, filename: str, export_endpoint: str):
 @staff_required("admin")
 def agency_audit(agency_id: int):
     agency = administered_agency_or_404(agency_id)
-    return _page(agency, "admin.agency_audit_csv")
+    return _page(agency, "admin.agency_audit")
 
 
 @bp.get("/agencies/<int:agency_id>/audit.csv")
 @staff_required("admin")
 def agency_audit_csv(agency_id: int):
     agency = administered_agency_or_404(agency_id)
-    return _export(agency, f"audit-{agency.slug}.csv", "admin.agency_audit_csv")
+    return _export(agency, f"audit-{agency.slug}.csv", "admin.agency_audit")
 
 
 @bp.get("/audit")
 @staff_required("superadmin")
 def site_audit():
-    return _page(None, "admin.site_audit_csv")
+    return _page(None, "admin.site_audit")
 
 
 @bp.get("/audit.csv")
 @staff_required("superadmin")
 def site_audit_csv():
-    return _export(None, "audit.csv", "admin.site_audit_csv")
+    return _export(None, "audit.csv", "admin.site_audit")

@@ -1,4 +1,8 @@
-"""the audit log is append-only in the database
+"""the audit log is append-only in the database, and indexed for its pages
+
+Two indexes serve the audit log viewer (app/audit_log.py): an agency's entries newest first
+(agency_id, at), and every entry about one object (object_type, object_id), which is how a search
+by appointment reference finds who viewed the citizen's documents.
 
 A trigger on audit_event refuses every UPDATE and DELETE (and, on PostgreSQL, TRUNCATE), so no
 code path of the app, no bug and no stray SQL session of the app's role can rewrite or remove
@@ -71,6 +75,8 @@ SQLITE = (
 
 
 def upgrade():
+    op.create_index("ix_audit_event_agency_at", "audit_event", ["agency_id", "at"])
+    op.create_index("ix_audit_event_object", "audit_event", ["object_type", "object_id"])
     dialect = op.get_bind().dialect.name
     for statement in {"postgresql": POSTGRESQL, "sqlite": SQLITE}.get(dialect, ()):
         op.execute(statement)
@@ -85,3 +91,5 @@ def downgrade():
     elif dialect == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS audit_event_no_update")
         op.execute("DROP TRIGGER IF EXISTS audit_event_no_delete")
+    op.drop_index("ix_audit_event_object", table_name="audit_event")
+    op.drop_index("ix_audit_event_agency_at", table_name="audit_event")
