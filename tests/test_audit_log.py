@@ -403,3 +403,43 @@ def test_the_audit_page_passes_axe_and_fits_the_screen(
     page.context.close()
     assert {name: v for name, v in found.items() if v} == {}
     assert wide == {}
+
+
+# --- The queries on both databases -----------------------------------------------------------------
+
+
+def test_the_queries_find_the_same_entries_on_sqlite_and_postgresql(any_db_app):
+    """The pages' queries without the pages: days in the agency's zone, reference, staff, paging."""
+    with any_db_app.test_request_context():
+        agency = Agency(slug="uno", name_es="Uno", name_en="One", timezone="America/Puerto_Rico")
+        other = Agency(slug="dos", name_es="Dos", name_en="Two")
+        db.session.add_all([agency, other])
+        db.session.flush()
+        clerk = Staff(email="c@uno.pr", name="Clerk Uno", password_hash="x", role="clerk", agency=agency)
+        db.session.add(clerk)
+        db.session.commit()
+        late_evening = dt.datetime(2026, 11, 21, 3, 30, tzinfo=dt.UTC)  # 23:30 on the 20th in PR
+        for at, agency_id_, actor, detail in [
+            (late_evening, agency.id, clerk, {"document": 999, "page": 2}),
+            (late_evening + dt.timedelta(days=1), agency.id, None, {}),
+            (late_evening, other.id, None, {}),
+        ]:
+            event = audit.record("document.viewed", actor=actor, agency_id=agency_id_, **detail)
+            event.at, event.object_type, event.object_id = at, "appointment", 41
+        db.session.commit()
+
+        def found(**args) -> list[int]:
+            query = audit_log.parse_query(args, agency, "America/Puerto_Rico")
+            return [entry.at.day for entry in audit_log.find_entries(query, page_size=1).entries]
+
+        assert found(start="2026-11-20", end="2026-11-20") == [21]
+        assert found(start="2026-11-21") == [22]
+        assert found(staff=str(clerk.id)) == [21]
+        whole = audit_log.find_entries(audit_log.parse_query({}, agency, "UTC"), page=2, page_size=1)
+        assert (whole.page, whole.pages, whole.total) == (2, 2, 2)
+        assert whole.entries[0].details == ["Documento 999", "página 2"]
+        header, rows = audit_log.export_rows(audit_log.parse_query({}, None, "UTC"), clerk)
+        assert len(rows) == 3 and rows[0][0] == "2026-11-22 03:30:00"
+        with pytest.raises(audit_log.AuditQueryError) as refused:
+            audit_log.parse_query({"start": "2026-12-01", "end": "2026-11-01", "kind": "x"}, agency, "UTC")
+        assert set(refused.value.fields) == {"end", "kind"}
