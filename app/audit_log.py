@@ -24,6 +24,7 @@ from app import audit
 from app.extensions import db, write_transaction
 from app.models import Agency, Appointment, AuditEvent, Document, DocumentRequirement, Staff
 from app.outcomes import OUTCOME_LABELS, TURN_OUTCOME_LABELS
+from app.scheduling import within_calendar
 
 PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000  # a bigger export: narrow the dates (the page says so)
@@ -221,7 +222,7 @@ def _parse_range(start_text: str, end_text: str, errors: dict[str, str]) -> tupl
                 day = dt.date.fromisoformat(text) if len(text) == 10 else None
             except ValueError:
                 day = None
-            if day is None or day.year < 2000:
+            if day is None or not within_calendar(day):  # year 1 or 9999: no day around it
                 errors[name] = _("Enter the date as year-month-day, for example 2031-03-04.")
                 day = None
         days.append(day)
