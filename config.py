@@ -120,6 +120,10 @@ class Config:
     SOCKET_UNAUTHENTICATED_PER_ADDRESS = _env_int("SOCKET_UNAUTHENTICATED_PER_ADDRESS", 20)
     SOCKET_JOIN_TIMEOUT_SECONDS = _env_int("SOCKET_JOIN_TIMEOUT_SECONDS", 10)
     SOCKET_MAX_CONNECTIONS = _env_int("SOCKET_MAX_CONNECTIONS", 900)
+    # permessage-deflate, which every browser offers: off by default on purpose. Signaling messages
+    # are small and mostly unique; each compressed socket keeps two zlib contexts (~100 KB more per
+    # socket, benchmarks/signaling.py --deflate) and pays zlib's CPU on every frame.
+    SOCKET_WEBSOCKET_COMPRESSION = _env_bool("SOCKET_WEBSOCKET_COMPRESSION", False)
 
     # Prometheus metrics at /metrics: for these addresses (networks allowed), or with
     # `Authorization: Bearer <METRICS_TOKEN>`; anyone else gets a 404.

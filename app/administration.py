@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 
-from app import audit
+from app import audit, impact
 from app.extensions import db, write_transaction
-from app.models import Agency, Office, Staff
+from app.models import Agency, Appointment, Office, Staff
 from app.retention import retention_errors
 from app.security import staff_agency_filter, staff_may_act_for
 
@@ -119,11 +119,35 @@ def create_office(agency: Agency, values: dict[str, Any], actor: Staff) -> Offic
     return office
 
 
-def update_office(office: Office, values: dict[str, Any], version: int, actor: Staff) -> Office:
+def update_office(
+    office: Office,
+    values: dict[str, Any],
+    version: int,
+    actor: Staff,
+    decision: impact.Decision | None = None,
+) -> Office:
     """Save an office's details and audit the change, in one transaction (commits). Raises
-    AdminInputError (nothing saved) or StaleVersion when `version` is not the stored one."""
+    AdminInputError (nothing saved), StaleVersion when `version` is not the stored one, or
+    impact.ChoiceNeeded when closing the office leaves booked appointments `decision` does not
+    cover (nothing saved)."""
     _check_office(values)
-    _save(office, values, OFFICE_FIELDS, version, actor, "office.changed", office.agency_id)
+
+    def affected():
+        if office.active and not values["active"]:
+            return impact.booked_ahead(office.agency_id, Appointment.office_id == office.id)
+        return []
+
+    _save(
+        office,
+        values,
+        OFFICE_FIELDS,
+        version,
+        actor,
+        "office.changed",
+        office.agency_id,
+        affected=affected,
+        decision=decision,
+    )
     return office
 
 
@@ -149,11 +173,15 @@ def _slug(text: str) -> str:
 # --- Saving with a version check and an audit record --------------------------------------------------
 
 
-def _save(target, values, fields, version, actor, action, agency_id) -> None:
+def _save(target, values, fields, version, actor, action, agency_id, *, affected=None, decision=None) -> None:
     """Write `fields` of `values` onto `target` if its version is still `version`, and audit the old
     and new values of what changed; commits. The version is read again inside the write
     transaction, and the mapper's version column makes the UPDATE check it once more, so of two
-    saves racing past the first check only one can win."""
+    saves racing past the first check only one can win.
+
+    `affected`: a function listing the booked appointments the change touches, called under the
+    write lock before the change is applied; they are settled with the admin's `decision`
+    (app.impact.settle: ChoiceNeeded, after a rollback, when it does not cover exactly them)."""
     write_transaction()
     db.session.refresh(target)
     if target.version != version:
@@ -167,6 +195,12 @@ def _save(target, values, fields, version, actor, action, agency_id) -> None:
     if not changes:
         db.session.rollback()
         return
+    if affected is not None:
+        try:
+            impact.settle(affected(), decision, actor, change=action)
+        except impact.ChoiceNeeded:
+            db.session.rollback()
+            raise
     try:  # the UPDATE may be flushed early (autoflush) or at the commit: either way it checks the version
         for field, (_old, new) in changes.items():
             setattr(target, field, new)

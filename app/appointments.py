@@ -128,8 +128,8 @@ def bookable_service(slug: str) -> Service | None:
 def office_for(service: Service, office_id: int | None) -> Office | None:
     """The office where `service` is offered with that id; the only office when none is given."""
     if office_id is None:
-        return service.offices[0] if len(service.offices) == 1 else None
-    return next((office for office in service.offices if office.id == office_id), None)
+        return service.open_offices[0] if len(service.open_offices) == 1 else None
+    return next((office for office in service.open_offices if office.id == office_id), None)
 
 
 def citizen_email(email: str) -> str:
@@ -324,14 +324,35 @@ def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = No
     if not can_change(appointment, now):
         db.session.rollback()
         raise TooLate()
-    appointment.status = "cancelled"
-    appointment.seat = None
-    appointment.citizen_seat = None
-    appointment.cancelled_at = now or utcnow()
-    appointment.calendar_sequence += 1
-    notifications.cancel_pending(appointment)
+    mark_cancelled(appointment, "booked", now or utcnow())
     notifications.queue_cancellation(appointment)
     db.session.commit()
+
+
+def mark_cancelled(appointment: Appointment, from_status: str, now: dt.datetime, **values) -> bool:
+    """Cancel the appointment if it is still `from_status`: seat and citizen place given back, the
+    calendar sequence raised, pending reminders dropped (`values`: more columns to set). False,
+    and nothing changed, when its status moved on meanwhile. Adds to the session; the caller
+    commits (and queues whatever message the cancellation calls for)."""
+    result = db.session.execute(
+        sa.update(Appointment)
+        .where(Appointment.id == appointment.id, Appointment.status == from_status)
+        .values(
+            status="cancelled",
+            seat=None,
+            citizen_seat=None,
+            cancelled_at=now,
+            calendar_sequence=Appointment.calendar_sequence + 1,
+            updated_at=now,
+            **values,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    db.session.refresh(appointment)
+    notifications.cancel_pending(appointment)
+    return True
 
 
 def new_time_for(

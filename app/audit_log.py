@@ -3,8 +3,8 @@ filters (staff member, appointment reference, kind of event, date range in the a
 zone), one page of entries with readable names and details, and the rows of the CSV export.
 
 Read-only, but for the audit record of an export; nothing anywhere edits or deletes an audit
-record (the database refuses it, migration 0012). Filters arrive as the query string's text and are checked
-here, each refusal a translated message on its field (the view answers 422).
+record (the database refuses it, migration 0013). Filters arrive as the query string's text
+and are checked here, each refusal a translated message on its field (the view answers 422).
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ EVENT_NAMES = {
     "appointment.cancelled_at_counter": _l("Cancelled at the counter"),
     "appointment.assigned": _l("Appointment assigned to a clerk"),
     "appointment.links_resent": _l("Links sent again to the citizen"),
+    "appointment.kept_after_change": _l("Appointment kept after a change of the agency's"),
+    "appointment.cancelled_by_agency": _l("Appointment cancelled by the agency"),
     "call.phone_requested": _l("Citizen asked to be phoned"),
     "call.running_late": _l("Citizen told the clerk is running late"),
     "turn.outcome": _l("Turn closed"),
@@ -105,6 +107,7 @@ DETAIL_NAMES = {
     "start": _l("from"),
     "end": _l("to"),
     "staff": _l("staff member number"),
+    "message": _l("message to the citizen"),
 }
 
 
@@ -379,6 +382,8 @@ def _details(detail: dict[str, Any], documents: dict[int, str]) -> list[str]:
             shown.append(documents.get(value, _("Document %(number)s", number=value)))
         elif key == "page":
             shown.append(_("page %(number)s", number=value))
+        elif key == "change" and value in EVENT_NAMES:  # what made the agency keep or cancel it
+            shown.append(str(EVENT_NAMES[value]))
         elif key == "outcome":
             shown.append(str(OUTCOME_LABELS.get(value) or TURN_OUTCOME_LABELS.get(value) or value))
         elif key in DETAIL_NAMES:

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app import audit, notifications
+from app.appointments import mark_cancelled
 from app.calls.sessions import end_session
 from app.extensions import db, write_transaction
 from app.models import ACTIVE_APPOINTMENT_STATUSES, Appointment, Staff, utcnow
@@ -114,24 +115,9 @@ def close_in_transaction(
 def cancel_checked_in(appointment: Appointment, staff: Staff, now: dt.datetime) -> bool:
     """A checked-in visitor whose turn was cancelled: the appointment is cancelled and both its seats
     are freed; False when it was not checked in. Adds to the session; the caller commits."""
-    result = db.session.execute(
-        sa.update(Appointment)
-        .where(Appointment.id == appointment.id, Appointment.status == "checked_in")
-        .values(
-            status="cancelled",
-            seat=None,
-            citizen_seat=None,
-            cancelled_at=now,
-            clerk_id=staff.id,
-            updated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
+    if not mark_cancelled(appointment, "checked_in", now, clerk_id=staff.id):
         return False
-    db.session.refresh(appointment)
     audit.record_for_appointment("appointment.cancelled_at_counter", appointment, staff)
-    notifications.cancel_pending(appointment)
     return True
 
 

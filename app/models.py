@@ -206,6 +206,14 @@ class Service(Bilingual, db.Model):
     offices: Mapped[list[Office]] = relationship(
         secondary=service_office, back_populates="services", order_by="Office.id"
     )
+    # What citizens see and book: the offices offering the service that are open (active).
+    open_offices: Mapped[list[Office]] = relationship(
+        secondary=service_office,
+        primaryjoin="Service.id == service_office.c.service_id",
+        secondaryjoin="and_(Office.id == service_office.c.office_id, Office.active.is_(True))",
+        order_by="Office.id",
+        viewonly=True,
+    )
     requirements: Mapped[list[DocumentRequirement]] = relationship(
         back_populates="service",
         cascade="all, delete-orphan",
@@ -370,6 +378,76 @@ class Appointment(db.Model):
     clerk: Mapped[Staff | None] = relationship(foreign_keys=[clerk_id])
     identity_verified_by: Mapped[Staff | None] = relationship(foreign_keys=[identity_verified_by_id])
     documents: Mapped[list[Document]] = relationship(back_populates="appointment", order_by="Document.id")
+
+
+class SlotUsage(db.Model):
+    """Seats taken per slot (service, office, start): what availability reads instead of counting
+    appointments, so a month's calendar costs the same with 100 or 100,000 bookings. Kept by the
+    database itself (SLOT_USAGE_TRIGGERS on appointment: a seat taken counts +1, given back −1),
+    so every path that books, cancels or moves an appointment keeps it right, and concurrent
+    bookings of one slot serialise on its row."""
+
+    __tablename__ = "slot_usage"
+    __table_args__ = (sa.CheckConstraint("taken >= 0", name="taken_not_negative"),)
+
+    service_id: Mapped[int] = mapped_column(sa.ForeignKey("service.id"), primary_key=True)
+    office_id: Mapped[int] = mapped_column(sa.ForeignKey("office.id"), primary_key=True)
+    start_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    taken: Mapped[int] = mapped_column(default=0)
+
+
+_SLOT_KEY = "service_id = {row}.service_id AND office_id = {row}.office_id AND start_at = {row}.start_at"
+_SLOT_COUNTED_COLUMNS = "seat, service_id, office_id, start_at"
+SLOT_USAGE_TRIGGERS = {
+    "sqlite": [
+        """CREATE TRIGGER slot_usage_insert AFTER INSERT ON appointment WHEN NEW.seat IS NOT NULL
+BEGIN
+  INSERT INTO slot_usage (service_id, office_id, start_at, taken)
+  VALUES (NEW.service_id, NEW.office_id, NEW.start_at, 1)
+  ON CONFLICT (service_id, office_id, start_at) DO UPDATE SET taken = taken + 1;
+END""",
+        f"""CREATE TRIGGER slot_usage_update AFTER UPDATE OF {_SLOT_COUNTED_COLUMNS} ON appointment
+BEGIN
+  UPDATE slot_usage SET taken = taken - 1 WHERE OLD.seat IS NOT NULL AND {_SLOT_KEY.format(row="OLD")};
+  INSERT INTO slot_usage (service_id, office_id, start_at, taken)
+  SELECT NEW.service_id, NEW.office_id, NEW.start_at, 1 WHERE NEW.seat IS NOT NULL
+  ON CONFLICT (service_id, office_id, start_at) DO UPDATE SET taken = taken + 1;
+END""",
+        f"""CREATE TRIGGER slot_usage_delete AFTER DELETE ON appointment WHEN OLD.seat IS NOT NULL
+BEGIN
+  UPDATE slot_usage SET taken = taken - 1 WHERE {_SLOT_KEY.format(row="OLD")};
+END""",
+    ],
+    "postgresql": [
+        f"""CREATE OR REPLACE FUNCTION slot_usage_count() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP <> 'INSERT' THEN
+    IF OLD.seat IS NOT NULL THEN
+      UPDATE slot_usage SET taken = taken - 1 WHERE {_SLOT_KEY.format(row="OLD")};
+    END IF;
+  END IF;
+  IF TG_OP <> 'DELETE' THEN
+    IF NEW.seat IS NOT NULL THEN
+      INSERT INTO slot_usage (service_id, office_id, start_at, taken)
+      VALUES (NEW.service_id, NEW.office_id, NEW.start_at, 1)
+      ON CONFLICT (service_id, office_id, start_at) DO UPDATE SET taken = slot_usage.taken + 1;
+    END IF;
+  END IF;
+  RETURN NULL;
+END $$""",
+        f"""CREATE TRIGGER slot_usage_count
+AFTER INSERT OR DELETE OR UPDATE OF {_SLOT_COUNTED_COLUMNS} ON appointment
+FOR EACH ROW EXECUTE FUNCTION slot_usage_count()""",
+    ],
+}
+
+
+@sa.event.listens_for(db.Model.metadata, "after_create")
+def _create_slot_usage_triggers(_metadata, connection, **_kw) -> None:
+    """`db.create_all()` (tests, `flask seed-demo` on a new file) gets the triggers the migration
+    creates."""
+    for statement in SLOT_USAGE_TRIGGERS.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
 
 
 class Document(db.Model):
@@ -546,7 +624,7 @@ class AuditEvent(db.Model):
     detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
 
-# The audit log is append-only in the database itself (migration 0012): an UPDATE or DELETE of
+# The audit log is append-only in the database itself (migration 0013): an UPDATE or DELETE of
 # audit_event is refused by a trigger, except the one change retention makes (app/retention.py):
 # blanking the address of a citizen's own action, with every other column unchanged. Created with
 # the table by create_all too, so the tests' databases refuse what a migrated one refuses.

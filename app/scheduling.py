@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.extensions import db
-from app.models import Appointment, Closure, Office, OpeningHours, Service, utcnow
+from app.models import Closure, Office, OpeningHours, Service, SlotUsage, utcnow
 
 UTC = dt.UTC
 
@@ -174,7 +174,7 @@ def available_days(
     now = now or utcnow()
     zone = agency_zone(service)
     window = booking_window(service, now, zone)
-    offices = [office] if office is not None else list(service.offices)
+    offices = [office] if office is not None else list(service.open_offices)
     office_ids = [o.id for o in offices]
     last_day = first_day + dt.timedelta(days=days - 1)
 
@@ -271,17 +271,17 @@ def closures_by_office(agency_id: int, office_ids: list[int], first: dt.date, la
 def _taken_seats(
     service_id: int, office_ids: list[int], first: dt.date, last: dt.date, zone: ZoneInfo
 ) -> dict[tuple[int, dt.datetime], int]:
+    """Seats taken per (office, start) in the days, from the per-slot counters (SlotUsage): one row
+    per slot that has bookings, however many appointments there are."""
     start = dt.datetime.combine(first, dt.time.min, zone)
     end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min, zone)
     rows = db.session.execute(
-        sa.select(Appointment.office_id, Appointment.start_at, sa.func.count())
-        .where(
-            Appointment.service_id == service_id,
-            Appointment.office_id.in_(office_ids),
-            Appointment.start_at >= start,
-            Appointment.start_at < end,
-            Appointment.seat.is_not(None),
+        sa.select(SlotUsage.office_id, SlotUsage.start_at, SlotUsage.taken).where(
+            SlotUsage.service_id == service_id,
+            SlotUsage.office_id.in_(office_ids),
+            SlotUsage.start_at >= start,
+            SlotUsage.start_at < end,
+            SlotUsage.taken > 0,
         )
-        .group_by(Appointment.office_id, Appointment.start_at)
     )
-    return {(office_id, start_at): count for office_id, start_at, count in rows}
+    return {(office_id, start_at): taken for office_id, start_at, taken in rows}

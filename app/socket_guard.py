@@ -128,6 +128,7 @@ class SocketGuard:
         self.per_address = config["SOCKET_UNAUTHENTICATED_PER_ADDRESS"]
         self.join_timeout = config["SOCKET_JOIN_TIMEOUT_SECONDS"]
         self.max_connections = config["SOCKET_MAX_CONNECTIONS"]
+        self.compression = config["SOCKET_WEBSOCKET_COMPRESSION"]
         self.clients: dict[str, Client] = {}
         self._lock = threading.Lock()
         handlers = server.eio.handlers
@@ -141,10 +142,14 @@ class SocketGuard:
     def wrap(self, wsgi_app):
         """WSGI middleware: the raw socket of every WebSocket is read through a `ThrottledSocket`
         (gunicorn's and Werkzeug's, which the WebSocket library reads), and an upgrade from
-        long-polling is tied to its connection (`sid` in the query), so it can be cut off too."""
+        long-polling is tied to its connection (`sid` in the query), so it can be cut off too.
+        Unless SOCKET_WEBSOCKET_COMPRESSION, the client's offer of permessage-deflate is dropped
+        before the handshake (simple-websocket accepts it whenever it is offered)."""
 
         def middleware(environ, start_response):
             if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
+                if not self.compression:
+                    environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
                 for key in ("gunicorn.socket", "werkzeug.socket"):
                     if key in environ:
                         environ[key] = transport = ThrottledSocket(

@@ -1,8 +1,9 @@
 """How the /call signaling relay holds up: relay latency, messages/s at saturation, CPU and memory.
 
-    .venv/bin/python benchmarks/signaling.py [--modes threading gevent baseline] [--rooms 10 100 500]
-        [--light-rate 100] [--light-seconds 10] [--saturation-seconds 15] [--inflight 64]
-        [--sdp-every 8] [--db sqlite|postgres] [--deflate] [--profile] [--rounds 1]
+    .venv/bin/python benchmarks/signaling.py [--modes threading gevent baseline peerjs]
+        [--rooms 10 100 500] [--light-rate 100] [--light-seconds 10] [--saturation-seconds 15]
+        [--inflight 64] [--sdp-every 8] [--db sqlite|postgres] [--deflate] [--profile] [--rounds 1]
+        [--json FILE] [--idle-sockets N]
 
 Sets up a fresh database (SQLite file in a temp dir, or `--db postgres`: `ventanilla_bench_<random>`
 on 127.0.0.1, dropped at the end) with `db.create_all()`, the demo data, and max(--rooms) + 1 video
@@ -17,7 +18,14 @@ clerk socket. Then, for each mode and room count, a fresh server on a free port 
 - `baseline`: a naive Flask-SocketIO relay defined in this file (`benchmarks.signaling:naive_app`:
   pair two sockets by a key, `emit("signal", data, to=other)`, same `async_handlers=False`), under the
   same gunicorn command and gevent worker. It is PERFORMANCE.md's "Flask-SocketIO, gevent" row,
-  measured in the same run, so ratios against it are like-for-like.
+  measured in the same run, so ratios against it are like-for-like;
+- `peerjs`: the PeerJS server (npm `peer`, pinned in package.json's devDependencies, installed by
+  `make test`'s `npm ci`) under Node.js, `--key peerjs --path /`: what a WebRTC developer would pick
+  instead. Driven by the same client, payload mix and phases, in its own wire protocol
+  (`/peerjs?key=&id=&token=`, `{"type": "OFFER" | "CANDIDATE", "dst", "payload"}`, a HEARTBEAT
+  every 5 s); the pair is ready when both sides got OPEN. The ratio table pairs every mode with
+  PeerJS and with the naive relay of the same round, and `--json FILE` writes one object per mode
+  and room count (msgs/s, CPU µs/msg, KB/socket, latency p50/p99 light and saturated, sent, lost).
 
 Every server runs with VENTANILLA_ENV=production, RATELIMIT_ENABLED=false and CALL_SIGNAL_RATE /
 CALL_SIGNAL_BURST raised to 1,000,000 so the per-connection token bucket never drops a message (the
@@ -31,6 +39,10 @@ clerk gets `start`. Each `signal` carries `bench=<phase>,<seq>,<perf_counter>;` 
 string or the SDP; the receiver (same process, same clock) takes the latency. Messages alternate:
 every `--sdp-every`-th one is a ~4 KB `{"description": {"type": "offer", "sdp"}}`, the rest ~200 B
 `{"candidate": {"candidate", "sdpMid": "0", "sdpMLineIndex": 0}}` (sizes of the JSON payload).
+
+`--idle-sockets N`: after the rooms connect, N citizens of booked appointments (no clerk) join
+their waiting rooms and stay connected and silent through the light and saturated phases (PeerJS:
+N open peers); the table adds how many connected and the server's memory per idle socket.
 
 Phases per level, each with a hard time cap:
 1. warm-up pair (an extra appointment): connect, a few messages, disconnect; RSS with 0 sockets;
@@ -107,14 +119,15 @@ SIGNAL_LIMIT = "1000000"  # CALL_SIGNAL_RATE and CALL_SIGNAL_BURST for the bench
 CANDIDATE_BYTES = 200
 SDP_BYTES = 4096
 PHASE_WARMUP, PHASE_LIGHT, PHASE_SATURATION, PHASE_PROFILE = 0, 1, 2, 3
-MODES = ("threading", "gevent", "baseline")
+MODES = ("threading", "gevent", "baseline", "peerjs")
+PEERJS_KEY = "peerjs"
+PEERJS_HEARTBEAT_SECONDS = 5  # what the PeerJS client library sends
 
-# PERFORMANCE.md, 500 rooms (1,000 sockets), one process: msgs/s, CPU µs per message, KB per socket.
+# PERFORMANCE.md, quiet machine, 500 rooms (1,000 sockets), one process: msgs/s, CPU µs/msg, KB/socket.
 REFERENCE = {
-    "PeerJS server (Node.js)": (8600, 100, 13),
-    "raw websockets relay, Python asyncio": (6700, 140, 16),
-    "Flask-SocketIO, gevent (gunicorn -k gevent)": (1400, 700, 67),
-    "Flask-SocketIO, eventlet": (770, 1300, 61),
+    "PeerJS server (Node.js)": (22600, 24, 13),
+    "raw websockets relay, Python asyncio": (18600, 41, 16),
+    "Flask-SocketIO, gevent (gunicorn -k gevent)": (4200, 236, 67),
 }
 
 # Settings that would point a child process at shared services or change its shape.
@@ -335,10 +348,12 @@ class Setup:
     database_url: str
     password: str
     appointments: list[tuple[str, str]]  # (reference, join token)
+    waiting: list[str] = field(default_factory=list)  # join tokens of booked appointments, no clerk
 
 
-def prepare_database(database_url: str, tmp: Path, count: int) -> Setup:
-    """Demo data plus `count` video appointments in their join window, in_call, the demo clerk's."""
+def prepare_database(database_url: str, tmp: Path, count: int, waiting: int = 0) -> Setup:
+    """Demo data plus `count` video appointments in their join window, in_call, the demo clerk's,
+    and `waiting` more only booked (their citizens sit in the waiting room: `--idle-sockets`)."""
     import datetime as dt
 
     import sqlalchemy as sa
@@ -361,14 +376,14 @@ def prepare_database(database_url: str, tmp: Path, count: int) -> Setup:
         ),
     )
     app = create_app(config)
-    appointments = []
+    appointments, waiting_tokens = [], []
     with app.app_context():
         db.create_all()
         credentials = {email: password for email, _role, password in seed_demo().credentials}
         service = db.session.scalar(sa.select(Service).where(Service.slug == SERVICE))
         clerk = db.session.scalar(sa.select(Staff).where(Staff.email == CLERK))
         start = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(minutes=5)
-        for n in range(count):
+        for n in range(count + waiting):
             token, token_hash = new_token()
             reference = new_reference(service.agency.slug)
             db.session.add(
@@ -378,20 +393,25 @@ def prepare_database(database_url: str, tmp: Path, count: int) -> Setup:
                     office=service.offices[0],
                     start_at=start,
                     end_at=start + dt.timedelta(minutes=20),
-                    status="in_call",
+                    status="in_call" if n < count else "booked",
                     seat=n + 1,
                     citizen_name="Ciudadana de Prueba",
                     citizen_email=f"bench-{n}@example.com",
                     citizen_phone="+17875550100",
                     join_token_hash=token_hash,
                     manage_token_hash=new_token()[1],
-                    clerk=clerk,
+                    clerk=clerk if n < count else None,
                 )
             )
-            appointments.append((reference, token))
+            if n < count:
+                appointments.append((reference, token))
+            else:
+                waiting_tokens.append(token)
+            if n % 1000 == 999:
+                db.session.flush()
         db.session.commit()
         db.engine.dispose()
-    return Setup(database_url, credentials[CLERK], appointments)
+    return Setup(database_url, credentials[CLERK], appointments, waiting_tokens)
 
 
 def server_env(
@@ -441,6 +461,13 @@ class Server:
             args = [sys.executable, str(Path(__file__).resolve()), "--serve-threading", str(port)]
         elif mode == "boot":  # the container's entry point: migrations, then gunicorn
             args = ["./boot.sh"]
+        elif mode == "peerjs":  # npm `peer` (a devDependency), its own CLI, one Node.js process
+            args = [
+                "node",
+                str(ROOT / "node_modules/peer/dist/bin/peerjs.js"),
+                *("--port", str(port), "--host", HOST, "--key", PEERJS_KEY, "--path", "/"),
+                *("--concurrent_limit", env["WORKER_CONNECTIONS"]),
+            ]
         else:
             target = (
                 "benchmarks.signaling:naive_app"
@@ -468,7 +495,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise SystemExit(f"{self.mode} server exited before it was healthy{self.logs()}")
             try:
-                if requests.get(f"{self.base_url}/healthz", timeout=5).status_code == 200:
+                health = "/" if self.mode == "peerjs" else "/healthz"  # PeerJS answers its name at /
+                if requests.get(f"{self.base_url}{health}", timeout=5).status_code == 200:
                     return
             except requests.RequestException:
                 pass
@@ -579,7 +607,7 @@ class SocketIOConnection(asyncio.Protocol):
         self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [
-            "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1",
+            f"GET {self.target()} HTTP/1.1",
             f"Host: {HOST}:{self.peer.bench.port}",
             "Upgrade: websocket",
             "Connection: Upgrade",
@@ -592,6 +620,9 @@ class SocketIOConnection(asyncio.Protocol):
         if self.cookie:
             lines.append(f"Cookie: {self.cookie}")
         transport.write(("\r\n".join(lines) + "\r\n\r\n").encode())
+
+    def target(self) -> str:
+        return "/socket.io/?EIO=4&transport=websocket"
 
     def connection_lost(self, exc) -> None:
         self.closed = True
@@ -747,6 +778,35 @@ class SocketIOConnection(asyncio.Protocol):
             self.transport.close()
 
 
+class PeerJSConnection(SocketIOConnection):
+    """One WebSocket to the PeerJS server, in its wire protocol: /peerjs?key=&id=&token=, then JSON
+    messages {"type": "OFFER" | "CANDIDATE" | "HEARTBEAT", "dst", "payload"}; the server adds "src"
+    and relays to `dst`. Joined (and ready: PeerJS has no rooms) when the server says OPEN."""
+
+    def target(self) -> str:
+        return f"/peerjs?key={PEERJS_KEY}&id={self.auth['id']}&token={uuid.uuid4().hex[:10]}"
+
+    def close(self) -> None:
+        if self.closed or self.transport is None:
+            return
+        self._send_frame(0x8, (1000).to_bytes(2, "big"))
+        self.transport.close()
+
+    def _on_engineio(self, text: str) -> None:  # the one text handler of the base class
+        if "bench=" in text:
+            self.peer.on_signal(text)
+            return
+        kind = json.loads(text).get("type")
+        if kind == "OPEN":
+            if not self.joined.done():
+                self.joined.set_result(True)
+            self.peer.on_event("peerjs-open", None)
+        elif kind in ("ERROR", "ID-TAKEN", "INVALID-KEY"):
+            self._fail(f"refused: {text[:200]}")
+        else:  # LEAVE, EXPIRE: the other side is gone
+            self.peer.on_event(kind.lower(), None)
+
+
 @dataclass
 class PhaseStats:
     sent: int = 0
@@ -756,17 +816,32 @@ class PhaseStats:
     latencies: list[float] = field(default_factory=list)
 
 
-def _payload_templates(size_candidate: int, size_sdp: int) -> tuple[tuple[str, str], tuple[str, str]]:
+def _socketio_packet(kind: str, data: dict) -> str:
+    return f'42{NAMESPACE},["signal",' + json.dumps(data, separators=(",", ":")) + "]"
+
+
+def _peerjs_packet(dst: str):
+    def packet(kind: str, data: dict) -> str:
+        message = {"type": "OFFER" if kind == "description" else "CANDIDATE", "dst": dst, "payload": data}
+        return json.dumps(message, separators=(",", ":"))
+
+    return packet
+
+
+def _payload_templates(
+    size_candidate: int, size_sdp: int, wrap=_socketio_packet
+) -> tuple[tuple[str, str], tuple[str, str]]:
     """(prefix, suffix) pairs: packet = prefix + "<phase>,<seq>,<time>" + suffix, the JSON payload
-    (what the server's size check measures) padded to about `size` bytes."""
+    (what the server's size check measures) padded to about `size` bytes; `wrap(kind, data)` makes
+    the protocol's packet (a Socket.IO `signal` event, or a PeerJS OFFER/CANDIDATE message)."""
     mark = "@@MARK@@"
     stamp = "2,1234567,123456.123456"  # typical width of the mark's content
 
     def split(build, size: int) -> tuple[str, str]:
         data_text = json.dumps(build(""), separators=(",", ":"))
         pad = max(0, size - len(data_text) + len(mark) - len(stamp))
-        packet = f'42{NAMESPACE},["signal",' + json.dumps(build("x" * pad), separators=(",", ":")) + "]"
-        prefix, _, suffix = packet.partition(mark)
+        kind = "description" if build is description else "candidate"
+        prefix, _, suffix = wrap(kind, build("x" * pad)).partition(mark)
         return prefix, suffix
 
     def candidate(pad: str) -> dict:
@@ -810,10 +885,12 @@ class Peer:
         "ready",
         "alive",
         "window",
+        "templates",
     )
 
     def __init__(self, bench: Bench, room: int, role: str, auth: dict, cookie: str | None):
         self.bench, self.room, self.role, self.auth, self.cookie = bench, room, role, auth, cookie
+        bench.peers.append(self)
         self.conn: SocketIOConnection | None = None
         self.other: Peer | None = None
         self.seq = 0
@@ -822,6 +899,7 @@ class Peer:
         self.ready = asyncio.get_running_loop().create_future()
         self.alive = False
         self.window = 1
+        self.templates = bench.candidate, bench.description  # PeerJS: per peer (the packet names dst)
 
     def on_signal(self, body: str) -> None:
         start = body.find("bench=") + 6
@@ -830,10 +908,17 @@ class Peer:
 
     def on_event(self, name: str, data) -> None:
         self.bench.events[name] += 1
-        if (name == "start" and self.role == "clerk") or (name == "peer-joined" and self.role == "citizen"):
+        if (
+            (name == "start" and self.role == "clerk")
+            or (name == "peer-joined" and self.role == "citizen")
+            or name == "peerjs-open"
+        ):
             if not self.ready.done():
                 self.ready.set_result(True)
-        elif name in ("peer-left", "replaced", "server-disconnect") and self.bench.traffic_started:
+        elif (
+            name in ("peer-left", "replaced", "server-disconnect", "leave", "expire")
+            and self.bench.traffic_started
+        ):
             self.bench.mid_run[name] += 1
 
     def on_closed(self) -> None:
@@ -845,8 +930,9 @@ class Peer:
 class Bench:
     """The client side of one level: every peer on one event loop."""
 
-    def __init__(self, port: int, deflate: bool, sdp_every: int):
-        self.port, self.deflate, self.sdp_every = port, deflate, sdp_every
+    def __init__(self, port: int, deflate: bool, sdp_every: int, mode: str = "gevent"):
+        self.port, self.deflate, self.sdp_every, self.mode = port, deflate, sdp_every, mode
+        self.connection = PeerJSConnection if mode == "peerjs" else SocketIOConnection
         self.stats: dict[int, PhaseStats] = {}
         self.closed_loop_phase: int | None = None
         self.events: Counter = Counter()
@@ -855,13 +941,14 @@ class Bench:
         self.traffic_started = False
         self.candidate, self.description = _payload_templates(CANDIDATE_BYTES, SDP_BYTES)
         self.send_failures = 0
+        self.peers: list[Peer] = []  # every peer made for this level (PeerJS heartbeats)
 
     # --- connecting ---
     async def _connect_one(self, peer: Peer) -> None:
         loop = asyncio.get_running_loop()
         _transport, conn = await asyncio.wait_for(
             loop.create_connection(
-                lambda: SocketIOConnection(peer, peer.auth, peer.cookie, self.deflate), HOST, self.port
+                lambda: self.connection(peer, peer.auth, peer.cookie, self.deflate), HOST, self.port
             ),
             CONNECT_TIMEOUT,
         )
@@ -902,6 +989,24 @@ class Bench:
             await asyncio.wait(pending, timeout=5)
         return ready
 
+    async def connect_idle(self, peers: list[Peer], concurrency: int, cap_seconds: float) -> None:
+        """Connect each peer (no pairing); a failure is counted and the rest go on."""
+        gate = asyncio.Semaphore(concurrency)
+
+        async def one(peer: Peer) -> None:
+            async with gate:
+                try:
+                    await self._connect_one(peer)
+                except (TimeoutError, OSError, ConnectionError) as error:
+                    self.connect_errors[f"idle: {type(error).__name__}: {str(error)[:80]}"] += 1
+
+        tasks = [asyncio.ensure_future(one(peer)) for peer in peers]
+        _done, pending = await asyncio.wait(tasks, timeout=cap_seconds)
+        for task in pending:
+            task.cancel()
+        if pending:
+            self.connect_errors[f"idle: not connected within the {cap_seconds:.0f} s cap"] += len(pending)
+
     # --- sending and receiving ---
     def send(self, peer: Peer, phase: int) -> None:
         if not peer.alive or peer.conn is None:
@@ -909,7 +1014,8 @@ class Bench:
             return
         peer.seq += 1
         seq = peer.seq
-        prefix, suffix = self.description if seq % self.sdp_every == 0 else self.candidate
+        candidate, description = peer.templates
+        prefix, suffix = description if seq % self.sdp_every == 0 else candidate
         now = time.perf_counter()
         if peer.conn.send_text(f"{prefix}{phase},{seq},{now:.6f}{suffix}"):
             self.stats[phase].sent += 1
@@ -1010,6 +1116,15 @@ class Bench:
                 self.stats[phase].written_off += 1
                 self.send(peer, phase)
 
+    async def heartbeats(self, peers: list[Peer]) -> None:
+        """PeerJS: every peer says HEARTBEAT every 5 s, as its client library does (the server
+        drops a peer silent for its alive_timeout)."""
+        while True:
+            await asyncio.sleep(PEERJS_HEARTBEAT_SECONDS)
+            for peer in peers:
+                if peer.alive and peer.conn is not None:
+                    peer.conn.send_text('{"type":"HEARTBEAT"}')
+
     def close_all(self, peers: list[Peer]) -> None:
         for peer in peers:
             peer.alive = False
@@ -1053,6 +1168,8 @@ class LevelResult:
     profile: dict | None = None
     server_errors: Counter = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    idle_sockets: int = 0
+    kb_per_idle_socket: float = math.nan
 
 
 def make_pair(bench: Bench, mode: str, index: int, setup: Setup, cookie: str | None) -> tuple[Peer, Peer]:
@@ -1060,6 +1177,11 @@ def make_pair(bench: Bench, mode: str, index: int, setup: Setup, cookie: str | N
     if mode == "baseline":  # the naive relay pairs by key
         citizen = Peer(bench, index, "citizen", {"token": f"room-{index}"}, None)
         clerk = Peer(bench, index, "clerk", {"appointment": f"room-{index}"}, None)
+    elif mode == "peerjs":  # PeerJS addresses peers by id: each packet names the other side
+        citizen = Peer(bench, index, "citizen", {"id": f"citizen-{index}"}, None)
+        clerk = Peer(bench, index, "clerk", {"id": f"clerk-{index}"}, None)
+        for peer, other in ((citizen, clerk), (clerk, citizen)):
+            peer.templates = _payload_templates(CANDIDATE_BYTES, SDP_BYTES, _peerjs_packet(other.auth["id"]))
     else:
         citizen = Peer(bench, index, "citizen", {"token": token}, None)
         clerk = Peer(bench, index, "clerk", {"appointment": reference}, cookie)
@@ -1067,12 +1189,25 @@ def make_pair(bench: Bench, mode: str, index: int, setup: Setup, cookie: str | N
     return citizen, clerk
 
 
+def make_idle(bench: Bench, mode: str, index: int, setup: Setup) -> Peer:
+    """A citizen waiting for the clerk: connected to /call with its join token (PeerJS: an open
+    peer; the naive relay: a key nobody else uses), sending nothing."""
+    if mode == "peerjs":
+        return Peer(bench, index, "citizen", {"id": f"waiting-{index}"}, None)
+    if mode == "baseline":
+        return Peer(bench, index, "citizen", {"token": f"waiting-{index}"}, None)
+    return Peer(bench, index, "citizen", {"token": setup.waiting[index]}, None)
+
+
 async def run_level(
     result: LevelResult, server: Server, setup: Setup, cookie: str | None, args, profile_dir: Path | None
 ) -> None:
     """Fills `result` as it goes, so a level abandoned at its time cap still reports what it saw."""
     mode, rooms = result.mode, result.rooms
-    bench = Bench(server.port, args.deflate, args.sdp_every)
+    bench = Bench(server.port, args.deflate, args.sdp_every, mode)
+    if mode == "peerjs":
+        pulse = asyncio.ensure_future(bench.heartbeats(bench.peers))
+        pulse.add_done_callback(lambda f: f.cancelled() or f.exception())
 
     # 1. warm-up pair on the extra appointment, then the 0-socket baseline
     warm = [make_pair(bench, mode, len(setup.appointments) - 1, setup, cookie)]
@@ -1104,6 +1239,17 @@ async def run_level(
         result.notes.append("no room paired: no traffic")
         bench.close_all([p for pair in pairs for p in pair])
         return
+
+    # 2b. idle sockets: citizens in waiting rooms, connected and silent through the traffic
+    idle = [make_idle(bench, mode, n, setup) for n in range(args.idle_sockets)]
+    if idle:
+        rss_before = server.rss_kb()
+        await bench.connect_idle(idle, args.connect_concurrency, args.connect_seconds)
+        await asyncio.sleep(2.0)
+        result.idle_sockets = sum(1 for peer in idle if peer.alive)
+        if result.idle_sockets:
+            result.kb_per_idle_socket = (server.rss_kb() - rss_before) / result.idle_sockets
+        result.rssn_mb = server.rss_kb() / 1024
 
     # 3. light load (open loop)
     bench.traffic_started = True
@@ -1146,7 +1292,7 @@ async def run_level(
             await asyncio.sleep(0.1)
 
     result.send_failures = bench.send_failures
-    bench.close_all([p for pair in pairs for p in pair])
+    bench.close_all([p for pair in pairs for p in pair] + idle)
     await asyncio.sleep(0.5)
     if server.proc.poll() is not None:
         result.notes.append(f"server exited during the level (code {server.proc.returncode})")
@@ -1161,12 +1307,12 @@ def run_one(
     if profile and mode != "threading":
         profile_dir = tmp / f"profile-{mode}-{rooms}-{port}"
         profile_dir.mkdir()
-    env = server_env(tmp, port, setup.database_url, mode, 2 * rooms + 2, profile_dir)
+    env = server_env(tmp, port, setup.database_url, mode, 2 * rooms + 2 + args.idle_sockets, profile_dir)
     server = Server(mode, env, tmp, port, profile=profile_dir is not None)
     result = LevelResult(mode=mode, rooms=rooms, round=round_number)
     try:
         server.wait_healthy()
-        cookie = None if mode == "baseline" else clerk_cookie(server.base_url, setup.password)
+        cookie = None if mode in ("baseline", "peerjs") else clerk_cookie(server.base_url, setup.password)
         level_cap = (
             60
             + 10
@@ -1222,6 +1368,12 @@ def _sat(result: LevelResult, key: str) -> float:
     return (result.saturation or {}).get(key, math.nan)
 
 
+def _idle(runs: list[LevelResult]) -> str:
+    if not any(r.idle_sockets for r in runs):
+        return "–"
+    return f"{min(r.idle_sockets for r in runs)}, {_median_range([r.kb_per_idle_socket for r in runs], 1)}"
+
+
 def results_table(results: list[LevelResult]) -> str:
     """One row per mode and room count: medians over rounds (min–max), latencies pooled."""
     rows = []
@@ -1240,6 +1392,7 @@ def results_table(results: list[LevelResult]) -> str:
                 _median_range([_sat(r, "cpu_us") for r in runs]),
                 _median_range([_sat(r, "client_cpu_us") for r in runs]),
                 _median_range([r.kb_per_socket for r in runs], 1),
+                _idle(runs),
                 f"{lost} of {sent}" if sent else "–",
             ]
         )
@@ -1253,9 +1406,10 @@ def results_table(results: list[LevelResult]) -> str:
         "server CPU µs/msg",
         "client CPU µs/msg",
         "KB per socket",
+        "idle sockets, KB each",
         "lost (sent − received)",
     ]
-    return markdown_table(header, rows, align="lrrrrrrrrr")
+    return markdown_table(header, rows, align="lrrrrrrrrrr")
 
 
 def details(results: list[LevelResult]) -> list[str]:
@@ -1307,44 +1461,81 @@ def details(results: list[LevelResult]) -> list[str]:
     return lines
 
 
-def comparison(results: list[LevelResult]) -> str:
-    """Paired per round against this run's naive relay; against PERFORMANCE.md's 500-room rows."""
+def _paired(results: list[LevelResult], runs: list[LevelResult], against: str) -> str:
+    """Ratios of `runs` to the `against` mode's level of the same room count and round, as
+    "msgs/s / CPU per msg / KB per socket" medians (min–max); "–" when it did not run."""
     by_key = {(r.mode, r.rooms, r.round): r for r in results}
-    ref_rate, ref_cpu, ref_kb = REFERENCE["Flask-SocketIO, gevent (gunicorn -k gevent)"]
+    ratios = []
+    for r in runs:
+        base = by_key.get((against, r.rooms, r.round))
+        if base is not None:
+            ratios.append(
+                (
+                    _sat(r, "rate") / _sat(base, "rate"),
+                    _sat(r, "cpu_us") / _sat(base, "cpu_us"),
+                    r.kb_per_socket / base.kb_per_socket,
+                )
+            )
+    return " / ".join(_median_range([p[i] for p in ratios], 2) for i in range(3)) if ratios else "–"
+
+
+def comparison(results: list[LevelResult]) -> str:
+    """Paired per round against this run's PeerJS server and naive relay; against PERFORMANCE.md's
+    500-room PeerJS row when PeerJS did not run here."""
+    measured_peerjs = any(r.mode == "peerjs" for r in results)
     peer_rate, peer_cpu, peer_kb = REFERENCE["PeerJS server (Node.js)"]
     rows = []
     for (mode, rooms), runs in _groups(results).items():
-        paired = []
-        for r in runs:
-            base = by_key.get(("baseline", rooms, r.round))
-            if base is not None:
-                paired.append(
-                    (
-                        _sat(r, "rate") / _sat(base, "rate"),
-                        _sat(r, "cpu_us") / _sat(base, "cpu_us"),
-                        r.kb_per_socket / base.kb_per_socket,
-                    )
-                )
-        rate = statistics.median([_sat(r, "rate") for r in runs])
-        cpu = statistics.median([_sat(r, "cpu_us") for r in runs])
-        kb = statistics.median([r.kb_per_socket for r in runs])
-        rows.append(
-            [
-                mode,
-                rooms,
-                " / ".join(_median_range([p[i] for p in paired], 2) for i in range(3)) if paired else "–",
-                f"{fmt(rate / ref_rate, 2)} / {fmt(cpu / ref_cpu, 2)} / {fmt(kb / ref_kb, 2)}",
-                f"{fmt(rate / peer_rate, 2)} / {fmt(cpu / peer_cpu, 2)} / {fmt(kb / peer_kb, 2)}",
-            ]
-        )
+        row = [mode, rooms, _paired(results, runs, "peerjs"), _paired(results, runs, "baseline")]
+        if not measured_peerjs:
+            rate = statistics.median([_sat(r, "rate") for r in runs])
+            cpu = statistics.median([_sat(r, "cpu_us") for r in runs])
+            kb = statistics.median([r.kb_per_socket for r in runs])
+            row.append(f"{fmt(rate / peer_rate, 2)} / {fmt(cpu / peer_cpu, 2)} / {fmt(kb / peer_kb, 2)}")
+        rows.append(row)
     header = [
         "mode",
         "rooms",
-        "vs the naive relay, same round (msgs/s / CPU per msg / KB per socket)",
-        "vs PERFORMANCE.md Flask-SocketIO gevent row",
-        "vs PERFORMANCE.md PeerJS row",
+        "vs PeerJS, same round (msgs/s / CPU per msg / KB per socket)",
+        "vs the naive relay, same round",
     ]
-    return markdown_table(header, rows, align="lrrrr")
+    if not measured_peerjs:
+        header.append("vs PERFORMANCE.md's PeerJS row (another run)")
+    return markdown_table(header, rows, align="lr" + "r" * (len(header) - 2))
+
+
+def json_rows(results: list[LevelResult]) -> list[dict]:
+    """`--json`: one object per mode and room count (medians over rounds, latencies pooled)."""
+    rows = []
+    for (mode, rooms), runs in _groups(results).items():
+        light = [v for r in runs for v in r.light_latencies]
+        saturated = [v for r in runs for v in (r.saturation or {}).get("latencies", [])]
+
+        def median(values):
+            values = [v for v in values if not math.isnan(v)]
+            return round(statistics.median(values), 3) if values else None
+
+        def ms(values, q):
+            return round(_ms(values, q), 3) if values else None
+
+        rows.append(
+            {
+                "mode": mode,
+                "rooms": rooms,
+                "rounds": len(runs),
+                "sockets": min(r.sockets for r in runs),
+                "msgs_per_s": median([_sat(r, "rate") for r in runs]),
+                "cpu_us_per_msg": median([_sat(r, "cpu_us") for r in runs]),
+                "kb_per_socket": median([r.kb_per_socket for r in runs]),
+                "latency_ms_light": {"p50": ms(light, 50), "p99": ms(light, 99)},
+                "latency_ms_saturation": {"p50": ms(saturated, 50), "p99": ms(saturated, 99)},
+                "idle_sockets": min(r.idle_sockets for r in runs),
+                "kb_per_idle_socket": median([r.kb_per_idle_socket for r in runs]),
+                "sent": sum(r.sent for r in runs),
+                "lost": sum(r.sent - r.received for r in runs),
+            }
+        )
+    return rows
 
 
 # "path:qualified name" (or "package/" for a whole package): its inclusive share of the worker's
@@ -1468,6 +1659,14 @@ def main() -> None:
         help="gevent/baseline, first round: an extra, uncounted saturation phase with a sampling profiler",
     )
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole plan, modes interleaved")
+    parser.add_argument("--json", metavar="FILE", help="also write one object per mode and room count")
+    parser.add_argument(
+        "--idle-sockets",
+        type=int,
+        default=0,
+        metavar="N",
+        help="after the rooms, N citizens sit in waiting rooms (connected, silent) through the traffic",
+    )
     args = parser.parse_args()
     if args.serve_threading:
         serve_threading(args.serve_threading)
@@ -1493,7 +1692,7 @@ def main() -> None:
         else:
             database, url = None, f"sqlite:///{tmp / 'bench.sqlite3'}"
         try:
-            setup = prepare_database(url, tmp, max(args.rooms) + 1)
+            setup = prepare_database(url, tmp, max(args.rooms) + 1, args.idle_sockets)
             for round_number in range(args.rounds):
                 for rooms in args.rooms:
                     for mode in args.modes:
@@ -1537,10 +1736,6 @@ def main() -> None:
     for line in details(results):
         print(line)
     print("\n## Ratios (msgs/s, CPU per message, KB per socket; > 1 means more)\n")
-    print(
-        "PERFORMANCE.md's rows were measured at 500 rooms in another run; only the naive-relay column "
-        "is measured side by side.\n"
-    )
     print(comparison(results))
     for result in results:
         if result.profile:
@@ -1548,6 +1743,8 @@ def main() -> None:
             print(profile_report(result))
     load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     print(f"\nload average at the end: {load}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(json_rows(results), indent=2) + "\n")
 
 
 if __name__ == "__main__":

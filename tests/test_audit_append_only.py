@@ -1,4 +1,4 @@
-"""The audit log is append-only in the database (migration 0012, app.models.AUDIT_APPEND_ONLY_DDL):
+"""The audit log is append-only in the database (migration 0013, app.models.AUDIT_APPEND_ONLY_DDL):
 an UPDATE, DELETE or TRUNCATE of audit_event is refused, on PostgreSQL and on SQLite, whatever
 code or SQL session tries it; the one change allowed is retention's blanking of a citizen's
 address, so `flask purge` still works, on the migrated schema as on the models' own."""

@@ -9,6 +9,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import Appointment
@@ -40,7 +41,8 @@ def fill_details(page, pdf: bytes, filename: str) -> None:
 
 
 def check_step(page, axe, heading):
-    assert page.get_by_role("heading", level=1).inner_text().strip() == heading
+    """The next page has loaded (its heading, waited for: a click returns once navigation starts)."""
+    expect(page.get_by_role("heading", level=1)).to_have_text(heading)
     assert axe(page) == [], heading
     assert page.errors == []
 
@@ -70,9 +72,7 @@ def test_book_a_video_call_on_a_phone_with_a_pdf(app, seeded, live_server, phone
 
     page.get_by_text("La información es correcta").click()
     page.get_by_role("button", name="Reservar la cita").click()
-    assert page.get_by_role("heading", level=1).inner_text().strip() == "Su cita está reservada"
-    assert axe(page) == []
-    assert page.errors == []
+    check_step(page, axe, "Su cita está reservada")
     reference = page.locator(".site-reference").inner_text()
     with app.app_context():
         appointment = db.session.scalar(sa.select(Appointment))
@@ -87,8 +87,7 @@ def test_a_refused_pdf_is_explained_next_to_its_field(app, seeded, live_server, 
     page.locator(".site-times label").first.click()
     page.get_by_role("button", name="Continuar").click()
     fill_details(page, pdf_factory.png_renamed(), "foto.pdf")
-    error = page.locator("#doc_licence_front-error")
-    assert "foto.pdf" in error.inner_text()
+    expect(page.locator("#doc_licence_front-error")).to_contain_text("foto.pdf")
     assert axe(page) == []
 
 

@@ -647,3 +647,36 @@ def test_an_app_with_the_development_interval_writes_the_confirmation_by_itself(
     test_app = build_app(tmp_path / "off", "sqlite://")
     test_app.test_client().get("/healthz")
     assert test_app.extensions["outbox_sender"] is None
+
+
+def test_without_gateways_messages_are_saved_owner_only_and_the_log_has_no_address_or_text(
+    app, seeded, tmp_path, caplog, clock
+):
+    """The default senders (no MAIL_SERVER, no SMS_WEBHOOK_URL) keep the personal parts in files
+    only their owner reads; the log line names the message, never the recipient or the text."""
+    import logging
+    import stat
+
+    from app.models import OutboxMessage
+    from app.notifications import FileEmailSender, FileSmsSender
+
+    with app.app_context():
+        sms = OutboxMessage(id=41, channel="sms", kind="turn_called", recipient="+17875550123")
+        sms.body_text = "Le toca: https://ventanilla.example/turno/SECRETTOKEN"
+        email = OutboxMessage(id=42, channel="email", kind="confirmation", recipient="ana@example.com")
+        email.subject, email.body_text, email.body_html, email.attachments = "Cita", "SECRETTOKEN", None, []
+        email.language, email.created_at = "es", clock.now
+        with caplog.at_level(logging.INFO):
+            FileSmsSender(tmp_path / "outbox").send(sms)
+            FileEmailSender(tmp_path / "outbox", sender="noreply@example.com").send(email)
+
+    files = sorted((tmp_path / "outbox").iterdir())
+    assert len(files) == 2
+    for path in files:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    (sms_file,) = [path for path in files if path.name.endswith(".sms.txt")]
+    assert "+17875550123" in sms_file.read_text() and "SECRETTOKEN" in sms_file.read_text()
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "41" in logged and "42" in logged
+    for secret in ("+17875550123", "ana@example.com", "SECRETTOKEN"):
+        assert secret not in logged

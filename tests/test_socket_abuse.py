@@ -163,3 +163,17 @@ def test_the_server_keeps_room_for_pages_past_its_connection_limit(guarded):
     first.close()
     second.close()
     assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_websocket_compression_is_declined_unless_configured(guarded, enabled):
+    """Browsers always offer permessage-deflate; the server accepts it only when asked to."""
+    app, server = guarded(SOCKET_WEBSOCKET_COMPRESSION=enabled)
+    offer = "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits"
+    url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    ws = websocket.create_connection(url, timeout=10, header=[offer])
+    try:
+        accepted = ws.getheaders().get("sec-websocket-extensions", "")
+    finally:
+        ws.close()
+    assert ("permessage-deflate" in accepted) is enabled

@@ -439,10 +439,10 @@ def test_sms_when_second_in_line_and_when_called_in_the_citizens_language(app, s
         assert [m.turn_id for m in outbox("turn_called")] == [ana.id, ben.id]
 
 
-def test_sms_sender_is_the_console_by_default_and_a_webhook_by_configuration(app, seeded, clock):
-    from app.notifications import ConsoleSmsSender, WebhookSmsSender, send_due, sms_sender_from_config
+def test_sms_sender_is_a_file_by_default_and_a_webhook_by_configuration(app, seeded, clock):
+    from app.notifications import FileSmsSender, WebhookSmsSender, send_due, sms_sender_from_config
 
-    assert isinstance(sms_sender_from_config({}), ConsoleSmsSender)
+    assert isinstance(sms_sender_from_config({"OUTBOX_DIR": "/tmp/x"}), FileSmsSender)
     received = []
 
     class Gateway(http.server.BaseHTTPRequestHandler):

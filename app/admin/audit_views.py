@@ -1,6 +1,6 @@
 """The audit log pages: an agency's for its admins (and the superadmin), every agency's and the
 site's own for the superadmin; each with its CSV export. Only reading: no route edits or deletes
-an entry (the database refuses it too, migration 0012)."""
+an entry (the database refuses it too, migration 0013)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,8 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 
 from app.administration import TIME_ZONES
 from app.citizens import parse_email, parse_phone
-from app.forms import contact_check, printable
+from app.forms import contact_check, free_text, printable
+from app.impact import CANCEL, KEEP, Decision
 
 WRITE_AT_MOST = _l("Write at most %(max)d characters.")
 OFFICE_KINDS = {"physical": _l("A physical office citizens visit"), "remote": _l("Remote (video or phone)")}
@@ -59,6 +60,73 @@ class VersionedForm(FlaskForm):
         return {name: self[name].data for name in fields}
 
 
+IMPACT_ACTIONS = {
+    KEEP: _l("Keep them: the appointments stay valid, no new ones are offered"),
+    CANCEL: _l("Cancel them and send each citizen the message below"),
+}
+MAX_PREVIEWED = 5000  # ids in the preview's hidden field; a longer list is refused as unreadable
+
+
+class ImpactChoiceForm(VersionedForm):
+    """A form whose change may touch booked appointments (app.impact): after the preview it also
+    carries the ids it listed, and the admin's choice and message to the citizens."""
+
+    impact_previewed = HiddenField()
+    impact_action = RadioField(
+        _l("What should happen to these appointments?"),
+        choices=[SelectChoice(code, label) for code, label in IMPACT_ACTIONS.items()],
+        validate_choice=False,
+        validators=[
+            Optional(),
+            AnyOf(list(IMPACT_ACTIONS), message=_l("Choose what should happen to them.")),
+        ],
+    )
+    impact_message_es = free_text(_l("Message to the citizens, in Spanish"), 500)
+    impact_message_en = free_text(_l("Message to the citizens, in English"), 500)
+
+    def validate_impact_action(self, field) -> None:
+        if self.previewed_ids() and field.data not in IMPACT_ACTIONS:
+            raise ValidationError(_l("Choose what should happen to them."))
+
+    def validate_impact_message_es(self, field) -> None:
+        self._message_needed(field)
+
+    def validate_impact_message_en(self, field) -> None:
+        self._message_needed(field)
+
+    def _message_needed(self, field) -> None:
+        if self.impact_action.data == CANCEL and self.previewed_ids() and not (field.data or "").strip():
+            raise ValidationError(_l("Write the message the citizens will receive."))
+
+    affected: list = []
+
+    def show_impact(self, appointments: list) -> None:
+        """Prepare the preview of `appointments`; a choice made about another list is asked again."""
+        if self.previewed_ids() != frozenset(a.id for a in appointments):
+            self.impact_action.data = None
+        self.affected = appointments
+        self.impact_previewed.data = ",".join(str(a.id) for a in appointments)
+
+    def previewed_ids(self) -> frozenset[int]:
+        """The appointment ids the preview listed; nothing readable → none."""
+        parts = str(self.impact_previewed.data or "").split(",")
+        if len(parts) > MAX_PREVIEWED or not all(part.isdigit() and len(part) < 10 for part in parts):
+            return frozenset()
+        return frozenset(int(part) for part in parts)
+
+    def decision(self) -> Decision | None:
+        """The admin's choice about the previewed appointments; None before any preview."""
+        previewed = self.previewed_ids()
+        if not previewed or self.impact_action.data not in IMPACT_ACTIONS:
+            return None
+        return Decision(
+            self.impact_action.data,
+            previewed,
+            (self.impact_message_es.data or "").strip(),
+            (self.impact_message_en.data or "").strip(),
+        )
+
+
 class AgencySettingsForm(VersionedForm):
     name_es = name_field(_l("Name in Spanish"), _l("Enter the agency's name in Spanish."))
     name_en = name_field(_l("Name in English"), _l("Enter the agency's name in English."))
@@ -94,7 +162,7 @@ class AgencySettingsForm(VersionedForm):
         return values
 
 
-class OfficeForm(VersionedForm):
+class OfficeForm(ImpactChoiceForm):
     name_es = name_field(_l("Name in Spanish"), _l("Enter the office's name in Spanish."))
     name_en = name_field(_l("Name in English"), _l("Enter the office's name in English."))
     kind = RadioField(

@@ -10,8 +10,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app import impact
 from app.admin import bp
-from app.admin.forms import AgencySettingsForm, OfficeForm, VersionedForm
+from app.admin.forms import AgencySettingsForm, ImpactChoiceForm, OfficeForm, VersionedForm
 from app.administration import (
     AdminInputError,
     StaleVersion,
@@ -24,11 +25,16 @@ from app.administration import (
 from app.web import administered_agency_or_404, administered_office_or_404, staff_required
 
 
-def _save(form: VersionedForm, save: Callable[[], object]) -> tuple[str | None, int]:
-    """Run `save` when the form is valid: (the error to show, the status of the page)."""
+def _save(
+    form: VersionedForm, save: Callable[[], object], agency_id: int | None = None
+) -> tuple[str | None, int]:
+    """Run `save` when the form is valid: (the error to show, the status of the page). A refused
+    form that carried an impact preview shows that list again (`agency_id`: whose appointments)."""
     if request.method != "POST":
         return None, 200
     if not form.validate():
+        if isinstance(form, ImpactChoiceForm) and agency_id is not None:
+            form.show_impact(impact.listed(agency_id, form.previewed_ids()))
         return None, 422
     try:
         save()
@@ -38,6 +44,9 @@ def _save(form: VersionedForm, save: Callable[[], object]) -> tuple[str | None, 
         return None, 422
     except StaleVersion as stale:
         return str(stale.message), 409
+    except impact.ChoiceNeeded as needed:  # the preview: the admin decides before anything is saved
+        form.show_impact(needed.appointments)
+        return None, 409
     return None, 0
 
 
@@ -89,7 +98,9 @@ def edit_office(office_id: int):
     else:
         form = OfficeForm()
     conflict, status = _save(
-        form, lambda: update_office(office, form.office(), form.version_number(), current_user)
+        form,
+        lambda: update_office(office, form.office(), form.version_number(), current_user, form.decision()),
+        office.agency_id,
     )
     if status == 0:
         flash(_("The office was saved."), "info")

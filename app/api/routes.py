@@ -70,7 +70,7 @@ def services():
         sa.select(Service)
         .join(Service.agency)
         .where(Service.active.is_(True))
-        .options(selectinload(Service.offices), selectinload(Service.requirements))
+        .options(selectinload(Service.open_offices), selectinload(Service.requirements))
         .order_by(Agency.name_es, Service.id)
     )
     if "agency" in request.args:

@@ -253,7 +253,7 @@ def service_json(service: Service) -> dict:
         "description": bilingual(service, "description"),
         "mode": service.mode,
         "slot_minutes": service.slot_minutes,
-        "offices": [office_json(office) for office in service.offices],
+        "offices": [office_json(office) for office in service.open_offices],
         "documents": [requirement_json(requirement) for requirement in service.requirements],
         "asks_licence_number": service.asks_licence_number,
     }

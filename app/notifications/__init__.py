@@ -41,9 +41,9 @@ from app.notifications.outbox import (
     queue_turn_sms,
 )
 from app.notifications.senders import (
-    ConsoleSmsSender,
     EmailSender,
     FileEmailSender,
+    FileSmsSender,
     SmsSender,
     SmtpEmailSender,
     WebhookSmsSender,
@@ -75,7 +75,7 @@ __all__ = [
     "SCRUBBED",
     "BackgroundSender",
     "PeriodicJob",
-    "ConsoleSmsSender",
+    "FileSmsSender",
     "EmailSender",
     "FileEmailSender",
     "SendReport",

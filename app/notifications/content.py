@@ -119,14 +119,20 @@ def calendar_content_type(method: str) -> str:
 
 
 def render_email(
-    appointment: Appointment, kind: str, *, join_url: str | None = None, manage_url: str | None = None
+    appointment: Appointment,
+    kind: str,
+    *,
+    join_url: str | None = None,
+    manage_url: str | None = None,
+    reason: str | None = None,
 ) -> tuple[str, str, str]:
-    """(subject, text, html) of an appointment e-mail, in the citizen's language. Read-only."""
+    """(subject, text, html) of an appointment e-mail, in the citizen's language; `reason`: the
+    agency's message on a cancellation it made. Read-only."""
     lang = appointment.language
     template = "reminder" if kind in REMINDER_KINDS else kind
     with force_locale(lang):
         context = _email_context(appointment, lang, join_url, manage_url)
-        context.update(kind=kind, subject=_subject(kind, appointment.reference))
+        context.update(kind=kind, subject=_subject(kind, appointment.reference), reason=reason)
         text = render_template(f"email/{template}.txt", **context)
         html = render_template(f"email/{template}.html", **context)
     return context["subject"], text, html

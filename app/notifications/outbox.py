@@ -79,14 +79,16 @@ def queue_manage_link(appointment: Appointment, manage_url: str) -> OutboxMessag
     return _queue_email(appointment, "links", utcnow(), [], manage_url=manage_url)
 
 
-def queue_cancellation(appointment: Appointment) -> OutboxMessage | None:
+def queue_cancellation(appointment: Appointment, *, reason: str | None = None) -> OutboxMessage | None:
     """Queue the "your appointment is cancelled" e-mail (no links, an .ics that removes the event
-    from the citizen's calendar) and drop pending reminders.
+    from the citizen's calendar) and drop pending reminders. `reason`: the agency's message when it
+    is the agency that cancels (in the citizen's language).
 
     Adds to the session; the caller commits.
     """
     cancel_pending(appointment)
-    return _queue_email(appointment, "cancellation", utcnow(), [_calendar_attachment(appointment, "CANCEL")])
+    attachments = [_calendar_attachment(appointment, "CANCEL")]
+    return _queue_email(appointment, "cancellation", utcnow(), attachments, reason=reason)
 
 
 def _calendar_attachment(
@@ -131,6 +133,7 @@ def _queue_email(
     *,
     join_url: str | None = None,
     manage_url: str | None = None,
+    reason: str | None = None,
 ) -> OutboxMessage | None:
     if appointment.id is None:
         db.session.flush()
@@ -141,7 +144,9 @@ def _queue_email(
     # every set of fresh links.
     if message is not None and message.status != "cancelled" and kind not in ("rescheduled", "links"):
         return None
-    subject, text, html = render_email(appointment, kind, join_url=join_url, manage_url=manage_url)
+    subject, text, html = render_email(
+        appointment, kind, join_url=join_url, manage_url=manage_url, reason=reason
+    )
     if message is None:
         message = OutboxMessage(dedupe_key=key, channel="email", appointment_id=appointment.id)
         db.session.add(message)

@@ -1,4 +1,4 @@
-"""Senders: how a queued message leaves — e-mail by SMTP or as .eml files, SMS by webhook or to the log.
+"""Senders: how a queued message leaves — e-mail by SMTP or as .eml files, SMS by webhook or as text files.
 
 A sender gets one outbox message and delivers it or raises; retries are the worker's. No sender
 touches the database.
@@ -125,7 +125,8 @@ class FileEmailSender:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as file:
             file.write(data)
-        logger.info("E-mail to %s saved as %s (no MAIL_SERVER configured)", message.recipient, path)
+        # The address and the text stay in the owner-only file: a log line carries neither.
+        logger.info("E-mail %s (%s) saved as %s (no MAIL_SERVER configured)", message.id, message.kind, path)
 
 
 SAVED_EMAIL_NAME = re.compile(r"\d{8}T\d{6}Z-(\d+)-[a-z0-9_]+\.eml")
@@ -142,11 +143,21 @@ def saved_emails(directory: str | Path) -> dict[int, list[Path]]:
     return saved
 
 
-class ConsoleSmsSender:
-    """Logs each SMS instead of sending it, until an SMS gateway is configured."""
+class FileSmsSender:
+    """Writes each SMS as a text file under `directory` (owner-only: its link is personal) until an
+    SMS gateway is configured. The log says only that a message was saved: never the number or the
+    text, whose status link carries a token."""
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
 
     def send(self, message: OutboxMessage) -> None:
-        logger.info("SMS to %s (%s): %s", message.recipient, message.kind, message.body_text)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path = self.directory / f"{utcnow():%Y%m%dT%H%M%SZ}-{message.id}-{message.kind}.sms.txt"
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as file:
+            file.write(f"To: {message.recipient}\n\n{message.body_text}\n")
+        logger.info("SMS %s (%s) saved as %s (no SMS_WEBHOOK_URL configured)", message.id, message.kind, path)
 
 
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
@@ -188,14 +199,14 @@ class WebhookSmsSender:
 
 
 def sms_sender_from_config(config) -> SmsSender:
-    """The HTTP webhook when SMS_WEBHOOK_URL is set; otherwise the console (log) sender. No database."""
+    """The HTTP webhook when SMS_WEBHOOK_URL is set; otherwise text files under OUTBOX_DIR. No database."""
     if config.get("SMS_WEBHOOK_URL"):
         return WebhookSmsSender(
             config["SMS_WEBHOOK_URL"],
             token=config.get("SMS_WEBHOOK_TOKEN") or None,
             timeout=float(config.get("SMS_WEBHOOK_TIMEOUT_SECONDS", 10)),
         )
-    return ConsoleSmsSender()
+    return FileSmsSender(config["OUTBOX_DIR"])
 
 
 def email_sender_from_config(config) -> EmailSender:

@@ -43,7 +43,7 @@ def in_line_clauses(service_id: int, office_id: int | None, day: dt.date):
 
 def turn_office(service: Service) -> Office:
     """The office whose opening hours a phone-turn service follows (its first office). Read-only."""
-    return service.offices[0]
+    return service.open_offices[0]
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def queue_for(service_id: int, office_id: int) -> QueueRef | None:
     service = db.session.get(Service, service_id)
     if service is None or service.mode not in QUEUE_MODES:
         return None
-    office = next((office for office in service.offices if office.id == office_id), None)
+    office = next((office for office in service.open_offices if office.id == office_id), None)
     if office is None or (service.mode == "phone_turn" and office.id != turn_office(service).id):
         return None
     return QueueRef(service=service, office=office)
@@ -77,9 +77,9 @@ def queues_for_staff(staff: Staff) -> list[QueueRef]:
     )
     queues = []
     for service in db.session.scalars(query.order_by(Service.agency_id, Service.id)):
-        offices = (
-            [turn_office(service)] if service.mode == "phone_turn" and service.offices else service.offices
-        )
+        offices = service.open_offices
+        if service.mode == "phone_turn" and offices:
+            offices = [turn_office(service)]
         queues.extend(QueueRef(service=service, office=office) for office in offices)
     return queues
 

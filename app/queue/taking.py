@@ -28,7 +28,7 @@ def takeable_service(slug: str) -> Service | None:
     service = db.session.scalar(
         sa.select(Service).where(Service.slug == slug, Service.active.is_(True), Service.mode == "phone_turn")
     )
-    return service if service is not None and service.offices else None
+    return service if service is not None and service.open_offices else None
 
 
 def turn_prefix(service: Service) -> str:

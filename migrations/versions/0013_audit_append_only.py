@@ -23,16 +23,16 @@ The SQL is copied here on purpose (a migration is history): app/models.py holds 
 statements as AUDIT_APPEND_ONLY_DDL, which create_all runs, and tests/test_audit_append_only.py
 checks both.
 
-Revision ID: 0012_audit_append_only
-Revises: 0011
+Revision ID: 0013_audit_append_only
+Revises: 0012
 Create Date: 2026-12-03 05:40:00
 
 """
 
 from alembic import op
 
-revision = "0012_audit_append_only"
-down_revision = "0011"
+revision = "0013_audit_append_only"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
