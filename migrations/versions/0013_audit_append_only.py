@@ -19,9 +19,9 @@ audit row.
 On SQLite the same triggers exist, with one caveat: a later migration that rebuilds audit_event
 with batch_alter_table ("move and copy") drops them, and must create them again.
 
-The SQL is copied here on purpose (a migration is history): app/models.py holds the same
-statements as AUDIT_APPEND_ONLY_DDL, which create_all runs, and tests/test_audit_append_only.py
-checks both.
+The statements are app.models.AUDIT_APPEND_ONLY_DDL, the same ones `db.create_all()` runs (as
+0012 does with the slot counters); tests/test_audit_append_only.py checks a migrated database and
+a created one.
 
 Revision ID: 0013_audit_append_only
 Revises: 0012
@@ -31,54 +31,19 @@ Create Date: 2026-12-03 05:40:00
 
 from alembic import op
 
+from app.models import AUDIT_APPEND_ONLY_DDL
+
 revision = "0013_audit_append_only"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
-
-POSTGRESQL = (
-    """
-    CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN
-        IF TG_OP = 'UPDATE' THEN
-            IF NEW.ip IS NULL AND ROW(NEW.id, NEW.at, NEW.actor_staff_id, NEW.agency_id, NEW.action,
-                                      NEW.object_type, NEW.object_id, NEW.detail::text)
-                IS NOT DISTINCT FROM ROW(OLD.id, OLD.at, OLD.actor_staff_id, OLD.agency_id, OLD.action,
-                                         OLD.object_type, OLD.object_id, OLD.detail::text) THEN
-                RETURN NEW;
-            END IF;
-        END IF;
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = 'audit_event is append-only: ' || TG_OP || ' refused';
-    END;
-    $$
-    """,
-    "CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event "
-    "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()",
-    "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
-    "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()",
-)
-SQLITE = (
-    """
-    CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
-    WHEN NEW.ip IS NOT NULL OR NEW.id IS NOT OLD.id OR NEW.at IS NOT OLD.at
-        OR NEW.actor_staff_id IS NOT OLD.actor_staff_id OR NEW.agency_id IS NOT OLD.agency_id
-        OR NEW.action IS NOT OLD.action OR NEW.object_type IS NOT OLD.object_type
-        OR NEW.object_id IS NOT OLD.object_id OR NEW.detail IS NOT OLD.detail
-    BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: UPDATE refused'); END
-    """,
-    """
-    CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
-    BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: DELETE refused'); END
-    """,
-)
 
 
 def upgrade():
     op.create_index("ix_audit_event_agency_at", "audit_event", ["agency_id", "at"])
     op.create_index("ix_audit_event_object", "audit_event", ["object_type", "object_id"])
     dialect = op.get_bind().dialect.name
-    for statement in {"postgresql": POSTGRESQL, "sqlite": SQLITE}.get(dialect, ()):
+    for statement in AUDIT_APPEND_ONLY_DDL.get(dialect, ()):
         op.execute(statement)
 
 
