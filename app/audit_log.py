@@ -84,6 +84,9 @@ FIELD_NAMES = {
     "active": _l("Active"),
     "daily_cap_per_domain": _l("Bookings a day per e-mail domain"),
     "daily_cap_per_phone": _l("Bookings a day per phone number"),
+    "email": _l("Email"),
+    "name": _l("Name"),
+    "role": _l("Role"),
 }
 # The counts of a retention run (app.retention.PurgeReport) and other numbers in the details.
 DETAIL_NAMES = {
