@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -29,6 +30,7 @@ from app.scheduling import within_calendar
 PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000  # a bigger export: narrow the dates (the page says so)
 MAX_RANGE_DAYS = 2 * 366  # "over two years" is refused
+DOCUMENT_BATCH = 500
 REFERENCE = re.compile(r"[A-Za-z0-9-]{1,20}")
 
 # Every action the app records (app.audit.record), by what an admin calls it. An action missing
@@ -265,7 +267,18 @@ def _where(query: AuditQuery) -> list[sa.ColumnElement[bool]]:
 
 def _select(query: AuditQuery) -> sa.Select:
     return (
-        sa.select(AuditEvent, Staff.name, Staff.email, Appointment.reference, Agency.slug)
+        sa.select(  # columns, not entities: an export reads up to CSV_MAX_ROWS of them
+            AuditEvent.id,
+            AuditEvent.at,
+            AuditEvent.action,
+            AuditEvent.actor_staff_id,
+            AuditEvent.ip,
+            AuditEvent.detail,
+            Staff.name,
+            Staff.email,
+            Appointment.reference,
+            Agency.slug,
+        )
         .outerjoin(Staff, Staff.id == AuditEvent.actor_staff_id)
         .outerjoin(
             Appointment,
@@ -327,36 +340,36 @@ def export_rows(query: AuditQuery, actor: Staff) -> tuple[list[str], list[list[A
 
 
 def _entries(rows) -> list[AuditEntry]:
-    documents = _document_names([row.AuditEvent for row in rows])
+    documents = _document_names([row.detail for row in rows])
     return [
         AuditEntry(
-            id=row.AuditEvent.id,
-            at=row.AuditEvent.at,
-            action=row.AuditEvent.action,
-            event=str(EVENT_NAMES.get(row.AuditEvent.action, row.AuditEvent.action)),
-            actor=row.name or (_("Citizen or system") if row.AuditEvent.actor_staff_id is None else ""),
+            id=row.id,
+            at=row.at,
+            action=row.action,
+            event=str(EVENT_NAMES.get(row.action, row.action)),
+            actor=row.name or (_("Citizen or system") if row.actor_staff_id is None else ""),
             actor_email=row.email or "",
             reference=row.reference or "",
             agency=row.slug or "",
-            ip=row.AuditEvent.ip or "",
-            details=_details(row.AuditEvent.detail or {}, documents),
-            changes=_changes((row.AuditEvent.detail or {}).get("changes")),
+            ip=row.ip or "",
+            details=_details(row.detail or {}, documents),
+            changes=_changes((row.detail or {}).get("changes")),
         )
         for row in rows
     ]
 
 
-def _document_names(events: list[AuditEvent]) -> dict[int, str]:
-    """What each document named in `events` is: its requirement's label, or "result document"."""
-    ids = {
-        event.detail["document"]
-        for event in events
-        if isinstance(event.detail, dict) and isinstance(event.detail.get("document"), int)
-    }
-    if not ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Document.id, Document.source, DocumentRequirement)
+def _document_names(details: list[Any]) -> dict[int, str]:
+    """What each document named in `details` is: its requirement's label, or "result document"."""
+    ids = sorted(
+        {
+            detail["document"]
+            for detail in details
+            if isinstance(detail, dict) and isinstance(detail.get("document"), int)
+        }
+    )
+    query = (
+        sa.select(Document.id, Document.source, DocumentRequirement.label_es, DocumentRequirement.label_en)
         .join(Appointment, Appointment.id == Document.appointment_id)
         .outerjoin(
             DocumentRequirement,
@@ -365,14 +378,18 @@ def _document_names(events: list[AuditEvent]) -> dict[int, str]:
                 DocumentRequirement.code == Document.requirement_code,
             ),
         )
-        .where(Document.id.in_(ids))
-    ).all()
+    )
+    english = str(get_locale() or "es") == "en"
     names = {}
-    for document_id, source, requirement in rows:
-        if source == "clerk":
-            names[document_id] = _("Result document")
-        else:
-            names[document_id] = requirement.localized("label") if requirement else _("Document")
+    for start in range(0, len(ids), DOCUMENT_BATCH):  # an export names thousands: bounded IN lists
+        batch = ids[start : start + DOCUMENT_BATCH]
+        for document_id, source, label_es, label_en in db.session.execute(
+            query.where(Document.id.in_(batch))
+        ):
+            if source == "clerk":
+                names[document_id] = _("Result document")
+            else:
+                names[document_id] = (label_en if english else None) or label_es or _("Document")
     return names
 
 
