@@ -28,6 +28,7 @@ from app import (
     turns,
     web,
 )
+from app.admin import audit_views as admin_audit_routes
 from app.admin import routes as admin_routes
 from app.admin import schedule_views as admin_schedule_routes
 from app.admin import service_views as admin_service_routes
@@ -64,6 +65,7 @@ VIEW_MODULES = (
     admin_staff_routes,
     admin_schedule_routes,
     admin_service_routes,
+    admin_audit_routes,
     api_routes,
     booking_routes,
     call_routes,

@@ -196,7 +196,7 @@ class StaffError(ValueError):
 
 
 def create_staff(email: str, name: str, password: str, role: str, agency_slug: str | None) -> Staff:
-    """Create a staff account (used by the CLI and the demo seed). Commits."""
+    """Create a staff account (used by the CLI and the demo seed) and audit it. Commits."""
     if role not in STAFF_ROLES:
         raise StaffError(f"role must be one of {', '.join(STAFF_ROLES)}")
     try:
@@ -220,5 +220,13 @@ def create_staff(email: str, name: str, password: str, role: str, agency_slug: s
         email=email, name=name.strip(), password_hash=hash_password(password), role=role, agency=agency
     )
     db.session.add(staff)
+    db.session.flush()
+    audit.record(
+        "staff.created",
+        agency_id=staff.agency_id,
+        object_type="staff",
+        object_id=staff.id,
+        changes={"email": [None, staff.email], "name": [None, staff.name], "role": [None, role]},
+    )
     db.session.commit()
     return staff

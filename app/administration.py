@@ -21,6 +21,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import audit, impact
 from app.extensions import db, write_transaction
 from app.models import Agency, Appointment, Office, Staff
+from app.retention import retention_errors
 from app.security import staff_agency_filter, staff_may_act_for
 
 AGENCY_SETTINGS_FIELDS = (
@@ -32,6 +33,8 @@ AGENCY_SETTINGS_FIELDS = (
     "contact_phone",
     "banner_es",
     "banner_en",
+    "document_retention_days",
+    "personal_data_retention_days",
 )
 OFFICE_FIELDS = ("name_es", "name_en", "address", "municipality", "is_remote", "active")
 TIME_ZONES = frozenset(zoneinfo.available_timezones())
@@ -85,6 +88,9 @@ def update_agency_settings(agency: Agency, values: dict[str, Any], version: int,
     AdminInputError (nothing saved) or StaleVersion when `version` is not the stored one."""
     if values["timezone"] not in TIME_ZONES:
         raise AdminInputError({"timezone": _l("Choose a time zone from the list.")})
+    refused = retention_errors(values["document_retention_days"], values["personal_data_retention_days"])
+    if refused:
+        raise AdminInputError(refused)
     _save(agency, values, AGENCY_SETTINGS_FIELDS, version, actor, "agency.settings_changed", agency.id)
     return agency
 

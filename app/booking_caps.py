@@ -17,7 +17,8 @@ import hmac
 import sqlalchemy as sa
 from flask import current_app
 
-from app.extensions import db
+from app import audit
+from app.extensions import db, write_transaction
 from app.models import DailyBookingClaim, Service
 
 
@@ -65,6 +66,16 @@ def claim_daily_places(service: Service, day: dt.date, *, email: str, phone: str
     return None
 
 
+def purge_past_claims(before: dt.date) -> int:
+    """Delete the places of every service's days before `before` (retention: a keyed hash of a
+    phone number is still personal data, and a service nobody books any more never clears its
+    own); returns how many. Takes the write lock and commits."""
+    write_transaction()
+    removed = db.session.execute(sa.delete(DailyBookingClaim).where(DailyBookingClaim.day < before)).rowcount
+    db.session.commit()
+    return removed
+
+
 def _claim(service_id: int, day: dt.date, kind: str, key: str, cap: int) -> bool:
     where = (
         DailyBookingClaim.service_id == service_id,
@@ -93,11 +104,20 @@ UNCHANGED = object()
 
 def set_service_caps(service: Service, *, per_domain=UNCHANGED, per_phone=UNCHANGED) -> dict[str, int]:
     """Set the service's own daily caps (None: back to the setting; UNCHANGED: leave it) and commit.
-    Returns the caps now in force."""
-    if per_domain is not UNCHANGED:
-        service.daily_cap_per_domain = per_domain
-    if per_phone is not UNCHANGED:
-        service.daily_cap_per_phone = per_phone
+    Returns the caps now in force. A change is audited with the old and new values."""
+    changes = {}
+    for name, value in (("daily_cap_per_domain", per_domain), ("daily_cap_per_phone", per_phone)):
+        if value is not UNCHANGED and getattr(service, name) != value:
+            changes[name] = [getattr(service, name), value]
+            setattr(service, name, value)
+    if changes:
+        audit.record(
+            "service.caps_changed",
+            agency_id=service.agency_id,
+            object_type="service",
+            object_id=service.id,
+            changes=changes,
+        )
     db.session.commit()
     return caps_for(service)
 

@@ -644,6 +644,12 @@ class AuditEvent(db.Model):
     """Who did what, when: document views, identity checks, logins, admin changes."""
 
     __tablename__ = "audit_event"
+    __table_args__ = (
+        # The audit log's pages: an agency's entries newest first, and everything about one object
+        # (an appointment's reference: who viewed its documents).
+        sa.Index("ix_audit_event_agency_at", "agency_id", "at"),
+        sa.Index("ix_audit_event_object", "object_type", "object_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -654,6 +660,53 @@ class AuditEvent(db.Model):
     object_id: Mapped[int | None] = mapped_column()
     ip: Mapped[str | None] = mapped_column(sa.String(45))
     detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+# The audit log is append-only in the database itself (migration 0013): an UPDATE or DELETE of
+# audit_event is refused by a trigger, except the one change retention makes (app/retention.py):
+# blanking the address of a citizen's own action, with every other column unchanged. Created with
+# the table by create_all too, so the tests' databases refuse what a migrated one refuses.
+AUDIT_APPEND_ONLY_DDL = {
+    "postgresql": (
+        """
+        CREATE OR REPLACE FUNCTION audit_event_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+            IF TG_OP = 'UPDATE' THEN
+                IF NEW.ip IS NULL AND ROW(NEW.id, NEW.at, NEW.actor_staff_id, NEW.agency_id, NEW.action,
+                                          NEW.object_type, NEW.object_id, NEW.detail::text)
+                    IS NOT DISTINCT FROM ROW(OLD.id, OLD.at, OLD.actor_staff_id, OLD.agency_id, OLD.action,
+                                             OLD.object_type, OLD.object_id, OLD.detail::text) THEN
+                    RETURN NEW;
+                END IF;
+            END IF;
+            RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+                MESSAGE = 'audit_event is append-only: ' || TG_OP || ' refused';
+        END;
+        $$
+        """,
+        "CREATE TRIGGER audit_event_append_only BEFORE UPDATE OR DELETE ON audit_event "
+        "FOR EACH ROW EXECUTE FUNCTION audit_event_append_only()",
+        "CREATE TRIGGER audit_event_no_truncate BEFORE TRUNCATE ON audit_event "
+        "FOR EACH STATEMENT EXECUTE FUNCTION audit_event_append_only()",
+    ),
+    "sqlite": (
+        """
+        CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_event
+        WHEN NEW.ip IS NOT NULL OR NEW.id IS NOT OLD.id OR NEW.at IS NOT OLD.at
+            OR NEW.actor_staff_id IS NOT OLD.actor_staff_id OR NEW.agency_id IS NOT OLD.agency_id
+            OR NEW.action IS NOT OLD.action OR NEW.object_type IS NOT OLD.object_type
+            OR NEW.object_id IS NOT OLD.object_id OR NEW.detail IS NOT OLD.detail
+        BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: UPDATE refused'); END
+        """,
+        """
+        CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_event
+        BEGIN SELECT RAISE(ABORT, 'audit_event is append-only: DELETE refused'); END
+        """,
+    ),
+}
+for _dialect, _statements in AUDIT_APPEND_ONLY_DDL.items():
+    for _statement in _statements:
+        sa.event.listen(AuditEvent.__table__, "after_create", sa.DDL(_statement).execute_if(dialect=_dialect))
 
 
 class OutboxMessage(db.Model):

@@ -20,7 +20,8 @@ appointment (`end_at`) or of the turn (`finished_at`, else `queued_at`):
   deleted.
 
 `purge()` also does the housekeeping of `flask purge-documents` (expired booking drafts, abandoned
-staged uploads, page images older than a day, stored files no row names). It works in batches,
+staged uploads, page images older than a day, stored files no row names) and deletes the daily
+booking caps' places of past days (keyed hashes of phone numbers and e-mail domains). It works in batches,
 each in its own write transaction that claims its rows (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite:
 the write lock), so two runs at once share the work and a second run finds nothing to do. Each
 run writes one audit record with its counts, and one per agency that had work.
@@ -34,8 +35,10 @@ from dataclasses import asdict, dataclass, fields
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from flask_babel import lazy_gettext as _l
 
 from app import audit
+from app.booking_caps import purge_past_claims
 from app.booking_drafts import purge_expired_drafts
 from app.documents import discard_renders, purge_orphan_documents, purge_renders, purge_staged, upload_store
 from app.extensions import db, end_read_transaction, write_transaction
@@ -60,6 +63,9 @@ BATCH = 200
 HOUSEKEEPING_AGE = dt.timedelta(hours=24)
 # The purge runs a minute after the in-app loop starts, then every PURGE_INTERVAL_HOURS.
 FIRST_RUN_AFTER_SECONDS = 60
+# The longest an agency may keep documents or personal data (ten years): a limit keeps the cutoff
+# date computable and a typo (36500 for 365) visible.
+MAX_RETENTION_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -68,6 +74,29 @@ class Policy:
 
     document_days: int
     personal_data_days: int
+
+
+def retention_errors(document_days: int | None, personal_data_days: int | None) -> dict[str, str]:
+    """What is wrong with an agency's retention days (None: the site's setting), by field: each at
+    least one day and at most MAX_RETENTION_DAYS, and documents (which hold personal data) kept
+    no longer than personal data. Read-only."""
+    errors = {}
+    for name, days in (
+        ("document_retention_days", document_days),
+        ("personal_data_retention_days", personal_data_days),
+    ):
+        if days is not None and not 1 <= days <= MAX_RETENTION_DAYS:
+            errors[name] = _l("Enter a number of days from 1 to %(max)d.", max=MAX_RETENTION_DAYS)
+    if not errors:
+        config = current_app.config
+        documents = document_days or config["RETENTION_DOCUMENT_DAYS"]
+        personal = personal_data_days or config["RETENTION_PERSONAL_DATA_DAYS"]
+        if documents > personal:
+            errors["document_retention_days"] = _l(
+                "Documents hold personal data: keep them at most as long as personal data (%(days)d days).",
+                days=personal,
+            )
+    return errors
 
 
 def policy_for(agency) -> Policy:
@@ -93,6 +122,7 @@ class PurgeReport:
     staged_uploads_deleted: int = 0
     old_page_images_deleted: int = 0
     orphan_documents_deleted: int = 0
+    past_booking_claims_deleted: int = 0
 
     def add(self, other: PurgeReport) -> None:
         for field in fields(self):
@@ -133,6 +163,8 @@ def purge(now: dt.datetime | None = None) -> PurgeReport:
     total.staged_uploads_deleted = purge_staged(HOUSEKEEPING_AGE)
     total.old_page_images_deleted = purge_renders(HOUSEKEEPING_AGE)
     total.orphan_documents_deleted = purge_orphan_documents(HOUSEKEEPING_AGE)
+    # Two days back: yesterday in every time zone has ended, and today's caps stay counted.
+    total.past_booking_claims_deleted = purge_past_claims((now - 2 * HOUSEKEEPING_AGE).date())
     write_transaction()
     audit.record("retention.run", **total.counts())
     for agency_id, report in per_agency.items():

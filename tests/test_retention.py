@@ -30,7 +30,9 @@ from app.models import (
     Agency,
     Appointment,
     AuditEvent,
+    BookingDraft,
     CallSession,
+    DailyBookingClaim,
     Document,
     Office,
     OutboxMessage,
@@ -108,7 +110,11 @@ def _appointment(world, service, office, marker, ended_ago, *, status="completed
     world.personal_gone[marker] = personal_gone
     world.personal_gone[appointment.citizen_phone] = personal_gone
     store = upload_store()
-    for source, name in (("citizen", f"{marker}-licencia.pdf"), ("clerk", f"{marker}-resultado.pdf")):
+    for source, name in (
+        ("citizen", f"{marker}-licencia.pdf"),
+        ("clerk", f"{marker}-resultado.pdf"),
+        ("follow_up", f"{marker}-seguimiento.pdf"),  # sent after a "documents missing" outcome
+    ):
         data = b"%PDF-1.4 " + marker.encode() + source.encode()
         key = store.save(data)
         store.save_render(key, 1, 800, b"\x89PNG fake " + key.encode())
@@ -116,7 +122,7 @@ def _appointment(world, service, office, marker, ended_ago, *, status="completed
         db.session.add(
             Document(
                 appointment_id=appointment.id,
-                requirement_code="licence_front" if source == "citizen" else "result",
+                requirement_code="result" if source == "clerk" else "licence_front",
                 source=source,
                 original_name=name,
                 size_bytes=len(data),
@@ -277,6 +283,20 @@ def build_world() -> World:
     _turn(world, service, "lima", 370 * DAY, status="waiting", personal_gone=True, day_number=2)
     _turn(world, service, "mike", 300 * DAY, status="no_answer", personal_gone=False, day_number=3)
     _turn(world, own_service, "november", 61 * DAY, personal_gone=True, day_number=1)
+    # A booking abandoned half-way: its draft holds what the citizen typed so far.
+    db.session.add(
+        BookingDraft(
+            key_hash=_token(),
+            data={"name": "papa-name", "email": "papa-mail@example.com"},
+            expires_at=utcnow() - MINUTE,
+        )
+    )
+    world.personal_gone["papa-mail@example.com"] = True
+    # The daily booking caps' places hold keyed hashes of phone numbers: a past day's go.
+    for day, gone in ((utcnow().date() - 3 * DAY, True), (utcnow().date(), False)):
+        key = _token()
+        db.session.add(DailyBookingClaim(service_id=service.id, day=day, kind="phone", key=key, place=1))
+        world.personal_gone[key] = gone
     db.session.commit()
     return world
 
@@ -412,7 +432,7 @@ def test_no_file_and_no_personal_field_survives_past_its_date_and_statistics_sti
             agencies["defecto"]: 3,
             agencies["propia"]: 1,
         }
-        assert "Deleted 14 document(s)" in result.output and "anonymised 4 appointment(s), 3 turn(s)" in (
+        assert "Deleted 21 document(s)" in result.output and "anonymised 4 appointment(s), 3 turn(s)" in (
             result.output
         )
         assert files_before > files
@@ -576,3 +596,80 @@ def test_a_clerk_opens_an_anonymised_appointment_and_its_purged_document_is_gone
     assert (
         client.get(f"/staff/appointments/{reference}/documents/{document_id}/pages/1.png").status_code == 404
     )
+
+
+# --- Per-agency settings, on the agency settings page -------------------------------------------------
+
+
+def _settings_page(app, seeded, **retention):
+    from tests.support.admin import DTOP_ADMIN, agency_id, sign_in
+    from tests.test_admin import settings_form
+
+    client = app.test_client()
+    sign_in(client, DTOP_ADMIN, seeded[DTOP_ADMIN])
+    path = f"/admin/agencies/{agency_id(app, 'dtop')}/settings"
+    return client, path, settings_form(app, **retention)
+
+
+def test_an_agency_admin_sets_the_retention_days_and_the_purge_follows_them(app, seeded):
+    from tests.support.admin import audit_events
+
+    client, path, form = _settings_page(
+        app, seeded, document_retention_days="7", personal_data_retention_days="60"
+    )
+    page = client.get(path).get_data(as_text=True)
+    assert "Días que se guardan los documentos" in page and "30 días" in page and "365 días" in page
+    assert client.post(path, data=form).status_code == 302
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.slug == "dtop"))
+        assert (agency.document_retention_days, agency.personal_data_retention_days) == (7, 60)
+        assert retention.policy_for(agency) == retention.Policy(document_days=7, personal_data_days=60)
+        db.session.rollback()
+    (change,) = audit_events(app, "agency.settings_changed")
+    assert change.detail["changes"]["document_retention_days"] == [None, 7]
+    assert change.detail["changes"]["personal_data_retention_days"] == [None, 60]
+    # Empty again: back to the site's settings.
+    _client, _path, form = _settings_page(
+        app, seeded, document_retention_days="", personal_data_retention_days=""
+    )
+    assert client.post(path, data=form).status_code == 302
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.slug == "dtop"))
+        assert (agency.document_retention_days, agency.personal_data_retention_days) == (None, None)
+
+
+@pytest.mark.parametrize(
+    "documents,personal,field,message",
+    [
+        ("0", "", "document_retention_days", "Escriba un número de días del 1 al 3650."),
+        ("", "0", "personal_data_retention_days", "Escriba un número de días del 1 al 3650."),
+        ("-5", "", "document_retention_days", "Escriba un número entero de días, o déjelo vacío."),
+        ("7.5", "", "document_retention_days", "Escriba un número entero de días, o déjelo vacío."),
+        ("siete", "", "document_retention_days", "Escriba un número entero de días, o déjelo vacío."),
+        ("", "99999999999", "personal_data_retention_days", "Escriba un número entero de días"),
+        ("", "4000", "personal_data_retention_days", "Escriba un número de días del 1 al 3650."),
+        (
+            "90",
+            "60",
+            "document_retention_days",
+            "guárdelos como máximo lo mismo que los datos personales (60 días)",
+        ),
+        ("400", "", "document_retention_days", "como máximo lo mismo que los datos personales (365 días)"),
+        ("", "20", "document_retention_days", "como máximo lo mismo que los datos personales (20 días)"),
+    ],
+)
+def test_a_refused_retention_is_a_translated_422_and_nothing_changes(
+    app, seeded, documents, personal, field, message
+):
+    client, path, form = _settings_page(
+        app, seeded, document_retention_days=documents, personal_data_retention_days=personal
+    )
+    response = client.post(path, data=form)
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert f'id="{field}-error"' in page
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.slug == "dtop"))
+        assert (agency.document_retention_days, agency.personal_data_retention_days) == (None, None)
+        assert agency.version == int(form["version"])

@@ -49,6 +49,7 @@ CLERK_LIST = answers(LOGIN, ALLOWED, ALLOWED, ALLOWED, ALLOWED)
 # An administration page about one agency or one of its objects.
 ADMIN_OBJECT = answers(LOGIN, FORBIDDEN, ALLOWED, NOT_FOUND, ALLOWED)
 ADMIN_LIST = answers(LOGIN, FORBIDDEN, ALLOWED, ALLOWED, ALLOWED)
+SUPERADMIN_ONLY = answers(LOGIN, FORBIDDEN, FORBIDDEN, FORBIDDEN, ALLOWED)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,6 +112,11 @@ GUARDED = {
     # An empty POST (no version) removes or moves nothing: 409, so the next role finds it still there.
     "admin.remove_requirement_page": Guarded("dtop", ADMIN_OBJECT),
     "admin.move_requirement_page": Guarded("dtop", ADMIN_OBJECT),
+    "admin.agency_audit": Guarded("dtop", ADMIN_OBJECT),
+    "admin.agency_audit_csv": Guarded("dtop", ADMIN_OBJECT),
+    # Every agency's log and the site's own (failed sign-ins of unknown e-mails, runs): superadmin only.
+    "admin.site_audit": Guarded("dtop", SUPERADMIN_ONLY),
+    "admin.site_audit_csv": Guarded("dtop", SUPERADMIN_ONLY),
 }
 
 # Under a staff prefix but not walked: the sign-in flow itself (with its second step and the

@@ -30,6 +30,13 @@ def optional_text(label, max_chars: int) -> StringField:
     )
 
 
+def whole_days(form, field):
+    """Empty (the site's setting) or a whole number of days; app.retention checks the range."""
+    text = str(field.data or "").strip()
+    if text and not (text.isdigit() and len(text) < 7):
+        raise ValidationError(_l("Enter a whole number of days, or leave it empty."))
+
+
 def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
@@ -139,6 +146,8 @@ class AgencySettingsForm(VersionedForm):
     )
     banner_es = optional_text(_l("Announcement in Spanish"), 300)
     banner_en = optional_text(_l("Announcement in English"), 300)
+    document_retention_days = StringField(_l("Days documents are kept"), validators=[whole_days])
+    personal_data_retention_days = StringField(_l("Days personal data is kept"), validators=[whole_days])
 
     def settings(self) -> dict:
         values = self.values(
@@ -148,6 +157,8 @@ class AgencySettingsForm(VersionedForm):
         values["contact_phone"] = values["contact_phone"] or None
         values["banner_es"] = self.banner_es.data or ""
         values["banner_en"] = self.banner_en.data or ""
+        for name in ("document_retention_days", "personal_data_retention_days"):
+            values[name] = int(self[name].data) if self[name].data else None  # empty: the site's setting
         return values
 
 

@@ -9,7 +9,7 @@ import datetime as dt
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from app import notifications, scheduling
+from app import audit, notifications, scheduling
 from app.closing import settle_checked_in
 from app.extensions import db, write_transaction
 from app.models import Appointment, Staff, Turn, utcnow
@@ -113,6 +113,14 @@ def record_outcome(
     if result.rowcount != 1:
         db.session.rollback()
         raise TurnNotActive()
+    audit.record(
+        "turn.outcome",
+        actor=clerk,
+        agency_id=turn.service.agency_id,
+        object_type="turn",
+        object_id=turn.id,
+        outcome=outcome,
+    )
     if turn.appointment_id is not None:
         # A checked-in visitor's appointment closes exactly as one closed from the clerk's panel.
         settle_checked_in(db.session.get(Appointment, turn.appointment_id), values["status"], clerk, now)
