@@ -28,6 +28,7 @@ from app import (
     turns,
     web,
 )
+from app.admin import report_views as admin_report_routes
 from app.admin import routes as admin_routes
 from app.api import routes as api_routes
 from app.booking import routes as booking_routes
@@ -56,6 +57,7 @@ REDACTING_FILTER = RedactingFilter()
 # Each blueprint's package only makes the Blueprint; these modules add its views when imported.
 VIEW_MODULES = (
     admin_routes,
+    admin_report_routes,
     api_routes,
     booking_routes,
     call_routes,

@@ -328,6 +328,7 @@ def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = No
     appointment.seat = None
     appointment.citizen_seat = None
     appointment.cancelled_at = now or utcnow()
+    appointment.cancelled_by = "citizen"
     appointment.calendar_sequence += 1
     notifications.cancel_pending(appointment)
     notifications.queue_cancellation(appointment)

@@ -122,6 +122,7 @@ def cancel_checked_in(appointment: Appointment, staff: Staff, now: dt.datetime) 
             seat=None,
             citizen_seat=None,
             cancelled_at=now,
+            cancelled_by="agency",
             clerk_id=staff.id,
             updated_at=now,
         )

@@ -1,0 +1,216 @@
+"""The report's queries, one per section: each a few GROUP BY aggregates over the range. Read-only."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from app.extensions import db
+from app.models import Appointment, CallSession, Service, SurveyResponse, Turn
+from app.reports.filters import ReportFilters
+from app.reports.measures import percentiles, seconds_between, utc_hour, utc_hour_value
+
+
+def appointment_clauses(filters: ReportFilters) -> list:
+    """The appointments of the agency starting within the range, of the chosen service and office."""
+    clauses = [
+        Appointment.start_at >= filters.start,
+        Appointment.start_at < filters.end,
+        Appointment.service_id.in_(sa.select(Service.id).where(Service.agency_id == filters.agency.id)),
+    ]
+    if filters.service_id:
+        clauses.append(Appointment.service_id == filters.service_id)
+    if filters.office_id:
+        clauses.append(Appointment.office_id == filters.office_id)
+    return clauses
+
+
+@dataclass(frozen=True)
+class AppointmentCounts:
+    booked: int
+    completed: int
+    cancelled_by_citizen: int
+    cancelled_by_agency: int
+    no_show: int
+    upcoming: int  # still booked, checked in or in a call
+    outcomes: dict[str, int]
+
+
+def appointment_counts(filters: ReportFilters) -> AppointmentCounts:
+    """Appointments by status (cancellations by who cancelled) and by outcome code."""
+    rows = db.session.execute(
+        sa.select(Appointment.status, Appointment.cancelled_by, sa.func.count())
+        .where(*appointment_clauses(filters))
+        .group_by(Appointment.status, Appointment.cancelled_by)
+    ).all()
+    by_status: Counter[str] = Counter()
+    for status, cancelled_by, count in rows:
+        key = (
+            f"cancelled_by_{'agency' if cancelled_by == 'agency' else 'citizen'}"
+            if status == "cancelled"
+            else status
+        )
+        by_status[key] += count
+    outcomes = db.session.execute(
+        sa.select(Appointment.outcome, sa.func.count())
+        .where(*appointment_clauses(filters), Appointment.outcome.is_not(None))
+        .group_by(Appointment.outcome)
+    ).all()
+    return AppointmentCounts(
+        booked=sum(by_status.values()),
+        completed=by_status["completed"],
+        cancelled_by_citizen=by_status["cancelled_by_citizen"],
+        cancelled_by_agency=by_status["cancelled_by_agency"],
+        no_show=by_status["no_show"],
+        upcoming=by_status["booked"] + by_status["checked_in"] + by_status["in_call"],
+        outcomes=dict(outcomes),
+    )
+
+
+@dataclass(frozen=True)
+class CallFigures:
+    sessions: int
+    admitted: int
+    connected: int
+    never_connected: int
+    technical_failure: int
+    audio_only: int
+    to_admitted: list[float | None]  # seconds: median, p90
+    to_connected: list[float | None]
+
+
+def call_figures(filters: ReportFilters) -> CallFigures:
+    """The video calls of the range's appointments: counts, and how long citizens waited."""
+    in_range = sa.select(Appointment.id).where(*appointment_clauses(filters))
+    sessions = sa.and_(CallSession.appointment_id.in_(in_range))
+    count = sa.func.count
+    row = db.session.execute(
+        sa.select(
+            count(),
+            count(CallSession.admitted_at),
+            count(CallSession.connected_at),
+            count().filter(CallSession.connected_at.is_(None), CallSession.ended_at.is_not(None)),
+            count().filter(CallSession.end_reason == "technical_failure"),
+            count().filter(CallSession.audio_only.is_(True), CallSession.connected_at.is_not(None)),
+        ).where(sessions)
+    ).one()
+    return CallFigures(
+        *row,
+        to_admitted=_wait_percentiles(sessions, CallSession.admitted_at),
+        to_connected=_wait_percentiles(sessions, CallSession.connected_at),
+    )
+
+
+def _wait_percentiles(sessions, until) -> list[float | None]:
+    waits = (
+        sa.select(seconds_between(until, CallSession.waiting_since).label("value"))
+        .where(sessions, until.is_not(None), CallSession.waiting_since.is_not(None))
+        .subquery()
+    )
+    return percentiles(waits)
+
+
+@dataclass(frozen=True)
+class TurnFigures:
+    taken: int
+    attended: int
+    missed: int
+    cancelled: int
+    wait: list[float | None]  # minutes from taking the turn to being called: median, p90
+    estimated: int  # called turns that had an estimate
+    mean_error: float | None  # minutes, actual minus estimated (positive: longer than told)
+    mean_absolute_error: float | None
+
+
+def turn_clauses(filters: ReportFilters) -> list:
+    """The same-day turns citizens took (not check-ins of appointments) within the range."""
+    clauses = [
+        Turn.appointment_id.is_(None),
+        Turn.day >= filters.first,
+        Turn.day <= filters.last,
+        Turn.service_id.in_(sa.select(Service.id).where(Service.agency_id == filters.agency.id)),
+    ]
+    if filters.service_id:
+        clauses.append(Turn.service_id == filters.service_id)
+    if filters.office_id:
+        clauses.append(Turn.office_id == filters.office_id)
+    return clauses
+
+
+def turn_figures(filters: ReportFilters) -> TurnFigures:
+    """Turns taken, attended, missed (no answer), the wait and how far the estimate was off."""
+    count, clauses = sa.func.count, turn_clauses(filters)
+    taken, attended, missed, cancelled = db.session.execute(
+        sa.select(
+            count(),
+            count().filter(Turn.status == "attended"),
+            count().filter(Turn.status.in_(("missed", "no_answer"))),
+            count().filter(Turn.status == "cancelled"),
+        ).where(*clauses)
+    ).one()
+    wait = seconds_between(Turn.called_at, Turn.queued_at) / 60.0
+    called = [*clauses, Turn.called_at.is_not(None)]
+    waits = sa.select(wait.label("value")).where(*called).subquery()
+    error = wait - Turn.estimated_wait_minutes
+    estimated, mean_error, mean_absolute = db.session.execute(
+        sa.select(count(), sa.func.avg(error), sa.func.avg(sa.func.abs(error))).where(
+            *called, Turn.estimated_wait_minutes.is_not(None)
+        )
+    ).one()
+    return TurnFigures(
+        taken,
+        attended,
+        missed,
+        cancelled,
+        wait=[None if v is None else v for v in percentiles(waits)],
+        estimated=estimated,
+        mean_error=None if mean_error is None else float(mean_error),
+        mean_absolute_error=None if mean_absolute is None else float(mean_absolute),
+    )
+
+
+@dataclass(frozen=True)
+class SurveyFigures:
+    asked: int  # appointments that ended attended (status completed): those the survey asks
+    answered: int
+    average: float | None
+    distribution: dict[int, int]  # rating 1..5 → answers
+
+
+def survey_figures(filters: ReportFilters) -> SurveyFigures:
+    """Response rate over completed appointments, the average rating and how ratings spread."""
+    clauses = appointment_clauses(filters)
+    asked = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Appointment).where(*clauses, Appointment.status == "completed")
+    )
+    rows = db.session.execute(
+        sa.select(SurveyResponse.rating, sa.func.count())
+        .join(Appointment, Appointment.id == SurveyResponse.appointment_id)
+        .where(*clauses)
+        .group_by(SurveyResponse.rating)
+    ).all()
+    distribution = {rating: 0 for rating in range(1, 6)} | dict(rows)
+    answered = sum(distribution.values())
+    total = sum(rating * count for rating, count in distribution.items())
+    return SurveyFigures(asked, answered, total / answered if answered else None, distribution)
+
+
+def booked_by_local_hour(filters: ReportFilters) -> dict[dt.datetime, int]:
+    """{local start of an hour: appointments booked (not cancelled) starting within it}.
+
+    Grouped by UTC hour in SQL (one row per hour that has any), then moved to the agency's zone,
+    which is exact for every zone whose offset is whole hours (Puerto Rico's, and the US ones).
+    """
+    hour = utc_hour(Appointment.start_at).label("hour")
+    rows = db.session.execute(
+        sa.select(hour, sa.func.count())
+        .where(*appointment_clauses(filters), Appointment.status != "cancelled")
+        .group_by(hour)
+    ).all()
+    counts: Counter[dt.datetime] = Counter()
+    for value, count in rows:
+        counts[utc_hour_value(value).astimezone(filters.zone).replace(tzinfo=None)] += count
+    return dict(counts)

@@ -1,0 +1,145 @@
+"""The reports (issue 12, item 1): every figure against the fixture counted by hand
+(tests/support/reports.py), on SQLite and PostgreSQL; the page, its CSV exports, its guards and
+bad input."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from app import reports
+from app.extensions import db
+from app.models import Agency
+from tests.support.admin import DTOP_ADMIN, DTOP_CLERK, RETIRO_ADMIN, add_superadmin, agency_id, sign_in
+from tests.support.reports import ADMIN, MONDAY, TUESDAY, build_report_fixture
+
+NOW = dt.datetime(2031, 3, 5, 14, 0, tzinfo=dt.UTC)
+pytestmark = pytest.mark.clock(at=NOW)
+RANGE = {"start": MONDAY.isoformat(), "end": TUESDAY.isoformat()}
+
+
+def report_of(app, **args) -> dict[str, list[list]]:
+    """The fixture agency's report over Monday–Tuesday, as {table: rows} in English."""
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        agency = db.session.get(Agency, build_report_fixture())
+        filters = reports.parse_filters(agency, RANGE | args)
+        built = reports.build_report(filters)
+        return {key: [[str(c) if hasattr(c, "__html__") else c for c in row] for row in table.rows]
+                for key, table in built.tables.items()}
+
+
+def column(rows: list[list]) -> dict:
+    return {str(row[0]): row[1] for row in rows}
+
+
+def test_appointments_by_status_cancellation_and_outcome(any_db_app):
+    tables = report_of(any_db_app)
+    assert column(tables["appointments"]) == {
+        "Booked": 8,
+        "Completed": 3,
+        "Cancelled by the citizen": 1,
+        "Cancelled by the agency": 1,
+        "Did not attend": 1,
+        "Not closed yet": 2,
+    }
+    assert column(tables["outcomes"]) == {
+        "Completed": 1,
+        "An in-person visit is needed": 0,
+        "Documents are missing": 1,
+        "Did not attend": 1,
+        "Technical failure": 1,
+        "Attended by phone": 0,
+    }
+
+
+def test_video_calls_counts_and_waits_in_minutes(any_db_app):
+    calls = list(column(report_of(any_db_app)["calls"]).values())
+    # waits until admitted 60, 120, 360 s; until connected 150, 430 s (linear percentiles)
+    assert calls == [3, 3, 2, 1, 1, 50.0, 2.0, 5.2, 4.8, 6.7]
+
+
+def test_same_day_turns_and_the_estimate_error(any_db_app):
+    turns = list(column(report_of(any_db_app)["turns"]).values())
+    # waits 4, 10, 20, 30 minutes; errors +5, −10, 0 against the estimates
+    assert turns == [5, 2, 2, 1, 15.0, 27.0, 3, -1.7, 5.0]
+
+
+def test_survey_rate_average_and_distribution(any_db_app):
+    tables = report_of(any_db_app)
+    assert list(column(tables["survey"]).values()) == [3, 2, 66.7, 4.0]
+    assert tables["ratings"] == [[1, 0], [2, 0], [3, 1], [4, 0], [5, 1]]
+
+
+def test_busiest_hours_and_demand_in_the_agency_time_zone(any_db_app):
+    tables = report_of(any_db_app)
+    hours = {row[0]: row[1:] for row in tables["hours"]}
+    assert len(tables["hours"][0]) == 1 + 13  # 08:00 … 20:00
+    assert hours["Monday"][1:3] == [2, 1] and sum(hours["Monday"]) == 3
+    assert hours["Tuesday"][1] == 1 and hours["Tuesday"][3] == 1 and hours["Tuesday"][12] == 1
+    assert sum(sum(row[1:]) for row in tables["hours"]) == 6
+    # 08:00–12:00 in 30-minute slots of 2 seats: 16 a day; the phone-turn service offers none
+    assert tables["capacity"] == [["2031-03-03", 16, 3, 18.8], ["2031-03-04", 16, 3, 18.8]]
+
+
+def test_a_service_filter_leaves_out_the_other_services(any_db_app):
+    with any_db_app.test_request_context(headers={"Accept-Language": "en"}):
+        agency = db.session.get(Agency, build_report_fixture())
+        video, phone = (service.id for service in agency.services)
+        by_video = reports.build_report(reports.parse_filters(agency, RANGE | {"service": str(video)}))
+        by_phone = reports.build_report(reports.parse_filters(agency, RANGE | {"service": str(phone)}))
+        assert by_video.tables["appointments"].rows[0][1] == 8 and by_video.tables["turns"].rows[0][1] == 0
+        assert by_phone.tables["appointments"].rows[0][1] == 0 and by_phone.tables["turns"].rows[0][1] == 5
+        assert [row[1] for row in by_phone.tables["capacity"].rows] == [0, 0]
+
+
+def test_percentiles_agree_with_the_hand_computed_ones_on_one_row_and_none(any_db_app):
+    with any_db_app.test_request_context():
+        agency = db.session.get(Agency, build_report_fixture())
+        empty = reports.parse_filters(agency, {"start": "2031-01-01", "end": "2031-01-31"})
+        built = reports.build_report(empty)
+    calls = column(built.tables["calls"].rows)
+    assert list(calls.values())[:6] == [0, 0, 0, 0, 0, None]
+    assert list(calls.values())[6:] == [None] * 4
+
+
+# --- Filters and bad input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args,field",
+    [
+        ({"start": "2031-03-10", "end": "2031-03-01"}, "end"),
+        ({"start": "2029-01-01", "end": "2031-01-02"}, "end"),
+        ({"start": "03/01/2031"}, "start"),
+        ({"end": "2031-02-30"}, "end"),
+        ({"start": "0001-01-01"}, "start"),
+        ({"service": "999999"}, "service"),
+        ({"office": "abc"}, "office"),
+    ],
+)
+def test_bad_filters_name_the_field(app, args, field):
+    with app.test_request_context():
+        agency = db.session.get(Agency, build_report_fixture())
+        with pytest.raises(reports.ReportInputError) as refused:
+            reports.parse_filters(agency, args)
+    assert set(refused.value.fields) == {field}
+
+
+def test_the_default_range_is_the_last_30_days_in_the_agency_time_zone(app, clock):
+    clock.now = dt.datetime(2031, 3, 5, 2, 0, tzinfo=dt.UTC)  # still 4 March in Puerto Rico
+    with app.test_request_context():
+        agency = db.session.get(Agency, build_report_fixture())
+        filters = reports.parse_filters(agency, {})
+    assert (filters.first, filters.last) == (dt.date(2031, 2, 3), dt.date(2031, 3, 4))
+    assert filters.start == dt.datetime(2031, 2, 3, 4, 0, tzinfo=dt.UTC)
+
+
+def test_another_agencys_service_is_refused(app):
+    with app.test_request_context():
+        agency_id_ = build_report_fixture()
+        agency = db.session.get(Agency, agency_id_)
+        other = db.session.scalar(db.select(Agency).where(Agency.slug == "otra"))
+        other_service = other.services[0].id
+        with pytest.raises(reports.ReportInputError):
+            reports.parse_filters(agency, {"service": str(other_service)})
