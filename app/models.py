@@ -331,7 +331,9 @@ class Appointment(db.Model):
             "service_id", "citizen_email", "citizen_seat", name="uq_appointment_citizen_seat"
         ),
         sa.CheckConstraint("citizen_seat IS NULL OR citizen_seat >= 1", name="citizen_seat_positive"),
-        sa.CheckConstraint("cancelled_by IS NULL OR " + _in("cancelled_by", CANCELLED_BY), name="cancelled_by"),
+        sa.CheckConstraint(
+            "cancelled_by IS NULL OR " + _in("cancelled_by", CANCELLED_BY), name="cancelled_by"
+        ),
         sa.Index("ix_appointment_slot", "service_id", "start_at"),
         sa.Index("ix_appointment_start_at", "start_at"),
     )

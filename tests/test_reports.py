@@ -25,8 +25,10 @@ def report_of(app, **args) -> dict[str, list[list]]:
         agency = db.session.get(Agency, build_report_fixture())
         filters = reports.parse_filters(agency, RANGE | args)
         built = reports.build_report(filters)
-        return {key: [[str(c) if hasattr(c, "__html__") else c for c in row] for row in table.rows]
-                for key, table in built.tables.items()}
+        return {
+            key: [[str(c) if hasattr(c, "__html__") else c for c in row] for row in table.rows]
+            for key, table in built.tables.items()
+        }
 
 
 def column(rows: list[list]) -> dict:
@@ -36,7 +38,7 @@ def column(rows: list[list]) -> dict:
 def test_appointments_by_status_cancellation_and_outcome(any_db_app):
     tables = report_of(any_db_app)
     assert column(tables["appointments"]) == {
-        "Booked": 8,
+        "Appointments booked": 8,
         "Completed": 3,
         "Cancelled by the citizen": 1,
         "Cancelled by the agency": 1,
@@ -143,3 +145,120 @@ def test_another_agencys_service_is_refused(app):
         other_service = other.services[0].id
         with pytest.raises(reports.ReportInputError):
             reports.parse_filters(agency, {"service": str(other_service)})
+
+
+# --- The pages and the exports --------------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(app):
+    with app.app_context():
+        build_report_fixture(with_admin=True)
+        agency = db.session.scalar(db.select(Agency.id).where(Agency.slug == "prueba"))
+    client = app.test_client()
+    sign_in(client, *ADMIN)
+    return client, agency
+
+
+def test_the_page_shows_each_chart_beside_its_table_and_an_export_link(admin_client):
+    client, agency = admin_client
+    page = client.get(
+        f"/admin/agencies/{agency}/reports", query_string=RANGE, headers={"Accept-Language": "en"}
+    )
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert html.count("<svg") == 5 and html.count('role="img"') == 5
+    for key in reports.TABLES:
+        assert f'id="{key}-caption"' in html
+        assert f"/admin/agencies/{agency}/reports/{key}.csv?start=2031-03-03&amp;end=2031-03-04" in html
+    assert "Cancelled by the agency" in html
+
+
+def test_the_page_is_in_spanish_by_default(admin_client):
+    client, agency = admin_client
+    html = client.get(f"/admin/agencies/{agency}/reports", query_string=RANGE).get_data(as_text=True)
+    assert "Cancelada por la agencia" in html and "Horas de más demanda" in html
+
+
+def test_a_csv_export_has_the_bom_crlf_and_the_same_numbers(admin_client):
+    client, agency = admin_client
+    response = client.get(
+        f"/admin/agencies/{agency}/reports/appointments.csv",
+        query_string=RANGE,
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert (
+        'filename="prueba-appointments-2031-03-03-2031-03-04.csv"' in response.headers["Content-Disposition"]
+    )
+    assert "no-store" in response.headers["Cache-Control"]
+    body = response.get_data(as_text=True)
+    assert body.startswith("\ufeffMeasure,Count\r\nAppointments booked,8\r\n")
+    assert "Cancelled by the agency,1\r\n" in body
+
+
+@pytest.mark.parametrize("table", list(reports.TABLES))
+def test_every_table_exports(admin_client, table):
+    client, agency = admin_client
+    response = client.get(f"/admin/agencies/{agency}/reports/{table}.csv", query_string=RANGE)
+    assert response.status_code == 200 and response.get_data(as_text=True).startswith("\ufeff")
+
+
+def test_an_exported_label_that_looks_like_a_formula_is_neutralised(admin_client, app):
+    client, agency = admin_client
+    with app.app_context():
+        db.session.get(Agency, agency).services[0].name_en = "=cmd|' /C calc'!A0"
+        db.session.commit()
+    # service names are not in the tables; the header and labels go through the same cell writer
+    from app.spreadsheets import csv_text
+
+    assert csv_text(["=x"], [["+1", 2, "-y"]]) == "\ufeff'=x\r\n'+1,2,'-y\r\n"
+
+
+def test_an_unknown_table_is_a_404(admin_client):
+    client, agency = admin_client
+    assert client.get(f"/admin/agencies/{agency}/reports/secrets.csv").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "query,message",
+    [
+        ({"start": "2031-03-10", "end": "2031-03-01"}, "The end date must be on or after the start date."),
+        ({"start": "2029-01-01", "end": "2031-03-01"}, "Choose a range of at most two years."),
+        ({"start": "1/3/2031"}, "Enter a date as YYYY-MM-DD"),
+    ],
+)
+def test_bad_input_is_a_translated_422_on_the_page_and_the_export(admin_client, query, message):
+    client, agency = admin_client
+    english = {"Accept-Language": "en"}
+    page = client.get(f"/admin/agencies/{agency}/reports", query_string=query, headers=english)
+    assert page.status_code == 422 and message in page.get_data(as_text=True)
+    assert "<svg" not in page.get_data(as_text=True)
+    export = client.get(f"/admin/agencies/{agency}/reports/calls.csv", query_string=query, headers=english)
+    assert export.status_code == 422 and message in export.get_data(as_text=True)
+    spanish = client.get(f"/admin/agencies/{agency}/reports", query_string=query)
+    assert spanish.status_code == 422 and message not in spanish.get_data(as_text=True)
+
+
+def test_a_clerk_gets_403_and_another_agencys_admin_404_on_every_report_url(app, seeded):
+    dtop = agency_id(app, "dtop")
+    urls = [f"/admin/agencies/{dtop}/reports"] + [
+        f"/admin/agencies/{dtop}/reports/{table}.csv" for table in reports.TABLES
+    ]
+    clerk, other = app.test_client(), app.test_client()
+    sign_in(clerk, DTOP_CLERK, seeded[DTOP_CLERK])
+    sign_in(other, RETIRO_ADMIN, seeded[RETIRO_ADMIN])
+    assert {url: clerk.get(url).status_code for url in urls} == dict.fromkeys(urls, 403)
+    assert {url: other.get(url).status_code for url in urls} == dict.fromkeys(urls, 404)
+
+
+def test_an_admin_goes_straight_to_their_agency_and_the_superadmin_chooses(app, seeded):
+    admin, superadmin = app.test_client(), app.test_client()
+    sign_in(admin, DTOP_ADMIN, seeded[DTOP_ADMIN])
+    sign_in(superadmin, *add_superadmin(app))
+    response = admin.get("/admin/reports")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/admin/agencies/{agency_id(app, 'dtop')}/reports")
+    chooser = superadmin.get("/admin/reports").get_data(as_text=True)
+    assert f"/admin/agencies/{agency_id(app, 'retiro')}/reports" in chooser
+    assert superadmin.get(f"/admin/agencies/{agency_id(app, 'retiro')}/reports").status_code == 200

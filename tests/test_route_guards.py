@@ -84,6 +84,10 @@ GUARDED = {
     "admin.offices": Guarded("dtop", ADMIN_OBJECT),
     "admin.new_office": Guarded("dtop", ADMIN_OBJECT),
     "admin.edit_office": Guarded("dtop", ADMIN_OBJECT),
+    # Reports: the agency chooser (an admin of one agency is sent on to it), a report, its CSVs.
+    "admin.reports_index": Guarded("dtop", ADMIN_LIST),
+    "admin.agency_reports": Guarded("dtop", ADMIN_OBJECT),
+    "admin.report_csv": Guarded("dtop", ADMIN_OBJECT),
 }
 
 # Under a staff prefix but not walked: the sign-in flow itself and the forgotten-password link
@@ -180,6 +184,7 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
             "appointment_id": booked.appointment.id,
             "agency_id": agency_id(app, "dtop"),
             "office_id": office_id(app, "cesco-bayamon"),
+            "table": "outcomes",
         },
         "retiro": {"turn_id": turn.turn.id, "agency_id": agency_id(app, "retiro"), **queue_ids},
     }

@@ -123,7 +123,9 @@ def elapsed_seconds(appointment: Appointment, now: dt.datetime | None = None) ->
     return max(0, int(((now or utcnow()) - session.admitted_at).total_seconds()))
 
 
-def mark_connected(appointment: Appointment, now: dt.datetime | None = None, *, audio_only: bool = False) -> None:
+def mark_connected(
+    appointment: Appointment, now: dt.datetime | None = None, *, audio_only: bool = False
+) -> None:
     """The clerk's browser reports the peer connection is up (the first time counts), and whether
     the citizen's video is missing (an audio-only call). Commits."""
     write_transaction()

@@ -40,7 +40,7 @@ class AppointmentCounts:
 
 
 def appointment_counts(filters: ReportFilters) -> AppointmentCounts:
-    """Appointments by status (cancellations by who cancelled) and by outcome code."""
+    """Appointments by status (cancellations by who cancelled) and by outcome code. Read-only."""
     rows = db.session.execute(
         sa.select(Appointment.status, Appointment.cancelled_by, sa.func.count())
         .where(*appointment_clauses(filters))
@@ -83,7 +83,7 @@ class CallFigures:
 
 
 def call_figures(filters: ReportFilters) -> CallFigures:
-    """The video calls of the range's appointments: counts, and how long citizens waited."""
+    """The video calls of the range's appointments: counts, and how long citizens waited. Read-only."""
     in_range = sa.select(Appointment.id).where(*appointment_clauses(filters))
     sessions = sa.and_(CallSession.appointment_id.in_(in_range))
     count = sa.func.count
@@ -141,7 +141,7 @@ def turn_clauses(filters: ReportFilters) -> list:
 
 
 def turn_figures(filters: ReportFilters) -> TurnFigures:
-    """Turns taken, attended, missed (no answer), the wait and how far the estimate was off."""
+    """Turns taken, attended, missed (no answer), the wait and how far the estimate was off. Read-only."""
     count, clauses = sa.func.count, turn_clauses(filters)
     taken, attended, missed, cancelled = db.session.execute(
         sa.select(
@@ -181,7 +181,7 @@ class SurveyFigures:
 
 
 def survey_figures(filters: ReportFilters) -> SurveyFigures:
-    """Response rate over completed appointments, the average rating and how ratings spread."""
+    """Response rate over completed appointments, the average rating and how ratings spread. Read-only."""
     clauses = appointment_clauses(filters)
     asked = db.session.scalar(
         sa.select(sa.func.count()).select_from(Appointment).where(*clauses, Appointment.status == "completed")
@@ -203,6 +203,7 @@ def booked_by_local_hour(filters: ReportFilters) -> dict[dt.datetime, int]:
 
     Grouped by UTC hour in SQL (one row per hour that has any), then moved to the agency's zone,
     which is exact for every zone whose offset is whole hours (Puerto Rico's, and the US ones).
+    Read-only.
     """
     hour = utc_hour(Appointment.start_at).label("hour")
     rows = db.session.execute(

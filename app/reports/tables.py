@@ -70,7 +70,7 @@ def appointments_table(filters: ReportFilters) -> list[Table]:
     measure, number = _l("Measure"), _l("Count")
     summary = Table("appointments", [measure, number])
     summary.rows = [
-        [_l("Booked"), counts.booked],
+        [_l("Appointments booked"), counts.booked],
         [_l("Completed"), counts.completed],
         [_l("Cancelled by the citizen"), counts.cancelled_by_citizen],
         [_l("Cancelled by the agency"), counts.cancelled_by_agency],
@@ -91,7 +91,7 @@ def calls_table(filters: ReportFilters) -> Table:
         [_l("Connected"), calls.connected],
         [_l("Never connected"), calls.never_connected],
         [_l("Ended by a technical failure"), calls.technical_failure],
-        [_l("Audio only (% of connected calls)"), _share(calls.audio_only, calls.connected)],
+        [_l("Audio only (share of connected calls, %)"), _share(calls.audio_only, calls.connected)],
         [_l("Waiting until admitted, median (minutes)"), _minutes(calls.to_admitted[0])],
         [_l("Waiting until admitted, 90th percentile (minutes)"), _minutes(calls.to_admitted[1])],
         [_l("Waiting until connected, median (minutes)"), _minutes(calls.to_connected[0])],
@@ -143,7 +143,10 @@ def demand_tables(filters: ReportFilters) -> list[Table]:
     heat = Table("hours", [_l("Day"), *(f"{hour:02d}:00" for hour in hours)])
     heat.rows = [[day, *counts] for day, counts in zip(WEEKDAYS, week, strict=True)]
     offered = seats_offered(filters)
-    capacity = Table("capacity", [_l("Day"), _l("Seats offered"), _l("Booked"), _l("Booked (% of seats)")])
+    capacity = Table(
+        "capacity",
+        [_l("Day"), _l("Seats offered"), _l("Seats booked"), _l("Seats booked (share of those offered, %)")],
+    )
     capacity.rows = [
         [
             day.isoformat(),

@@ -43,7 +43,11 @@ def _agency(slug: str) -> tuple[Agency, Service, Service, Office]:
         offices=[office],
     )
     turns = Service(
-        agency=agency, slug=f"{slug}-turnos", name_es="Orientación", name_en="Orientation", mode="phone_turn",
+        agency=agency,
+        slug=f"{slug}-turnos",
+        name_es="Orientación",
+        name_en="Orientation",
+        mode="phone_turn",
         offices=[office],
     )
     for weekday in range(5):
@@ -65,7 +69,7 @@ def appointment(service, office, start, status="booked", outcome=None, cancelled
         status=status,
         outcome=outcome,
         cancelled_by=cancelled_by,
-        citizen_name="=HYPERLINK(\"http://x\")",
+        citizen_name='=HYPERLINK("http://x")',
         citizen_email=f"c{number}@example.com",
         citizen_phone="+17875550100",
         manage_token_hash=f"{number:064d}",
@@ -113,13 +117,30 @@ def build_report_fixture(with_admin: bool = False) -> int:
     appointment(video, office, utc(5, 13), "completed", "completed")  # Wednesday: outside
     db.session.add_all(
         [
-            CallSession(appointment_id=one.id, waiting_since=utc(3, 12, 58), admitted_at=utc(3, 13),
-                        connected_at=utc(3, 13, 0, 30), ended_at=utc(3, 13, 20), end_reason="completed"),
-            CallSession(appointment_id=two.id, waiting_since=utc(3, 12, 59), admitted_at=utc(3, 13, 5),
-                        connected_at=utc(3, 13, 6, 10), audio_only=True, ended_at=utc(3, 13, 30),
-                        end_reason="documents_missing"),
-            CallSession(appointment_id=three.id, waiting_since=utc(3, 13, 59), admitted_at=utc(3, 14),
-                        ended_at=utc(3, 14, 10), end_reason="technical_failure"),
+            CallSession(
+                appointment_id=one.id,
+                waiting_since=utc(3, 12, 58),
+                admitted_at=utc(3, 13),
+                connected_at=utc(3, 13, 0, 30),
+                ended_at=utc(3, 13, 20),
+                end_reason="completed",
+            ),
+            CallSession(
+                appointment_id=two.id,
+                waiting_since=utc(3, 12, 59),
+                admitted_at=utc(3, 13, 5),
+                connected_at=utc(3, 13, 6, 10),
+                audio_only=True,
+                ended_at=utc(3, 13, 30),
+                end_reason="documents_missing",
+            ),
+            CallSession(
+                appointment_id=three.id,
+                waiting_since=utc(3, 13, 59),
+                admitted_at=utc(3, 14),
+                ended_at=utc(3, 14, 10),
+                end_reason="technical_failure",
+            ),
             SurveyResponse(appointment_id=one.id, rating=5),
             SurveyResponse(appointment_id=two.id, rating=3),
         ]
