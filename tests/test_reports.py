@@ -204,15 +204,19 @@ def test_every_table_exports(admin_client, table):
     assert response.status_code == 200 and response.get_data(as_text=True).startswith("\ufeff")
 
 
-def test_an_exported_label_that_looks_like_a_formula_is_neutralised(admin_client, app):
-    client, agency = admin_client
-    with app.app_context():
-        db.session.get(Agency, agency).services[0].name_en = "=cmd|' /C calc'!A0"
-        db.session.commit()
-    # service names are not in the tables; the header and labels go through the same cell writer
-    from app.spreadsheets import csv_text
+def test_exported_text_that_looks_like_a_formula_is_neutralised_and_numbers_stay_numbers(
+    admin_client, monkeypatch
+):
+    from app import outcomes
 
-    assert csv_text(["=x"], [["+1", 2, "-y"]]) == "\ufeff'=x\r\n'+1,2,'-y\r\n"
+    client, agency = admin_client
+    monkeypatch.setitem(outcomes.OUTCOME_LABELS, "completed", '=HYPERLINK("http://x")')
+    exported = client.get(f"/admin/agencies/{agency}/reports/outcomes.csv", query_string=RANGE)
+    assert '\r\n"\'=HYPERLINK(""http://x"")",1\r\n' in exported.get_data(as_text=True)
+    turns = client.get(
+        f"/admin/agencies/{agency}/reports/turns.csv", query_string=RANGE, headers={"Accept-Language": "en"}
+    )
+    assert ",-1.7\r\n" in turns.get_data(as_text=True)  # a negative error is a number, not a formula
 
 
 def test_an_unknown_table_is_a_404(admin_client):
@@ -262,3 +266,81 @@ def test_an_admin_goes_straight_to_their_agency_and_the_superadmin_chooses(app, 
     chooser = superadmin.get("/admin/reports").get_data(as_text=True)
     assert f"/admin/agencies/{agency_id(app, 'retiro')}/reports" in chooser
     assert superadmin.get(f"/admin/agencies/{agency_id(app, 'retiro')}/reports").status_code == 200
+
+
+# --- What the reports need is recorded where it happens -------------------------------------------
+
+
+def test_a_citizens_cancellation_and_the_counters_are_told_apart(app, seeded):
+    from app.appointments import cancel_appointment
+    from app.closing import cancel_checked_in
+    from app.models import Appointment, Staff
+    from tests.support.booking import book_directly
+
+    by_citizen, at_counter = book_directly(app), book_directly(app, email="luis@example.com", skip=1)
+    with app.test_request_context():
+        cancel_appointment(db.session.get(Appointment, by_citizen.appointment.id))
+        checked_in = db.session.get(Appointment, at_counter.appointment.id)
+        checked_in.status = "checked_in"
+        db.session.commit()
+        clerk = db.session.scalar(db.select(Staff).where(Staff.email == DTOP_CLERK))
+        assert cancel_checked_in(checked_in, clerk, NOW)
+        db.session.commit()
+        assert db.session.get(Appointment, by_citizen.appointment.id).cancelled_by == "citizen"
+        assert db.session.get(Appointment, at_counter.appointment.id).cancelled_by == "agency"
+
+
+def test_a_turn_keeps_the_wait_it_was_told(app, seeded):
+    from tests.support.turns import give_turn
+
+    with app.test_request_context():
+        first, second = give_turn("787-555-0101"), give_turn("787-555-0102")
+        assert (first.turn.estimated_wait_minutes, second.turn.estimated_wait_minutes) == (0, 15)
+
+
+@pytest.mark.clock(tick=True)
+@pytest.mark.parametrize("payload,audio_only", [({"audio_only": True}, True), ({}, False)])
+def test_the_clerks_connected_event_says_whether_the_call_is_audio_only(
+    app, seeded, live_server, payload, audio_only
+):
+    from app.models import Appointment, CallSession
+    from tests.support.signaling import CLERK, Peer, make_appointment, staff_cookie
+
+    reference, _token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    with app.app_context():
+        appointment = db.session.scalar(db.select(Appointment).where(Appointment.reference == reference))
+        db.session.add(CallSession(appointment_id=appointment.id, admitted_at=dt.datetime.now(dt.UTC)))
+        db.session.commit()
+        appointment_id = appointment.id
+    clerk = Peer(
+        live_server.url,
+        {"appointment": reference},
+        cookie=staff_cookie(live_server.url, CLERK, seeded[CLERK]),
+    )
+    try:
+        clerk.wait_for("role")
+        assert clerk.call("connected", payload) == {"ok": True}
+    finally:
+        clerk.close()
+    with app.app_context():
+        session = db.session.scalar(
+            db.select(CallSession).where(CallSession.appointment_id == appointment_id)
+        )
+        assert session.connected_at is not None and session.audio_only is audio_only
+
+
+def test_seats_offered_leave_out_closures_and_holidays_and_respect_a_daily_cap(app):
+    from app.models import Closure
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        agency = db.session.get(Agency, build_report_fixture())
+        video = agency.services[0]
+        video.daily_capacity = 10
+        db.session.add(Closure(agency_id=agency.id, office_id=None, day=TUESDAY))
+        db.session.commit()
+        week = reports.parse_filters(agency, {"start": "2031-03-03", "end": "2031-03-07"})
+        good_friday = reports.parse_filters(agency, {"start": "2031-04-10", "end": "2031-04-11"})
+        capacity = reports.report_table("capacity", week).rows
+        holiday = reports.report_table("capacity", good_friday).rows
+    assert [row[1] for row in capacity] == [10, 0, 10, 10, 10]
+    assert [row[1] for row in holiday] == [10, 0]

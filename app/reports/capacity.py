@@ -17,30 +17,40 @@ from app.reports.filters import ReportFilters
 def seats_offered(filters: ReportFilters) -> dict[dt.date, int]:
     """{local day: seats the bookable services offered} over the range (today's rules applied to
     every day: hours and capacities as they are now, closures and holidays as recorded). Read-only."""
+    services = _scheduled_services(filters)
+    office_ids = sorted({o.id for s in services for o in s.offices if o.active})
+    if filters.office_id:
+        office_ids = [i for i in office_ids if i == filters.office_id]
+    hours = scheduling.hours_by_office(office_ids)
+    closures = scheduling.closures_by_office(filters.agency.id, office_ids, filters.first, filters.last)
+    open_days = {
+        office_id: [day for day in filters.days if not _closed(day, filters, closures[office_id])]
+        for office_id in office_ids
+    }
+    slots: dict[tuple, int] = {}  # days alike in hours, slot length and UTC offsets have alike slots
     offered: Counter[dt.date] = Counter()
-    for service in _scheduled_services(filters):
-        offices = [o for o in service.offices if o.active and filters.office_id in (None, o.id)]
-        office_ids = [o.id for o in offices]
-        hours = scheduling.hours_by_office(office_ids)
-        closures = scheduling.closures_by_office(service.agency_id, office_ids, filters.first, filters.last)
-        slot_counts: dict[tuple, int] = {}
-        for day in filters.days:
-            seats = 0
-            for office_id in office_ids:
-                if scheduling.closed_reason(
-                    day, observes_holidays=filters.agency.observes_pr_holidays, closures=closures[office_id]
-                ):
-                    continue
+    for service in services:
+        seats: Counter[dt.date] = Counter()
+        for office_id in (o.id for o in service.offices if o.id in open_days):
+            for day in open_days[office_id]:
                 intervals = tuple(hours[office_id].get(day.weekday(), ()))
-                key = (intervals, *_offsets(day, filters))
-                if key not in slot_counts:
-                    starts = scheduling.slot_starts(day, list(intervals), service.slot_minutes, filters.zone)
-                    slot_counts[key] = len(starts)
-                seats += slot_counts[key] * service.capacity_per_slot
-            if service.daily_capacity is not None:
-                seats = min(seats, service.daily_capacity)
-            offered[day] += seats
+                key = (intervals, service.slot_minutes, *_offsets(day, filters))
+                if key not in slots:
+                    slots[key] = len(
+                        scheduling.slot_starts(day, list(intervals), service.slot_minutes, filters.zone)
+                    )
+                seats[day] += slots[key] * service.capacity_per_slot
+        for day, count in seats.items():
+            offered[day] += count if service.daily_capacity is None else min(count, service.daily_capacity)
     return dict(offered)
+
+
+def _closed(day: dt.date, filters: ReportFilters, closures: dict[dt.date, str]) -> bool:
+    return bool(
+        scheduling.closed_reason(
+            day, observes_holidays=filters.agency.observes_pr_holidays, closures=closures
+        )
+    )
 
 
 def _offsets(day: dt.date, filters: ReportFilters) -> tuple:

@@ -16,6 +16,17 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
+def in_database_percentiles() -> bool:
+    """PostgreSQL computes percentiles as aggregates (`percentile_aggregates`) beside the others."""
+    return _dialect() == "postgresql"
+
+
+def percentile_aggregates(expression, fractions: tuple[float, ...] = (0.5, 0.9)) -> list:
+    """PostgreSQL's percentile_cont of `expression` for each fraction, to SELECT with other
+    aggregates in one pass (rows where it is NULL are left out, as by `percentiles`)."""
+    return [sa.func.percentile_cont(f).within_group(expression) for f in fractions]
+
+
 def seconds_between(later, earlier):
     """A SQL expression: the seconds from `earlier` to `later` (two UTC timestamp columns)."""
     if _dialect() == "postgresql":
@@ -42,13 +53,14 @@ def percentiles(values: sa.Subquery, fractions: tuple[float, ...] = (0.5, 0.9)) 
 
     Read-only."""
     column = values.c.value
-    if _dialect() == "postgresql":
-        row = db.session.execute(
-            sa.select(*(sa.func.percentile_cont(f).within_group(column) for f in fractions))
-        ).one()
-        return [None if v is None else float(v) for v in row]
+    if in_database_percentiles():
+        return floats(db.session.execute(sa.select(*percentile_aggregates(column, fractions))).one())
     count = db.session.scalar(sa.select(sa.func.count()).select_from(values).where(column.is_not(None)))
     return [_interpolated(column, count, f) if count else None for f in fractions]
+
+
+def floats(values) -> list[float | None]:
+    return [None if value is None else float(value) for value in values]
 
 
 def _interpolated(column, count: int, fraction: float) -> float:

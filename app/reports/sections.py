@@ -11,20 +11,30 @@ import sqlalchemy as sa
 from app.extensions import db
 from app.models import Appointment, CallSession, Service, SurveyResponse, Turn
 from app.reports.filters import ReportFilters
-from app.reports.measures import percentiles, seconds_between, utc_hour, utc_hour_value
+from app.reports.measures import (
+    floats,
+    in_database_percentiles,
+    percentile_aggregates,
+    percentiles,
+    seconds_between,
+    utc_hour,
+    utc_hour_value,
+)
 
 
 def appointment_clauses(filters: ReportFilters) -> list:
     """The appointments of the agency starting within the range, of the chosen service and office."""
-    clauses = [
-        Appointment.start_at >= filters.start,
-        Appointment.start_at < filters.end,
-        Appointment.service_id.in_(sa.select(Service.id).where(Service.agency_id == filters.agency.id)),
-    ]
+    in_range = [Appointment.start_at >= filters.start, Appointment.start_at < filters.end]
+    return in_range + _of_agency(filters, Appointment.service_id, Appointment.office_id)
+
+
+def _of_agency(filters: ReportFilters, service_id, office_id) -> list:
+    """Rows of the agency's services, narrowed to the chosen service and office."""
+    clauses = [service_id.in_(sa.select(Service.id).where(Service.agency_id == filters.agency.id))]
     if filters.service_id:
-        clauses.append(Appointment.service_id == filters.service_id)
+        clauses.append(service_id == filters.service_id)
     if filters.office_id:
-        clauses.append(Appointment.office_id == filters.office_id)
+        clauses.append(office_id == filters.office_id)
     return clauses
 
 
@@ -42,23 +52,16 @@ class AppointmentCounts:
 def appointment_counts(filters: ReportFilters) -> AppointmentCounts:
     """Appointments by status (cancellations by who cancelled) and by outcome code. Read-only."""
     rows = db.session.execute(
-        sa.select(Appointment.status, Appointment.cancelled_by, sa.func.count())
+        sa.select(Appointment.status, Appointment.cancelled_by, Appointment.outcome, sa.func.count())
         .where(*appointment_clauses(filters))
-        .group_by(Appointment.status, Appointment.cancelled_by)
+        .group_by(Appointment.status, Appointment.cancelled_by, Appointment.outcome)
     ).all()
     by_status: Counter[str] = Counter()
-    for status, cancelled_by, count in rows:
-        key = (
-            f"cancelled_by_{'agency' if cancelled_by == 'agency' else 'citizen'}"
-            if status == "cancelled"
-            else status
-        )
-        by_status[key] += count
-    outcomes = db.session.execute(
-        sa.select(Appointment.outcome, sa.func.count())
-        .where(*appointment_clauses(filters), Appointment.outcome.is_not(None))
-        .group_by(Appointment.outcome)
-    ).all()
+    outcomes: Counter[str] = Counter()
+    for status, cancelled_by, outcome, count in rows:
+        by_status[f"cancelled_by_{cancelled_by or 'citizen'}" if status == "cancelled" else status] += count
+        if outcome:
+            outcomes[outcome] += count
     return AppointmentCounts(
         booked=sum(by_status.values()),
         completed=by_status["completed"],
@@ -84,33 +87,35 @@ class CallFigures:
 
 def call_figures(filters: ReportFilters) -> CallFigures:
     """The video calls of the range's appointments: counts, and how long citizens waited. Read-only."""
-    in_range = sa.select(Appointment.id).where(*appointment_clauses(filters))
-    sessions = sa.and_(CallSession.appointment_id.in_(in_range))
     count = sa.func.count
-    row = db.session.execute(
-        sa.select(
-            count(),
-            count(CallSession.admitted_at),
-            count(CallSession.connected_at),
-            count().filter(CallSession.connected_at.is_(None), CallSession.ended_at.is_not(None)),
-            count().filter(CallSession.end_reason == "technical_failure"),
-            count().filter(CallSession.audio_only.is_(True), CallSession.connected_at.is_not(None)),
-        ).where(sessions)
-    ).one()
-    return CallFigures(
-        *row,
-        to_admitted=_wait_percentiles(sessions, CallSession.admitted_at),
-        to_connected=_wait_percentiles(sessions, CallSession.connected_at),
+    counts = [
+        count(),
+        count(CallSession.admitted_at),
+        count(CallSession.connected_at),
+        count().filter(CallSession.connected_at.is_(None), CallSession.ended_at.is_not(None)),
+        count().filter(CallSession.end_reason == "technical_failure"),
+        count().filter(CallSession.audio_only.is_(True), CallSession.connected_at.is_not(None)),
+    ]
+    waits = [
+        seconds_between(until, CallSession.waiting_since)
+        for until in (CallSession.admitted_at, CallSession.connected_at)
+    ]
+    query = (
+        sa.select(*counts)
+        .join(Appointment, Appointment.id == CallSession.appointment_id)
+        .where(*appointment_clauses(filters))
     )
-
-
-def _wait_percentiles(sessions, until) -> list[float | None]:
-    waits = (
-        sa.select(seconds_between(until, CallSession.waiting_since).label("value"))
-        .where(sessions, until.is_not(None), CallSession.waiting_since.is_not(None))
-        .subquery()
-    )
-    return percentiles(waits)
+    if in_database_percentiles():
+        row = db.session.execute(
+            query.add_columns(*percentile_aggregates(waits[0]), *percentile_aggregates(waits[1]))
+        ).one()
+        found, to_admitted, to_connected = row[:6], floats(row[6:8]), floats(row[8:])
+    else:
+        found = db.session.execute(query).one()
+        to_admitted, to_connected = (
+            percentiles(query.with_only_columns(wait.label("value")).subquery()) for wait in waits
+        )
+    return CallFigures(*found, to_admitted=to_admitted, to_connected=to_connected)
 
 
 @dataclass(frozen=True)
@@ -127,48 +132,33 @@ class TurnFigures:
 
 def turn_clauses(filters: ReportFilters) -> list:
     """The same-day turns citizens took (not check-ins of appointments) within the range."""
-    clauses = [
-        Turn.appointment_id.is_(None),
-        Turn.day >= filters.first,
-        Turn.day <= filters.last,
-        Turn.service_id.in_(sa.select(Service.id).where(Service.agency_id == filters.agency.id)),
-    ]
-    if filters.service_id:
-        clauses.append(Turn.service_id == filters.service_id)
-    if filters.office_id:
-        clauses.append(Turn.office_id == filters.office_id)
-    return clauses
+    taken = [Turn.appointment_id.is_(None), Turn.day >= filters.first, Turn.day <= filters.last]
+    return taken + _of_agency(filters, Turn.service_id, Turn.office_id)
 
 
 def turn_figures(filters: ReportFilters) -> TurnFigures:
     """Turns taken, attended, missed (no answer), the wait and how far the estimate was off. Read-only."""
     count, clauses = sa.func.count, turn_clauses(filters)
-    taken, attended, missed, cancelled = db.session.execute(
-        sa.select(
-            count(),
-            count().filter(Turn.status == "attended"),
-            count().filter(Turn.status.in_(("missed", "no_answer"))),
-            count().filter(Turn.status == "cancelled"),
-        ).where(*clauses)
-    ).one()
-    wait = seconds_between(Turn.called_at, Turn.queued_at) / 60.0
-    called = [*clauses, Turn.called_at.is_not(None)]
-    waits = sa.select(wait.label("value")).where(*called).subquery()
-    error = wait - Turn.estimated_wait_minutes
-    estimated, mean_error, mean_absolute = db.session.execute(
-        sa.select(count(), sa.func.avg(error), sa.func.avg(sa.func.abs(error))).where(
-            *called, Turn.estimated_wait_minutes.is_not(None)
-        )
-    ).one()
+    wait = seconds_between(Turn.called_at, Turn.queued_at) / 60.0  # NULL until called
+    error = wait - Turn.estimated_wait_minutes  # NULL without an estimate: left out of count and avg
+    query = sa.select(
+        count(),
+        count().filter(Turn.status == "attended"),
+        count().filter(Turn.status.in_(("missed", "no_answer"))),
+        count().filter(Turn.status == "cancelled"),
+        count(error),
+        sa.func.avg(error),
+        sa.func.avg(sa.func.abs(error)),
+    ).where(*clauses)
+    if in_database_percentiles():
+        row = db.session.execute(query.add_columns(*percentile_aggregates(wait))).one()
+        waits = floats(row[7:])
+    else:
+        row = db.session.execute(query).one()
+        waits = percentiles(query.with_only_columns(wait.label("value")).subquery())
+    taken, attended, missed, cancelled, estimated, mean_error, mean_absolute = row[:7]
     return TurnFigures(
-        taken,
-        attended,
-        missed,
-        cancelled,
-        wait=[None if v is None else v for v in percentiles(waits)],
-        estimated=estimated,
-        mean_error=None if mean_error is None else float(mean_error),
-        mean_absolute_error=None if mean_absolute is None else float(mean_absolute),
+        taken, attended, missed, cancelled, waits, estimated, *floats([mean_error, mean_absolute])
     )
 
 
@@ -182,17 +172,20 @@ class SurveyFigures:
 
 def survey_figures(filters: ReportFilters) -> SurveyFigures:
     """Response rate over completed appointments, the average rating and how ratings spread. Read-only."""
-    clauses = appointment_clauses(filters)
-    asked = db.session.scalar(
-        sa.select(sa.func.count()).select_from(Appointment).where(*clauses, Appointment.status == "completed")
-    )
     rows = db.session.execute(
-        sa.select(SurveyResponse.rating, sa.func.count())
-        .join(Appointment, Appointment.id == SurveyResponse.appointment_id)
-        .where(*clauses)
+        sa.select(
+            SurveyResponse.rating,
+            sa.func.count().filter(Appointment.status == "completed"),
+            sa.func.count(SurveyResponse.id),
+        )
+        .select_from(Appointment)
+        .outerjoin(SurveyResponse, SurveyResponse.appointment_id == Appointment.id)
+        .where(*appointment_clauses(filters))
         .group_by(SurveyResponse.rating)
     ).all()
-    distribution = {rating: 0 for rating in range(1, 6)} | dict(rows)
+    distribution = {rating: 0 for rating in range(1, 6)}
+    distribution.update({rating: answers for rating, _completed, answers in rows if rating is not None})
+    asked = sum(completed for _rating, completed, _answers in rows)
     answered = sum(distribution.values())
     total = sum(rating * count for rating, count in distribution.items())
     return SurveyFigures(asked, answered, total / answered if answered else None, distribution)

@@ -65,6 +65,15 @@ def wait_for_media(page):
     page.wait_for_function("() => document.getElementById('remote-video').videoWidth > 0", timeout=TIMEOUT)
 
 
+def sign_in_staff(page, base_url: str, email: str, password: str) -> None:
+    """Sign in through the staff login form, whatever the page's language."""
+    page.goto(f"{base_url}/staff/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    with page.expect_navigation():
+        page.locator("#password").press("Enter")
+
+
 def log_in(page, base_url, email, password):
     page.goto(f"{base_url}/staff/login")
     page.get_by_label("Correo electrónico").fill(email)
