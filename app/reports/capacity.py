@@ -27,6 +27,7 @@ def seats_offered(filters: ReportFilters) -> dict[dt.date, int]:
         office_id: [day for day in filters.days if not _closed(day, filters, closures[office_id])]
         for office_id in office_ids
     }
+    offsets = {day: _offsets(day, filters) for day in filters.days}
     slots: dict[tuple, int] = {}  # days alike in hours, slot length and UTC offsets have alike slots
     offered: Counter[dt.date] = Counter()
     for service in services:
@@ -34,7 +35,7 @@ def seats_offered(filters: ReportFilters) -> dict[dt.date, int]:
         for office_id in (o.id for o in service.offices if o.id in open_days):
             for day in open_days[office_id]:
                 intervals = tuple(hours[office_id].get(day.weekday(), ()))
-                key = (intervals, service.slot_minutes, *_offsets(day, filters))
+                key = (intervals, service.slot_minutes, *offsets[day])
                 if key not in slots:
                     slots[key] = len(
                         scheduling.slot_starts(day, list(intervals), service.slot_minutes, filters.zone)
