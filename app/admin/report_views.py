@@ -31,7 +31,7 @@ def agency_reports(agency_id: int):
     services, offices = reports.report_choices(agency)
     page = dict(agency=agency, services=services, offices=offices, args=request.args, errors={})
     try:
-        filters = reports.parse_filters(agency, request.args)
+        filters = reports.parse_filters(agency, request.args, choices=(services, offices))
     except reports.ReportInputError as error:
         return render_template("admin/reports.html", report=None, **(page | {"errors": error.fields})), 422
     return render_template("admin/reports.html", report=reports.build_report(filters), **page)

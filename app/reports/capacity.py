@@ -7,6 +7,7 @@ import datetime as dt
 from collections import Counter
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from app import scheduling
 from app.extensions import db
@@ -63,8 +64,10 @@ def _offsets(day: dt.date, filters: ReportFilters) -> tuple:
 
 
 def _scheduled_services(filters: ReportFilters) -> list[Service]:
-    query = sa.select(Service).where(
-        Service.agency_id == filters.agency.id, Service.mode != "phone_turn", Service.active.is_(True)
+    query = (
+        sa.select(Service)
+        .options(selectinload(Service.offices))
+        .where(Service.agency_id == filters.agency.id, Service.mode != "phone_turn", Service.active.is_(True))
     )
     if filters.service_id:
         query = query.where(Service.id == filters.service_id)

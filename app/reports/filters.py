@@ -74,14 +74,20 @@ def report_choices(agency: Agency) -> tuple[list[Service], list[Office]]:
     return list(services), list(offices)
 
 
-def parse_filters(agency: Agency, args: Mapping[str, str], now: dt.datetime | None = None) -> ReportFilters:
-    """The filters from the query string (default: the last 30 local days, every service and office);
-    raises ReportInputError naming each field that cannot be read. Read-only."""
+def parse_filters(
+    agency: Agency,
+    args: Mapping[str, str],
+    now: dt.datetime | None = None,
+    choices: tuple[list[Service], list[Office]] | None = None,
+) -> ReportFilters:
+    """The filters from the query string (default: the last 30 local days, every service and office
+    of `choices`, by default `report_choices(agency)`); raises ReportInputError naming each field
+    that cannot be read. Read-only."""
     today = (now or utcnow()).astimezone(ZoneInfo(agency.timezone)).date()
     errors: dict[str, object] = {}
     first = _date(args.get("start"), today - dt.timedelta(days=DEFAULT_DAYS - 1), "start", errors)
     last = _date(args.get("end"), today, "end", errors)
-    services, offices = report_choices(agency)
+    services, offices = choices or report_choices(agency)
     service_id = _choice(args.get("service"), {s.id for s in services}, "service", errors)
     office_id = _choice(args.get("office"), {o.id for o in offices}, "office", errors)
     if first and last and not errors.keys() & {"start", "end"}:
