@@ -344,3 +344,78 @@ def test_seats_offered_leave_out_closures_and_holidays_and_respect_a_daily_cap(a
         holiday = reports.report_table("capacity", good_friday).rows
     assert [row[1] for row in capacity] == [10, 0, 10, 10, 10]
     assert [row[1] for row in holiday] == [10, 0]
+
+
+def test_the_migration_counts_earlier_cancellations_as_the_citizens_unless_the_counter_audited_them(tmp_path):
+    from flask_migrate import upgrade
+
+    from tests.support.apps import build_app
+
+    def insert(table: str, **values) -> None:
+        names = ", ".join(values)
+        db.session.execute(db.text(f"INSERT INTO {table} ({names}) VALUES (:{', :'.join(values)})"), values)
+
+    migrated = build_app(tmp_path, f"sqlite:///{tmp_path / 'migrated.sqlite3'}")
+    now, later = "2031-03-01 12:00:00", "2031-03-01 12:20:00"
+    named = dict(name_es="A", name_en="A")
+    with migrated.app_context():
+        upgrade(revision="0011")
+        insert(
+            "agency",
+            id=1,
+            slug="a",
+            kind="agency",
+            timezone="America/Puerto_Rico",
+            observes_pr_holidays=1,
+            created_at=now,
+            **named,
+        )
+        insert("office", id=1, agency_id=1, slug="o", is_remote=0, **named)
+        insert(
+            "service",
+            id=1,
+            agency_id=1,
+            slug="s",
+            description_es="",
+            description_en="",
+            mode="video",
+            slot_minutes=20,
+            capacity_per_slot=1,
+            lead_time_minutes=0,
+            horizon_days=30,
+            asks_licence_number=0,
+            active=1,
+            **named,
+        )
+        for number, status in [(1, "cancelled"), (2, "cancelled"), (3, "completed")]:
+            insert(
+                "appointment",
+                id=number,
+                reference=f"R{number}",
+                service_id=1,
+                office_id=1,
+                start_at=now,
+                end_at=later,
+                seat=None if status == "cancelled" else 1,
+                status=status,
+                citizen_name="A",
+                citizen_email="a@example.com",
+                citizen_phone="+17875550100",
+                language="es",
+                manage_token_hash=f"t{number}",
+                created_at=now,
+                updated_at=now,
+            )
+        insert(
+            "audit_event",
+            at=now,
+            action="appointment.cancelled_at_counter",
+            object_type="appointment",
+            object_id=2,
+            detail="{}",
+        )
+        db.session.commit()
+        upgrade()  # to the head, through 0012_reports
+        found = dict(db.session.execute(db.text("SELECT id, cancelled_by FROM appointment")).all())
+        db.engine.dispose()
+    assert found == {1: "citizen", 2: "agency", 3: None}
