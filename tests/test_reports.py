@@ -419,3 +419,18 @@ def test_the_migration_counts_earlier_cancellations_as_the_citizens_unless_the_c
         found = dict(db.session.execute(db.text("SELECT id, cancelled_by FROM appointment")).all())
         db.engine.dispose()
     assert found == {1: "citizen", 2: "agency", 3: None}
+
+
+def test_only_completed_video_appointments_are_asked_the_survey(any_db_app):
+    from app.models import Service
+    from tests.support.reports import appointment, utc
+
+    with any_db_app.test_request_context(headers={"Accept-Language": "en"}):
+        agency = db.session.get(Agency, build_report_fixture())
+        office = agency.offices[0]
+        counter = Service(agency=agency, slug="prueba-ventanilla", name_es="V", name_en="V", mode="in_person")
+        counter.offices.append(office)
+        appointment(counter, office, utc(3, 15), "completed", "completed")
+        db.session.commit()
+        survey = reports.report_table("survey", reports.parse_filters(agency, RANGE)).rows
+    assert [row[1] for row in survey] == [3, 2, 66.7, 4.0]

@@ -164,18 +164,20 @@ def turn_figures(filters: ReportFilters) -> TurnFigures:
 
 @dataclass(frozen=True)
 class SurveyFigures:
-    asked: int  # appointments that ended attended (status completed): those the survey asks
+    asked: int  # video appointments that ended attended (status completed): the survey follows the call
     answered: int
     average: float | None
     distribution: dict[int, int]  # rating 1..5 → answers
 
 
 def survey_figures(filters: ReportFilters) -> SurveyFigures:
-    """Response rate over completed appointments, the average rating and how ratings spread. Read-only."""
+    """Response rate over completed video appointments (the survey follows the call), the average
+    rating and how ratings spread. Read-only."""
+    video = sa.select(Service.id).where(Service.mode == "video")
     rows = db.session.execute(
         sa.select(
             SurveyResponse.rating,
-            sa.func.count().filter(Appointment.status == "completed"),
+            sa.func.count().filter(Appointment.status == "completed", Appointment.service_id.in_(video)),
             sa.func.count(SurveyResponse.id),
         )
         .select_from(Appointment)

@@ -121,7 +121,7 @@ def survey_tables(filters: ReportFilters) -> list[Table]:
     survey = sections.survey_figures(filters)
     summary = Table("survey", [_l("Measure"), _l("Value")])
     summary.rows = [
-        [_l("Completed appointments (asked)"), survey.asked],
+        [_l("Completed video appointments (asked)"), survey.asked],
         [_l("Answers"), survey.answered],
         [_l("Response rate (%)"), _share(survey.answered, survey.asked)],
         [_l("Average rating (1 to 5)"), None if survey.average is None else round(survey.average, 2)],
