@@ -29,6 +29,7 @@ from app import (
     web,
 )
 from app.admin import audit_views as admin_audit_routes
+from app.admin import report_views as admin_report_routes
 from app.admin import routes as admin_routes
 from app.admin import schedule_views as admin_schedule_routes
 from app.admin import service_views as admin_service_routes
@@ -66,6 +67,7 @@ VIEW_MODULES = (
     admin_schedule_routes,
     admin_service_routes,
     admin_audit_routes,
+    admin_report_routes,
     api_routes,
     booking_routes,
     call_routes,

@@ -328,7 +328,7 @@ def cancel_appointment(appointment: Appointment, *, now: dt.datetime | None = No
     if not can_change(appointment, now):
         db.session.rollback()
         raise TooLate()
-    mark_cancelled(appointment, "booked", now or utcnow())
+    mark_cancelled(appointment, "booked", now or utcnow(), cancelled_by="citizen")
     notifications.queue_cancellation(appointment)
     db.session.commit()
 

@@ -115,7 +115,7 @@ def close_in_transaction(
 def cancel_checked_in(appointment: Appointment, staff: Staff, now: dt.datetime) -> bool:
     """A checked-in visitor whose turn was cancelled: the appointment is cancelled and both its seats
     are freed; False when it was not checked in. Adds to the session; the caller commits."""
-    if not mark_cancelled(appointment, "checked_in", now, clerk_id=staff.id):
+    if not mark_cancelled(appointment, "checked_in", now, clerk_id=staff.id, cancelled_by="agency"):
         return False
     audit.record_for_appointment("appointment.cancelled_at_counter", appointment, staff)
     return True

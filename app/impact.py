@@ -97,7 +97,7 @@ def settle(
 
 
 def _cancel(appointment: Appointment, decision: Decision, actor: Staff, change: str, now: dt.datetime) -> int:
-    if not mark_cancelled(appointment, "booked", now):
+    if not mark_cancelled(appointment, "booked", now, cancelled_by="agency"):
         return 0  # it changed under the lock the caller holds: not possible, but never twice
     message = decision.message_for(appointment.language)
     notifications.queue_cancellation(appointment, reason=message)

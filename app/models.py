@@ -83,6 +83,8 @@ DOCUMENT_SOURCES = ("citizen", "clerk", "follow_up")
 OUTBOX_CHANNELS = ("email", "sms")
 OUTBOX_STATUSES = ("pending", "sent", "failed", "cancelled")
 ACTIVE_APPOINTMENT_STATUSES = ("booked", "checked_in", "in_call")
+# Who cancelled an appointment: the citizen (manage link, API) or the agency (its staff).
+CANCELLED_BY = ("citizen", "agency")
 
 
 class Agency(Bilingual, db.Model):
@@ -375,7 +377,11 @@ class Appointment(db.Model):
             "service_id", "citizen_email", "citizen_seat", name="uq_appointment_citizen_seat"
         ),
         sa.CheckConstraint("citizen_seat IS NULL OR citizen_seat >= 1", name="citizen_seat_positive"),
+        sa.CheckConstraint(
+            "cancelled_by IS NULL OR " + _in("cancelled_by", CANCELLED_BY), name="cancelled_by"
+        ),
         sa.Index("ix_appointment_slot", "service_id", "start_at"),
+        sa.Index("ix_appointment_start_at", "start_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -406,6 +412,7 @@ class Appointment(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    cancelled_by: Mapped[str | None] = mapped_column(sa.String(10))
     # The .ics SEQUENCE: each new time or a cancellation raises it, so calendar apps apply the update.
     calendar_sequence: Mapped[int] = mapped_column(default=0, server_default="0")
     # When retention anonymised the citizen's data (app/retention.py); statistics stay.
@@ -423,7 +430,9 @@ class SlotUsage(db.Model):
     appointments, so a month's calendar costs the same with 100 or 100,000 bookings. Kept by the
     database itself (SLOT_USAGE_TRIGGERS on appointment: a seat taken counts +1, given back −1),
     so every path that books, cancels or moves an appointment keeps it right, and concurrent
-    bookings of one slot serialise on its row."""
+    bookings of one slot serialise on its row. A migration that rebuilds `appointment` on SQLite
+    (batch mode) must create the triggers again, as 0018 does (tests/test_slot_usage.py checks a
+    schema built by the migrations)."""
 
     __tablename__ = "slot_usage"
     __table_args__ = (sa.CheckConstraint("taken >= 0", name="taken_not_negative"),)
@@ -598,6 +607,8 @@ class Turn(db.Model):
     clerk_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     moved_back: Mapped[bool] = mapped_column(default=False)
     no_answer_count: Mapped[int] = mapped_column(default=0)
+    # The wait the citizen was told when taking the turn (reports compare it with the real one).
+    estimated_wait_minutes: Mapped[int | None] = mapped_column()
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When retention anonymised the citizen's data (app/retention.py); statistics stay.
@@ -618,6 +629,8 @@ class CallSession(db.Model):
     waiting_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     admitted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     connected_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The call connected without the citizen's video (they chose "audio only" or had no camera).
+    audio_only: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     end_reason: Mapped[str | None] = mapped_column(sa.String(40))
     # The citizen asked to be phoned instead of the video call (the console shows the number).

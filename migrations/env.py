@@ -90,9 +90,26 @@ def run_migrations_online():
 
     with connectable.connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it and dropping the old one, which foreign keys
+            # (on for every connection: app/extensions.py) forbid once rows point at it. Off while
+            # migrating — outside any transaction, where SQLite honours the pragma — and checked after.
+            _sqlite_pragma(connection, "PRAGMA foreign_keys = OFF")
 
         with context.begin_transaction():
             context.run_migrations()
+
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys = ON")
+            broken = connection.connection.driver_connection.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"rows point at missing rows after migrating: {broken[:5]}")
+
+
+def _sqlite_pragma(connection, statement: str) -> None:
+    """Run a pragma on the driver's connection, outside SQLAlchemy's transaction handling."""
+    connection.connection.driver_connection.execute(statement)
 
 
 if context.is_offline_mode():

@@ -82,6 +82,7 @@ def test_a_whole_cesco_remoto_call_in_two_browsers(app, seeded, live_server, bro
                 sa.select(CallSession).where(CallSession.appointment_id == appointment.id)
             )
             assert call.waiting_since and call.admitted_at and call.connected_at and call.ended_at
+            assert call.audio_only is False  # the citizen's fake camera sent video
     finally:
         citizen.context.close()
         clerk.context.close()

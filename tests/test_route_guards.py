@@ -117,6 +117,10 @@ GUARDED = {
     # Every agency's log and the site's own (failed sign-ins of unknown e-mails, runs): superadmin only.
     "admin.site_audit": Guarded("dtop", SUPERADMIN_ONLY),
     "admin.site_audit_csv": Guarded("dtop", SUPERADMIN_ONLY),
+    # Reports: the agency chooser (an admin of one agency is sent on to it), a report, its CSVs.
+    "admin.reports_index": Guarded("dtop", ADMIN_LIST),
+    "admin.agency_reports": Guarded("dtop", ADMIN_OBJECT),
+    "admin.report_csv": Guarded("dtop", ADMIN_OBJECT),
 }
 
 # Under a staff prefix but not walked: the sign-in flow itself (with its second step and the
@@ -250,6 +254,7 @@ def sample_objects(app) -> dict[str, dict[str, int | str]]:
             "closure_id": closure_id,
             "service_id": booked.appointment.service_id,
             "requirement_id": requirement.id,
+            "table": "outcomes",
         },
         "retiro": {"turn_id": turn_id, "agency_id": agency_id(app, "retiro"), **queue_ids},
     }

@@ -161,10 +161,13 @@ class CallNamespace(Namespace):
         return {"ok": True}
 
     def on_connected(self, data=None):
-        """The clerk's browser reports the peer connection is up: recorded for the call record."""
+        """The clerk's browser reports the peer connection is up, `{"audio_only": true}` when no
+        video came from the citizen: recorded for the call record (and the reports)."""
         participant = self._checked_sender(data or {})
         if participant is not None and participant.role == "clerk":
-            sessions.mark_connected(db.session.get(Appointment, participant.appointment_id))
+            audio_only = isinstance(data, dict) and data.get("audio_only") is True
+            appointment = db.session.get(Appointment, participant.appointment_id)
+            sessions.mark_connected(appointment, audio_only=audio_only)
         return {"ok": participant is not None}
 
     def _checked_sender(self, data) -> Participant | None:

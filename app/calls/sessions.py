@@ -123,12 +123,16 @@ def elapsed_seconds(appointment: Appointment, now: dt.datetime | None = None) ->
     return max(0, int(((now or utcnow()) - session.admitted_at).total_seconds()))
 
 
-def mark_connected(appointment: Appointment, now: dt.datetime | None = None) -> None:
-    """The clerk's browser reports the peer connection is up (the first time counts). Commits."""
+def mark_connected(
+    appointment: Appointment, now: dt.datetime | None = None, *, audio_only: bool = False
+) -> None:
+    """The clerk's browser reports the peer connection is up (the first time counts), and whether
+    the citizen's video is missing (an audio-only call). Commits."""
     write_transaction()
     session = open_session(appointment)
     if session is not None and session.connected_at is None:
         session.connected_at = now or utcnow()
+        session.audio_only = audio_only
         if session.admitted_at is not None:
             metrics.TIME_TO_CONNECT.observe((session.connected_at - session.admitted_at).total_seconds())
     db.session.commit()

@@ -163,6 +163,7 @@ def take_turn(request_: TurnRequest, *, now: dt.datetime | None = None) -> Taken
             queued_at=now,
             priority_at=now,
             created_at=now,
+            estimated_wait_minutes=round(state.estimate.minutes) if state.estimate else None,
         )
         claim_number(turn, service, day, now, capacity=service.daily_capacity)
         notify_second_in_line(service.id, office.id, day, now)

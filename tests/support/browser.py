@@ -65,6 +65,20 @@ def wait_for_media(page):
     page.wait_for_function("() => document.getElementById('remote-video').videoWidth > 0", timeout=TIMEOUT)
 
 
+def sign_in_staff(page, base_url: str, email: str, password: str, app=None) -> None:
+    """Sign in through the staff login form, whatever the page's language; with `app`, also the
+    second step of an account with two-factor sign-in (tests/support/two_factor.py)."""
+    from tests.support.two_factor import CODE_PAGE, browser_second_step
+
+    page.goto(f"{base_url}/staff/login")
+    page.locator("#email").fill(email)
+    page.locator("#password").fill(password)
+    with page.expect_navigation():
+        page.locator("#password").press("Enter")
+    if app is not None and page.url.endswith(CODE_PAGE):
+        browser_second_step(page, base_url, app, email)
+
+
 def log_in(page, base_url, email, password):
     page.goto(f"{base_url}/staff/login")
     page.get_by_label("Correo electrónico").fill(email)

@@ -124,7 +124,9 @@ function newPeer() {
       status(texts[`state_${state}`] ?? state);
       if (state === "connected") {
         show("in-call");
-        if (role === "clerk") socket.emit("connected", {});
+        // The reports count audio-only calls: no video track came from the citizen.
+        const remote = $("remote-video").srcObject;
+        if (role === "clerk") socket.emit("connected", { audio_only: !remote?.getVideoTracks().length });
       }
     },
   });
