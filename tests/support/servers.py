@@ -160,3 +160,106 @@ class ProductionServer:
 def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
     """Run a command from the project root and capture its output."""
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def program(name: str, path: str) -> str:
+    """`path` when that program is installed; otherwise skip (a laptop) or fail (CI, which installs it)."""
+    import pytest
+
+    if os.access(path, os.X_OK):
+        return path
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is required in CI: {path} is missing (.ci/run installs it)", pytrace=False)
+    pytest.skip(f"{name} not available: {path} is missing (apt-get install {name})")
+
+
+# --- coturn --------------------------------------------------------------------------------------
+
+TURNSERVER = "/usr/bin/turnserver"
+
+
+class TurnServer:
+    """coturn on loopback with the shared-secret scheme the app mints credentials for (use-auth-secret),
+    its configuration, database and log in `folder`; a child process, stopped by `stop()`."""
+
+    def __init__(self, folder: Path, secret: str, realm: str = "ventanilla.test"):
+        self.port = free_udp_port()
+        self.url = f"turn:127.0.0.1:{self.port}?transport=udp"
+        self.log_path = folder / "turnserver.log"
+        relay_low = 40000 + (self.port % 200) * 100  # a relay port range of its own, away from others
+        self.relay_ports = range(relay_low, relay_low + 100)
+        config = folder / "turnserver.conf"
+        config.write_text(
+            "\n".join(
+                [
+                    "listening-ip=127.0.0.1",
+                    "relay-ip=127.0.0.1",
+                    f"listening-port={self.port}",
+                    f"min-port={relay_low}",
+                    f"max-port={relay_low + 99}",
+                    "use-auth-secret",
+                    f"static-auth-secret={secret}",
+                    f"realm={realm}",
+                    "fingerprint",
+                    # Both browsers and the relays are on this machine: allow relaying between them.
+                    "allow-loopback-peers",
+                    "no-multicast-peers",
+                    "no-tls",
+                    "no-dtls",
+                    "no-tcp-relay",
+                    "no-cli",
+                    f"userdb={folder / 'turndb'}",
+                    f"pidfile={folder / 'turnserver.pid'}",
+                    f"log-file={self.log_path}",
+                    "simple-log",
+                    "verbose",
+                ]
+            )
+            + "\n"
+        )
+        self.proc = subprocess.Popen(
+            [program("coturn", TURNSERVER), "-c", str(config), "--no-stdout-log"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        self._wait_listening()
+
+    def _wait_listening(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"turnserver exited: {self.logs()}")
+            if f"127.0.0.1:{self.port}" in _udp_listeners():
+                return
+            time.sleep(0.1)  # the poll interval of a deadline-bound wait
+        raise AssertionError(f"turnserver not listening after {STARTUP_SECONDS}s: {self.logs()}")
+
+    def logs(self) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return text[-6000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _udp_listeners() -> set[str]:
+    """The IPv4 UDP sockets bound on this machine, as "address:port" (from /proc/net/udp)."""
+    found = set()
+    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+        address, port = line.split()[1].split(":")
+        octets = [str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)]
+        found.add(f"{'.'.join(octets)}:{int(port, 16)}")
+    return found
