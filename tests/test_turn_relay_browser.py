@@ -32,7 +32,9 @@ SECRET = secrets.token_urlsafe(32)
 SELECTED_PAIR = """async () => {
   const stats = await window.ventanillaCall.pc.getStats();
   let pairId = null;
-  stats.forEach((r) => { if (r.type === 'transport' && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId; });
+  stats.forEach((r) => {
+    if (r.type === 'transport' && r.selectedCandidatePairId) pairId = r.selectedCandidatePairId;
+  });
   const pair = pairId && stats.get(pairId);
   if (!pair) return null;
   return {
