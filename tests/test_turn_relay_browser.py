@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from aioice import stun
@@ -96,7 +97,9 @@ def allocate(turn: TurnServer, username: str, password: str) -> tuple[str, int]:
         finally:
             transport.close()
 
-    return asyncio.run(asyncio.wait_for(run(), timeout=15))
+    # In a thread of its own: Playwright's sync API may hold an event loop in this one.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(lambda: asyncio.run(asyncio.wait_for(run(), timeout=15))).result()
 
 
 def minted(app, now: float) -> tuple[str, str]:
