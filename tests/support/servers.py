@@ -6,6 +6,7 @@ processes are children: they always run on the real clock, whatever the test clo
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -104,6 +105,7 @@ class ProductionServer:
     """A server process started in its own session, with output captured in files."""
 
     def __init__(self, args: list[str], env: dict[str, str], tmp_path: Path, port: int):
+        self.port = port
         self.base_url = f"http://127.0.0.1:{port}"
         self.stdout_path = tmp_path / "server.stdout"
         self.stderr_path = tmp_path / "server.stderr"
@@ -263,3 +265,177 @@ def _udp_listeners() -> set[str]:
         octets = [str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)]
         found.add(f"{'.'.join(octets)}:{int(port, 16)}")
     return found
+
+
+# --- nginx ---------------------------------------------------------------------------------------
+
+NGINX = "/usr/sbin/nginx"
+DEPLOY = ROOT / "deploy"
+
+
+def self_signed_certificate(folder: Path) -> Path:
+    """A certificate for 127.0.0.1 in `folder`/fullchain.pem, its key in privkey.pem; the certificate."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
+        + ["-addext", "subjectAltName=IP:127.0.0.1"]
+        + ["-keyout", str(folder / "privkey.pem"), "-out", str(folder / "fullchain.pem")],
+        check=True,
+        capture_output=True,
+    )
+    return folder / "fullchain.pem"
+
+
+def _swap(text: str, old: str, new: str) -> str:
+    """`text` with `old` replaced; fails when `old` is not there (the deployed file changed shape)."""
+    assert old in text, f"deploy/nginx: {old!r} not found; update tests/support/servers.py"
+    return text.replace(old, new)
+
+
+class Nginx:
+    """deploy/nginx.conf itself, run in `folder` in the foreground, with this machine's ports and paths:
+    the HTTPS server in front of every upstream (as deployed) on `https_port`, and one more HTTPS
+    server per upstream (`direct_ports[name]`) so that a test can choose the process a browser uses."""
+
+    def __init__(self, folder: Path, upstreams: dict[str, int]):
+        self.folder = folder
+        self.certificate = self_signed_certificate(folder / "tls")
+        self.https_port, self.http_port = free_port(), free_port()
+        self.url = f"https://127.0.0.1:{self.https_port}"
+        self.direct_ports = {name: free_port() for name in upstreams}
+        self.direct_urls = {name: f"https://127.0.0.1:{port}" for name, port in self.direct_ports.items()}
+        self.access_log, self.error_log = folder / "access.log", folder / "error.log"
+        config = folder / "nginx.conf"
+        config.write_text(self._config(upstreams))
+        # Debian's modules-enabled/*.conf load "modules/…so", relative to the prefix (-p folder).
+        (folder / "modules").symlink_to("/usr/lib/nginx/modules")
+        with open(folder / "nginx.stderr", "wb") as stderr:
+            self.proc = subprocess.Popen(
+                [program("nginx", NGINX), "-p", str(folder), "-c", str(config), "-g", "daemon off;"],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+                start_new_session=True,
+            )
+        self._wait_listening()
+
+    def _config(self, upstreams: dict[str, int]) -> str:
+        folder = self.folder
+        text = (DEPLOY / "nginx.conf").read_text()
+        (first, first_port), (second, second_port) = list(upstreams.items())[:2]
+        for old, new in [
+            ("user www-data;", "user root;"),  # the test's files are root's
+            ("pid /run/nginx.pid;", f"pid {folder}/nginx.pid;"),
+            ("/var/log/nginx/", f"{folder}/"),
+            ("server app1:8000", f"server 127.0.0.1:{first_port}"),
+            ("server app2:8000", f"server 127.0.0.1:{second_port}"),
+            ("listen 80;", f"listen 127.0.0.1:{self.http_port};"),
+            ("listen 443 ssl http2;", f"listen 127.0.0.1:{self.https_port} ssl http2;"),
+            ("/etc/nginx/tls/", f"{folder}/tls/"),
+            ("/etc/nginx/ventanilla/", f"{DEPLOY}/nginx/"),
+            ("root /srv/ventanilla;", f"root {ROOT}/app;"),
+            ("http {\n", "http {\n" + "".join(f"    {kind}_temp_path {folder}/{kind};\n" for kind in _TEMP)),
+        ]:
+            text = _swap(text, old, new)
+        locations = (DEPLOY / "nginx" / "ventanilla-locations.conf").read_text()
+        servers = []
+        for name, port in upstreams.items():
+            (folder / f"locations-{name}.conf").write_text(
+                _swap(locations, "proxy_pass http://ventanilla;", f"proxy_pass http://ventanilla_{name};")
+            )
+            servers.append(
+                f"    upstream ventanilla_{name} {{ server 127.0.0.1:{port}; keepalive 8; }}\n"
+                f"    server {{\n        listen 127.0.0.1:{self.direct_ports[name]} ssl;\n"
+                f"        ssl_certificate {folder}/tls/fullchain.pem;\n"
+                f"        ssl_certificate_key {folder}/tls/privkey.pem;\n"
+                f"        root {ROOT}/app;\n        include {folder}/locations-{name}.conf;\n    }}\n"
+            )
+        head, tail = text.rsplit("}", 1)
+        return head + "".join(servers) + "}" + tail
+
+    def _wait_listening(self) -> None:
+        deadline = time.monotonic() + STARTUP_SECONDS
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"nginx exited: {self.logs()}")
+            try:
+                requests.get(f"{self.url}/healthz", verify=str(self.certificate), timeout=2)
+                return
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(0.1)  # the poll interval of a deadline-bound wait
+        raise AssertionError(f"nginx not answering after {STARTUP_SECONDS}s: {self.logs()}")
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {path.name}:\n{path.read_text(errors='replace')[-4000:]}"
+            for path in (self.folder / "nginx.stderr", self.error_log, self.access_log)
+            if path.exists()
+        )
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGQUIT)  # graceful: finish the requests in flight
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=5)
+
+
+_TEMP = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+
+
+# --- Several production processes on one PostgreSQL and one Redis ---------------------------------
+
+
+@contextlib.contextmanager
+def shared_processes(names, pg_url: str, queue_url: str, tmp_path: Path, **settings):
+    """Production gunicorn processes (one per name) sharing the PostgreSQL database at `pg_url` (emptied,
+    migrated and seeded with the demo data first, emptied again after) and the Redis at `queue_url`
+    (the Socket.IO message queue, flushed before and after). Yields ({name: server}, staff passwords)."""
+    import redis
+    import sqlalchemy as sa
+
+    def empty_database():
+        engine = sa.create_engine(pg_url)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+
+    redis.Redis.from_url(queue_url).flushdb()
+    empty_database()
+    servers: dict[str, ProductionServer] = {}
+    try:
+        credentials = {}
+        for name in names:
+            folder = tmp_path / name
+            folder.mkdir()
+            port = free_port()
+            env = production_env(folder, port)
+            env.update(
+                DATABASE_URL=pg_url,
+                SOCKETIO_MESSAGE_QUEUE=queue_url,
+                REDIS_URL=queue_url,
+                RATELIMIT_ENABLED="false",
+                SECRET_KEY="shared-secret-key-of-every-process",
+                **settings,
+            )
+            if not credentials:
+                for command in (["db", "upgrade"], ["seed-demo"]):
+                    result = run([str(BIN / "flask"), "--app", "wsgi", *command], env)
+                    assert result.returncode == 0, result.stdout + result.stderr
+                credentials = {
+                    line.split()[1]: line.split()[2]
+                    for line in result.stdout.splitlines()
+                    if ".demo.ventanilla.pr" in line
+                }
+            servers[name] = ProductionServer(
+                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, folder, port
+            )
+        for server in servers.values():
+            server.wait_healthy()
+        yield servers, credentials
+    finally:
+        for server in servers.values():
+            server.stop()
+        empty_database()
+        redis.Redis.from_url(queue_url).flushdb()
