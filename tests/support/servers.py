@@ -129,9 +129,9 @@ class ProductionServer:
             f"\n--- stdout:\n{tail(self.stdout_path)}"
         )
 
-    def wait_healthy(self) -> requests.Response:
-        """Poll /healthz until it answers 200, the process dies, or time runs out."""
-        deadline = time.monotonic() + STARTUP_SECONDS
+    def wait_healthy(self, timeout: float = STARTUP_SECONDS) -> requests.Response:
+        """Poll /healthz until it answers 200, the process dies, or `timeout` seconds run out."""
+        deadline = time.monotonic() + timeout
         last = "no answer"
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -145,7 +145,7 @@ class ProductionServer:
                     return response
                 last = f"{response.status_code} {response.text[:200]}"
             time.sleep(0.2)  # the poll interval of a deadline-bound wait
-        raise AssertionError(f"/healthz not healthy after {STARTUP_SECONDS}s: {last}{self.logs()}")
+        raise AssertionError(f"/healthz not healthy after {timeout}s: {last}{self.logs()}")
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -432,7 +432,7 @@ def shared_processes(names, pg_url: str, queue_url: str, tmp_path: Path, **setti
                 [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, folder, port
             )
         for server in servers.values():
-            server.wait_healthy()
+            server.wait_healthy(timeout=60)  # two processes starting at once on a busy machine
         yield servers, credentials
     finally:
         for server in servers.values():
