@@ -1,10 +1,11 @@
 """Tokens never reach a log line: citizens' link tokens are cut out of request lines and referers.
 
 A citizen's join, manage, survey and turn-status links and the API's appointment URLs carry a
-bearer token in the path (or, for ICE servers and staff password resets, in `?token=`); the database keeps only hashes, and the logs must not undo that. This
-module has no dependency on the app (gunicorn's master reads it before any worker imports the app,
-so it must not pull in Flask or gevent-sensitive modules): gunicorn.conf.py uses it for the access
-log, and create_app for the development server's request log.
+bearer token in the path (or, for ICE servers and staff password resets, in `?token=`); the
+database keeps only hashes, and the logs must not undo that. This module has no dependency on the
+app (gunicorn's master reads it before any worker imports the app, so it must not pull in Flask or
+gevent-sensitive modules): gunicorn.conf.py uses it for the access log, and create_app for the
+development server's request log. deploy/nginx.conf redacts nginx's access log the same way.
 """
 
 from __future__ import annotations
