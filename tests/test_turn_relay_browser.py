@@ -21,7 +21,9 @@ import pytest
 from aioice import stun
 from aioice.turn import create_turn_endpoint
 
+from app import create_app
 from app.calls.ice import ice_server_list
+from config import TestingConfig
 from tests.support.browser import TIMEOUT, admit, enter_waiting_room, open_page, wait_for_media
 from tests.support.clock import WEDNESDAY_10AM
 from tests.support.servers import TurnServer
@@ -136,3 +138,20 @@ def test_coturn_accepts_the_apps_credential_and_refuses_a_forged_or_expired_one(
     with pytest.raises(stun.TransactionFailed) as refused:
         allocate(turn, stretched, expired_credential)
     assert error_code(refused) == 401
+
+
+@pytest.mark.parametrize(
+    "policy, turn_urls, message",
+    [
+        ("relay-only", ["turn:turn.example:3478"], "is not one of all, relay"),
+        ("relay", [], "needs a TURN server"),
+    ],
+)
+def test_a_wrong_ice_transport_policy_stops_the_app_at_start(policy, turn_urls, message):
+    class Deployment(TestingConfig):
+        ICE_TRANSPORT_POLICY = policy
+        TURN_URLS = turn_urls
+        TURN_SECRET = "secret"
+
+    with pytest.raises(RuntimeError, match=message):
+        create_app(Deployment)

@@ -420,8 +420,9 @@ def shared_processes(names, pg_url: str, queue_url: str, tmp_path: Path, **setti
                 **settings,
             )
             if not credentials:
+                # Seeding hashes passwords with argon2: minutes on a machine shared by several runs.
                 for command in (["db", "upgrade"], ["seed-demo"]):
-                    result = run([str(BIN / "flask"), "--app", "wsgi", *command], env)
+                    result = run([str(BIN / "flask"), "--app", "wsgi", *command], env, timeout=240)
                     assert result.returncode == 0, result.stdout + result.stderr
                 credentials = {
                     line.split()[1]: line.split()[2]
