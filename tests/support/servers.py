@@ -165,10 +165,11 @@ def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess
 
 
 def program(name: str, path: str) -> str:
-    """`path` when that program is installed; otherwise skip (a laptop) or fail (CI, which installs it)."""
+    """`path` when that program (or package file) is installed; otherwise skip (a laptop) or fail (CI,
+    which installs it)."""
     import pytest
 
-    if os.access(path, os.X_OK):
+    if os.access(path, os.X_OK) or (path.endswith(".so") and os.path.exists(path)):
         return path
     if os.environ.get("CI"):
         pytest.fail(f"{name} is required in CI: {path} is missing (.ci/run installs it)", pytrace=False)
@@ -309,9 +310,11 @@ class Nginx:
         config.write_text(self._config(upstreams))
         # Debian's modules-enabled/*.conf load "modules/…so", relative to the prefix (-p folder).
         (folder / "modules").symlink_to("/usr/lib/nginx/modules")
+        nginx = program("nginx", NGINX)
+        program("libnginx-mod-http-brotli-static", "/usr/lib/nginx/modules/ngx_http_brotli_static_module.so")
         with open(folder / "nginx.stderr", "wb") as stderr:
             self.proc = subprocess.Popen(
-                [program("nginx", NGINX), "-p", str(folder), "-c", str(config), "-g", "daemon off;"],
+                [nginx, "-p", str(folder), "-c", str(config), "-g", "daemon off;"],
                 stdout=subprocess.DEVNULL,
                 stderr=stderr,
                 start_new_session=True,
