@@ -148,15 +148,25 @@ class ProductionServer:
         raise AssertionError(f"/healthz not healthy after {timeout}s: {last}{self.logs()}")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGTERM)
-                self.proc.wait(timeout=8)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
-            except ProcessLookupError:
-                pass
+        stop_process_group(self.proc, timeout=8)
+
+
+def stop_process_group(proc: subprocess.Popen, timeout: float = 10, how: int = signal.SIGTERM) -> None:
+    """Stop a child started in its own session: `how` to its process group (SIGQUIT to the leader
+    alone for nginx's graceful stop), then SIGKILL to the group after `timeout` seconds."""
+    if proc.poll() is not None:
+        return
+    try:
+        if how == signal.SIGQUIT:
+            proc.send_signal(how)
+        else:
+            os.killpg(proc.pid, how)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
+    except ProcessLookupError:
+        pass
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess:
@@ -243,13 +253,7 @@ class TurnServer:
         return text[-6000:]
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+        stop_process_group(self.proc)
 
 
 def free_udp_port() -> int:
@@ -375,13 +379,7 @@ class Nginx:
         )
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGQUIT)  # graceful: finish the requests in flight
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(timeout=5)
+        stop_process_group(self.proc, how=signal.SIGQUIT)  # graceful: finish the requests in flight
 
 
 _TEMP = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
