@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # Ventanilla production image: gunicorn + gevent serving pages, the API and Socket.IO on :8000.
 #   docker build -t ventanilla .    docker compose up    (see docker-compose.yml)
+# Also the proxy and TURN images of docker-compose.yml: --target proxy, --target turn.
 
 # --- Stage 1: front-end assets (USWDS, Socket.IO client, ALTCHA widget) from the npm lockfile ---------------------
 FROM node:22-bookworm-slim AS assets
@@ -16,7 +17,33 @@ COPY app/static/js/ app/static/js/
 # The script copies node_modules/… into app/static/vendor/ (it skips npm ci: node_modules exists).
 RUN bash scripts/vendor-assets.sh
 
-# --- Stage 2: the Python app ----------------------------------------------------------------------
+# --- The proxy (docker compose's `proxy`, `--target proxy`): Debian's nginx with brotli, the static
+# files, deploy/nginx.conf: the same nginx and configuration that tests/test_nginx_proxy.py runs.
+FROM debian:bookworm-slim AS proxy
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends nginx libnginx-mod-http-brotli-filter \
+        libnginx-mod-http-brotli-static \
+    && rm -rf /var/lib/apt/lists/* \
+    && ln -sf /dev/stdout /var/log/nginx/access.log \
+    && ln -sf /dev/stderr /var/log/nginx/error.log \
+    && mkdir -p /var/www/acme
+COPY deploy/nginx.conf /etc/nginx/nginx.conf
+COPY deploy/nginx/ /etc/nginx/ventanilla/
+COPY app/static/ /srv/ventanilla/static/
+COPY --from=assets /build/app/static/vendor/ /srv/ventanilla/static/vendor/
+EXPOSE 80 443
+CMD ["nginx", "-g", "daemon off;"]
+
+# --- TURN (docker compose's `turn`, `--target turn`): Debian's coturn, as the tests run it ------------
+FROM debian:bookworm-slim AS turn
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends coturn \
+    && rm -rf /var/lib/apt/lists/*
+COPY deploy/turnserver.conf /etc/turnserver.conf
+USER turnserver
+CMD ["turnserver", "-c", "/etc/turnserver.conf"]
+
+# --- The Python app (the default target) ------------------------------------------------------------
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \

@@ -12,6 +12,8 @@ BASE_DIR = Path(__file__).resolve().parent
 # the forms, the API and the database constraints all read. The first is the default.
 LANGUAGE_NAMES = {"es": "Español", "en": "English"}
 LANGUAGES = tuple(LANGUAGE_NAMES)
+# RTCPeerConnection's iceTransportPolicy values (ICE_TRANSPORT_POLICY).
+ICE_TRANSPORT_POLICIES = ("all", "relay")
 INSTANCE_DIR = Path(os.environ.get("INSTANCE_DIR", BASE_DIR / "instance"))
 
 
@@ -96,6 +98,9 @@ class Config:
     TURN_URLS = [u for u in os.environ.get("TURN_URLS", "").split(",") if u]
     TURN_SECRET = os.environ.get("TURN_SECRET") or None
     TURN_TTL_SECONDS = _env_int("TURN_TTL_SECONDS", 3600)
+    # "relay": the browsers use TURN-relayed paths only, so neither side ever learns the other's
+    # addresses (needs TURN_URLS and TURN_SECRET); "all" (default): direct paths when they work.
+    ICE_TRANSPORT_POLICY = os.environ.get("ICE_TRANSPORT_POLICY", "all").strip().lower()
 
     # Same-day turns: a no-answer goes back in line once after this delay; the wait estimate averages
     # the day's last QUEUE_AVERAGE_OVER calls and counts clerks who called in the last N minutes.
@@ -237,7 +242,16 @@ class Config:
 
     @classmethod
     def check(cls) -> None:
-        """Raise RuntimeError with a clear message when a required setting is missing."""
+        """Raise RuntimeError with a clear message when a required setting is missing or wrong."""
+        if cls.ICE_TRANSPORT_POLICY not in ICE_TRANSPORT_POLICIES:
+            raise RuntimeError(
+                f"ICE_TRANSPORT_POLICY={cls.ICE_TRANSPORT_POLICY!r} is not one of "
+                + ", ".join(ICE_TRANSPORT_POLICIES)
+            )
+        if cls.ICE_TRANSPORT_POLICY == "relay" and not (cls.TURN_URLS and cls.TURN_SECRET):
+            raise RuntimeError(
+                "ICE_TRANSPORT_POLICY=relay needs a TURN server: set TURN_URLS and TURN_SECRET"
+            )
 
 
 class DevelopmentConfig(Config):
@@ -279,6 +293,7 @@ class ProductionConfig(Config):
 
     @classmethod
     def check(cls) -> None:
+        super().check()
         if not cls.SECRET_KEY:
             raise RuntimeError(
                 "SECRET_KEY is not set. Production needs a long random SECRET_KEY in the "

@@ -32,7 +32,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "1"))
 # The gevent worker's heartbeat runs in its own greenlet, so this only kills a worker whose event loop
 # is blocked (CPU-bound code, a non-patched call) for 30 s; long-lived WebSockets are not affected.
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-# On deploy/stop, give in-flight requests time to finish; open calls are cut and clients reconnect.
+# On deploy/stop (SIGTERM), give in-flight requests this long to finish. The worker closes its
+# sockets at once (post_worker_init below), so the browsers reconnect to another process through
+# the proxy and the worker exits as soon as its last page request is answered.
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "20"))
 # Idle keep-alive connections wait this long for the next request. Behind a proxy that keeps upstream
 # connections open, set it above the proxy's upstream idle timeout, or gunicorn may close a connection
@@ -60,6 +62,23 @@ if not control_socket_disable:
 # which can make a healthy worker look dead. Use RAM when available.
 if os.path.isdir("/dev/shm"):
     worker_tmp_dir = "/dev/shm"
+
+
+def post_worker_init(worker):
+    """On SIGTERM the worker also hands its Socket.IO connections over (app/shutdown.py): they are
+    closed so that their browsers reconnect elsewhere, instead of holding the worker until the
+    graceful timeout kills them. Runs in the worker, after the app is loaded."""
+    import signal
+
+    from app.shutdown import hand_over_sockets
+
+    stop_accepting = worker.handle_exit  # gunicorn's own: stop accepting, finish, exit
+
+    def handle_exit(signum, frame):
+        stop_accepting(signum, frame)
+        hand_over_sockets()
+
+    signal.signal(signal.SIGTERM, handle_exit)
 
 
 class RedactingLogger(Logger):

@@ -15,11 +15,9 @@ today, by the real clock here), never the first free slot from now.
 from __future__ import annotations
 
 import pytest
-import redis
-import sqlalchemy as sa
 
 from tests.support.apps import build_app
-from tests.support.servers import BIN, ProductionServer, free_port, production_env, run
+from tests.support.servers import shared_processes
 from tests.support.signaling import CLERK, Peer, make_appointment, staff_cookie
 
 pytestmark = pytest.mark.real_clock
@@ -28,49 +26,8 @@ pytestmark = pytest.mark.real_clock
 @pytest.fixture
 def two_servers(pg_url, redis_url, tmp_path):
     queue = redis_url.rsplit("/", 1)[0] + "/14"
-    redis.Redis.from_url(queue).flushdb()
-    servers = []
-    for name in ("a", "b"):
-        folder = tmp_path / name
-        folder.mkdir()
-        port = free_port()
-        env = production_env(folder, port)
-        env.update(
-            DATABASE_URL=pg_url,
-            SOCKETIO_MESSAGE_QUEUE=queue,
-            REDIS_URL=queue,
-            RATELIMIT_ENABLED="false",
-            SECRET_KEY="shared-secret-key-of-both-processes",
-        )
-        if name == "a":
-            # Empty the session's test database, then build the schema and the demo data once.
-            engine = sa.create_engine(pg_url)
-            with engine.begin() as connection:
-                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-            engine.dispose()
-            for command in (["db", "upgrade"], ["seed-demo"]):
-                result = run([str(BIN / "flask"), "--app", "wsgi", *command], env)
-                assert result.returncode == 0, result.stdout + result.stderr
-            credentials = {
-                line.split()[1]: line.split()[2]
-                for line in result.stdout.splitlines()
-                if ".demo.ventanilla.pr" in line
-            }
-        servers.append(
-            ProductionServer([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, folder, port)
-        )
-    try:
-        for server in servers:
-            server.wait_healthy()
-        yield servers, credentials
-    finally:
-        for server in servers:
-            server.stop()
-        engine = sa.create_engine(pg_url)
-        with engine.begin() as connection:
-            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
-        redis.Redis.from_url(queue).flushdb()
+    with shared_processes(("a", "b"), pg_url, queue, tmp_path) as (servers, credentials):
+        yield list(servers.values()), credentials
 
 
 def test_citizen_and_clerk_on_different_processes_are_paired_and_relayed(two_servers, pg_url, tmp_path):

@@ -126,10 +126,11 @@ def with_uri_link() -> bytes:
 
 
 @functools.lru_cache(maxsize=1)
-def scan_10mb(page_count: int = 4) -> bytes:
-    """A "phone scan": pages each with one large RGB image of incompressible pixels, ~10 MB in all."""
+def scan_10mb(page_count: int = 4, height: int = 700) -> bytes:
+    """A "phone scan": pages each with one large RGB image of incompressible pixels, ~10 MB in all
+    (1200 × `height` pixels a page)."""
     rng = random.Random(1952)  # fixed seed: the same bytes every run
-    width, height = 1200, 700  # 2.52 MB of pixels per page; 4 pages stay under the 10 MiB cap
+    width = 1200  # 2.52 MB of pixels per page at 700 high; 4 pages stay under the 10 MiB cap
     writer = _writer(page_count)
     for index, page in enumerate(writer.pages):
         image = DecodedStreamObject()

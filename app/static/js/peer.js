@@ -3,7 +3,9 @@
 // first offer, because two simultaneous first offers can hang Chromium's ICE gathering.
 
 export function createPeer({ socket, polite, iceServers, localStream, onTrack, onStateChange }) {
-  const pc = new RTCPeerConnection({ iceServers });
+  // ICE_TRANSPORT_POLICY=relay (data-ice-transport-policy on the page): TURN-relayed paths only.
+  const iceTransportPolicy = document.querySelector("[data-call]")?.dataset.iceTransportPolicy || "all";
+  const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
   let makingOffer = false;
   let ignoreOffer = false;
   let answeredFirstOffer = !polite;
