@@ -28,8 +28,12 @@ Prints Markdown; `--json FILE` writes the p50/p90 figures as one object.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -39,9 +43,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+import requests  # noqa: E402
+
 from benchmarks._common import fmt, markdown_table, percentile, print_header  # noqa: E402
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, DEVICES_READY, log_in  # noqa: E402
-from tests.support.servers import BIN, ProductionServer, free_port, production_env  # noqa: E402
+from tests.support.servers import BIN, free_port, production_env  # noqa: E402
 
 CLERK = "clerk@dtop.demo.ventanilla.pr"
 TIMEOUT = 30_000  # ms
@@ -88,25 +94,68 @@ PROBE = """(() => {
 })();"""
 
 # The page's own set-up marks, and the navigation's steps (the Admit POST is the redirect).
-MARKS = """() => {
+MARKS = """(files) => {
   const nav = performance.getEntriesByType("navigation")[0];
   const steps = nav ? [["nav:redirect-end", nav.redirectEnd], ["nav:response-start", nav.responseStart],
     ["nav:response-end", nav.responseEnd], ["nav:dom-interactive", nav.domInteractive]] : [];
-  const files = performance.getEntriesByType("resource").filter((r) => /[.](js|css)/.test(r.name))
-    .map((r) => [`res:${r.name.split("/").pop().split("?")[0]}${r.transferSize ? "" : "(cache)"}`, r.responseEnd]);
-  return [...steps.filter(([, t]) => t > 0), ...(window.__resources ? files : []), ...performance.getEntriesByType("mark")
-    .filter((m) => m.name.startsWith("call:")).map((m) => [m.name, m.startTime])]
-    .map(([name, t]) => [name, performance.timeOrigin + t]);
+  const name = (r) => r.name.split("/").pop().split("?")[0] + (r.transferSize ? "" : " (cache)");
+  const loaded = performance.getEntriesByType("resource").filter((r) => files && /[.](js|css)/.test(r.name))
+    .map((r) => [`file:${name(r)}`, r.responseEnd]);
+  const marks = performance.getEntriesByType("mark").filter((m) => m.name.startsWith("call:"))
+    .map((m) => [m.name, m.startTime]);
+  return [...steps.filter(([, t]) => t > 0), ...loaded, ...marks]
+    .map(([label, t]) => [label, performance.timeOrigin + t]);
 }"""
 FIRST_FRAME = "() => window.__callProbe && window.__callProbe.firstFrame !== null"
 CONNECTED = "() => window.__callProbe && window.__callProbe.connected !== null"
-SOCKET_UP = "() => window.ventanillaCall && window.ventanillaCall.socket && window.ventanillaCall.socket.connected"
+SOCKET_UP = "() => window.ventanillaCall?.socket?.connected === true"
 
 
-def start_server(tmp: Path, port: int, env: dict[str, str]) -> ProductionServer:
-    server = ProductionServer([str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], env, tmp, port)
-    server.wait_healthy()
-    return server
+class Site:
+    """A production server (gunicorn, one gevent worker) running the code under `root`."""
+
+    def __init__(self, name: str, root: Path, tmp: Path, database_url: str):
+        self.name, self.root, self.port = name, root, free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        folder = tmp / f"site-{self.port}"
+        folder.mkdir()
+        self.log = folder / "server.log"
+        self.env = production_env(folder, self.port)  # the same SECRET_KEY: one login serves both
+        self.env.update(DATABASE_URL=database_url, RATELIMIT_ENABLED="false")
+        self.proc = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+                cwd=self.root,
+                env=self.env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 120  # a loaded machine boots slowly
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{self.name} server exited: {self.log.read_text()[-3000:]}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(f"{self.base_url}/healthz", timeout=5).status_code == 200:
+                    return
+            time.sleep(0.1)
+        raise SystemExit(f"{self.name} server not healthy: {self.log.read_text()[-3000:]}")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
 
 
 def prepare(tmp: Path):
@@ -129,9 +178,12 @@ def new_page(browser):
     return context.new_page()
 
 
+SHOW_FILES = False  # --files: when each script and style sheet arrived, in the timelines
+
+
 def since(page, start_ms: float) -> dict[str, float]:
     """The page's call marks, in ms after `start_ms` (epoch ms)."""
-    return {name: at - start_ms for name, at in page.evaluate(MARKS)}
+    return {name: at - start_ms for name, at in page.evaluate(MARKS, SHOW_FILES)}
 
 
 def one_call(index, app, base_url, citizen_browser, clerk, restart) -> dict:
@@ -178,8 +230,8 @@ def one_call(index, app, base_url, citizen_browser, clerk, restart) -> dict:
         f"clerk {fmt(result['admit_clerk'], 0)} ms; reload → connected citizen "
         f"{fmt(result['reload_citizen'], 0)} ms, clerk {fmt(result['reload_clerk'], 0)} ms"
         + (
-            f"; restart: gap citizen {fmt(result['gap_citizen'], 0)} ms, clerk {fmt(result['gap_clerk'], 0)} ms,"
-            f" new peer connections {result['new_peers']}"
+            f"; restart: gap citizen {fmt(result['gap_citizen'], 0)} ms,"
+            f" clerk {fmt(result['gap_clerk'], 0)} ms, new peer connections {result['new_peers']}"
             if restart
             else ""
         ),
@@ -225,12 +277,55 @@ def timeline(results: list[dict], key: str) -> str:
     return ", ".join(f"{name.removeprefix('call:')} {value:.0f}" for value, name in rows)
 
 
+LABELS = {
+    "admit_citizen": "Admit → first decoded frame, citizen",
+    "admit_clerk": "Admit → first decoded frame, clerk",
+    "reload_citizen": "citizen's page load → connected (reload mid-call)",
+    "reload_clerk": "clerk's page load → connected (reload mid-call)",
+    "gap_citizen": "longest framesDecoded gap across a server restart, citizen",
+    "gap_clerk": "longest framesDecoded gap across a server restart, clerk",
+}
+
+
+def report(name: str, results: list[dict], restart: bool) -> dict:
+    """Print one site's figures; returns them (p50/p90 in ms)."""
+    keys = [key for key in LABELS if restart or not key.startswith("gap")]
+    figures: dict = {key: stats([r[key] for r in results]) for key in keys}
+    print(f"\n## {name} ({len(results)} calls)\n")
+    rows = [[LABELS[key], fmt(figures[key]["p50"], 0), fmt(figures[key]["p90"], 0)] for key in keys]
+    print(markdown_table(["ms", "p50", "p90"], rows))
+    if restart:
+        figures["new_peer_connections"] = sum(r["new_peers"] for r in results)
+        figures["restart_ms"] = stats([r["restart_seconds"] * 1000 for r in results])
+        print(
+            f"\nnew peer connections made across {len(results)} restarts: {figures['new_peer_connections']}"
+            f" (server stopped → both sockets back: p50 {figures['restart_ms']['p50']:.0f} ms)"
+        )
+    figures["calls"] = len(results)
+    print("\nmedian timeline (ms; `nav:` the page's navigation, the rest its `call:` marks):\n")
+    print(f"- citizen, after Admit: {timeline(results, 'marks_citizen')}")
+    print(f"- clerk, after Admit: {timeline(results, 'marks_clerk')}")
+    print(f"- citizen's reload, from navigation start: {timeline(results, 'marks_reload_citizen')}")
+    print(f"- clerk's reload, from navigation start: {timeline(results, 'marks_reload_clerk')}")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=10)
     parser.add_argument("--restart", action="store_true", help="restart the server during each call")
     parser.add_argument("--json", type=Path, help="write the p50/p90 figures to this file")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        metavar="CHECKOUT",
+        help="also serve another checkout of the project (e.g. /work/main), calls alternating between"
+        " the two, so that a before/after comparison shares the machine's load",
+    )
+    parser.add_argument("--files", action="store_true", help="show when each JS/CSS file arrived")
     args = parser.parse_args()
+    global SHOW_FILES
+    SHOW_FILES = args.files
 
     from playwright.sync_api import sync_playwright
 
@@ -238,75 +333,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="call-setup-") as folder:
         tmp = Path(folder)
         app, url, credentials = prepare(tmp)
-        port = free_port()
-        env = production_env(tmp, port)
-        env.update(DATABASE_URL=url, RATELIMIT_ENABLED="false")
-        server = start_server(tmp, port, env)
-
-        def restart_server():
-            nonlocal server
-            server.stop()
-            server = start_server(tmp, port, env)
-
-        results = []
+        sites = [Site("this checkout", ROOT, tmp, url)]
+        if args.compare:
+            sites.append(Site(f"compared: {args.compare}", args.compare.resolve(), tmp, url))
+        results: dict[str, list[dict]] = {site.name: [] for site in sites}
         with sync_playwright() as playwright:
             launch = dict(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             citizen_browser = playwright.chromium.launch(**launch)
             clerk_browser = playwright.chromium.launch(**launch)
             clerk = new_page(clerk_browser)
             try:
-                log_in(clerk, server.base_url, CLERK, credentials[CLERK])
-                for index in range(args.calls):
-                    results.append(
-                        one_call(
-                            index,
-                            app,
-                            server.base_url,
-                            citizen_browser,
-                            clerk,
-                            restart_server if args.restart else None,
-                        )
+                for site in sites:
+                    site.start()
+                log_in(clerk, sites[0].base_url, CLERK, credentials[CLERK])
+                for index in range(args.calls * len(sites)):
+                    site = sites[index % len(sites)]
+                    restart = site.restart if args.restart else None
+                    print(f"[{site.name}] ", end="")
+                    results[site.name].append(
+                        one_call(index // len(sites), app, site.base_url, citizen_browser, clerk, restart)
                     )
-                    clerk.goto(f"{server.base_url}/staff/")
+                    clerk.goto(f"{site.base_url}/staff/")
             finally:
                 citizen_browser.close()
                 clerk_browser.close()
-                server.stop()
+                for site in sites:
+                    site.stop()
 
-    keys = ["admit_citizen", "admit_clerk", "reload_citizen", "reload_clerk"]
-    if args.restart:
-        keys += ["gap_citizen", "gap_clerk"]
-    figures = {key: stats([r[key] for r in results]) for key in keys}
-    labels = {
-        "admit_citizen": "Admit → first decoded frame, citizen",
-        "admit_clerk": "Admit → first decoded frame, clerk",
-        "reload_citizen": "citizen's page load → connected (reload mid-call)",
-        "reload_clerk": "clerk's page load → connected (reload mid-call)",
-        "gap_citizen": "longest framesDecoded gap across a server restart, citizen",
-        "gap_clerk": "longest framesDecoded gap across a server restart, clerk",
-    }
-    print()
-    print(
-        markdown_table(
-            ["ms", "p50", "p90"],
-            [[labels[key], fmt(figures[key]["p50"], 0), fmt(figures[key]["p90"], 0)] for key in keys],
-        )
-    )
-    if args.restart:
-        figures["new_peer_connections"] = sum(r["new_peers"] for r in results)
-        figures["restart_seconds"] = stats([r["restart_seconds"] * 1000 for r in results])
-        print(
-            f"\nnew peer connections made across {len(results)} restarts: {figures['new_peer_connections']}"
-            f" (server down → both sockets back: p50 {figures['restart_seconds']['p50']:.0f} ms)"
-        )
-    figures["calls"] = len(results)
-    print("\nmedian timeline after Admit (ms):")
-    print(f"- citizen: {timeline(results, 'marks_citizen')}")
-    print(f"- clerk: {timeline(results, 'marks_clerk')}")
-    print(f"- citizen's reload, from navigation start: {timeline(results, 'marks_reload_citizen')}")
-    print(f"- clerk's reload, from navigation start: {timeline(results, 'marks_reload_clerk')}")
+    figures = {name: report(name, found, args.restart) for name, found in results.items()}
     if args.json:
-        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+        only = figures[sites[0].name] if len(sites) == 1 else figures
+        args.json.write_text(json.dumps(only, indent=2) + "\n")
 
 
 if __name__ == "__main__":

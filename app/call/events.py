@@ -8,7 +8,7 @@ offer, each time the pair becomes complete (simultaneous first offers can hang C
 gathering: shared/BROWSER-TESTING.md). Relayed messages keep their order because handlers run one
 at a time per connection (`async_handlers=False`).
 
-A call outlives its signaling channel: each browser says in its `auth` (and with `peer-state`
+A call outlives its signaling channel: each browser says in its `auth` (and with `peer_state`
 events) whether its peer connection is connected, so when the pair completes again after a
 reconnect or a server restart, both sides hear the same `mode` — "keep" (both still connected:
 nothing to do), "restart" (both have one, not connected: the clerk restarts ICE) or "fresh".

@@ -132,7 +132,7 @@ function newPeer() {
     onStateChange: (state) => {
       if (own !== peer) return;
       mark(state);
-      if (socket?.connected) socket.emit("peer-state", { state: own.state });
+      if (socket?.connected) socket.emit("peer_state", { state: own.state });
       if (otherLost && ["disconnected", "failed", "closed"].includes(state)) {
         otherLeft(role === "citizen" ? texts.clerk_left : texts.citizen_left);
         return;
