@@ -348,11 +348,13 @@ def test_the_other_side_hears_whether_a_page_left_or_only_lost_its_socket(app, s
     reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
     citizen, clerk = server.citizen(token), server.clerk(reference)
     clerk.wait_for("start")
-    citizen.client.eio.disconnect(abort=True)  # the socket drops, no goodbye
+    citizen.client.eio.ws.close()  # the socket drops, no goodbye
     assert clerk.wait_for("peer-left") == {"role": "citizen", "reason": "lost"}
     again = server.citizen(token)
     again.wait_for("peer-joined")
-    again.client.disconnect()  # the page says goodbye
+    # The page says goodbye: the Socket.IO DISCONNECT packet a browser's socket.disconnect() sends
+    # (this client's own disconnect() may close the transport before that packet is out).
+    again.client.eio.send("1/call,")
     clerk.wait_until(lambda events: len([e for e in events if e[0] == "peer-left"]) == 2)
     assert [data for name, data in clerk.events if name == "peer-left"][1] == {
         "role": "citizen",
