@@ -115,7 +115,8 @@ class RedisDirectory:
     def claim(self, appointment_id: int, role: str, sid: str, peer: str = "none") -> str | None:
         key = self._key(appointment_id)
         pipe = self._redis.pipeline()
-        pipe.hget(key, role).hset(key, mapping={role: sid, f"{role}:peer": peer}).expire(key, self.TTL_SECONDS)
+        pipe.hget(key, role).hset(key, mapping={role: sid, f"{role}:peer": peer})
+        pipe.expire(key, self.TTL_SECONDS)
         previous = pipe.execute()[0]
         return previous if previous != sid else None
 
