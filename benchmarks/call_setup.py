@@ -1,6 +1,7 @@
 """How fast does a video call start, and does it survive the server? (issue 13, items 3–4)
 
     .venv/bin/python benchmarks/call_setup.py [--calls 10] [--restart] [--json FILE]
+        [--compare CHECKOUT] [--files]
 
 Starts the production server (gunicorn, one gevent worker, `gunicorn.conf.py`) on a throwaway
 SQLite database with the demo data, and two headless Chromium (fake camera and microphone,
@@ -22,7 +23,11 @@ Timestamps come from the pages: a probe injected before the page's own scripts w
 page's own `performance.mark("call:…")` marks (the set-up steps) are printed as a median
 timeline. The Admit click is timed by the driver on the same machine's clock.
 
-Prints Markdown; `--json FILE` writes the p50/p90 figures as one object.
+`--compare CHECKOUT` serves another checkout of the project too (e.g. `git worktree add --detach
+/tmp/base <commit>`, with its .venv, node_modules, vendor links and compiled translations), the
+calls alternating between the two servers, so that "before" and "after" share the machine's load.
+Prints Markdown; `--json FILE` writes the p50/p90 figures as one object (one per server with
+`--compare`).
 """
 
 from __future__ import annotations
