@@ -35,14 +35,20 @@ def server(app, seeded, live_server):
         credentials = seeded
 
         def citizen(self, token):
-            peer = Peer(live_server.url, {"token": token})
+            return self.citizen_with(token)
+
+        def clerk(self, reference, email=CLERK):
+            return self.clerk_with(reference, email=email)
+
+        def citizen_with(self, token, **auth):
+            peer = Peer(live_server.url, {"token": token, **auth})
             peers.append(peer)
             return peer
 
-        def clerk(self, reference, email=CLERK):
+        def clerk_with(self, reference, email=CLERK, **auth):
             peer = Peer(
                 live_server.url,
-                {"appointment": reference},
+                {"appointment": reference, **auth},
                 cookie=staff_cookie(live_server.url, email, seeded[email], app),
             )
             peers.append(peer)
@@ -295,6 +301,62 @@ def test_ice_servers_need_a_participant_and_mint_expiring_turn_credentials(app, 
         hmac.new(b"s3cret", turn["username"].encode(), hashlib.sha1).digest()
     ).decode()
     assert turn["credential"] == expected
+    # The page learns how long they last, to ask for fresh ones in time (call.js).
+    assert requests.get(f"{server.url}/call/ice-servers?token={token}", timeout=10).json()["ttl"] == 600
+    app.config.update(TURN_URLS=[], TURN_SECRET=None)
+    assert requests.get(f"{server.url}/call/ice-servers?token={token}", timeout=10).json()["ttl"] is None
+
+
+@pytest.mark.parametrize(
+    ("citizen_peer", "clerk_peer", "mode"),
+    [
+        ("connected", "connected", "keep"),  # a reconnect while the media flows: nothing to do
+        ("broken", "connected", "restart"),  # both hold a negotiated connection: ICE restart
+        ("broken", "broken", "restart"),
+        ("none", "connected", "fresh"),  # the citizen reloaded: a new connection
+        ("connected", "none", "fresh"),
+        ("bogus", "connected", "fresh"),  # an unknown state counts as none
+    ],
+)
+def test_when_the_pair_completes_again_both_sides_hear_whether_to_keep_their_connection(
+    app, server, citizen_peer, clerk_peer, mode
+):
+    reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    citizen = server.citizen_with(token, peer=citizen_peer)
+    citizen.wait_for("role")
+    clerk = server.clerk_with(reference, peer=clerk_peer)
+    assert clerk.wait_for("start") == {"mode": mode}
+    assert citizen.wait_for("peer-joined")["mode"] == mode
+    assert clerk.wait_for("peer-joined")["fresh"] == (mode == "fresh")
+
+
+def test_the_peer_state_a_page_reports_decides_the_next_pairing(app, server):
+    reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    citizen = server.citizen(token)  # from the waiting room: no connection yet
+    citizen.wait_for("role")
+    assert citizen.call("peer_state", {"state": "connected"}) == {"ok": True}
+    assert citizen.call("peer_state", {"state": "dancing"}) == {"ok": False}
+    assert citizen.call("peer_state", None) == {"ok": False}
+    clerk = server.clerk_with(reference, peer="connected")  # the clerk's socket came back
+    assert clerk.wait_for("start") == {"mode": "keep"}
+
+
+def test_the_other_side_hears_whether_a_page_left_or_only_lost_its_socket(app, server):
+    reference, token = make_appointment(app, status="in_call", clerk_email=CLERK)
+    citizen, clerk = server.citizen(token), server.clerk(reference)
+    clerk.wait_for("start")
+    citizen.client.eio.ws.close()  # the socket drops, no goodbye
+    assert clerk.wait_for("peer-left") == {"role": "citizen", "reason": "lost"}
+    again = server.citizen(token)
+    again.wait_for("peer-joined")
+    # The page says goodbye: the Socket.IO DISCONNECT packet a browser's socket.disconnect() sends
+    # (this client's own disconnect() may close the transport before that packet is out).
+    again.client.eio.send("1/call,")
+    clerk.wait_until(lambda events: len([e for e in events if e[0] == "peer-left"]) == 2)
+    assert [data for name, data in clerk.events if name == "peer-left"][1] == {
+        "role": "citizen",
+        "reason": "left",
+    }
 
 
 def test_a_citizen_leaving_updates_the_console_even_if_the_clerks_socket_is_closing(app, seeded, monkeypatch):

@@ -7,6 +7,12 @@ side replaces the first. The clerk is the impolite peer and the only one told to
 offer, each time the pair becomes complete (simultaneous first offers can hang Chromium's ICE
 gathering: shared/BROWSER-TESTING.md). Relayed messages keep their order because handlers run one
 at a time per connection (`async_handlers=False`).
+
+A call outlives its signaling channel: each browser says in its `auth` (and with `peer_state`
+events) whether its peer connection is connected, so when the pair completes again after a
+reconnect or a server restart, both sides hear the same `mode` — "keep" (both still connected:
+nothing to do), "restart" (both have one, not connected: the clerk restarts ICE) or "fresh".
+`peer-left` says whether the other side left on purpose ("left") or only lost its socket ("lost").
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 
+from engineio.base_server import BaseServer as EngineServer
 from engineio.exceptions import SocketIsClosedError
 from flask import current_app, request
 from flask_login import current_user
@@ -22,7 +29,7 @@ from flask_socketio import ConnectionRefusedError, Namespace, disconnect
 from app import tokens
 from app.calls import sessions
 from app.calls.live import NAMESPACE, notify_waiting_room
-from app.calls.presence import Participant, room_for, rooms, staff_room
+from app.calls.presence import PEER_STATES, Participant, room_for, rooms, staff_room
 from app.extensions import db, socketio
 from app.models import Appointment
 from app.security import staff_may_act_for
@@ -41,6 +48,7 @@ class CallNamespace(Namespace):
         participant = self._authenticate(auth)
         if participant.role == "clerk":
             staff_connections.opened(current_user.id, NAMESPACE, request.sid)
+        participant.peer = auth.get("peer") if auth.get("peer") in PEER_STATES else "none"
         # Every later event of this connection rebuilds a request context from this environ;
         # without the cookie it no longer decodes the signed session each time (~23 % of the
         # relay's CPU in benchmarks/signaling.py). Nothing after connect needs the login.
@@ -99,14 +107,15 @@ class CallNamespace(Namespace):
     def _pair_if_complete(self, appointment: Appointment) -> None:
         present = rooms.present(appointment.id)
         if "citizen" in present and "clerk" in present:
-            # Both start a fresh connection; only the clerk offers first. Each screen shows who is
-            # on the other side and the call's time, counted by the server's clock.
+            # Only the clerk offers first (or restarts ICE). Each screen shows who is on the other
+            # side and the call's time, counted by the server's clock.
+            mode = resume_mode(rooms.peer_states(appointment.id))
             elapsed = sessions.elapsed_seconds(appointment)
             clerk_name = appointment.clerk.name if appointment.clerk else ""
-            joined = {"fresh": True, "elapsed": elapsed}
+            joined = {"fresh": mode == "fresh", "mode": mode, "elapsed": elapsed}
             self.emit("peer-joined", {**joined, "name": clerk_name}, room=present["citizen"])
             self.emit("peer-joined", {**joined, "name": appointment.citizen_name}, room=present["clerk"])
-            self.emit("start", {}, room=present["clerk"])
+            self.emit("start", {"mode": mode}, room=present["clerk"])
 
     def on_disconnect(self, reason=None):
         staff_connections.closed(NAMESPACE, request.sid)
@@ -120,8 +129,10 @@ class CallNamespace(Namespace):
         other = rooms.other(participant)
         if other:
             # At the end of a call both sides leave at once: the other socket may be closing too.
+            # Only a page that said goodbye left; any other close may be a reconnect on its way.
+            how = "left" if reason == EngineServer.reason.CLIENT_DISCONNECT else "lost"
             with contextlib.suppress(SocketIsClosedError):
-                self.emit("peer-left", {"role": participant.role}, room=other)
+                self.emit("peer-left", {"role": participant.role, "reason": how}, room=other)
 
     def trigger_event(self, event, *args):
         """`signal` carries every SDP and ICE candidate of a call, so it is relayed here without the
@@ -170,6 +181,15 @@ class CallNamespace(Namespace):
             sessions.mark_connected(appointment, audio_only=audio_only)
         return {"ok": participant is not None}
 
+    def on_peer_state(self, data=None):
+        """The browser's peer connection changed state: kept for the next pairing's `mode`."""
+        participant = self._checked_sender(data)
+        state = data.get("state") if isinstance(data, dict) else None
+        if participant is None or state not in PEER_STATES:
+            return {"ok": False}
+        rooms.set_peer(participant, state)
+        return {"ok": True}
+
     def _checked_sender(self, data) -> Participant | None:
         """The sender, if it is in a room, within its rate limit, and the payload is small enough."""
         participant = rooms.by_sid.get(request.sid)
@@ -190,6 +210,16 @@ def signal_size(data: dict) -> int:
     without encoding it."""
     body = data.get("description") or data.get("candidate") or {}
     return 100 + sum(len(value) for value in body.values() if isinstance(value, str))
+
+
+def resume_mode(states: dict[str, str]) -> str:
+    """What the pair does with its peer connections: "keep", "restart" (ICE) or "fresh"."""
+    citizen, clerk = states.get("citizen", "none"), states.get("clerk", "none")
+    if citizen == clerk == "connected":
+        return "keep"
+    if "none" not in (citizen, clerk):
+        return "restart"
+    return "fresh"
 
 
 def valid_signal(data) -> bool:

@@ -10,7 +10,7 @@ from flask_login import current_user
 from app import tokens
 from app.call import bp
 from app.calls import live, sessions
-from app.calls.ice import ice_server_list
+from app.calls.ice import ice_config
 from app.extensions import limiter
 from app.web import join_appointment_or_404
 
@@ -34,6 +34,8 @@ def join(token: str):
         phone_requested=sessions.phone_requested(appointment),
         running_late=sessions.running_late(appointment),
         late_texts=late_texts(),
+        # Ready in the page: the waiting room prepares the connection without another request.
+        ice=ice_config(f"citizen-{appointment.id}") if window.is_open else None,
     )
 
 
@@ -58,7 +60,7 @@ def device_check():
 @bp.get("/ice-servers")
 @limiter.limit("30 per minute")
 def ice_servers():
-    """STUN and TURN servers for a participant of a call; TURN credentials expire."""
+    """STUN and TURN servers for a participant of a call; TURN credentials expire after `ttl` s."""
     token = request.args.get("token", "")
     if token:
         appointment = tokens.appointment_by_join_token(token)
@@ -69,7 +71,7 @@ def ice_servers():
         user = f"staff-{current_user.id}"
     else:
         abort(403)
-    return jsonify(iceServers=ice_server_list(user))
+    return jsonify(ice_config(user))
 
 
 @bp.post("/<token>/phone-request")

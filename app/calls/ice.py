@@ -10,6 +10,14 @@ import time
 from flask import current_app
 
 
+def ice_config(user: str) -> dict:
+    """What a call page needs: `iceServers`, and `ttl`, the seconds its TURN credentials last
+    (None without TURN), so that the page asks for fresh ones before they expire."""
+    servers = ice_server_list(user)
+    turn = any("credential" in server for server in servers)
+    return {"iceServers": servers, "ttl": current_app.config["TURN_TTL_SECONDS"] if turn else None}
+
+
 def ice_server_list(user: str, now: float | None = None) -> list[dict]:
     """coturn's REST scheme: username `<expiry>:<user>`, credential base64(HMAC-SHA1(secret, username))."""
     config = current_app.config

@@ -1,6 +1,6 @@
 // The call page, for the citizen (join link) and for the clerk (call screen). The page's
 // <main data-call ...> says who we are; texts come from the JSON block #call-strings.
-import { connectSignaling, fetchIceServers } from "./signaling.js";
+import { connectSignaling, fetchIceServers, keepIceServersFresh } from "./signaling.js";
 import { getLocalMedia, listDevices, meterLevel } from "./media.js";
 import { hideMediaFailure, showMediaFailure } from "./media-failure.js";
 import { createPeer, createQualityMeter } from "./peer.js";
@@ -11,14 +11,19 @@ const root = document.querySelector("[data-call]");
 const role = root.dataset.role; // "citizen" | "clerk"
 const texts = JSON.parse(document.getElementById("call-strings").textContent);
 const $ = (id) => document.getElementById(id);
+// The set-up steps on the page's timeline (read by benchmarks/call_setup.py and the dev tools).
+const mark = (name) => performance.mark(`call:${name}`);
+mark("script");
 
-let localStream = null;
+let localStream = new MediaStream();
 let peer = null;
 let readQuality = null;
 let socket = null;
 let iceServers = [];
 let chat = null;
 let stopMeter = () => {};
+let otherLost = false; // the other side's socket dropped without a goodbye: it may come back
+let iceReady = Promise.resolve();
 
 // Read by the browser tests, and handy when debugging a call from the console.
 window.ventanillaCall = { get pc() { return peer?.pc ?? null; }, get socket() { return socket; } };
@@ -52,9 +57,11 @@ function stopLocalMedia() {
 }
 
 async function startMedia(options = {}) {
+  const stream = await getLocalMedia(options);
   stopLocalMedia();
-  localStream = await getLocalMedia(options);
+  localStream = stream;
   showLocal();
+  await peer?.useStream(localStream);
   const meter = $("mic-level");
   if (meter) stopMeter = meterLevel(localStream, (level) => { meter.value = Math.round(level * 100); });
   await offerCameraSwitch();
@@ -112,15 +119,24 @@ async function checkDevices(options) {
 
 // --- The call --------------------------------------------------------------------------------
 
+// A fresh connection, made ready before it is needed: the citizen's in the waiting room, the
+// clerk's while its page connects (it offers at once, its offer waiting for "start").
 function newPeer() {
   peer?.close();
-  peer = createPeer({
-    socket,
+  const own = createPeer({
+    send: (data) => socket.emit("signal", data),
     polite: role === "citizen",
     iceServers,
     localStream,
     onTrack: (stream) => { $("remote-video").srcObject = stream; },
     onStateChange: (state) => {
+      if (own !== peer) return;
+      mark(state);
+      if (socket?.connected) socket.emit("peer_state", { state: own.state });
+      if (otherLost && ["disconnected", "failed", "closed"].includes(state)) {
+        otherLeft(role === "citizen" ? texts.clerk_left : texts.citizen_left);
+        return;
+      }
       status(texts[`state_${state}`] ?? state);
       if (state === "connected") {
         show("in-call");
@@ -130,19 +146,42 @@ function newPeer() {
       }
     },
   });
+  peer = own;
   readQuality = createQualityMeter(peer.pc);
 }
 
+// What the server hears at every (re)connection: who we are, and how our connection is.
+function authWith(credentials) {
+  return () => ({ ...credentials, peer: peer?.state ?? "none" });
+}
+
+// When the pair completes: keep a connection both sides still have up, restart ICE on one both
+// still hold, or start afresh. Only the clerk offers or restarts; the citizen follows.
+function resume(mode) {
+  const mine = peer?.state ?? "none";
+  if (mode === "keep" && mine === "connected") return;
+  if (mode !== "fresh" && mine !== "none") {
+    if (role === "clerk") peer.restartIce();
+    return;
+  }
+  if (!peer || peer.started) newPeer(); // else the prepared one
+  if (role === "clerk") peer.start();
+}
+
 // One socket per page: a second click (or a double click) while one is open does nothing.
-function joinSignaling(auth) {
+function joinSignaling(credentials) {
   if (socket?.active) return;
   const enter = $("enter-waiting-room");
   if (enter) enter.disabled = true;
-  socket = connectSignaling(auth);
+  socket = connectSignaling(authWith(credentials));
   const own = socket;
+  socket.on("connect", () => mark("socket-connected"));
   socket.on("connect_error", () => status(texts.cannot_connect));
   socket.on("role", () => {
-    if (role === "citizen" && !peer) { show("waiting"); status(texts.waiting); }
+    if (role !== "citizen" || peer?.pc.remoteDescription) return;
+    show("waiting");
+    status(texts.waiting);
+    if (!peer) newPeer(); // ready before the clerk admits: the offer finds it waiting
   });
   socket.on("admitted", () => status(texts.admitted));
   socket.on("running-late", ({ minutes } = {}) => {
@@ -151,16 +190,26 @@ function joinSignaling(auth) {
     $("running-late-text").textContent = text;
     $("running-late").hidden = false;
   });
-  socket.on("peer-joined", ({ name, elapsed } = {}) => {
+  socket.on("peer-joined", ({ name, elapsed, mode = "fresh" } = {}) => {
+    mark("peer-joined");
+    otherLost = false;
     $("peer-left").hidden = true;
     if (name) $("peer-name").textContent = name;
     startElapsed(Number(elapsed) || 0);
-    status(texts.connecting);
-    if (role === "citizen") newPeer(); // the polite side gets ready and waits for the offer
+    if (mode === "fresh") status(texts.connecting);
+    if (role === "citizen") resume(mode); // the polite side gets ready and waits for the offer
   });
-  socket.on("start", () => newPeer()); // the clerk: a fresh connection that makes the first offer
+  socket.on("start", async ({ mode = "fresh" } = {}) => { // the clerk: offer, restart ICE, or nothing
+    mark("start");
+    await iceReady;
+    resume(mode);
+  });
   socket.on("signal", (data) => peer?.handleSignal(data));
-  socket.on("peer-left", () => otherLeft(role === "citizen" ? texts.clerk_left : texts.citizen_left));
+  socket.on("peer-left", ({ reason } = {}) => {
+    // A socket lost while the media still flows: the other side is likely reconnecting.
+    if (reason === "lost" && peer?.state === "connected") otherLost = true;
+    else otherLeft(role === "citizen" ? texts.clerk_left : texts.citizen_left);
+  });
   socket.on("chat", ({ text }) => chat.received(String(text), role === "citizen" ? texts.clerk : texts.citizen));
   // This page's socket was replaced by another tab or device. The server closes it (no reconnection
   // follows a server's disconnect); closing it here as well races the server's close frame.
@@ -242,9 +291,22 @@ function wireControls() {
   }, 2000);
 }
 
+// Fresh TURN credentials before the old ones expire, for the connection in use and the next one.
+function useIceServers(token, ice) {
+  iceServers = ice.iceServers;
+  keepIceServersFresh(token, ice, (servers) => {
+    iceServers = servers;
+    peer?.setIceServers(servers);
+  });
+}
+
+// Leaving the page says goodbye, so the other side hears "left" rather than a lost socket.
+window.addEventListener("pagehide", () => socket?.disconnect());
+
 async function startCitizen() {
   const token = root.dataset.token;
-  iceServers = await fetchIceServers(token);
+  useIceServers(token, JSON.parse(root.dataset.ice || "null") ?? await fetchIceServers(token));
+  mark("ice-servers");
   wireControls();
   $("enter-waiting-room").addEventListener("click", () => joinSignaling({ token }));
   $("audio-only").addEventListener("click", async () => {
@@ -255,21 +317,25 @@ async function startCitizen() {
     if (await checkDevices()) joinSignaling({ token });
   });
   const ready = await checkDevices();
+  mark("media");
   // After a reload mid-call, go straight back in: the call re-establishes without the clerk.
   if (ready && root.dataset.inCall === "true") joinSignaling({ token });
 }
 
 async function startClerk() {
-  iceServers = await fetchIceServers();
   wireControls();
-  try {
-    await startMedia();
-  } catch (error) {
-    status(texts.clerk_no_camera);
-    localStream = new MediaStream();
-  }
+  // All at once: the camera, the ICE servers and the socket; the connection and its offer as soon
+  // as the ICE servers are known, its tracks when the camera is ready.
+  const media = startMedia().then(() => mark("media"), () => status(texts.clerk_no_camera));
+  const embedded = JSON.parse(root.dataset.ice || "null");
+  iceReady = (embedded ? Promise.resolve(embedded) : fetchIceServers()).then((ice) => {
+    useIceServers(undefined, ice);
+    mark("ice-servers");
+    if (!peer) newPeer();
+  });
   joinSignaling({ appointment: root.dataset.reference });
   status(texts.waiting_for_citizen);
+  await media;
   const panel = document.querySelector("[data-appointment-panel]");
   if (panel) sendPanelFormsInBackground({ panel, texts, announce: status });
 }

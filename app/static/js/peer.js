@@ -1,20 +1,41 @@
-// One RTCPeerConnection with perfect negotiation (webrtc/samples), plus the first-offer rule:
-// the polite peer (citizen) never offers until it has answered the impolite peer's (clerk's)
-// first offer, because two simultaneous first offers can hang Chromium's ICE gathering.
+// One RTCPeerConnection with perfect negotiation (webrtc/samples), plus this project's rules:
+// - the polite peer (citizen) never offers until it has answered the impolite peer's (clerk's)
+//   first offer, because two simultaneous first offers can hang Chromium's ICE gathering;
+// - a peer is prepared before the pair is complete (the citizen's in the waiting room, the clerk's
+//   while its page connects): the clerk's first offer and its candidates wait in an outbox until
+//   start(), so they leave the moment the server says the citizen is there;
+// - the clerk's connection does not wait for its camera: it offers transceivers and the tracks
+//   follow with replaceTrack (no renegotiation).
 
-export function createPeer({ socket, polite, iceServers, localStream, onTrack, onStateChange }) {
+export function createPeer({ send, polite, iceServers, localStream, onTrack, onStateChange }) {
   // ICE_TRANSPORT_POLICY=relay (data-ice-transport-policy on the page): TURN-relayed paths only.
   const iceTransportPolicy = document.querySelector("[data-call]")?.dataset.iceTransportPolicy || "all";
   const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy });
+  const mark = (name) => performance.mark(`call:${name}`);
   let makingOffer = false;
   let ignoreOffer = false;
   let answeredFirstOffer = !polite;
   let closed = false;
+  let outbox = polite ? null : [];
+  const emit = (data) => (outbox ? outbox.push(data) : send(data));
+  const description = () => ({ description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
 
-  for (const track of localStream?.getTracks() ?? []) pc.addTrack(track, localStream);
+  if (polite) {
+    // addTrack, not addTransceiver: only these transceivers take the offer's m-lines.
+    for (const track of localStream.getTracks()) pc.addTrack(track, localStream);
+  } else {
+    for (const kind of ["audio", "video"]) {
+      const track = localStream.getTracks().find((t) => t.kind === kind);
+      pc.addTransceiver(track ?? kind, { direction: "sendrecv", streams: [localStream] });
+    }
+  }
 
-  pc.ontrack = ({ track, streams }) => onTrack(streams[0] ?? new MediaStream([track]));
-  pc.onicecandidate = ({ candidate }) => socket.emit("signal", { candidate: candidate ? candidate.toJSON() : null });
+  const remote = new MediaStream();
+  pc.ontrack = ({ track, streams }) => {
+    if (!streams[0]) remote.addTrack(track);
+    onTrack(streams[0] ?? remote);
+  };
+  pc.onicecandidate = ({ candidate }) => emit({ candidate: candidate ? candidate.toJSON() : null });
   pc.onconnectionstatechange = () => {
     onStateChange?.(pc.connectionState);
     // The impolite side restarts ICE when the path is lost; the polite side follows its offer.
@@ -25,7 +46,8 @@ export function createPeer({ socket, polite, iceServers, localStream, onTrack, o
     try {
       makingOffer = true;
       await pc.setLocalDescription();
-      socket.emit("signal", { description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+      emit(description());
+      mark(`${pc.localDescription.type}-made`);
     } catch (error) {
       console.warn("negotiation failed", error);
     } finally {
@@ -33,17 +55,19 @@ export function createPeer({ socket, polite, iceServers, localStream, onTrack, o
     }
   };
 
-  async function handleSignal({ description, candidate }) {
+  async function handleSignal({ description: remoteDescription, candidate }) {
     if (closed) return;
     try {
-      if (description) {
-        const offerCollision = description.type === "offer" && (makingOffer || pc.signalingState !== "stable");
+      if (remoteDescription) {
+        const offerCollision = remoteDescription.type === "offer" && (makingOffer || pc.signalingState !== "stable");
         ignoreOffer = !polite && offerCollision;
         if (ignoreOffer) return;
-        await pc.setRemoteDescription(description);
-        if (description.type === "offer") {
+        mark(`${remoteDescription.type}-received`);
+        await pc.setRemoteDescription(remoteDescription);
+        if (remoteDescription.type === "offer") {
           await pc.setLocalDescription();
-          socket.emit("signal", { description: { type: pc.localDescription.type, sdp: pc.localDescription.sdp } });
+          emit(description());
+          mark(`${pc.localDescription.type}-sent`);
           answeredFirstOffer = true;
         }
       } else if (candidate !== undefined) {
@@ -61,9 +85,34 @@ export function createPeer({ socket, polite, iceServers, localStream, onTrack, o
   return {
     pc,
     handleSignal,
+    // In use: the clerk's has sent its offer, the citizen's has taken one.
+    get started() { return !closed && (polite ? pc.remoteDescription !== null : outbox === null); },
+    // What this page tells the server about its connection (app/calls/presence.py PEER_STATES).
+    get state() {
+      if (closed || !pc.remoteDescription || pc.connectionState === "closed") return "none";
+      return pc.connectionState === "connected" ? "connected" : "broken";
+    },
+    // The impolite side's go: what waited in the outbox (the offer, its candidates) leaves now.
+    start() {
+      if (!outbox) return;
+      const queued = outbox;
+      outbox = null;
+      for (const data of queued) send(data);
+      if (queued.length) mark("offer-sent");
+    },
+    restartIce() { pc.restartIce(); },
+    // The sender of each kind takes the stream's track of that kind (or none): no renegotiation.
+    async useStream(stream) {
+      for (const kind of ["audio", "video"]) {
+        await this.replaceTrack(kind, stream.getTracks().find((t) => t.kind === kind) ?? null);
+      }
+    },
     async replaceTrack(kind, track) {
-      const sender = pc.getSenders().find((s) => s.track?.kind === kind || (!s.track && track?.kind === kind));
-      if (sender) await sender.replaceTrack(track);
+      const transceiver = pc.getTransceivers().find((t) => t.receiver.track.kind === kind);
+      if (transceiver && transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
+    },
+    setIceServers(servers) {
+      if (!closed) pc.setConfiguration({ ...pc.getConfiguration(), iceServers: servers });
     },
     close() {
       closed = true;
