@@ -10,6 +10,7 @@ from app.extensions import db
 from app.models import Agency, Service
 from app.reports import open_data
 from tests.support.admin import DTOP_ADMIN, agency_id, audit_events, sign_in
+from tests.support.browser import open_page
 from tests.support.clock import WEDNESDAY_10AM
 from tests.support.reports import build_report_fixture
 from tests.test_admin import settings_form
@@ -110,3 +111,24 @@ def test_the_settings_form_saves_the_flag_and_audits_it(app, client, seeded):
     assert audit_events(app, "agency.settings_changed")[-1].detail["changes"] == {
         "publishes_open_data": [True, False]
     }
+
+
+@pytest.mark.browser
+@pytest.mark.clock(at=WEDNESDAY_10AM, tick=True)
+@pytest.mark.parametrize("locale", ["es-PR", "en-US"])
+@pytest.mark.parametrize("viewport", [(390, 844), (1280, 900)], ids=["phone", "desktop"])
+def test_the_page_passes_axe_and_fits_the_screen(app, live_server, browser, axe, locale, viewport):
+    publishing(app)
+    width, height = viewport
+    page = open_page(browser, locale=locale, viewport={"width": width, "height": height})
+    found = {}
+    for name in ("agency", "datos"):
+        page.goto(f"{live_server.url}/{'agencies' if name == 'agency' else 'datos'}/prueba")
+        found[name] = axe(page)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+    page.focus("table caption >> xpath=../..")  # the table scrolls inside its own box, by keyboard too
+    assert page.evaluate("document.activeElement.getAttribute('role')") == "region"
+    assert page.locator("tbody tr").count() == 24
+    assert page.errors == []
+    page.context.close()
+    assert {name: v for name, v in found.items() if v} == {}
