@@ -36,7 +36,9 @@ def march_row(app, service_slug="prueba-video") -> dict:
         return row.values
 
 
-def test_the_figures_of_the_month_with_every_count_under_5_suppressed(app):
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_the_figures_of_the_month_with_every_count_under_5_suppressed(request, database):
+    app = request.getfixturevalue("app" if database == "sqlite" else "pg_app")
     publishing(app)
     assert march_row(app) == {
         "booked": 10,  # the whole local month: Sunday 2 March 23:00 and Wednesday 5 count too
