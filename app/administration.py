@@ -35,6 +35,7 @@ AGENCY_SETTINGS_FIELDS = (
     "banner_en",
     "document_retention_days",
     "personal_data_retention_days",
+    "publishes_open_data",
 )
 OFFICE_FIELDS = ("name_es", "name_en", "address", "municipality", "is_remote", "active")
 TIME_ZONES = frozenset(zoneinfo.available_timezones())

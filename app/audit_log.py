@@ -106,6 +106,7 @@ FIELD_NAMES = {
     "banner_en": _l("Announcement in English"),
     "document_retention_days": _l("Days documents are kept"),
     "personal_data_retention_days": _l("Days personal data is kept"),
+    "publishes_open_data": _l("Publish open data"),
     "address": _l("Address"),
     "municipality": _l("Municipality"),
     "is_remote": _l("Remote"),

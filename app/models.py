@@ -119,6 +119,8 @@ class Agency(Bilingual, db.Model):
     # and until its citizen's personal data is anonymised. NULL: the site's RETENTION_* setting.
     document_retention_days: Mapped[int | None] = mapped_column()
     personal_data_retention_days: Mapped[int | None] = mapped_column()
+    # Its monthly figures (no personal data, small counts suppressed) are public at /datos/<slug>.
+    publishes_open_data: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     offices: Mapped[list[Office]] = relationship(back_populates="agency", order_by="Office.id")
     services: Mapped[list[Service]] = relationship(back_populates="agency", order_by="Service.id")

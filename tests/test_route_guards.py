@@ -143,6 +143,8 @@ PUBLIC = {
     "main.home": "the list of services",
     "main.agency": "an agency's public page",
     "main.service": "a service's public page",
+    "main.open_data_page": "an agency's open data (when it publishes them)",
+    "main.open_data_csv": "an agency's open data (when it publishes them)",
     "main.set_language": "the language switch",
     "main.healthz": "the load balancer's health check",
     "main.readyz": "the load balancer's readiness check",

@@ -148,10 +148,19 @@ class AgencySettingsForm(VersionedForm):
     banner_en = optional_text(_l("Announcement in English"), 300)
     document_retention_days = StringField(_l("Days documents are kept"), validators=[whole_days])
     personal_data_retention_days = StringField(_l("Days personal data is kept"), validators=[whole_days])
+    publishes_open_data = BooleanField(_l("Publish open data"))
 
     def settings(self) -> dict:
         values = self.values(
-            ("name_es", "name_en", "timezone", "observes_pr_holidays", "contact_email", "contact_phone")
+            (
+                "name_es",
+                "name_en",
+                "timezone",
+                "observes_pr_holidays",
+                "contact_email",
+                "contact_phone",
+                "publishes_open_data",
+            )
         )
         values["contact_email"] = values["contact_email"] or None
         values["contact_phone"] = values["contact_phone"] or None

@@ -11,8 +11,9 @@ from app import metrics, operations
 from app.extensions import csrf, db, limiter
 from app.main import bp
 from app.models import Agency, Service, utcnow
+from app.reports import open_data
 from app.security import CSP_REPORT_PATH, MAX_CSP_REPORT_BYTES, csp_violations
-from app.web import safe_next
+from app.web import csv_download, safe_next
 
 
 @bp.get("/")
@@ -39,6 +40,32 @@ def service(slug: str):
     if service is None:
         abort(404, _("There is no service with that name."))
     return render_template("main/service.html", service=service, agency=service.agency)
+
+
+def _publishing_agency_or_404(slug: str) -> Agency:
+    agency = open_data.published_agency(slug)
+    if agency is None:
+        abort(404, _("This agency does not publish open data."))
+    return agency
+
+
+@bp.get("/datos/<slug>")
+def open_data_page(slug: str):
+    """The agency's monthly figures per service, small counts suppressed (when it opted in)."""
+    agency = _publishing_agency_or_404(slug)
+    rows = open_data.open_data(agency)
+    return render_template("main/open_data.html", agency=agency, rows=rows, columns=open_data.COLUMNS)
+
+
+@bp.get("/datos/<slug>.csv")
+def open_data_csv(slug: str):
+    agency = _publishing_agency_or_404(slug)
+    header = [_("Month"), _("Service"), *(str(label) for label in open_data.COLUMNS.values())]
+    rows = [
+        [row.month, row.service.localized("name"), *(row.values[key] for key in open_data.COLUMNS)]
+        for row in open_data.open_data(agency)
+    ]
+    return csv_download(f"{agency.slug}-open-data.csv", header, rows)
 
 
 @bp.get("/language/<code>")
