@@ -19,12 +19,14 @@ pytestmark = pytest.mark.clock(at=NOW)
 RANGE = {"start": MONDAY.isoformat(), "end": TUESDAY.isoformat()}
 
 
-def report_of(app, **args) -> dict[str, list[list]]:
-    """The fixture agency's report over Monday–Tuesday, as {table: rows} in English."""
+def report_of(app, build: bool = True, **args) -> dict[str, list[list]]:
+    """The fixture agency's report over Monday–Tuesday, as {table: rows} in English (`build`:
+    make the fixture first)."""
     with app.test_request_context(headers={"Accept-Language": "en"}):
-        agency = db.session.get(Agency, build_report_fixture())
-        filters = reports.parse_filters(agency, RANGE | args)
-        built = reports.build_report(filters)
+        if build:
+            build_report_fixture()
+        agency = db.session.scalar(db.select(Agency).where(Agency.slug == "prueba"))
+        built = reports.build_report(reports.parse_filters(agency, RANGE | args))
         return {
             key: [[str(c) if hasattr(c, "__html__") else c for c in row] for row in table.rows]
             for key, table in built.tables.items()
@@ -434,3 +436,21 @@ def test_only_completed_video_appointments_are_asked_the_survey(any_db_app):
         db.session.commit()
         survey = reports.report_table("survey", reports.parse_filters(agency, RANGE)).rows
     assert [row[1] for row in survey] == [3, 2, 66.7, 4.0]
+
+
+def test_the_report_still_adds_up_after_retention_anonymises_the_citizens(any_db_app, clock):
+    """Retention (issue 12, item 4) deletes documents and blanks names, e-mails, phones and licence
+    numbers; the statistics over the same days do not move."""
+    from app import retention
+
+    app = any_db_app
+    before = report_of(app)
+    with app.app_context():
+        agency = db.session.scalar(db.select(Agency).where(Agency.slug == "prueba"))
+        agency.document_retention_days = agency.personal_data_retention_days = 1
+        db.session.commit()
+    clock.advance(days=30)
+    with app.app_context():
+        purged = retention.purge()
+    assert purged.appointments_anonymised >= 8
+    assert report_of(app, build=False) == before
