@@ -11,6 +11,7 @@ import os
 import shutil
 import uuid
 
+import flask_migrate
 import pytest
 import sqlalchemy as sa
 
@@ -238,6 +239,29 @@ def pg_app(pg_url, tmp_path):
     yield app
     with app.app_context():
         db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated_app(request, tmp_path):
+    """The app on a database built by the migrations alone (no create_all)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+    else:
+        url = request.getfixturevalue("pg_url")
+        engine = sa.create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        engine.dispose()
+    app = build_app(tmp_path, url)
+    with app.app_context():
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if request.param == "postgresql":
+            with db.engine.begin() as connection:
+                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         db.engine.dispose()
 
 

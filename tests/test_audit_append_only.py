@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
 from app import audit, retention
 from app.extensions import db
 from app.models import AuditEvent
-from tests.support.apps import build_app
 from tests.test_retention import build_world
 
 REFUSED = "append-only"
@@ -97,29 +95,6 @@ def test_blanking_the_address_and_nothing_else_is_allowed(any_db_app):
         ip = list(AuditEvent.__table__.columns.keys()).index("ip")
         assert after[ip] is None and before[ip] == "203.0.113.9"
         assert after[:ip] + after[ip + 1 :] == before[:ip] + before[ip + 1 :]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def migrated_app(request, tmp_path):
-    """The app on a database built by the migrations alone (no create_all)."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        engine = sa.create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
-    app = build_app(tmp_path, url)
-    with app.app_context():
-        upgrade()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        if request.param == "postgresql":
-            with db.engine.begin() as connection:
-                connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        db.engine.dispose()
 
 
 def test_the_migration_makes_the_log_append_only_and_purge_still_works(migrated_app):

@@ -4,7 +4,6 @@ on SQLite and on PostgreSQL (issue 13, item 8: availability reads the counters).
 
 from __future__ import annotations
 
-import pytest
 import sqlalchemy as sa
 
 from app import appointments
@@ -83,28 +82,10 @@ def test_availability_reads_the_counters(app, seeded, clock):
     assert again[key] == before[key]
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
-def test_the_counters_are_kept_on_a_schema_built_by_the_migrations(request, tmp_path, database):
+def test_the_counters_are_kept_on_a_schema_built_by_the_migrations(migrated_app, clock):
     """A migration that rebuilds `appointment` (SQLite's batch mode copies it into a new table)
     must bring the triggers back: after every migration, a booking still counts."""
-    from flask_migrate import upgrade
-
-    from tests.support.apps import build_app
-
-    if database == "sqlite":
-        url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
-    else:
-        url = request.getfixturevalue("pg_url")
-        engine = sa.create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(sa.text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        engine.dispose()
-    app = build_app(tmp_path, url)
-    with app.app_context():
-        upgrade()
+    app = migrated_app
     seed(app)
-    request.getfixturevalue("clock")
     book_directly(app, IN_PERSON)
     assert counters(app) == counted(app) and sum(counters(app).values()) == 1
-    with app.app_context():
-        db.engine.dispose()
