@@ -449,20 +449,23 @@ _SLOT_KEY = "service_id = {row}.service_id AND office_id = {row}.office_id AND s
 _SLOT_COUNTED_COLUMNS = "seat, service_id, office_id, start_at"
 SLOT_USAGE_TRIGGERS = {
     "sqlite": [
-        """CREATE TRIGGER slot_usage_insert AFTER INSERT ON appointment WHEN NEW.seat IS NOT NULL
+        """CREATE TRIGGER IF NOT EXISTS slot_usage_insert
+AFTER INSERT ON appointment WHEN NEW.seat IS NOT NULL
 BEGIN
   INSERT INTO slot_usage (service_id, office_id, start_at, taken)
   VALUES (NEW.service_id, NEW.office_id, NEW.start_at, 1)
   ON CONFLICT (service_id, office_id, start_at) DO UPDATE SET taken = taken + 1;
 END""",
-        f"""CREATE TRIGGER slot_usage_update AFTER UPDATE OF {_SLOT_COUNTED_COLUMNS} ON appointment
+        f"""CREATE TRIGGER IF NOT EXISTS slot_usage_update
+AFTER UPDATE OF {_SLOT_COUNTED_COLUMNS} ON appointment
 BEGIN
   UPDATE slot_usage SET taken = taken - 1 WHERE OLD.seat IS NOT NULL AND {_SLOT_KEY.format(row="OLD")};
   INSERT INTO slot_usage (service_id, office_id, start_at, taken)
   SELECT NEW.service_id, NEW.office_id, NEW.start_at, 1 WHERE NEW.seat IS NOT NULL
   ON CONFLICT (service_id, office_id, start_at) DO UPDATE SET taken = taken + 1;
 END""",
-        f"""CREATE TRIGGER slot_usage_delete AFTER DELETE ON appointment WHEN OLD.seat IS NOT NULL
+        f"""CREATE TRIGGER IF NOT EXISTS slot_usage_delete
+AFTER DELETE ON appointment WHEN OLD.seat IS NOT NULL
 BEGIN
   UPDATE slot_usage SET taken = taken - 1 WHERE {_SLOT_KEY.format(row="OLD")};
 END""",
@@ -484,6 +487,7 @@ BEGIN
   END IF;
   RETURN NULL;
 END $$""",
+        "DROP TRIGGER IF EXISTS slot_usage_count ON appointment",
         f"""CREATE TRIGGER slot_usage_count
 AFTER INSERT OR DELETE OR UPDATE OF {_SLOT_COUNTED_COLUMNS} ON appointment
 FOR EACH ROW EXECUTE FUNCTION slot_usage_count()""",
@@ -494,7 +498,7 @@ FOR EACH ROW EXECUTE FUNCTION slot_usage_count()""",
 @sa.event.listens_for(db.Model.metadata, "after_create")
 def _create_slot_usage_triggers(_metadata, connection, **_kw) -> None:
     """`db.create_all()` (tests, `flask seed-demo` on a new file) gets the triggers the migration
-    creates."""
+    creates; again on a database that has them (create_all skips existing tables, not this)."""
     for statement in SLOT_USAGE_TRIGGERS.get(connection.dialect.name, ()):
         connection.exec_driver_sql(statement)
 
