@@ -4,18 +4,14 @@ app.administration, which checks the rules, the version and writes the audit rec
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app import impact
 from app.admin import bp
-from app.admin.forms import AgencySettingsForm, ImpactChoiceForm, OfficeForm, VersionedForm
+from app.admin.forms import AgencySettingsForm, OfficeForm
+from app.admin.saving import save_form
 from app.administration import (
-    AdminInputError,
-    StaleVersion,
     administered_agencies,
     agency_offices,
     create_office,
@@ -23,31 +19,6 @@ from app.administration import (
     update_office,
 )
 from app.web import administered_agency_or_404, administered_office_or_404, staff_required
-
-
-def _save(
-    form: VersionedForm, save: Callable[[], object], agency_id: int | None = None
-) -> tuple[str | None, int]:
-    """Run `save` when the form is valid: (the error to show, the status of the page). A refused
-    form that carried an impact preview shows that list again (`agency_id`: whose appointments)."""
-    if request.method != "POST":
-        return None, 200
-    if not form.validate():
-        if isinstance(form, ImpactChoiceForm) and agency_id is not None:
-            form.show_impact(impact.listed(agency_id, form.previewed_ids()))
-        return None, 422
-    try:
-        save()
-    except AdminInputError as error:
-        for field, message in error.fields.items():
-            form[field].errors = [str(message)]
-        return None, 422
-    except StaleVersion as stale:
-        return str(stale.message), 409
-    except impact.ChoiceNeeded as needed:  # the preview: the admin decides before anything is saved
-        form.show_impact(needed.appointments)
-        return None, 409
-    return None, 0
 
 
 @bp.get("/")
@@ -61,7 +32,7 @@ def home():
 def agency_settings(agency_id: int):
     agency = administered_agency_or_404(agency_id)
     form = AgencySettingsForm(obj=agency) if request.method == "GET" else AgencySettingsForm()
-    conflict, status = _save(
+    conflict, status = save_form(
         form, lambda: update_agency_settings(agency, form.settings(), form.version_number(), current_user)
     )
     if status == 0:
@@ -82,7 +53,7 @@ def offices(agency_id: int):
 def new_office(agency_id: int):
     agency = administered_agency_or_404(agency_id)
     form = OfficeForm()
-    _conflict, status = _save(form, lambda: create_office(agency, form.office(), current_user))
+    _conflict, status = save_form(form, lambda: create_office(agency, form.office(), current_user))
     if status == 0:
         flash(_("The office was added."), "info")
         return redirect(url_for("admin.offices", agency_id=agency.id))
@@ -97,7 +68,7 @@ def edit_office(office_id: int):
         form = OfficeForm(obj=office, kind="remote" if office.is_remote else "physical")
     else:
         form = OfficeForm()
-    conflict, status = _save(
+    conflict, status = save_form(
         form,
         lambda: update_office(office, form.office(), form.version_number(), current_user, form.decision()),
         office.agency_id,

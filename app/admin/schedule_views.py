@@ -1,7 +1,7 @@
 """The administration pages of when an agency serves: an office's opening hours (the whole week on
 one page), the agency's closures (list, add, delete), and the month preview of an office's
 bookable days. The rules are app.opening_hours', app.closures' and app.month_calendar's; saving
-goes through the same `_save` as the other admin pages (version check, impact preview)."""
+goes through the same `save_form` as the other admin pages (version check, impact preview)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import bp
-from app.admin.routes import _save
+from app.admin.saving import save_form
 from app.admin.schedule_forms import ClosureForm, OpeningHoursForm
 from app.administration import AdminInputError, agency_offices
 from app.closures import agency_closures, agency_today, create_closure, delete_closure
@@ -41,7 +41,7 @@ def office_hours(office_id: int):
             form.show_problems(refused.problems)
             raise AdminInputError({}) from None  # the messages are on their rows: a 422, nothing saved
 
-    conflict, status = _save(form, save, office.agency_id)
+    conflict, status = save_form(form, save, office.agency_id)
     if status == 0:
         flash(_("The opening hours were saved."), "info")
         return redirect(url_for("admin.office_hours", office_id=office.id))
@@ -91,7 +91,7 @@ def new_closure(agency_id: int):
         office = _agency_office_or_404(agency, form.office_id())
         create_closure(agency, office, form.closure(), current_user, form.decision())
 
-    _conflict, status = _save(form, save, agency.id)
+    _conflict, status = save_form(form, save, agency.id)
     if status == 0:
         flash(_("The closure was added."), "info")
         return redirect(url_for("admin.closures", agency_id=agency.id))

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import bp
-from app.admin.routes import _save as save_form
+from app.admin.saving import save_form
 from app.admin.service_forms import RequirementForm, RequirementMoveForm, ServiceForm
 from app.models import Agency, Service
 from app.service_admin import (

@@ -5,19 +5,15 @@ the rules and the version and writes the audit record."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import bp
-from app.admin.forms import VersionedForm
+from app.admin.saving import save_form
 from app.admin.staff_forms import ROLE_LABELS, ActiveForm, InvitationForm, InviteForm, NewAgencyForm, RoleForm
-from app.administration import AdminInputError, StaleVersion
 from app.models import Agency, Staff, utcnow
 from app.staff_admin import (
-    StaffChangeRefused,
     agency_staff,
     assignable_roles,
     change_role,
@@ -34,25 +30,6 @@ from app.web import (
     administered_staff_or_404,
     staff_required,
 )
-
-
-def _apply(form: VersionedForm, change: Callable[[], object]) -> tuple[str | None, int]:
-    """Run `change` when the form is valid: (the message to show, the status of the page; 0 when done)."""
-    if request.method != "POST":
-        return None, 200
-    if not form.validate():
-        return None, 422
-    try:
-        change()
-    except AdminInputError as error:
-        for field, message in error.fields.items():
-            form[field].errors = [str(message)]
-        return None, 422
-    except StaleVersion as stale:
-        return str(stale.message), 409
-    except StaffChangeRefused as refused:
-        return str(refused.message), refused.status
-    return None, 0
 
 
 def _with_roles(form, roles):
@@ -84,7 +61,7 @@ def staff_list(agency_id: int):
 def invite(agency_id: int):
     agency = administered_agency_or_404(agency_id)
     form = _with_roles(InviteForm(), assignable_roles(current_user))
-    _message, status = _apply(form, lambda: invite_staff(agency, form.invitation(), current_user))
+    _message, status = save_form(form, lambda: invite_staff(agency, form.invitation(), current_user))
     if status == 0:
         flash(_("The invitation was sent to %(email)s.", email=form.email.data), "info")
         return redirect(url_for("admin.staff_list", agency_id=agency.id))
@@ -116,7 +93,7 @@ def staff_member(staff_id: int):
 def staff_role(staff_id: int):
     staff = administered_staff_or_404(staff_id)
     form = _with_roles(RoleForm(), ROLE_LABELS)
-    message, status = _apply(
+    message, status = save_form(
         form, lambda: change_role(staff, form.role.data, form.version_number(), current_user)
     )
     if status == 0:
@@ -131,7 +108,7 @@ def staff_active(staff_id: int):
     staff = administered_staff_or_404(staff_id)
     form = ActiveForm()
     active = form.active.data == "1"
-    message, status = _apply(form, lambda: set_active(staff, active, form.version_number(), current_user))
+    message, status = save_form(form, lambda: set_active(staff, active, form.version_number(), current_user))
     if status == 0:
         done = (
             _("%(name)s can sign in again.")
@@ -149,7 +126,7 @@ def invitation_action(invitation_id: int, action: str):
     invitation = administered_invitation_or_404(invitation_id)
     form = InvitationForm()
     change = resend_invitation if action == "resend" else revoke_invitation
-    message, status = _apply(form, lambda: change(invitation, form.version_number(), current_user))
+    message, status = save_form(form, lambda: change(invitation, form.version_number(), current_user))
     if status == 0:
         done = _("The invitation was sent again.") if action == "resend" else _("The invitation was revoked.")
         flash(done, "info")
@@ -162,7 +139,7 @@ def invitation_action(invitation_id: int, action: str):
 def new_agency():
     form = NewAgencyForm()
     created = []
-    _message, status = _apply(form, lambda: created.append(create_agency(form.agency(), current_user)))
+    _message, status = save_form(form, lambda: created.append(create_agency(form.agency(), current_user)))
     if status == 0:
         agency, invitation, _token = created[0]
         flash(
