@@ -18,7 +18,8 @@ noisy machine moves both alike. Measured after warm-ups:
 
 SQL statements are counted with a `before_cursor_execute` listener (SQLite's explicit BEGIN, which
 app/extensions.py issues, is one of them; the pool's pre-ping is not). Prints a Markdown table and a
-breakdown of one call into its parts (medians); `--profile` adds cProfile's top functions.
+breakdown of one call into its parts (medians); `--profile` adds cProfile's top functions;
+`--json FILE` writes one object per row of the table.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import argparse
 import cProfile
 import hashlib
 import io
+import json
 import math
 import pstats
 import statistics
@@ -277,9 +279,11 @@ def profile(app, today, days: int, top: int) -> str:
 # --- one database -------------------------------------------------------------------------------
 
 
-def run_database(kind: str, url: str, tmp: Path, args) -> tuple[list[list[str]], list[list[str]], list[str]]:
+def run_database(
+    kind: str, url: str, tmp: Path, args
+) -> tuple[list[list[str]], list[list[str]], list[str], list[dict]]:
     app = build_app(tmp, url)
-    rows, part_rows, notes = [], [], []
+    rows, part_rows, notes, records = [], [], [], []
     try:
         slots, capacity, note = prepare(app, args.appointments, args.days)
         if note:
@@ -324,6 +328,16 @@ def run_database(kind: str, url: str, tmp: Path, args) -> tuple[list[list[str]],
                 ("endpoint", f"`GET …/availability?days={args.days}`"),
             ):
                 s = summary_ms(samples[(slug, what)])
+                records.append(
+                    {
+                        "database": kind,
+                        "appointments": count,
+                        "what": what,
+                        "days": args.days,
+                        "ms": {key: round(s[key], 2) for key in ("median", "p95", "p99", "min")},
+                        "statements": sorted(queries[(slug, what)]),
+                    }
+                )
                 rows.append(
                     [
                         kind,
@@ -358,7 +372,7 @@ def run_database(kind: str, url: str, tmp: Path, args) -> tuple[list[list[str]],
     finally:
         with app.app_context():
             db.engine.dispose()
-    return rows, part_rows, notes
+    return rows, part_rows, notes, records
 
 
 def main() -> None:
@@ -373,13 +387,14 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--profile", action="store_true", help="add cProfile's view of one call of each")
     parser.add_argument("--top", type=int, default=15, help="functions shown by --profile")
+    parser.add_argument("--json", type=Path, help="also write one object per row of the table")
     args = parser.parse_args()
 
     print_header(__doc__.splitlines()[0])
     kinds = ["postgresql", "sqlite"] if args.db == "both" else [args.db]
     if "postgresql" in kinds:
         print(f"PostgreSQL {postgres_version()} at 127.0.0.1:5432\n", flush=True)
-    rows, part_rows, notes = [], [], []
+    rows, part_rows, notes, records = [], [], [], []
     for kind in kinds:
         with tempfile.TemporaryDirectory(prefix="ventanilla-bench-") as tmp:
             if kind == "postgresql":
@@ -390,6 +405,9 @@ def main() -> None:
         rows += result[0]
         part_rows += result[1]
         notes += result[2]
+        records += result[3]
+    if args.json:
+        args.json.write_text(json.dumps(records, indent=2) + "\n")
 
     print(
         f"{args.runs} timed runs after {args.warmup} warm-ups per row, the loaded service and the "

@@ -1,16 +1,17 @@
 """How long `validate_pdf` takes, and how much memory its child process uses, per kind of file.
 
-    .venv/bin/python benchmarks/pdf_validation.py [--runs 7]
+    .venv/bin/python benchmarks/pdf_validation.py [--runs 7] [--json FILE]
 
 Prints a Markdown table: the wall time of the first `validate_pdf` of each file on a fresh pool
 (cold: a checker process starts for it), the median of the runs after it (warm: the pool's
 processes already running), and the checker's peak resident memory for the file as it reports it
-(VmHWM, reset before each check).
+(VmHWM, reset before each check). `--json FILE` also writes those figures, one object per file.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import statistics
 import subprocess
@@ -75,7 +76,9 @@ def ms(seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
-    runs = parser.parse_args().runs
+    parser.add_argument("--json", type=Path, help="also write one object per file to this file")
+    args = parser.parse_args()
+    runs = args.runs
 
     files = [
         ("one-page PDF", pdf_factory.one_page()),
@@ -88,8 +91,23 @@ def main() -> None:
     )
     print("| file | size | result | cold (ms) | warm median (ms) | warm min–max (ms) | child peak RSS (MB) |")
     print("|---|---:|---|---:|---:|---:|---:|")
+    results = []
     for name, data in files:
         outcome, cold, times, peak_kb = measure(data, runs)
+        results.append(
+            {
+                "file": name,
+                "bytes": len(data),
+                "result": outcome,
+                "cold_ms": round(cold * 1000, 1),
+                "warm_ms": {
+                    "p50": round(statistics.median(times) * 1000, 1),
+                    "min": round(min(times) * 1000, 1),
+                    "max": round(max(times) * 1000, 1),
+                },
+                "peak_rss_mb": round(peak_kb / 1024, 1),
+            }
+        )
         print(
             f"| {name} | {size(data)} | {outcome} | {ms(cold)} | {ms(statistics.median(times))} "
             f"| {ms(min(times))}–{ms(max(times))} | {peak_kb / 1024:.0f} |"
@@ -111,6 +129,8 @@ def main() -> None:
         ),
     ]:
         print(f"| {label} | {ms(statistics.median(start_up(command, runs)))} |")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
