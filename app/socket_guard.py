@@ -19,23 +19,26 @@ connection, one per client address, and one per server:
   `SOCKET_CUT_OFF_SECONDS`.
 - **Per address** (an IPv6 client's /64): at most `SOCKET_REFUSED_PER_ADDRESS` connections refused
   by every namespace they asked for (a wrong or expired token, no staff session), then one more a
-  second; past that, new connections are refused at the Engine.IO handshake, before any database
-  work. And at most `SOCKET_UNAUTHENTICATED_PER_ADDRESS` connections that have joined no namespace
-  yet, each for at most `SOCKET_JOIN_TIMEOUT_SECONDS`.
+  second; past that, new connections are answered 429 before Engine.IO or the database sees
+  them (so is a barred address). And at most `SOCKET_UNAUTHENTICATED_PER_ADDRESS` connections
+  that have joined no namespace yet, each for at most `SOCKET_JOIN_TIMEOUT_SECONDS`.
 - **Per server.** A connection refused by every namespace it asked for is closed at once (the
   browser client would close it itself; a hostile one would hold it open), and the server accepts
   at most `SOCKET_MAX_CONNECTIONS` connections in all, which must stay below gunicorn's
   WORKER_CONNECTIONS so that page requests always find a free slot. Namespaces other than the ones
   the app serves, the default one included, are refused at connect (`socketio.init_app(namespaces=...)`).
 
-Refusals at the handshake answer 401 and keep nothing. In production the proxy is the first line
-(deploy/nginx.conf limits connections and handshakes per address); these hold without it.
+An address barred or refused too often is answered 429 (with Retry-After) before Engine.IO sees
+the request; the other refusals at the handshake answer 401. Neither keeps anything. In
+production the proxy is the first line (deploy/nginx.conf limits connections and handshakes per
+address); these hold without it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ipaddress
+import math
 import socket
 import threading
 import time
@@ -44,6 +47,8 @@ from urllib.parse import parse_qs
 
 # Socket.IO packet types (protocol 5): the first character of an encoded packet.
 CONNECT, DISCONNECT, EVENT, ACK, BINARY_EVENT, BINARY_ACK = "0", "1", "2", "3", "5", "6"
+
+ENGINEIO_PATH = "/socket.io/"  # Flask-SocketIO's default
 
 # Packets for a namespace the client is not in may race a namespace's disconnect (a replaced tab);
 # a few are forgiven, a stream of them is not.
@@ -146,8 +151,9 @@ class Address:
     refused: TokenBucket  # connections refused by every namespace they asked for
     barred_until: float = 0.0  # after a cut-off: no new connection before this (monotonic)
 
-    def admits(self, now: float) -> bool:
-        return now >= self.barred_until and self.refused.seconds_until(1) == 0
+    def wait(self, now: float) -> float:
+        """Seconds before it may open a new connection (0: now)."""
+        return max(self.barred_until - now, self.refused.seconds_until(1), 0.0)
 
     def forgotten(self, now: float) -> bool:
         """Nothing left to hold against it: the record can go."""
@@ -183,13 +189,20 @@ class SocketGuard:
         server.eio.on("disconnect", self.disconnect)
 
     def wrap(self, wsgi_app):
-        """WSGI middleware: the raw socket of every WebSocket is read through a `ThrottledSocket`
-        (gunicorn's and Werkzeug's, which the WebSocket library reads), and an upgrade from
+        """WSGI middleware: a new Engine.IO connection from an address that is barred or has been
+        refused too often is answered 429 at once; the raw socket of every WebSocket is read
+        through a `ThrottledSocket` (gunicorn's and Werkzeug's, which the WebSocket library
+        reads), and an upgrade from
         long-polling is tied to its connection (`sid` in the query), so it can be cut off too.
         Unless SOCKET_WEBSOCKET_COMPRESSION, the client's offer of permessage-deflate is dropped
         before the handshake (simple-websocket accepts it whenever it is offered)."""
 
         def middleware(environ, start_response):
+            if environ.get("PATH_INFO", "").startswith(ENGINEIO_PATH):
+                wait = self._handshake_wait(environ)
+                if wait:  # refused before Engine.IO creates anything for it
+                    start_response("429 Too Many Requests", [("Retry-After", str(math.ceil(wait)))])
+                    return [b""]
             if environ.get("HTTP_UPGRADE", "").lower() == "websocket":
                 if not self.compression:
                     environ.pop("HTTP_SEC_WEBSOCKET_EXTENSIONS", None)
@@ -213,17 +226,14 @@ class SocketGuard:
     # --- Engine.IO handlers ---------------------------------------------------------------------
 
     def connect(self, eio_sid: str, environ: dict):
-        """Admit a new connection if the server and the client's address have room for it, and the
-        address is in good standing. Nothing here touches the database."""
+        """Admit a new connection if the server and the client's address have room for it (its
+        standing was checked by the middleware). Nothing here touches the database."""
         address = address_key(environ.get("REMOTE_ADDR") or "?")
         self._close_stale()
         with self._lock:
-            record = self.addresses.get(address)
-            if record is not None and not record.admits(time.monotonic()):
-                return False  # Engine.IO answers 401 and keeps nothing
             waiting = sum(1 for c in self.clients.values() if c.address == address and not c.joined)
             if len(self.clients) >= self.max_connections or waiting >= self.per_address:
-                return False
+                return False  # Engine.IO answers 401 and keeps nothing
             self.clients[eio_sid] = Client(
                 address,
                 time.monotonic(),
@@ -295,6 +305,14 @@ class SocketGuard:
             client.transport.pause()
         self._address(client.address).barred_until = time.monotonic() + self.cut_off_seconds
         self._close(eio_sid)
+
+    def _handshake_wait(self, environ: dict) -> float:
+        """Seconds before this request's address may open a new connection (0: now); requests of
+        an existing connection (`sid` in the query) always pass."""
+        if "sid=" in environ.get("QUERY_STRING", ""):
+            return 0.0
+        record = self.addresses.get(address_key(environ.get("REMOTE_ADDR") or "?"))
+        return 0.0 if record is None else record.wait(time.monotonic())
 
     def _address(self, address: str) -> Address:
         with self._lock:

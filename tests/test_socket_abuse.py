@@ -274,8 +274,9 @@ def test_a_cut_off_address_may_not_connect_again_until_its_bar_ends(guarded):
     raw.flood(SIGNAL, 500)
     assert raw.closed_by_server()
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        RawSocket(server.url)  # refused at the handshake: nothing is read, nothing looked up
-    assert refused.value.status_code == 401
+        RawSocket(server.url)  # refused before Engine.IO: nothing is read, nothing looked up
+    assert refused.value.status_code == 429
+    assert 0 < int(refused.value.resp_headers["retry-after"]) <= LIMITS["SOCKET_CUT_OFF_SECONDS"]
     # Another address is not barred with it, and pages are served to everyone.
     other = RawSocket(server.url, source="127.0.0.2")
     assert other.connect("/call", {"token": token}).startswith("0/call,")
@@ -337,8 +338,9 @@ def test_an_address_refused_again_and_again_is_refused_at_the_handshake(guarded,
         raw = RawSocket(server.url)
         assert raw.connect("/call", {"token": "not-a-real-token"}).startswith("4/call,")
         assert raw.closed_by_server()
-    with pytest.raises(websocket.WebSocketBadStatusException):
+    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         RawSocket(server.url)
+    assert refused.value.status_code == 429
     assert len(token_lookups) == 3
     # A citizen at another address joins as ever.
     citizen = RawSocket(server.url, source="127.0.0.2")
