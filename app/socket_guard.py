@@ -26,7 +26,8 @@ connection, one per client address, and one per server:
   browser client would close it itself; a hostile one would hold it open), and the server accepts
   at most `SOCKET_MAX_CONNECTIONS` connections in all, which must stay below gunicorn's
   WORKER_CONNECTIONS so that page requests always find a free slot. Namespaces other than the ones
-  the app serves, the default one included, are refused at connect (`socketio.init_app(namespaces=...)`).
+  the app serves, the default one included, are refused at connect
+  (`socketio.init_app(namespaces=...)`).
 
 An address barred or refused too often is answered 429 (with Retry-After) before Engine.IO sees
 the request; the other refusals at the handshake answer 401. Neither keeps anything. In
@@ -192,10 +193,10 @@ class SocketGuard:
         """WSGI middleware: a new Engine.IO connection from an address that is barred or has been
         refused too often is answered 429 at once; the raw socket of every WebSocket is read
         through a `ThrottledSocket` (gunicorn's and Werkzeug's, which the WebSocket library
-        reads), and an upgrade from
-        long-polling is tied to its connection (`sid` in the query), so it can be cut off too.
-        Unless SOCKET_WEBSOCKET_COMPRESSION, the client's offer of permessage-deflate is dropped
-        before the handshake (simple-websocket accepts it whenever it is offered)."""
+        reads), and an upgrade from long-polling is tied to its connection (`sid` in the query),
+        so it can be cut off too. Unless SOCKET_WEBSOCKET_COMPRESSION, the client's offer of
+        permessage-deflate is dropped before the handshake (simple-websocket accepts it whenever
+        it is offered)."""
 
         def middleware(environ, start_response):
             if environ.get("PATH_INFO", "").startswith(ENGINEIO_PATH):
