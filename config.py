@@ -114,14 +114,18 @@ class Config:
     SMS_WEBHOOK_TIMEOUT_SECONDS = _env_int("SMS_WEBHOOK_TIMEOUT_SECONDS", 10)
 
     # What one Socket.IO client may cost (app/socket_guard.py): bytes read a second per WebSocket,
-    # packets a second per connection (a refused packet counts; after a burst of refusals the
-    # connection is closed), connections per address that have not joined a namespace yet and how
-    # long they may wait, and connections in all, kept below gunicorn's WORKER_CONNECTIONS (1000)
-    # so that page requests always find a free slot.
+    # packets a second per connection (a refused packet counts; the first packet past the burst
+    # cuts the connection off, and its address may not connect again for SOCKET_CUT_OFF_SECONDS),
+    # connections per address refused by the app before the next ones are refused at the
+    # handshake (then one a second), connections per address that have not joined a namespace yet
+    # and how long they may wait, and connections in all, kept below gunicorn's WORKER_CONNECTIONS
+    # (1000) so that page requests always find a free slot.
     SOCKET_INBOUND_BYTES_PER_SECOND = _env_int("SOCKET_INBOUND_BYTES_PER_SECOND", 256 * 1024)
     SOCKET_INBOUND_BURST_BYTES = _env_int("SOCKET_INBOUND_BURST_BYTES", 1024 * 1024)
     SOCKET_EVENT_RATE = _env_int("SOCKET_EVENT_RATE", 50)
     SOCKET_EVENT_BURST = _env_int("SOCKET_EVENT_BURST", 300)
+    SOCKET_CUT_OFF_SECONDS = _env_int("SOCKET_CUT_OFF_SECONDS", 10)
+    SOCKET_REFUSED_PER_ADDRESS = _env_int("SOCKET_REFUSED_PER_ADDRESS", 20)
     SOCKET_UNAUTHENTICATED_PER_ADDRESS = _env_int("SOCKET_UNAUTHENTICATED_PER_ADDRESS", 20)
     SOCKET_JOIN_TIMEOUT_SECONDS = _env_int("SOCKET_JOIN_TIMEOUT_SECONDS", 10)
     SOCKET_MAX_CONNECTIONS = _env_int("SOCKET_MAX_CONNECTIONS", 900)

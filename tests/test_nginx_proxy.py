@@ -11,18 +11,25 @@ production processes (gunicorn + gevent) sharing PostgreSQL and Redis.
 - An upload just under MAX_CONTENT_LENGTH reaches the app and books; one byte over is refused by
   nginx with 413 before the app reads anything.
 - No log line of nginx or of either process carries a citizen's token.
+- Socket.IO beyond nginx's limits per client address (sockets held open, requests a second) is
+  refused with 429 before it reaches an app process; another address, and pages, are not.
 
 Child processes on the real clock (`real_clock`): the appointment is placed by it.
 """
 
 from __future__ import annotations
 
+import http.client
 import re
 import signal
+import socket
+import ssl
 import time
+from pathlib import Path
 
 import pytest
 import requests
+import websocket
 
 from config import Config
 from tests.support import pdf_factory
@@ -36,6 +43,9 @@ from tests.support.waiting import poll
 pytestmark = pytest.mark.real_clock
 
 GRACEFUL_TIMEOUT = 30  # seconds the stopped process may take at most; it should need far less
+NGINX_CONF = (Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf").read_text()
+SOCKETS_PER_ADDRESS = int(re.search(r"^\s*limit_conn ventanilla_sockets (\d+);", NGINX_CONF, re.M).group(1))
+SOCKET_REQUEST_BURST = int(re.search(r"zone=ventanilla_socket_requests burst=(\d+)", NGINX_CONF).group(1))
 SOCKETS_OPEN = re.compile(r'^ventanilla_sockets_open\{namespace="/call"\} (\d+)', re.MULTILINE)
 
 
@@ -55,6 +65,9 @@ def stack(pg_url, redis_url, tmp_path_factory):
         "PDF_MAX_BYTES": str(13 * 1024 * 1024),
         "PDF_CHECK_TIMEOUT_SECONDS": "60",
         "PDF_CHECK_CPU_SECONDS": "30",
+        # The app's own limits per address (app/socket_guard.py) out of reach: here nginx's are tested.
+        "SOCKET_UNAUTHENTICATED_PER_ADDRESS": "1000",
+        "SOCKET_JOIN_TIMEOUT_SECONDS": "600",
     }
     with shared_processes(("a", "b"), pg_url, queue, tmp_path, **settings) as (servers, credentials):
         nginx = Nginx(tmp_path / "nginx", {name: server.port for name, server in servers.items()})
@@ -160,6 +173,71 @@ def test_an_upload_just_under_the_limit_passes_and_one_over_gets_413(stack):
     assert requests.get(f"{nginx.url}/api/v1/appointments/{manage_token}", verify=verify, timeout=10).ok
     assert manage_token not in all_logs(nginx, servers)
     assert "/api/v1/appointments/[token]" in nginx.access_log.read_text()
+
+
+def nginx_socket(nginx, source: str = "127.0.0.1") -> websocket.WebSocket:
+    """A raw Engine.IO WebSocket through nginx (TLS), from the loopback address `source`."""
+    raw = socket.create_connection(("127.0.0.1", nginx.https_port), 10, (source, 0))
+    tls = ssl.create_default_context(cafile=str(nginx.certificate))
+    sock = tls.wrap_socket(raw, server_hostname="127.0.0.1")
+    url = f"wss://127.0.0.1:{nginx.https_port}/socket.io/?EIO=4&transport=websocket"
+    ws = websocket.create_connection(url, timeout=10, socket=sock)
+    assert ws.recv().startswith("0")  # Engine.IO OPEN: an app process answered
+    return ws
+
+
+def socket_io_request(nginx, source: str) -> int:
+    """The status of one cheap Socket.IO request (a long-polling request for no session)."""
+    connection = http.client.HTTPSConnection(
+        "127.0.0.1",
+        nginx.https_port,
+        timeout=10,
+        source_address=(source, 0),
+        context=ssl.create_default_context(cafile=str(nginx.certificate)),
+    )
+    try:
+        connection.request("GET", "/socket.io/?EIO=4&transport=polling&sid=none")
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_nginx_refuses_sockets_one_address_holds_past_its_limit(stack):
+    nginx, servers, _ = stack
+    held = []
+    try:
+        for _ in range(SOCKETS_PER_ADDRESS):
+            held.append(nginx_socket(nginx))
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            nginx_socket(nginx)
+        assert refused.value.status_code == 429
+        # Another address connects, and the first one's pages are not counted.
+        nginx_socket(nginx, source="127.0.0.2").close()
+        assert requests.get(f"{nginx.url}/healthz", verify=str(nginx.certificate), timeout=10).ok
+    finally:
+        for ws in held:
+            ws.shutdown()
+    # Once it holds fewer, the address connects again.
+    assert poll(lambda: _connects(nginx), timeout=10)
+
+
+def _connects(nginx) -> bool:
+    try:
+        nginx_socket(nginx).shutdown()
+        return True
+    except websocket.WebSocketBadStatusException:
+        return False
+
+
+def test_nginx_refuses_socket_io_requests_past_the_burst_of_one_address(stack):
+    nginx, servers, _ = stack
+    statuses = [socket_io_request(nginx, "127.0.0.3") for _ in range(SOCKET_REQUEST_BURST + 40)]
+    # The app answers the burst (400: no such session); past it, nginx refuses most of the rest.
+    assert 429 not in statuses[:SOCKET_REQUEST_BURST], statuses
+    assert statuses.count(429) > 0, statuses
+    assert set(statuses) == {400, 429}, statuses
+    # Another address is answered by the app meanwhile.
+    assert socket_io_request(nginx, "127.0.0.4") == 400
 
 
 @pytest.mark.browser

@@ -8,7 +8,9 @@ packets it is told to (Engine.IO 4, Socket.IO 5 text encoding).
 from __future__ import annotations
 
 import json
+import socket
 import time
+from urllib.parse import urlsplit
 
 import websocket
 
@@ -16,10 +18,16 @@ TIMEOUT = 10  # seconds: generous, never a timing assertion
 
 
 class RawSocket:
-    def __init__(self, base_url: str, cookie: str | None = None):
+    def __init__(self, base_url: str, cookie: str | None = None, source: str | None = None):
+        """Connect to `base_url` (plain HTTP); from the loopback address `source` (127.0.0.2…) to
+        be another client address."""
         url = base_url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
         headers = [f"Cookie: {cookie}"] if cookie else []
-        self.ws = websocket.create_connection(url, timeout=TIMEOUT, header=headers)
+        sock = None
+        if source:
+            where = urlsplit(base_url)
+            sock = socket.create_connection((where.hostname, where.port), TIMEOUT, (source, 0))
+        self.ws = websocket.create_connection(url, timeout=TIMEOUT, header=headers, socket=sock)
         opening = self.ws.recv()
         assert opening.startswith("0"), opening  # Engine.IO OPEN
 
