@@ -90,6 +90,17 @@ def availability_growth(results: dict) -> float | None:
     return None if more is None or fewer is None else more - fewer
 
 
+def abuse_relay(phase: str, figure: str = "p99_ms") -> Callable[[dict], float | None]:
+    """socket_abuse.py's JSON: the unrelated call's relay during one attack phase."""
+
+    def measure(results: dict) -> float | None:
+        phases = results["socket_abuse"]["runs"]["this"]["phases"]
+        name = next((name for name in phases if name.startswith(phase)), None)
+        return phases[name]["probes"]["relay"][figure] if name else None
+
+    return measure
+
+
 def pdf_warm_p50(results: dict) -> float | None:
     row = one(results["pdf_validation"], file="one-page PDF")
     return row["warm_ms"]["p50"] if row else None
@@ -135,6 +146,32 @@ STEPS = [
                 0,
             ),
             Target("relay: messages lost", "0", field_of("gevent", "lost"), lambda v: v == 0),
+        ],
+    ),
+    Step(
+        "socket_abuse",
+        ["--seconds", "8"],
+        [
+            *(
+                Target(
+                    f"a legitimate call's relay p99 during: {phase}",
+                    "≤ 50 ms",
+                    abuse_relay(phase),
+                    lambda v: v <= 50,
+                    " ms",
+                    1,
+                )
+                for phase in ("flood /call", "flood default namespace", "1000 refused sockets")
+            ),
+            Target(
+                "… its relayed signals lost during the three attacks",
+                "0",
+                lambda results: sum(
+                    abuse_relay(phase, "failed")(results) or 0
+                    for phase in ("flood /call", "flood default namespace", "1000 refused sockets")
+                ),
+                lambda v: v == 0,
+            ),
         ],
     ),
     Step(
