@@ -101,6 +101,14 @@ def abuse_relay(phase: str, figure: str = "p99_ms") -> Callable[[dict], float | 
     return measure
 
 
+ATTACKS = ("flood /call", "flood default namespace", "1000 refused sockets")
+
+
+def abuse_lost(results: dict) -> float | None:
+    lost = [abuse_relay(phase, "failed")(results) for phase in ATTACKS]
+    return None if None in lost else sum(lost)
+
+
 def pdf_warm_p50(results: dict) -> float | None:
     row = one(results["pdf_validation"], file="one-page PDF")
     return row["warm_ms"]["p50"] if row else None
@@ -161,15 +169,12 @@ STEPS = [
                     " ms",
                     1,
                 )
-                for phase in ("flood /call", "flood default namespace", "1000 refused sockets")
+                for phase in ATTACKS
             ),
             Target(
                 "… its relayed signals lost during the three attacks",
                 "0",
-                lambda results: sum(
-                    abuse_relay(phase, "failed")(results) or 0
-                    for phase in ("flood /call", "flood default namespace", "1000 refused sockets")
-                ),
+                abuse_lost,
                 lambda v: v == 0,
             ),
         ],
