@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,6 +18,7 @@ from app import audit, metrics
 from app.extensions import db, write_transaction
 from app.models import Appointment, CallSession, Staff, utcnow
 from app.notifications import queue_running_late
+from app.security import staff_may_act_for
 
 CLOSED_STATUSES = ("completed", "no_show", "cancelled")
 
@@ -78,6 +80,25 @@ def mark_waiting(appointment: Appointment, now: dt.datetime | None = None) -> Ca
         session.waiting_since = now or utcnow()
     db.session.commit()
     return session
+
+
+READY_STATUSES = ("booked", "checked_in")
+
+
+def may_get_ready(appointment: Appointment, staff: Staff, now: dt.datetime | None = None) -> bool:
+    """Whether `staff` may open the call screen of a citizen not yet admitted (the "ready" state,
+    its socket on standby): a video appointment of `staff`'s agency, of today in the agency's time
+    zone, still waiting for its call, and not given to another clerk. Read-only."""
+    service = appointment.service
+    zone = ZoneInfo(service.agency.timezone or current_app.config["DEFAULT_TIMEZONE"])
+    today = (now or utcnow()).astimezone(zone).date()
+    return (
+        service.mode == "video"
+        and staff_may_act_for(staff, service.agency_id)
+        and appointment.status in READY_STATUSES
+        and appointment.clerk_id in (None, staff.id)
+        and appointment.start_at.astimezone(zone).date() == today
+    )
 
 
 class AlreadyAdmitted(Exception):
