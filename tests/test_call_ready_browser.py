@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.calls import sessions
+from app.calls import admission
 from app.extensions import db
 from app.models import Appointment, Staff
 from tests.support.browser import (
@@ -96,7 +96,14 @@ def test_another_clerk_admitting_first_is_shown_on_the_ready_screen(app, seeded,
         )
         with app.app_context():
             appointment = db.session.scalar(sa.select(Appointment).where(Appointment.reference == reference))
-            sessions.admit(appointment, db.session.scalar(sa.select(Staff).where(Staff.email == ADMIN)))
+            admission.admit_waiting(
+                appointment, db.session.scalar(sa.select(Staff).where(Staff.email == ADMIN))
+            )
+        presence = clerk.locator("#ready-presence")
+        clerk.wait_for_function(
+            "() => document.getElementById('ready-presence').dataset.present === 'false'", timeout=TIMEOUT
+        )
+        assert "Ana Rivera is no longer waiting" in presence.inner_text()
         clerk.get_by_role("button", name="Admit").click()
         error = clerk.locator("#admit-error")
         error.wait_for(state="visible", timeout=TIMEOUT)

@@ -11,13 +11,16 @@ export function wireReady({ socket, reference, texts, onAdmitted }) {
   const section = $("ready");
   if (!section) return;
   const presence = $("ready-presence");
-  const showPresence = (present) => {
+  const showPresence = (present, gone = false) => {
     presence.dataset.present = String(present);
-    presence.textContent = present ? presence.dataset.presentText : presence.dataset.absentText;
+    const { presentText, absentText, goneText } = presence.dataset;
+    presence.textContent = gone ? goneText : present ? presentText : absentText;
   };
   socket.on("standby", ({ present } = {}) => showPresence(Boolean(present)));
   socket.on("waiting-room", (data = {}) => {
-    if (data.reference === reference) showPresence(data.state === "waiting" && Boolean(data.present));
+    if (data.reference !== reference || section.hidden) return;
+    const waiting = ["waiting", "not_arrived"].includes(data.state);
+    showPresence(data.state === "waiting" && Boolean(data.present), !waiting);
   });
 
   const error = $("admit-error");
