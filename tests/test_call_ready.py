@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from app.calls.live import NAMESPACE
 from app.calls.presence import rooms
 from app.extensions import db, socketio
-from app.models import Appointment, CallSession, Staff
+from app.models import Appointment, AuditEvent, CallSession, Staff
 from tests.support.admin import sign_in
 from tests.support.signaling import ADMIN, CLERK, OTHER_AGENCY_CLERK, make_appointment
 
@@ -159,6 +159,9 @@ def test_admitting_over_the_standby_socket_pairs_the_call_at_once(app, clerk, so
         call = db.session.scalar(sa.select(CallSession))
         assert call.admitted_at is not None and call.clerk_id == staff_id(app, CLERK)
     assert admit(screen)["error"] == "not_allowed"  # admitted: the screen is the call's clerk now
+    with app.app_context():
+        audited = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "call.admitted")).all()
+        assert [(e.actor_staff_id, e.object_id) for e in audited] == [(staff_id(app, CLERK), appointment.id)]
 
 
 def test_admitting_someone_not_in_the_waiting_room_is_refused_in_the_ack(app, clerk, sockets):
@@ -171,6 +174,10 @@ def test_admitting_someone_not_in_the_waiting_room_is_refused_in_the_ack(app, cl
         "message": f"{reference} todavía no está en la sala de espera.",
     }
     assert load(app, reference).status == "booked"
+    with app.app_context():
+        assert (
+            db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "call.admitted")).all() == []
+        )
 
 
 def test_the_refusal_is_in_the_clerks_language(app, clerk, sockets):

@@ -108,7 +108,8 @@ class AlreadyAdmitted(Exception):
 
 
 def admit(appointment: Appointment, clerk: Staff, now: dt.datetime | None = None) -> CallSession:
-    """Assign the appointment to `clerk` and open the call; raises AlreadyAdmitted if another won.
+    """Assign the appointment to `clerk` and open the call (audited the first time); raises
+    AlreadyAdmitted if another won.
 
     Takes the write lock; commits (rolls back when another clerk won).
     """
@@ -129,7 +130,9 @@ def admit(appointment: Appointment, clerk: Staff, now: dt.datetime | None = None
         raise AlreadyAdmitted(appointment.clerk)
     session = open_session(appointment) or CallSession(appointment_id=appointment.id)
     session.clerk_id = clerk.id
-    session.admitted_at = session.admitted_at or now
+    if session.admitted_at is None:  # not again for the same clerk's second tab or a re-admit
+        session.admitted_at = now
+        audit.record_for_appointment("call.admitted", appointment, clerk)
     db.session.add(session)
     db.session.commit()
     db.session.refresh(appointment)
