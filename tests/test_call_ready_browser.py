@@ -156,3 +156,31 @@ def test_the_ready_screen_passes_axe(app, seeded, live_server, browser, axe, loc
         assert clerk.get_by_role("heading", name=heading).is_visible()
     finally:
         clerk.context.close()
+
+
+def test_a_ready_screen_left_open_prepares_its_connection_again_with_fresh_turn_credentials(
+    app, seeded, live_server, browser
+):
+    # TURN credentials minted for 4 s (a TURN server nobody answers on: the call runs on host
+    # candidates); the held offer is made again with the fresh ones, and Admit still connects.
+    app.config.update(TURN_URLS=["turn:127.0.0.1:9?transport=udp"], TURN_SECRET="s3cret", TURN_TTL_SECONDS=4)
+    reference, token = make_appointment(app)
+    citizen = open_page(browser)
+    clerk = open_page(browser)
+    try:
+        enter_waiting_room(citizen, live_server.url, token)
+        open_ready_screen(clerk, live_server.url, reference, seeded[CLERK])
+        clerk.wait_for_function(OFFER_READY, timeout=TIMEOUT)
+        clerk.evaluate("() => { window.__firstPc = window.ventanillaCall.pc; }")
+        clerk.wait_for_function("() => window.ventanillaCall.pc !== window.__firstPc", timeout=TIMEOUT)
+        assert clerk.evaluate("() => window.__firstPc.connectionState") == "closed"
+        clerk.wait_for_function(
+            "() => document.getElementById('ready-presence').dataset.present === 'true'", timeout=TIMEOUT
+        )
+        clerk.locator("#admit-button").click()
+        for page in (citizen, clerk):
+            wait_for_media(page)
+        assert citizen.errors == [] and clerk.errors == []
+    finally:
+        citizen.context.close()
+        clerk.context.close()

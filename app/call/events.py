@@ -6,7 +6,9 @@ A room holds one citizen and one clerk of the appointment's agency; a second tab
 side replaces the first. The clerk is the impolite peer and the only one told to make the first
 offer, each time the pair becomes complete (simultaneous first offers can hang Chromium's ICE
 gathering: shared/BROWSER-TESTING.md). Relayed messages keep their order because handlers run one
-at a time per connection (`async_handlers=False`).
+at a time per connection (`async_handlers=False`). Before the admission, a clerk's call screen
+connects on standby (not in the room: it hears the waiting room) and admits over that socket, which
+then becomes the call's clerk at once (`on_admit`).
 
 A call outlives its signaling channel: each browser says in its `auth` (and with `peer_state`
 events) whether its peer connection is connected, so when the pair completes again after a

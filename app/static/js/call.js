@@ -299,7 +299,10 @@ function useIceServers(token, ice) {
   iceServers = ice.iceServers;
   keepIceServersFresh(token, ice, (servers) => {
     iceServers = servers;
-    peer?.setIceServers(servers);
+    // The ready screen's connection, prepared but not used yet, gathers again: its held offer's
+    // relay candidates would otherwise outlive their credentials while the clerk waits.
+    if (role === "clerk" && peer && !peer.started) newPeer();
+    else peer?.setIceServers(servers);
   });
 }
 
