@@ -58,6 +58,7 @@ EVENT_NAMES = {
     "appointment.links_resent": _l("Links sent again to the citizen"),
     "appointment.kept_after_change": _l("Appointment kept after a change of the agency's"),
     "appointment.cancelled_by_agency": _l("Appointment cancelled by the agency"),
+    "call.admitted": _l("Citizen admitted to the video call"),
     "call.phone_requested": _l("Citizen asked to be phoned"),
     "call.running_late": _l("Citizen told the clerk is running late"),
     "turn.outcome": _l("Turn closed"),

@@ -8,10 +8,12 @@ SQLite database with the demo data, and two headless Chromium (fake camera and m
 tests/support/browser.py): one for the citizen, one for the clerk, signed in once. Then, `--calls`
 times, a fresh appointment in its join window:
 
-1. the citizen opens the join link and enters the waiting room; the clerk's console shows the
-   Admit button; after a pause (a citizen waits a little in the waiting room), the clerk clicks
-   Admit: **Admit → first decoded frame** on each side (the clerk's includes landing on the call
-   screen);
+1. the citizen opens the join link and enters the waiting room; the clerk opens the citizen's call
+   screen, which is "ready" (camera, peer connection with its offer held, socket on standby) and
+   says the citizen is waiting; after a pause (a clerk reads the panel a moment), the clerk clicks
+   Admit there: **Admit → first decoded frame** on each side. A checkout without the ready screen
+   (its call screen sends the clerk back to the console) is driven the old way: Admit on the
+   console, then the call screen loads (included in the clerk's time);
 2. the citizen's page reloads: **page load → `connected`** (navigation start to the peer
    connection's `connected`), then the same for the clerk's page;
 3. with `--restart`: the server is stopped (SIGTERM) and started again on the same port while the
@@ -114,6 +116,10 @@ MARKS = """(files) => {
 FIRST_FRAME = "() => window.__callProbe && window.__callProbe.firstFrame !== null"
 CONNECTED = "() => window.__callProbe && window.__callProbe.connected !== null"
 SOCKET_UP = "() => window.ventanillaCall?.socket?.connected === true"
+# The ready call screen: its socket on standby, the citizen shown waiting, the clerk's offer made.
+READY = """() => window.ventanillaCall?.socket?.connected === true
+  && document.getElementById('ready-presence')?.dataset.present === 'true'
+  && performance.getEntriesByName('call:offer-made').length > 0"""
 
 
 class Site:
@@ -206,8 +212,10 @@ def one_call(index, app, base_url, citizen_browser, clerk, restart) -> dict:
         clerk.goto(f"{base_url}/staff/")
         if "/staff/login" in clerk.url:  # the first call on this server (each keeps its own sessions)
             log_in(clerk, base_url, CLERK, PASSWORDS[CLERK])
-        admit = clerk.locator(f'tr[data-reference="{reference}"] .site-admit')
-        admit.wait_for(state="visible", timeout=TIMEOUT)
+        admit = ready_screen_admit(clerk, base_url, reference)
+        result["flow"] = "console" if admit is None else "ready"
+        if admit is None:
+            admit = console_admit(clerk, reference)
         time.sleep(WAITING_PAUSE)
 
         admitted = time.time() * 1000
@@ -246,6 +254,25 @@ def one_call(index, app, base_url, citizen_browser, clerk, restart) -> dict:
         flush=True,
     )
     return result
+
+
+def ready_screen_admit(clerk, base_url, reference):
+    """The call screen's own Admit button once it is ready; None where the checkout has no ready
+    screen (the page sends the clerk back to the console)."""
+    clerk.goto(f"{base_url}/staff/call/{reference}")
+    if clerk.locator("#admit-button").count() == 0:
+        return None
+    clerk.wait_for_function(READY, timeout=TIMEOUT)
+    return clerk.locator("#admit-button")
+
+
+def console_admit(clerk, reference):
+    """The console's Admit button (a POST, then the call screen loads), once the citizen waits."""
+    if not clerk.url.endswith("/staff/"):
+        clerk.goto(clerk.url.split("/staff/")[0] + "/staff/")
+    admit = clerk.locator(f'tr[data-reference="{reference}"] .site-admit')
+    admit.wait_for(state="visible", timeout=TIMEOUT)
+    return admit
 
 
 def restart_during_call(citizen, clerk, restart) -> dict:
@@ -310,6 +337,11 @@ def report(name: str, results: list[dict], restart: bool) -> dict:
             f" (server stopped → both sockets back: p50 {figures['restart_ms']['p50']:.0f} ms)"
         )
     figures["calls"] = len(results)
+    figures["flow"] = ", ".join(sorted({r["flow"] for r in results}))
+    print(
+        f"\nclerk's flow: {figures['flow']}"
+        " (ready: Admit on the call screen; console: Admit, then the call page)"
+    )
     print("\nmedian timeline (ms; `nav:` the page's navigation, the rest its `call:` marks):\n")
     print(f"- citizen, after Admit: {timeline(results, 'marks_citizen')}")
     print(f"- clerk, after Admit: {timeline(results, 'marks_clerk')}")

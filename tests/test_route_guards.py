@@ -67,6 +67,8 @@ GUARDED = {
     "staff.outcome": Guarded("dtop", CLERK_OBJECT),
     "staff.results": Guarded("dtop", CLERK_OBJECT),
     "staff.call_screen": Guarded("dtop", CLERK_OBJECT),
+    # A call screen keeps its staff session alive: any signed-in staff member; anonymous is a 401.
+    "staff.keep_alive": Guarded("dtop", answers(FORBIDDEN, ALLOWED, ALLOWED, ALLOWED, ALLOWED)),
     "staff.agenda_page": Guarded("dtop", CLERK_LIST),
     "staff.search_page": Guarded("dtop", CLERK_LIST),
     "staff.running_late": Guarded("dtop", CLERK_OBJECT),
@@ -344,6 +346,8 @@ def socket_attempts(app, objects) -> dict[str, dict[str, object]]:
             "console": ("dtop", {"console": True}),
             # A clerk joining a call: only the clerk who admitted the citizen.
             "call": ("dtop", {"appointment": objects["call_reference"]}),
+            # A clerk's call screen before the admission (standby): staff who may admit the citizen.
+            "ready": ("dtop", {"appointment": objects["waiting_reference"]}),
         },
         "/turns": {
             "queue console": ("retiro", {"service": objects["service_id"], "office": objects["office_id"]})
@@ -355,6 +359,7 @@ def socket_attempts(app, objects) -> dict[str, dict[str, object]]:
 SOCKET_EXPECTED = {
     ("/call", "console"): answers(FORBIDDEN, ALLOWED, ALLOWED, ALLOWED, FORBIDDEN),
     ("/call", "call"): answers(FORBIDDEN, ALLOWED, FORBIDDEN, FORBIDDEN, FORBIDDEN),
+    ("/call", "ready"): answers(FORBIDDEN, ALLOWED, ALLOWED, FORBIDDEN, ALLOWED),
     ("/turns", "queue console"): answers(FORBIDDEN, ALLOWED, ALLOWED, FORBIDDEN, ALLOWED),
 }
 
@@ -363,9 +368,15 @@ def test_every_socket_namespace_answers_each_role_as_expected(app, seeded):
     in_call, _token = make_appointment(
         app, starts_in=dt.timedelta(minutes=-2), status="in_call", clerk_email=DTOP_CLERK
     )
+    waiting, _token = make_appointment(app, starts_in=dt.timedelta(minutes=3), email="luis@example.com")
     with app.app_context():
         line = retiro_line()
-        objects = {"call_reference": in_call, "service_id": line.service.id, "office_id": line.office.id}
+        objects = {
+            "call_reference": in_call,
+            "waiting_reference": waiting,
+            "service_id": line.service.id,
+            "office_id": line.office.id,
+        }
     attempts = socket_attempts(app, objects)
     assert set(attempts) == set(socketio.server.namespace_handlers), "add the new namespace to the table"
     clients = signed_in_clients(app, seeded)

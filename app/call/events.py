@@ -6,7 +6,9 @@ A room holds one citizen and one clerk of the appointment's agency; a second tab
 side replaces the first. The clerk is the impolite peer and the only one told to make the first
 offer, each time the pair becomes complete (simultaneous first offers can hang Chromium's ICE
 gathering: shared/BROWSER-TESTING.md). Relayed messages keep their order because handlers run one
-at a time per connection (`async_handlers=False`).
+at a time per connection (`async_handlers=False`). Before the admission, a clerk's call screen
+connects on standby (not in the room: it hears the waiting room) and admits over that socket, which
+then becomes the call's clerk at once (`on_admit`).
 
 A call outlives its signaling channel: each browser says in its `auth` (and with `peer_state`
 events) whether its peer connection is connected, so when the pair completes again after a
@@ -23,11 +25,12 @@ import json
 from engineio.base_server import BaseServer as EngineServer
 from engineio.exceptions import SocketIsClosedError
 from flask import current_app, request
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect
 
 from app import tokens
-from app.calls import sessions
+from app.calls import admission, sessions
 from app.calls.live import NAMESPACE, notify_waiting_room
 from app.calls.presence import PEER_STATES, Participant, room_for, rooms, staff_room
 from app.extensions import db, socketio
@@ -46,12 +49,16 @@ class CallNamespace(Namespace):
         if auth.get("console") is True:
             return self._watch_waiting_room()
         participant = self._authenticate(auth)
+        if participant is not None:  # else a clerk's call screen, ready to admit: on standby
+            participant.peer = auth.get("peer") if auth.get("peer") in PEER_STATES else "none"
+            self._enter_call(participant)
+
+    def _enter_call(self, participant: Participant) -> None:
         if participant.role == "clerk":
             staff_connections.opened(current_user.id, NAMESPACE, request.sid)
-        participant.peer = auth.get("peer") if auth.get("peer") in PEER_STATES else "none"
         # Every later event of this connection rebuilds a request context from this environ;
         # without the cookie it no longer decodes the signed session each time (~23 % of the
-        # relay's CPU in benchmarks/signaling.py). Nothing after connect needs the login.
+        # relay's CPU in benchmarks/signaling.py). Nothing after this needs the login.
         request.environ.pop("HTTP_COOKIE", None)
         replaced = rooms.join(participant)
         if replaced:
@@ -74,7 +81,8 @@ class CallNamespace(Namespace):
         self.enter_room(request.sid, staff_room(current_user.agency_id))
         staff_connections.opened(current_user.id, NAMESPACE, request.sid)
 
-    def _authenticate(self, auth: dict) -> Participant:
+    def _authenticate(self, auth: dict) -> Participant | None:
+        """The citizen or the clerk of a call; None for a clerk put on standby (`_stand_by`)."""
         token = auth.get("token")
         if isinstance(token, str):
             appointment = tokens.appointment_by_join_token(token)
@@ -89,20 +97,56 @@ class CallNamespace(Namespace):
         reference = auth.get("appointment")
         if isinstance(reference, str) and current_user.is_authenticated and len(reference) <= 20:
             appointment = db.session.scalar(db.select(Appointment).where(Appointment.reference == reference))
+            if appointment is None:
+                raise ConnectionRefusedError("not_allowed")
             if (
-                appointment is not None
-                and appointment.service.mode == "video"
+                appointment.service.mode == "video"
                 and staff_may_act_for(current_user, appointment.service.agency_id)
                 and appointment.status == "in_call"
                 and appointment.clerk_id == current_user.id
             ):
-                return Participant(
-                    sid=request.sid,
-                    role="clerk",
-                    appointment_id=appointment.id,
-                    agency_id=appointment.service.agency_id,
-                )
+                return self._clerk_of(appointment)
+            if sessions.may_get_ready(appointment, current_user):
+                return self._stand_by(appointment)
         raise ConnectionRefusedError("not_allowed")
+
+    @staticmethod
+    def _clerk_of(appointment: Appointment) -> Participant:
+        return Participant(
+            sid=request.sid,
+            role="clerk",
+            appointment_id=appointment.id,
+            agency_id=appointment.service.agency_id,
+        )
+
+    def _stand_by(self, appointment: Appointment) -> None:
+        """The clerk's call screen before the admission: it hears the waiting room (is the citizen
+        there?) and may `admit` over this socket; deactivating the account closes it."""
+        rooms.standby[request.sid] = appointment.id
+        staff_connections.opened(current_user.id, NAMESPACE, request.sid)
+        self.enter_room(request.sid, staff_room(appointment.service.agency_id))
+        self.emit("standby", {"present": rooms.citizen_present(appointment.id)}, room=request.sid)
+
+    def on_admit(self, data=None):
+        """Admit from the ready call screen, over its open socket: the same rules as the console's
+        POST (`admission.admit_waiting`); then this socket is the clerk of the call and the pair
+        completes at once. Answers `{"ok": true}` or `{"ok": false, "error", "message"}`."""
+        appointment_id = rooms.standby.get(request.sid)
+        appointment = db.session.get(Appointment, appointment_id) if appointment_id else None
+        if appointment is None:
+            return refusal("not_allowed", _("This screen cannot admit anyone. Go back to the console."))
+        if not current_user.is_authenticated:
+            return refusal("signed_out", _("You were signed out. Sign in again."))
+        if not staff_may_act_for(current_user, appointment.service.agency_id):
+            return refusal("not_allowed", _("This screen cannot admit anyone. Go back to the console."))
+        try:
+            admission.admit_waiting(appointment, current_user)
+        except admission.CannotAdmit as refused:
+            return refusal(refused.code, refused.message)
+        rooms.standby.pop(request.sid, None)
+        self.leave_room(request.sid, staff_room(appointment.service.agency_id))
+        self._enter_call(self._clerk_of(appointment))
+        return {"ok": True}
 
     def _pair_if_complete(self, appointment: Appointment) -> None:
         present = rooms.present(appointment.id)
@@ -119,6 +163,7 @@ class CallNamespace(Namespace):
 
     def on_disconnect(self, reason=None):
         staff_connections.closed(NAMESPACE, request.sid)
+        rooms.standby.pop(request.sid, None)
         participant = rooms.leave(request.sid)
         if participant is None:
             return
@@ -203,6 +248,11 @@ class CallNamespace(Namespace):
         except (TypeError, ValueError):
             return None
         return participant if size <= MAX_MESSAGE_BYTES else None
+
+
+def refusal(code: str, message: str) -> dict:
+    """An `admit` that did not happen: why (`code`, for the page) and what to tell the clerk."""
+    return {"ok": False, "error": code, "message": message}
 
 
 def signal_size(data: dict) -> int:

@@ -135,6 +135,9 @@ class Rooms:
 
     def __init__(self):
         self.by_sid: dict[str, Participant] = {}  # the sockets connected to this process
+        # A clerk's call screen before the admission ("ready"): sid → appointment id. Not in the
+        # room (nothing is relayed to or from it) until it admits over that socket.
+        self.standby: dict[str, int] = {}
         self.directory: MemoryDirectory | RedisDirectory = MemoryDirectory()
 
     def use_message_queue(self, queue_url: str | None) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,6 +18,7 @@ from app import audit, metrics
 from app.extensions import db, write_transaction
 from app.models import Appointment, CallSession, Staff, utcnow
 from app.notifications import queue_running_late
+from app.security import staff_may_act_for
 
 CLOSED_STATUSES = ("completed", "no_show", "cancelled")
 
@@ -80,6 +82,25 @@ def mark_waiting(appointment: Appointment, now: dt.datetime | None = None) -> Ca
     return session
 
 
+READY_STATUSES = ("booked", "checked_in")
+
+
+def may_get_ready(appointment: Appointment, staff: Staff, now: dt.datetime | None = None) -> bool:
+    """Whether `staff` may open the call screen of a citizen not yet admitted (the "ready" state,
+    its socket on standby): a video appointment of `staff`'s agency, of today in the agency's time
+    zone, still waiting for its call, and not given to another clerk. Read-only."""
+    service = appointment.service
+    zone = ZoneInfo(service.agency.timezone or current_app.config["DEFAULT_TIMEZONE"])
+    today = (now or utcnow()).astimezone(zone).date()
+    return (
+        service.mode == "video"
+        and staff_may_act_for(staff, service.agency_id)
+        and appointment.status in READY_STATUSES
+        and appointment.clerk_id in (None, staff.id)
+        and appointment.start_at.astimezone(zone).date() == today
+    )
+
+
 class AlreadyAdmitted(Exception):
     def __init__(self, clerk: Staff | None):
         super().__init__("appointment already admitted")
@@ -87,7 +108,8 @@ class AlreadyAdmitted(Exception):
 
 
 def admit(appointment: Appointment, clerk: Staff, now: dt.datetime | None = None) -> CallSession:
-    """Assign the appointment to `clerk` and open the call; raises AlreadyAdmitted if another won.
+    """Assign the appointment to `clerk` and open the call (audited the first time); raises
+    AlreadyAdmitted if another won.
 
     Takes the write lock; commits (rolls back when another clerk won).
     """
@@ -108,7 +130,9 @@ def admit(appointment: Appointment, clerk: Staff, now: dt.datetime | None = None
         raise AlreadyAdmitted(appointment.clerk)
     session = open_session(appointment) or CallSession(appointment_id=appointment.id)
     session.clerk_id = clerk.id
-    session.admitted_at = session.admitted_at or now
+    if session.admitted_at is None:  # not again for the same clerk's second tab or a re-admit
+        session.admitted_at = now
+        audit.record_for_appointment("call.admitted", appointment, clerk)
     db.session.add(session)
     db.session.commit()
     db.session.refresh(appointment)

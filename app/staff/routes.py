@@ -6,14 +6,15 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 
 from app import two_factor
 from app.accounts import AccountLocked, authenticate, end_sessions, staff_for_session, verify_second_step
 from app.agenda import todays_agenda
-from app.calls import live, sessions
+from app.calls import admission, sessions
+from app.calls.ice import ice_config
 from app.calls.presence import rooms
 from app.extensions import limiter
 from app.i18n import zone_label
@@ -21,7 +22,7 @@ from app.models import Staff, utcnow
 from app.staff import bp
 from app.staff.forms import CodeForm, LoginForm
 from app.templating import local_date, local_time
-from app.web import safe_next, staff_appointment_or_404, staff_required, start_staff_session
+from app.web import no_store, safe_next, staff_appointment_or_404, staff_required, start_staff_session
 
 PENDING_KEY = "staff_pending"  # between the password and the second step: who, since when, where to
 
@@ -179,34 +180,52 @@ def console():
 @bp.post("/appointments/<reference>/admit")
 @staff_required("clerk")
 def admit(reference: str):
+    """Admit from the console (or the call screen without JavaScript): then the call screen."""
     appointment = staff_appointment_or_404(reference)
-    if appointment.service.mode != "video":
-        abort(404)
-    if not rooms.citizen_present(appointment.id):
-        flash(_("%(reference)s is not in the waiting room yet.", reference=appointment.reference), "error")
-        return console(), 409
     try:
-        sessions.admit(appointment, current_user)
-    except sessions.AlreadyAdmitted as taken:
-        name = taken.clerk.name if taken.clerk else _("another clerk")
-        if appointment.status == "booked":  # not admitted: given to another clerk beforehand
-            message = _("%(reference)s is for %(name)s: ask them, or give it to yourself on its page.")
-        else:
-            message = _("%(name)s already admitted %(reference)s.")
-        flash(message % {"name": name, "reference": reference}, "error")
-        return console(), 409
-    live.tell_citizen_admitted(appointment)
+        admission.admit_waiting(appointment, current_user)
+    except admission.CannotAdmit as refused:
+        if refused.status == 404:
+            abort(404)
+        flash(refused.message, "error")
+        return console(), refused.status
     return redirect(url_for("staff.call_screen", reference=appointment.reference))
 
 
 @bp.get("/call/<reference>")
 @staff_required("clerk")
 def call_screen(reference: str):
+    """The clerk's call: in progress, or "ready" (a citizen of today not yet admitted: camera,
+    connection and socket prepared, Admit on the screen itself)."""
     appointment = staff_appointment_or_404(reference)
-    if appointment.status != "in_call" or appointment.clerk_id != current_user.id:
+    in_call = appointment.status == "in_call" and appointment.clerk_id == current_user.id
+    if not in_call and not sessions.may_get_ready(appointment, current_user):
         flash(_("Admit the citizen from the console first."), "info")
         return redirect(url_for("staff.console"))
     agency = appointment.service.agency
     return render_template(
-        "staff/call.html", appointment=appointment, agency=agency, timezone=agency.timezone
+        "staff/call.html",
+        appointment=appointment,
+        agency=agency,
+        timezone=agency.timezone,
+        ready=not in_call,
+        present=rooms.citizen_present(appointment.id),
+        # In the page, like the join page's: the connection is prepared without another request.
+        ice=ice_config(f"staff-{current_user.id}"),
+        keep_alive_seconds=keep_alive_seconds(),
     )
+
+
+def keep_alive_seconds() -> int:
+    """How often a call screen in a call tells the server the clerk is there: well within
+    STAFF_IDLE_MINUTES, so a call longer than that does not sign the clerk out."""
+    return max(30, min(300, current_app.config["STAFF_IDLE_MINUTES"] * 60 // 3))
+
+
+@bp.post("/keep-alive")
+def keep_alive():
+    """A call screen in a call: the staff session stays signed in (the user loader counted this
+    request). Anonymous or an expired session: 401, never a redirect to the sign-in page."""
+    if not current_user.is_authenticated:
+        return jsonify(ok=False, message=_("You were signed out. Sign in again.")), 401
+    return no_store(jsonify(ok=True))

@@ -6,6 +6,7 @@ import { hideMediaFailure, showMediaFailure } from "./media-failure.js";
 import { createPeer, createQualityMeter } from "./peer.js";
 import { sendPanelFormsInBackground } from "./panel.js";
 import { setPressed, showQuality, startElapsed, wireChat, wireLeave } from "./call-ui.js";
+import { keepStaffSessionAlive, wireReady } from "./call-ready.js";
 
 const root = document.querySelector("[data-call]");
 const role = root.dataset.role; // "citizen" | "clerk"
@@ -24,6 +25,7 @@ let chat = null;
 let stopMeter = () => {};
 let otherLost = false; // the other side's socket dropped without a goodbye: it may come back
 let iceReady = Promise.resolve();
+let inCall = false; // the clerk's screen: admitted and not yet ended (keeps the staff session alive)
 
 // Read by the browser tests, and handy when debugging a call from the console.
 window.ventanillaCall = { get pc() { return peer?.pc ?? null; }, get socket() { return socket; } };
@@ -215,6 +217,7 @@ function joinSignaling(credentials) {
   // follows a server's disconnect); closing it here as well races the server's close frame.
   socket.on("replaced", () => { if (own === socket) stopCall(texts.replaced, { closeSocket: false }); });
   socket.on("call-ended", () => {
+    inCall = false;
     peer?.close();
     stopLocalMedia();
     if (role === "citizen") window.location.assign(root.dataset.afterUrl);
@@ -296,7 +299,10 @@ function useIceServers(token, ice) {
   iceServers = ice.iceServers;
   keepIceServersFresh(token, ice, (servers) => {
     iceServers = servers;
-    peer?.setIceServers(servers);
+    // The ready screen's connection, prepared but not used yet, gathers again: its held offer's
+    // relay candidates would otherwise outlive their credentials while the clerk waits.
+    if (role === "clerk" && peer && !peer.started) newPeer();
+    else peer?.setIceServers(servers);
   });
 }
 
@@ -325,7 +331,8 @@ async function startCitizen() {
 async function startClerk() {
   wireControls();
   // All at once: the camera, the ICE servers and the socket; the connection and its offer as soon
-  // as the ICE servers are known, its tracks when the camera is ready.
+  // as the ICE servers are known, its tracks when the camera is ready. On the "ready" screen all
+  // of it is prepared before the admission, the socket on standby until Admit.
   const media = startMedia().then(() => mark("media"), () => status(texts.clerk_no_camera));
   const embedded = JSON.parse(root.dataset.ice || "null");
   iceReady = (embedded ? Promise.resolve(embedded) : fetchIceServers()).then((ice) => {
@@ -333,8 +340,22 @@ async function startClerk() {
     mark("ice-servers");
     if (!peer) newPeer();
   });
-  joinSignaling({ appointment: root.dataset.reference });
-  status(texts.waiting_for_citizen);
+  const reference = root.dataset.reference;
+  joinSignaling({ appointment: reference });
+  inCall = root.dataset.state !== "ready";
+  wireReady({
+    socket,
+    reference,
+    texts,
+    onAdmitted: () => {
+      mark("admitted");
+      inCall = true;
+      status(texts.connecting);
+      root.querySelector("h1").focus();
+    },
+  });
+  keepStaffSessionAlive({ root, inCall: () => inCall, onSignedOut: status });
+  if (inCall) status(texts.waiting_for_citizen);
   await media;
   const panel = document.querySelector("[data-appointment-panel]");
   if (panel) sendPanelFormsInBackground({ panel, texts, announce: status });
