@@ -46,6 +46,7 @@ EVENT_NAMES = {
     "staff.password_reset_requested": _l("Password reset requested"),
     "staff.password_reset": _l("Password reset with an e-mailed link"),
     "staff.password_set_by_command": _l("Password set from the command line"),
+    "appointment.viewed": _l("Appointment's details viewed"),
     "document.viewed": _l("Document viewed"),
     "document.result_attached": _l("Result document attached"),
     "document.downloaded_by_citizen": _l("Result document downloaded by the citizen"),
