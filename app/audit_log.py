@@ -61,6 +61,8 @@ EVENT_NAMES = {
     "call.phone_requested": _l("Citizen asked to be phoned"),
     "call.running_late": _l("Citizen told the clerk is running late"),
     "turn.outcome": _l("Turn closed"),
+    "turn.kept_after_change": _l("Turn kept in line after a change of the agency's"),
+    "turn.cancelled_by_agency": _l("Turn cancelled by the agency"),
     "agency.settings_changed": _l("Agency settings changed"),
     "office.created": _l("Office added"),
     "office.changed": _l("Office changed"),
