@@ -102,9 +102,9 @@ def in_line_today(agency_id: int, *conditions, now: dt.datetime | None = None) -
 
 
 def listed(agency_id: int, keys: frozenset[str]) -> list[Appointment | Turn]:
-    """The appointments and turns of a preview (their keys, from a form) still affected-looking
-    (booked ahead; in line today), of this agency only: to show the list again beside a refused
-    choice. Read-only."""
+    """The appointments and turns of a preview (their keys, from a form) that are still booked ahead
+    or in line today, of this agency only: to show the list again beside a refused choice.
+    Read-only."""
     ids = sorted(int(key) for key in keys if key.isdigit())
     turn_ids = sorted(int(key[1:]) for key in keys if key.startswith("t"))
     appointments = booked_ahead(agency_id, Appointment.id.in_(ids)) if ids else []
