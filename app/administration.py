@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app import audit, impact
 from app.extensions import db, write_transaction
-from app.models import Agency, Appointment, Office, Staff
+from app.models import Agency, Appointment, Office, Staff, Turn
 from app.retention import retention_errors
 from app.security import staff_agency_filter, staff_may_act_for
 
@@ -127,7 +127,9 @@ def update_office(
 
     def affected():
         if office.active and not values["active"]:
-            return impact.booked_ahead(office.agency_id, Appointment.office_id == office.id)
+            return impact.booked_ahead(office.agency_id, Appointment.office_id == office.id) + (
+                impact.in_line_today(office.agency_id, Turn.office_id == office.id)
+            )
         return []
 
     _save(
@@ -172,7 +174,7 @@ def _save(target, values, fields, version, actor, action, agency_id, *, affected
     transaction, and the mapper's version column makes the UPDATE check it once more, so of two
     saves racing past the first check only one can win.
 
-    `affected`: a function listing the booked appointments the change touches, called under the
+    `affected`: a function listing the booked appointments (and turns) the change touches, called under the
     write lock before the change is applied; they are settled with the admin's `decision`
     (app.impact.settle: ChoiceNeeded, after a rollback, when it does not cover exactly them)."""
     write_transaction()

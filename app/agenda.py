@@ -14,7 +14,7 @@ from flask import current_app
 from app.calls import sessions
 from app.calls.presence import rooms
 from app.extensions import db
-from app.models import Appointment, Service, Staff, utcnow
+from app.models import Agency, Appointment, Service, Staff, utcnow
 from app.security import staff_agency_filter
 
 
@@ -44,6 +44,12 @@ def agency_timezone(staff: Staff) -> str:
 def local_today(staff: Staff, now: dt.datetime | None = None) -> dt.date:
     """Today in the staff member's agency's zone."""
     return (now or utcnow()).astimezone(ZoneInfo(agency_timezone(staff))).date()
+
+
+def console_agencies(staff: Staff) -> list[int]:
+    """The agencies whose live waiting rooms the console of `staff` follows: those its list shows
+    (their own; every agency for a superadmin). Read-only."""
+    return list(db.session.scalars(sa.select(Agency.id).where(staff_agency_filter(staff, Agency.id))))
 
 
 def todays_agenda(staff: Staff, now: dt.datetime | None = None) -> Agenda:

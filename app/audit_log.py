@@ -22,14 +22,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app import audit
+from app.day_ranges import parse_day_range
 from app.extensions import db, write_transaction
 from app.models import Agency, Appointment, AuditEvent, Document, DocumentRequirement, Staff
 from app.outcomes import OUTCOME_LABELS, TURN_OUTCOME_LABELS
-from app.scheduling import within_calendar
 
 PAGE_SIZE = 50
 CSV_MAX_ROWS = 100_000  # a bigger export: narrow the dates (the page says so)
-MAX_RANGE_DAYS = 2 * 366  # "over two years" is refused
 DOCUMENT_BATCH = 500
 REFERENCE = re.compile(r"[A-Za-z0-9-]{1,20}")
 
@@ -46,6 +45,7 @@ EVENT_NAMES = {
     "staff.password_reset_requested": _l("Password reset requested"),
     "staff.password_reset": _l("Password reset with an e-mailed link"),
     "staff.password_set_by_command": _l("Password set from the command line"),
+    "appointment.viewed": _l("Appointment's details viewed"),
     "document.viewed": _l("Document viewed"),
     "document.result_attached": _l("Result document attached"),
     "document.downloaded_by_citizen": _l("Result document downloaded by the citizen"),
@@ -62,6 +62,8 @@ EVENT_NAMES = {
     "call.phone_requested": _l("Citizen asked to be phoned"),
     "call.running_late": _l("Citizen told the clerk is running late"),
     "turn.outcome": _l("Turn closed"),
+    "turn.kept_after_change": _l("Turn kept in line after a change of the agency's"),
+    "turn.cancelled_by_agency": _l("Turn cancelled by the agency"),
     "agency.settings_changed": _l("Agency settings changed"),
     "office.created": _l("Office added"),
     "office.changed": _l("Office changed"),
@@ -224,7 +226,7 @@ def parse_query(args: Mapping[str, str], agency: Agency | None, default_timezone
     action = args.get("kind", "").strip() or None
     if action and action not in EVENT_NAMES:
         errors["kind"] = _("Choose a kind of event from the list.")
-    start, end = _parse_range(args.get("start", "").strip(), args.get("end", "").strip(), errors)
+    start, end = parse_day_range(args.get("start"), args.get("end"), errors)
     if errors:
         raise AuditQueryError(errors)
     timezone = agency.timezone if agency is not None else default_timezone
@@ -246,28 +248,6 @@ def _chosen_staff(value: str, agency: Agency | None, errors: dict[str, str]) -> 
         return int(value)
     errors["staff"] = _("Choose a staff member from the list.")
     return None
-
-
-def _parse_range(start_text: str, end_text: str, errors: dict[str, str]) -> tuple[dt.date | None, ...]:
-    """Two days as YYYY-MM-DD (either may be left out): not reversed, at most two years apart."""
-    days = []
-    for name, text in (("start", start_text), ("end", end_text)):
-        day = None
-        if text:
-            try:
-                day = dt.date.fromisoformat(text) if len(text) == 10 else None
-            except ValueError:
-                day = None
-            if day is None or not within_calendar(day):  # year 1 or 9999: no day around it
-                errors[name] = _("Enter the date as year-month-day, for example 2031-03-04.")
-                day = None
-        days.append(day)
-    start, end = days
-    if start and end and end < start:
-        errors["end"] = _("The end date is before the start date.")
-    elif start and end and (end - start).days > MAX_RANGE_DAYS:
-        errors["end"] = _("Choose dates at most two years apart.")
-    return start, end
 
 
 # --- The entries ----------------------------------------------------------------------------------

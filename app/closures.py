@@ -25,7 +25,7 @@ from app import audit, impact
 from app.administration import AdminInputError
 from app.extensions import db, write_transaction
 from app.i18n import regional_locale
-from app.models import Agency, Appointment, Closure, Office, Staff, utcnow
+from app.models import Agency, Appointment, Closure, Office, Staff, Turn, utcnow
 
 MAX_DAYS = 366
 CLOSURE_FIELDS = ("office_id", "first_day", "last_day", "reason_es", "reason_en")
@@ -88,7 +88,9 @@ def create_closure(
         db.session.rollback()
         raise AdminInputError({"first_day": _overlap_message(clash)})
     try:
-        affected = booked_on(agency, office_id, first_day, last_day)
+        affected = booked_on(agency, office_id, first_day, last_day) + in_line_on(
+            agency, office_id, first_day, last_day
+        )
         impact.settle(affected, decision, actor, change="closure.created")
     except impact.ChoiceNeeded:
         db.session.rollback()
@@ -141,6 +143,14 @@ def booked_on(
     if office_id is not None:
         conditions.append(Appointment.office_id == office_id)
     return impact.booked_ahead(agency.id, *conditions)
+
+
+def in_line_on(agency: Agency, office_id: int | None, first_day: dt.date, last_day: dt.date) -> list[Turn]:
+    """Today's same-day turns still in line at the office (None: anywhere in the agency) when
+    today is among the closed days. Read-only."""
+    if not first_day <= agency_today(agency) <= last_day:
+        return []
+    return impact.in_line_today(agency.id, *([Turn.office_id == office_id] if office_id is not None else []))
 
 
 def _overlapping(agency_id: int, office_id: int | None, first_day: dt.date, last_day: dt.date):

@@ -1,40 +1,47 @@
 """Changes an administrator makes that touch booked citizens: previewed, never silent (issue 11).
 
 A closure, shorter hours, fewer seats, or a service or office taken out of service can leave booked
-appointments outside what the agency now offers. Such a change is saved only with the admin's
-decision about exactly the appointments it affects, as they stand inside the write transaction:
+appointments outside what the agency now offers; a closure from today, or a phone-turn service or
+an office taken out of service, also leaves today's same-day turns still in line. Such a change is
+saved only with the admin's decision about exactly the appointments and turns it affects, as they
+stand inside the write transaction:
 
 - no decision yet, or a decision about a different set (someone booked since the preview) →
   `ChoiceNeeded`, nothing saved, and the page shows the list and the choice;
-- "keep": the appointments stay valid (availability simply offers no new slot there);
-- "cancel": each is cancelled, its seat freed, and the citizen is told by e-mail through the outbox,
-  in their language, with the admin's message; each cancellation is audited.
+- "keep": the appointments stay valid (availability simply offers no new slot there), the turns
+  stay in line;
+- "cancel": each is cancelled, its seat or place in line freed, and the citizen is told through the
+  outbox (an e-mail for an appointment, an SMS for a turn), in their language, with the admin's
+  message; each cancellation is audited.
 
-The caller (app.administration) computes which appointments a change affects — that rule differs
-per kind of change — and calls `settle` before its commit.
+The caller (app.administration, app.closures, app.service_admin) computes what a change affects —
+that rule differs per kind of change — and calls `settle` before its commit. A preview names each
+item by `preview_key`: an appointment by its id, a turn by "t" and its id.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from app import audit, notifications
 from app.appointments import mark_cancelled
 from app.extensions import db
-from app.models import Appointment, Service, Staff, utcnow
+from app.models import Agency, Appointment, Service, Staff, Turn, utcnow
+from app.queue.line import ACTIVE_STATUSES, LINE_ORDER
 
 KEEP, CANCEL = "keep", "cancel"
 
 
 @dataclasses.dataclass(frozen=True)
 class Decision:
-    """What the admin chose about the appointments the preview listed (their ids)."""
+    """What the admin chose about the appointments and turns the preview listed (their keys)."""
 
     action: str
-    previewed: frozenset[int]
+    previewed: frozenset[str]
     message_es: str = ""
     message_en: str = ""
 
@@ -43,11 +50,17 @@ class Decision:
 
 
 class ChoiceNeeded(Exception):
-    """The change affects booked appointments the admin has not decided about: nothing was saved."""
+    """The change affects booked appointments or turns in line the admin has not decided about:
+    nothing was saved."""
 
-    def __init__(self, appointments: list[Appointment]):
-        super().__init__(f"{len(appointments)} booked appointment(s) affected")
-        self.appointments = appointments
+    def __init__(self, affected: list[Appointment | Turn]):
+        super().__init__(f"{len(affected)} booked appointment(s) or turn(s) affected")
+        self.affected = affected
+
+
+def preview_key(item: Appointment | Turn) -> str:
+    """How a preview names an affected appointment (its id) or turn ("t" and its id)."""
+    return f"t{item.id}" if isinstance(item, Turn) else str(item.id)
 
 
 def booked_ahead(agency_id: int, *conditions, now: dt.datetime | None = None) -> list[Appointment]:
@@ -67,33 +80,63 @@ def booked_ahead(agency_id: int, *conditions, now: dt.datetime | None = None) ->
     return list(db.session.scalars(query))
 
 
-def listed(agency_id: int, ids: frozenset[int]) -> list[Appointment]:
-    """The appointments of a preview (their ids, from a form) that are still booked ahead, of this
-    agency only: to show the list again beside a refused choice. Read-only."""
-    return booked_ahead(agency_id, Appointment.id.in_(sorted(ids))) if ids else []
+def in_line_today(agency_id: int, *conditions, now: dt.datetime | None = None) -> list[Turn]:
+    """The agency's same-day phone turns of today (its local day) still in line — waiting, being
+    called, due a retry — that match `conditions` (SQL expressions on Turn), in line order.
+    Read-only."""
+    timezone = db.session.scalar(sa.select(Agency.timezone).where(Agency.id == agency_id))
+    today = (now or utcnow()).astimezone(ZoneInfo(timezone)).date()
+    query = (
+        sa.select(Turn)
+        .join(Service, Service.id == Turn.service_id)
+        .where(
+            Service.agency_id == agency_id,
+            Turn.day == today,
+            Turn.appointment_id.is_(None),  # a check-in is the appointment's, previewed as such
+            Turn.status.in_(ACTIVE_STATUSES),
+            *conditions,
+        )
+        .order_by(Turn.service_id, *LINE_ORDER)
+    )
+    return list(db.session.scalars(query))
+
+
+def listed(agency_id: int, keys: frozenset[str]) -> list[Appointment | Turn]:
+    """The appointments and turns of a preview (their keys, from a form) that are still booked ahead
+    or in line today, of this agency only: to show the list again beside a refused choice.
+    Read-only."""
+    ids = sorted(int(key) for key in keys if key.isdigit())
+    turn_ids = sorted(int(key[1:]) for key in keys if key.startswith("t"))
+    appointments = booked_ahead(agency_id, Appointment.id.in_(ids)) if ids else []
+    return appointments + (in_line_today(agency_id, Turn.id.in_(turn_ids)) if turn_ids else [])
 
 
 def settle(
-    affected: list[Appointment],
+    affected: list[Appointment | Turn],
     decision: Decision | None,
     actor: Staff,
     *,
     change: str,
     now: dt.datetime | None = None,
 ) -> int:
-    """Apply the admin's decision to `affected` inside the caller's transaction (never commits);
-    returns how many were cancelled. Raises ChoiceNeeded when there are affected appointments and
-    the decision is missing or was made about another set; the caller then rolls back."""
+    """Apply the admin's decision to `affected` (appointments and turns) inside the caller's
+    transaction (never commits); returns how many were cancelled. Raises ChoiceNeeded when
+    something is affected and the decision is missing or was made about another set; the caller
+    then rolls back."""
     if not affected:
         return 0
-    if decision is None or decision.previewed != frozenset(a.id for a in affected):
+    if decision is None or decision.previewed != frozenset(map(preview_key, affected)):
         raise ChoiceNeeded(affected)
-    if decision.action == KEEP:
-        for appointment in affected:
-            audit.record_for_appointment("appointment.kept_after_change", appointment, actor, change=change)
-        return 0
     now = now or utcnow()
-    return sum(_cancel(appointment, decision, actor, change, now) for appointment in affected)
+    cancelled = 0
+    for item in affected:
+        if isinstance(item, Turn):
+            cancelled += _settle_turn(item, decision, actor, change, now)
+        elif decision.action == KEEP:
+            audit.record_for_appointment("appointment.kept_after_change", item, actor, change=change)
+        else:
+            cancelled += _cancel(item, decision, actor, change, now)
+    return cancelled
 
 
 def _cancel(appointment: Appointment, decision: Decision, actor: Staff, change: str, now: dt.datetime) -> int:
@@ -104,4 +147,24 @@ def _cancel(appointment: Appointment, decision: Decision, actor: Staff, change: 
     audit.record_for_appointment(
         "appointment.cancelled_by_agency", appointment, actor, change=change, message=message
     )
+    return 1
+
+
+def _settle_turn(turn: Turn, decision: Decision, actor: Staff, change: str, now: dt.datetime) -> int:
+    about = {"actor": actor, "agency_id": turn.service.agency_id, "object_type": "turn", "object_id": turn.id}
+    if decision.action == KEEP:
+        audit.record("turn.kept_after_change", **about, change=change)
+        return 0
+    cancelled = db.session.execute(
+        sa.update(Turn)
+        .where(Turn.id == turn.id, Turn.status.in_(ACTIVE_STATUSES))
+        .values(status="cancelled", active_phone=None, finished_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if cancelled.rowcount != 1:
+        return 0  # attended or left since the preview, under the caller's lock: nothing to tell
+    db.session.refresh(turn)
+    message = decision.message_for(turn.language)
+    notifications.queue_turn_sms(turn, "cancelled", f"turn:{turn.id}:cancelled", now, reason=message)
+    audit.record("turn.cancelled_by_agency", **about, change=change, message=message)
     return 1

@@ -473,6 +473,15 @@ END""",
     "postgresql": [
         f"""CREATE OR REPLACE FUNCTION slot_usage_count() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  IF TG_OP = 'UPDATE' AND OLD.seat IS NOT NULL AND NEW.seat IS NOT NULL THEN
+    -- A move changes two counters: lock both in key order first, or two moves in opposite
+    -- directions at the same instant (each holding its old slot, waiting for the other's) deadlock.
+    INSERT INTO slot_usage (service_id, office_id, start_at, taken)
+    VALUES (NEW.service_id, NEW.office_id, NEW.start_at, 0) ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM slot_usage
+    WHERE ({_SLOT_KEY.format(row="OLD")}) OR ({_SLOT_KEY.format(row="NEW")})
+    ORDER BY service_id, office_id, start_at FOR UPDATE;
+  END IF;
   IF TG_OP <> 'INSERT' THEN
     IF OLD.seat IS NOT NULL THEN
       UPDATE slot_usage SET taken = taken - 1 WHERE {_SLOT_KEY.format(row="OLD")};

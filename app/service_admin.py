@@ -23,7 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from app import audit, impact
 from app.administration import AdminInputError, StaleVersion, _create, _save, _slug
 from app.extensions import db, write_transaction
-from app.models import SERVICE_MODES, Agency, Appointment, DocumentRequirement, Service, Staff
+from app.models import SERVICE_MODES, Agency, Appointment, DocumentRequirement, Service, Staff, Turn
 
 SERVICE_FIELDS = (
     "name_es",
@@ -86,21 +86,31 @@ def over_capacity(service: Service, capacity: int) -> sa.Select:
     return sa.select(ranked.c.id).where(ranked.c.rank > capacity)
 
 
-def affected_by(service: Service, values: dict[str, Any]) -> list[Appointment]:
+def affected_by(service: Service, values: dict[str, Any]) -> list[Appointment | Turn]:
     """The booked appointments ahead that `values` would leave outside what the service offers: all
     of them when it is deactivated or changes mode, those at an office it no longer offers, those
-    beyond a lower number of seats. A shorter horizon or lead time affects none. Read-only."""
-    conditions = []
+    beyond a lower number of seats; and, the same way, today's turns still in line (of a phone-turn
+    service). A shorter horizon or lead time affects none. Read-only."""
+    conditions, turn_conditions = [], []
     if (service.active and not values["active"]) or service.mode != values["mode"]:
         conditions.append(sa.true())
+        turn_conditions.append(sa.true())
     removed = set(service.office_ids) - set(values["office_ids"])
     if removed:
         conditions.append(Appointment.office_id.in_(sorted(removed)))
+        turn_conditions.append(Turn.office_id.in_(sorted(removed)))
     if values["capacity_per_slot"] < service.capacity_per_slot:
         conditions.append(Appointment.id.in_(over_capacity(service, values["capacity_per_slot"])))
-    if not conditions:
-        return []
-    return impact.booked_ahead(service.agency_id, Appointment.service_id == service.id, sa.or_(*conditions))
+    affected: list[Appointment | Turn] = []
+    if conditions:
+        affected += impact.booked_ahead(
+            service.agency_id, Appointment.service_id == service.id, sa.or_(*conditions)
+        )
+    if turn_conditions and service.mode == "phone_turn":
+        affected += impact.in_line_today(
+            service.agency_id, Turn.service_id == service.id, sa.or_(*turn_conditions)
+        )
+    return affected
 
 
 # --- Services -----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from app import appointments
 from app.appointments import TooLate, reschedule_appointment
 from app.demo import seed_demo
 from app.extensions import db, end_read_transaction
-from app.models import Appointment, OutboxMessage
+from app.models import Appointment, OutboxMessage, SlotUsage
 from tests.support import booking
 
 SERVICE = "certificacion-individuo"  # video, capacity 2, the licence front required
@@ -156,3 +156,65 @@ def test_a_change_that_commits_between_the_check_and_the_update_wins_on_postgres
     assert after.start_at == before.start_at
     assert after.join_token_hash == before.join_token_hash
     assert "rescheduled" not in kinds
+
+
+# --- Two moves in opposite directions -------------------------------------------------------------
+
+# Widens the window between the two counter changes of one move (the old slot's −1, then the new
+# slot's +1) so that two opposite moves always overlap in it: without a lock order they deadlock.
+SLOW_COUNTER_GIVE_BACK = [
+    """CREATE OR REPLACE FUNCTION test_slow_give_back() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_sleep(0.3); RETURN NULL; END $$""",
+    """CREATE TRIGGER test_slow_give_back AFTER UPDATE ON slot_usage
+FOR EACH ROW WHEN (NEW.taken < OLD.taken) EXECUTE FUNCTION test_slow_give_back()""",
+]
+
+
+def test_two_moves_swapping_slots_at_the_same_instant_both_succeed_on_postgresql(pg_app, monkeypatch):
+    app = pg_app
+    with app.app_context():
+        seed_demo()
+        for statement in SLOW_COUNTER_GIVE_BACK:
+            db.session.execute(sa.text(statement))
+        db.session.commit()
+    first = booking.book_directly(app, SERVICE, email="ana@example.com")
+    second = booking.book_directly(app, SERVICE, email="luis@example.com", skip=2)
+    first_start, second_start = first.appointment.start_at, second.appointment.start_at
+    assert first_start != second_start
+
+    both_ready = threading.Barrier(2, timeout=30)
+    real_write_transaction = appointments.write_transaction
+
+    def write_transaction_together():
+        both_ready.wait()  # both moves have chosen their slot: they write at the same instant
+        return real_write_transaction()
+
+    monkeypatch.setattr(appointments, "write_transaction", write_transaction_together)
+    answers: dict[str, int] = {}
+
+    def move(booked, start) -> None:
+        response = app.test_client().post(
+            f"/manage/{booked.manage_token}/reschedule/confirm", data={"start": start.isoformat()}
+        )
+        answers[booked.appointment.reference] = response.status_code
+
+    threads = [
+        threading.Thread(target=in_another_thread, args=(move, first, second_start)),
+        threading.Thread(target=in_another_thread, args=(move, second, first_start)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
+    assert answers == {first.appointment.reference: 302, second.appointment.reference: 302}
+    assert state_of(app, first.appointment.reference)[0].start_at == second_start
+    assert state_of(app, second.appointment.reference)[0].start_at == first_start
+    with app.app_context():
+        counters = dict(
+            db.session.execute(
+                sa.select(SlotUsage.start_at, SlotUsage.taken).where(
+                    SlotUsage.start_at.in_([first_start, second_start])
+                )
+            ).all()
+        )
+    assert counters == {first_start: 1, second_start: 1}

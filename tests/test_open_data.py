@@ -3,12 +3,16 @@ at /datos/<slug> (HTML and CSV) with no personal data and every count under 5 su
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 import sqlalchemy as sa
 
 from app.extensions import db
-from app.models import Agency, Service
-from app.reports import open_data
+from app.models import Agency, CallSession, Service, SurveyResponse
+from app.reports import open_data, sections
+from app.reports.filters import ReportFilters
+from tests.support import reports as reports_fixture
 from tests.support.admin import DTOP_ADMIN, agency_id, audit_events, sign_in
 from tests.support.browser import open_page
 from tests.support.clock import WEDNESDAY_10AM
@@ -53,6 +57,97 @@ def test_the_figures_of_the_month_with_every_count_under_5_suppressed(request, d
     }
     turns = march_row(app, "prueba-turnos")
     assert turns["turns_taken"] == 5 and turns["turns_attended"] == "<5" and turns["booked"] == "<5"
+
+
+def reports_figures(filters) -> dict:
+    """What the agency's report says for one month and service (app.reports.sections), unsuppressed."""
+    counts, survey = sections.appointment_counts(filters), sections.survey_figures(filters)
+    turns = sections.turn_figures(filters)
+    return {
+        "booked": counts.booked,
+        "completed": counts.completed,
+        "cancelled": counts.cancelled_by_citizen + counts.cancelled_by_agency,
+        "no_show": counts.no_show,
+        "calls_connected": sections.call_figures(filters).connected,
+        "turns_taken": turns.taken,
+        "turns_attended": turns.attended,
+        "survey_answers": survey.answered,
+        "average_rating": None if survey.average is None else round(survey.average, 1),
+    }
+
+
+def add_activity_around_the_month_change(agency: Agency) -> None:
+    """February's last local hour and March's first (UTC−4), and turns on both sides of the change."""
+    video, turns = sorted(agency.services, key=lambda service: service.mode != "video")
+    office = video.offices[0]
+    february = reports_fixture.appointment(video, office, dt.datetime(2031, 3, 1, 3, 30, tzinfo=dt.UTC))
+    march = reports_fixture.appointment(
+        video, office, dt.datetime(2031, 3, 1, 4, tzinfo=dt.UTC), "completed", "completed"
+    )
+    for appointment in (february, march, march):  # two calls of one appointment: it reconnected
+        db.session.add(CallSession(appointment_id=appointment.id, connected_at=appointment.start_at))
+    db.session.add_all([SurveyResponse(appointment_id=february.id, rating=2)])
+    reports_fixture.turn(turns, office, dt.date(2031, 2, 28), "attended")
+    reports_fixture.turn(turns, office, dt.date(2031, 2, 28), "cancelled")
+    reports_fixture.turn(turns, office, dt.date(2030, 4, 1), "attended")  # the oldest month shown
+    reports_fixture.turn(turns, office, dt.date(2030, 3, 31), "attended")  # too old: not shown
+    db.session.commit()
+
+
+@pytest.mark.parametrize("database", ["sqlite", "postgresql"])
+def test_every_month_and_service_has_the_reports_figures(request, database):
+    app = request.getfixturevalue("app" if database == "sqlite" else "pg_app")
+    publishing(app)
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.slug == "prueba"))
+        add_activity_around_the_month_change(agency)
+        months = open_data.last_months(agency)
+        grouped = open_data._monthly_figures(agency, months)
+        for index, first in enumerate(months):
+            last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+            for service in agency.services:
+                expected = reports_figures(ReportFilters(agency, first, last, service_id=service.id))
+                assert grouped[index, service.id] == expected, (first, service.slug)
+        video = next(service for service in agency.services if service.mode == "video")
+        assert grouped[1, video.id]["calls_connected"] == 1 and grouped[1, video.id]["average_rating"] == 2
+        assert grouped[0, video.id]["calls_connected"] == 4  # two in the fixture, two of 1 March
+
+
+def statements_of_a_view(app, client, url) -> int:
+    statements = []
+
+    def count(*_args):
+        statements.append(1)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return len(statements)
+
+
+def test_a_view_costs_the_same_few_queries_with_one_service_or_twenty(app, client):
+    publishing(app)
+    before = statements_of_a_view(app, client, "/datos/prueba")
+    with app.app_context():
+        agency = db.session.scalar(sa.select(Agency).where(Agency.slug == "prueba"))
+        for number in range(18):
+            db.session.add(
+                Service(
+                    agency=agency,
+                    slug=f"extra-{number}",
+                    name_es=f"Extra {number}",
+                    name_en="Extra",
+                    mode="in_person",
+                )
+            )
+        db.session.commit()
+    after = statements_of_a_view(app, client, "/datos/prueba")
+    assert before == after <= 8  # the agency, its services, four grouped figures, the page (7 now)
+    assert statements_of_a_view(app, client, "/datos/prueba.csv") == after
 
 
 def test_an_average_needs_5_answers():

@@ -3,6 +3,8 @@ need the database or the whole object are app.administration's."""
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, RadioField, SelectField, StringField, TelField
@@ -12,7 +14,8 @@ from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optio
 from app.administration import TIME_ZONES
 from app.citizens import parse_email, parse_phone
 from app.forms import contact_check, free_text, printable
-from app.impact import CANCEL, KEEP, Decision
+from app.impact import CANCEL, KEEP, Decision, preview_key
+from app.models import Turn
 
 WRITE_AT_MOST = _l("Write at most %(max)d characters.")
 OFFICE_KINDS = {"physical": _l("A physical office citizens visit"), "remote": _l("Remote (video or phone)")}
@@ -64,7 +67,8 @@ IMPACT_ACTIONS = {
     KEEP: _l("Keep them: the appointments stay valid, no new ones are offered"),
     CANCEL: _l("Cancel them and send each citizen the message below"),
 }
-MAX_PREVIEWED = 5000  # ids in the preview's hidden field; a longer list is refused as unreadable
+MAX_PREVIEWED = 5000  # keys in the preview's hidden field; a longer list is refused as unreadable
+PREVIEW_KEY = re.compile(r"t?[0-9]{1,9}")
 
 
 class ImpactChoiceForm(VersionedForm):
@@ -85,7 +89,7 @@ class ImpactChoiceForm(VersionedForm):
     impact_message_en = free_text(_l("Message to the citizens, in English"), 500)
 
     def validate_impact_action(self, field) -> None:
-        if self.previewed_ids() and field.data not in IMPACT_ACTIONS:
+        if self.previewed_keys() and field.data not in IMPACT_ACTIONS:
             raise ValidationError(_l("Choose what should happen to them."))
 
     def validate_impact_message_es(self, field) -> None:
@@ -95,28 +99,33 @@ class ImpactChoiceForm(VersionedForm):
         self._message_needed(field)
 
     def _message_needed(self, field) -> None:
-        if self.impact_action.data == CANCEL and self.previewed_ids() and not (field.data or "").strip():
+        if self.impact_action.data == CANCEL and self.previewed_keys() and not (field.data or "").strip():
             raise ValidationError(_l("Write the message the citizens will receive."))
 
-    affected: list = []
+    affected: list = []  # the booked appointments listed
+    affected_turns: list = []  # today's turns in line listed
 
-    def show_impact(self, appointments: list) -> None:
-        """Prepare the preview of `appointments`; a choice made about another list is asked again."""
-        if self.previewed_ids() != frozenset(a.id for a in appointments):
+    def show_impact(self, affected: list) -> None:
+        """Prepare the preview of `affected` (appointments and turns); a choice made about another
+        list is asked again."""
+        keys = [preview_key(item) for item in affected]
+        if self.previewed_keys() != frozenset(keys):
             self.impact_action.data = None
-        self.affected = appointments
-        self.impact_previewed.data = ",".join(str(a.id) for a in appointments)
+        self.affected = [item for item in affected if not isinstance(item, Turn)]
+        self.affected_turns = [item for item in affected if isinstance(item, Turn)]
+        self.impact_previewed.data = ",".join(keys)
 
-    def previewed_ids(self) -> frozenset[int]:
-        """The appointment ids the preview listed; nothing readable → none."""
+    def previewed_keys(self) -> frozenset[str]:
+        """What the preview listed (app.impact.preview_key: appointment ids, "t" and turn ids);
+        nothing readable → nothing."""
         parts = str(self.impact_previewed.data or "").split(",")
-        if len(parts) > MAX_PREVIEWED or not all(part.isdigit() and len(part) < 10 for part in parts):
+        if len(parts) > MAX_PREVIEWED or not all(PREVIEW_KEY.fullmatch(part) for part in parts):
             return frozenset()
-        return frozenset(int(part) for part in parts)
+        return frozenset(parts)
 
     def decision(self) -> Decision | None:
-        """The admin's choice about the previewed appointments; None before any preview."""
-        previewed = self.previewed_ids()
+        """The admin's choice about the previewed appointments and turns; None before any preview."""
+        previewed = self.previewed_keys()
         if not previewed or self.impact_action.data not in IMPACT_ACTIONS:
             return None
         return Decision(

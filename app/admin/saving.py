@@ -19,14 +19,14 @@ def save_form(
 ) -> tuple[str | None, int]:
     """Run `save` when the form is valid: (the message to show, the status of the page; 0 when
     saved). A value the rules refuse goes on its field (422), a stale form or a refused staff
-    change is a message (409/422), and a change touching booked appointments shows them (409). A
-    refused form that carried an impact preview shows that list again (`agency_id`: whose
-    appointments)."""
+    change is a message (409/422), and a change touching booked appointments or turns in line shows
+    them (409). A refused form that carried an impact preview shows that list again (`agency_id`:
+    whose appointments and turns)."""
     if request.method != "POST":
         return None, 200
     if not form.validate():
         if isinstance(form, ImpactChoiceForm) and agency_id is not None:
-            form.show_impact(impact.listed(agency_id, form.previewed_ids()))
+            form.show_impact(impact.listed(agency_id, form.previewed_keys()))
         return None, 422
     try:
         save()
@@ -39,6 +39,6 @@ def save_form(
     except StaffChangeRefused as refused:
         return str(refused.message), refused.status
     except impact.ChoiceNeeded as needed:  # the preview: the admin decides before anything is saved
-        form.show_impact(needed.appointments)
+        form.show_impact(needed.affected)
         return None, 409
     return None, 0

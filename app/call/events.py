@@ -30,6 +30,7 @@ from flask_login import current_user
 from flask_socketio import ConnectionRefusedError, Namespace, disconnect
 
 from app import tokens
+from app.agenda import console_agencies
 from app.calls import admission, sessions
 from app.calls.live import NAMESPACE, notify_waiting_room
 from app.calls.presence import PEER_STATES, Participant, room_for, rooms, staff_room
@@ -75,10 +76,12 @@ class CallNamespace(Namespace):
         self._pair_if_complete(appointment)
 
     def _watch_waiting_room(self) -> None:
-        """The clerk console: live waiting-room updates for the clerk's agency, no media."""
-        if not current_user.is_authenticated or current_user.agency_id is None:
+        """The clerk console: live waiting-room updates for the agencies it lists, no media."""
+        agencies = console_agencies(current_user) if current_user.is_authenticated else []
+        if not agencies:
             raise ConnectionRefusedError("not_allowed")
-        self.enter_room(request.sid, staff_room(current_user.agency_id))
+        for agency_id in agencies:
+            self.enter_room(request.sid, staff_room(agency_id))
         staff_connections.opened(current_user.id, NAMESPACE, request.sid)
 
     def _authenticate(self, auth: dict) -> Participant | None:

@@ -1,5 +1,6 @@
-"""Who sees stored documents, and the audit record of every look: the clerk's page images of the
-citizen's PDFs, and the citizen's downloads of the agency's result documents."""
+"""Who sees stored documents and personal data, and the audit record of every look: the clerk's
+page of an appointment (the citizen's details), the page images of the citizen's PDFs, and the
+citizen's downloads of the agency's result documents."""
 
 from __future__ import annotations
 
@@ -21,6 +22,14 @@ def _stored(appointment: Appointment, document_id: int, source: str | None = Non
         if document.id == document_id and document.purged_at is None and source in (None, document.source):
             return document
     raise DocumentNotFound(document_id)
+
+
+def appointment_shown_to_staff(appointment: Appointment, staff: Staff) -> None:
+    """Audit that `staff` opened the appointment's page (name, contact, licence number): once per
+    page load; its page images are audited one by one. Takes the write lock and commits."""
+    write_transaction()
+    audit.record_for_appointment("appointment.viewed", appointment, staff)
+    db.session.commit()
 
 
 def page_image_for_staff(

@@ -289,10 +289,16 @@ def follow_up_notice_text(appointment: Appointment, requirement_code: str, page_
 # --- Same-day turns -----------------------------------------------------------------------------
 
 
-def turn_sms_text(turn: Turn, kind: str) -> str:
-    """The SMS for `kind` ("second" or "called") in the current locale. Read-only."""
+def turn_sms_text(turn: Turn, kind: str, reason: str = "") -> str:
+    """The SMS for `kind` ("second", "called", or "cancelled" by the agency, with its `reason`) in
+    the current locale. Read-only."""
     agency = turn.service.agency.localized("name")
     in_person = turn.appointment_id is not None
+    if kind == "cancelled":
+        cancelled = _(
+            "%(agency)s: your turn %(code)s for today was cancelled.", agency=agency, code=turn.code
+        )
+        return f"{cancelled} {reason}".strip()
     if kind == "second":
         return _(
             "%(agency)s: your turn %(code)s is second in line. Please be ready.",

@@ -308,8 +308,9 @@ def queue_follow_up_notice(appointment: Appointment, document: Document) -> list
 # --- Same-day turns -----------------------------------------------------------------------------
 
 
-def queue_turn_sms(turn: Turn, kind: str, dedupe_key: str, now: dt.datetime) -> None:
+def queue_turn_sms(turn: Turn, kind: str, dedupe_key: str, now: dt.datetime, reason: str = "") -> None:
     """Queue an SMS to the citizen in their language; once per `dedupe_key`, even under races.
+    `reason`: the agency's words, for a turn it cancelled.
 
     Adds to the session inside a savepoint (a concurrent duplicate rolls back only that); the
     caller commits.
@@ -317,7 +318,7 @@ def queue_turn_sms(turn: Turn, kind: str, dedupe_key: str, now: dt.datetime) -> 
     if db.session.scalar(sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)):
         return
     with force_locale(turn.language):
-        body = turn_sms_text(turn, kind)
+        body = turn_sms_text(turn, kind, reason)
     try:
         with db.session.begin_nested():
             db.session.add(

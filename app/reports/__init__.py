@@ -6,11 +6,10 @@ agency's rows into Python. `filters` reads the form, `measures` holds the dialec
 `sections` the queries, `tables` what the page, the charts and the CSV exports show.
 """
 
-from app.reports.filters import MAX_RANGE_DAYS, ReportFilters, ReportInputError, parse_filters, report_choices
+from app.reports.filters import ReportFilters, ReportInputError, parse_filters, report_choices
 from app.reports.tables import TABLES, Report, build_report, report_table
 
 __all__ = [
-    "MAX_RANGE_DAYS",
     "TABLES",
     "Report",
     "ReportFilters",

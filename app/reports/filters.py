@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from app.day_ranges import parse_day_range
 from app.extensions import db
 from app.models import Agency, Office, Service, utcnow
 
 DEFAULT_DAYS = 30
-MAX_RANGE_DAYS = 731  # two years, a leap day included
 
 
 class ReportInputError(Exception):
@@ -85,32 +85,19 @@ def parse_filters(
     that cannot be read. Read-only."""
     today = (now or utcnow()).astimezone(ZoneInfo(agency.timezone)).date()
     errors: dict[str, object] = {}
-    first = _date(args.get("start"), today - dt.timedelta(days=DEFAULT_DAYS - 1), "start", errors)
-    last = _date(args.get("end"), today, "end", errors)
+    first, last = parse_day_range(
+        args.get("start"),
+        args.get("end"),
+        errors,
+        default_first=today - dt.timedelta(days=DEFAULT_DAYS - 1),
+        default_last=today,
+    )
     services, offices = choices or report_choices(agency)
     service_id = _choice(args.get("service"), {s.id for s in services}, "service", errors)
     office_id = _choice(args.get("office"), {o.id for o in offices}, "office", errors)
-    if first and last and not errors.keys() & {"start", "end"}:
-        if last < first:
-            errors["end"] = _l("The end date must be on or after the start date.")
-        elif (last - first).days >= MAX_RANGE_DAYS:
-            errors["end"] = _l("Choose a range of at most two years.")
     if errors:
         raise ReportInputError(errors)
     return ReportFilters(agency, first, last, service_id, office_id)
-
-
-def _date(value: str | None, default: dt.date, field: str, errors: dict) -> dt.date | None:
-    if not value:
-        return default
-    try:
-        day = dt.date.fromisoformat(value.strip())
-    except ValueError:
-        day = None
-    if day is None or len(value.strip()) != 10 or not 1900 <= day.year <= 2999:
-        errors[field] = _l("Enter a date as YYYY-MM-DD, for example 2026-03-31.")
-        return None
-    return day
 
 
 def _choice(value: str | None, allowed: set[int], field: str, errors: dict) -> int | None:

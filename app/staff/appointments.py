@@ -1,7 +1,7 @@
 """The clerk's panel for one appointment: documents as page images, identity, outcome, results.
 
 Every route is for staff of the appointment's agency (another agency's appointment is a 404).
-The rules are the domain's: `app.document_access` (audited page images), `app.identity`,
+The rules are the domain's: `app.documents.access` (the audited page and page images), `app.identity`,
 `app.outcomes` (closing an appointment) and `app.results`. Each action answers with a redirect
 and a flash message, or with JSON when the call screen's script asks for it.
 """
@@ -17,7 +17,7 @@ from flask_login import current_user
 from app.calls import live, sessions
 from app.closing import ClerkActionError, close_appointment
 from app.documents import DEFAULT_WIDTH, DocumentError, RenderError
-from app.documents.access import DocumentNotFound, page_image_for_staff
+from app.documents.access import DocumentNotFound, appointment_shown_to_staff, page_image_for_staff
 from app.errors import wants_json
 from app.identity import verify_identity
 from app.models import Appointment
@@ -79,7 +79,9 @@ def _back(appointment: Appointment) -> str:
 @bp.get("/appointments/<reference>")
 @staff_required("clerk")
 def appointment_detail(reference: str):
-    return _page(staff_appointment_or_404(reference))
+    appointment = staff_appointment_or_404(reference)
+    appointment_shown_to_staff(appointment, current_user)
+    return _page(appointment)
 
 
 @bp.get("/appointments/<reference>/documents/<int:document_id>/pages/<int:page>.png")
