@@ -1,5 +1,5 @@
 """Staff looking at a citizen's personal data goes to the audit log: the appointment's page (name,
-contact, licence number) once per load, each page image of a document one by one (tests in
+contact, licence number) and the call screen, whose panel shows them, once per load, each page image of a document one by one (tests in
 test_call_clerk_actions.py). Lists (today's console, the agenda, search) are not views of one
 citizen and are not recorded."""
 
@@ -67,3 +67,16 @@ def test_another_agencys_appointment_is_a_404_and_not_recorded(app, client, auth
     auth.login(OTHER_AGENCY_CLERK)
     assert client.get(f"/staff/appointments/{reference}").status_code == 404
     assert appointment_views(app) == []
+
+
+def test_opening_the_call_screen_is_audited_as_a_view_of_the_appointment(app, client, auth):
+    ready, _token = make_appointment(app)  # today, not yet admitted: the ready screen
+    in_call, _token = make_appointment(
+        app, starts_in=dt.timedelta(minutes=-5), status="in_call", clerk_email=CLERK
+    )
+    auth.login()
+    for reference in (ready, in_call):
+        assert client.get(f"/staff/call/{reference}").status_code == 200
+    with app.app_context():
+        viewed = [db.session.get(Appointment, event.object_id).reference for event in appointment_views(app)]
+    assert viewed == [ready, in_call]

@@ -16,6 +16,7 @@ from app.agenda import todays_agenda
 from app.calls import admission, sessions
 from app.calls.ice import ice_config
 from app.calls.presence import rooms
+from app.documents.access import appointment_shown_to_staff
 from app.extensions import limiter
 from app.i18n import zone_label
 from app.models import Staff, utcnow
@@ -202,6 +203,7 @@ def call_screen(reference: str):
     if not in_call and not sessions.may_get_ready(appointment, current_user):
         flash(_("Admit the citizen from the console first."), "info")
         return redirect(url_for("staff.console"))
+    appointment_shown_to_staff(appointment, current_user)  # its panel: name, contact, licence number
     agency = appointment.service.agency
     return render_template(
         "staff/call.html",
