@@ -1,7 +1,7 @@
 """Staff looking at a citizen's personal data goes to the audit log: the appointment's page (name,
-contact, licence number) and the call screen, whose panel shows them, once per load, each page image of a document one by one (tests in
-test_call_clerk_actions.py). Lists (today's console, the agenda, search) are not views of one
-citizen and are not recorded."""
+contact, licence number) and the call screen, whose panel shows them, once per load; each page
+image of a document one by one (tests in test_call_clerk_actions.py). Lists (today's console, the
+agenda, search) are not views of one citizen and are not recorded."""
 
 from __future__ import annotations
 
