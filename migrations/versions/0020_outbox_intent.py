@@ -1,0 +1,27 @@
+"""outbox_message.intent: appointment e-mails are queued as what to say and rendered when sent
+
+Revision ID: 0020
+Revises: 0019
+Create Date: 2026-12-03 09:00:00
+
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0020"
+down_revision = "0019"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("outbox_message") as batch_op:
+        batch_op.add_column(sa.Column("intent", sa.JSON(), nullable=True))
+
+
+def downgrade():
+    # A message still pending as an intent has no body to send without it: render it first
+    # (`flask send-due`) or accept that it goes out empty.
+    with op.batch_alter_table("outbox_message") as batch_op:
+        batch_op.drop_column("intent")
