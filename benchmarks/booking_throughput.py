@@ -41,11 +41,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import datetime as dt
+import io
 import itertools
 import json
+import logging
 import math
 import os
+import pstats
 import re
 import resource
 import signal
@@ -371,10 +375,8 @@ class LevelResult:
     other_examples: list[str] = field(default_factory=list)
 
 
-def booking_request(
-    session: requests.Session, base_url: str, variant: str, slot: dict, pdf: bytes, tag: str
-) -> tuple[float, int | str, str]:
-    data = {
+def booking_form(variant: str, slot: dict, tag: str) -> dict[str, str]:
+    return {
         "service": SERVICES[variant]["slug"],
         "office": str(slot["office"]),
         "start": slot["start"],
@@ -384,6 +386,12 @@ def booking_request(
         "licence_number": "1234567",
         "language": "es",
     }
+
+
+def booking_request(
+    session: requests.Session, base_url: str, variant: str, slot: dict, pdf: bytes, tag: str
+) -> tuple[float, int | str, str]:
+    data = booking_form(variant, slot, tag)
     files = (
         {"licence_front": ("licencia.pdf", pdf, "application/pdf")} if SERVICES[variant]["document"] else None
     )
@@ -635,6 +643,96 @@ def start_side(side: Side, processes: int, needs: dict[str, int], pdf: bytes, no
                     )
 
 
+def profile_bookings(count: int, top: int = 25) -> str:
+    """cProfile (CPU time) of `count` in-person bookings through the test client, in this process,
+    with the production settings on a fresh PostgreSQL database: where a booking's CPU goes, by
+    package, and the statements it asks."""
+    with (
+        tempfile.TemporaryDirectory(prefix="ventanilla-bench-") as tmp_name,
+        fresh_postgres_database() as url,
+    ):
+        env = production_env(Path(tmp_name), free_port(), url)
+        run([str(BIN / "flask"), "--app", "wsgi", "db", "upgrade"], env)
+        run([str(BIN / "flask"), "--app", "wsgi", "seed-demo"], env)
+        os.environ.update(env, SOCKETIO_ASYNC_MODE="threading")  # no gevent in this process
+        from app import create_app
+        from app.extensions import db
+
+        app = create_app()
+        client = app.test_client()
+        spec = SERVICES["in person"]
+        slots = itertools.cycle(free_slots_via(client, spec["slug"], spec["days"]))
+        statements = []
+        with app.app_context():
+            sa.event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(1))
+
+        def book(tag: str) -> None:
+            slot = next(slots)
+            data = booking_form("in person", slot, f"profile-{tag}")
+            response = client.post("/api/v1/appointments", data=data)
+            if response.status_code != 201:
+                raise SystemExit(
+                    f"profile booking -> {response.status_code}: {response.get_data(as_text=True)}"
+                )
+
+        logging.disable(logging.CRITICAL)  # the JSON request log would be part of it otherwise
+        for n in range(WARMUP_BOOKINGS):
+            book(f"warmup-{n}")
+        statements.clear()
+        started = time.process_time()
+        for n in range(count):
+            book(str(n))
+        plain = (time.process_time() - started) * 1000 / count
+        per_booking = len(statements) / count
+        profiler = cProfile.Profile(time.process_time)
+        profiler.enable()
+        for n in range(count):
+            book(f"p{n}")
+        profiler.disable()
+        with app.app_context():
+            db.engine.dispose()
+    stats = pstats.Stats(profiler)
+    total = sum(entry[2] for entry in stats.stats.values()) or 1
+    by_package: Counter = Counter()
+    for (filename, _line, _name), entry in stats.stats.items():
+        if "site-packages/" in filename:
+            package = filename.split("site-packages/")[1].split("/")[0]
+        elif filename.startswith(str(ROOT)):
+            package = str(Path(filename).relative_to(ROOT))
+        else:
+            package = "Python (standard library, C functions: sockets…)"
+        by_package[package] += entry[2]
+    lines = [
+        f"{count} in-person bookings (POST /api/v1/appointments, test client, production settings, "
+        f"PostgreSQL): {plain:.1f} ms of CPU each without the profiler, "
+        f"{per_booking:.1f} SQL statements each.",
+        "",
+        "Own CPU time (cProfile's tottime, CPU clock) by package or file:",
+        "",
+    ]
+    lines += [f"- {share / total * 100:.1f} % {package}" for package, share in by_package.most_common(top)]
+    out = io.StringIO()
+    stats.stream = out
+    stats.sort_stats("cumulative").print_stats(rf"{re.escape(str(ROOT))}/app/", top)
+    return (
+        "\n".join(lines)
+        + "\n\nThe app's functions by cumulative CPU:\n\n```\n"
+        + out.getvalue().strip()
+        + "\n```"
+    )
+
+
+def free_slots_via(client, slug: str, days: int) -> list[dict]:
+    response = client.get(f"/api/v1/services/{slug}/availability", query_string={"days": days})
+    soon = dt.datetime.now(dt.UTC) + SLOT_MARGIN
+    return [
+        slot
+        for day in response.get_json()["days"]
+        for slot in day["slots"]
+        if dt.datetime.fromisoformat(slot["start"]) > soon
+    ]
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -666,6 +764,12 @@ def parse_args() -> argparse.Namespace:
         help="also measure the checkout in DIR, as 'before', level by level",
     )
     parser.add_argument("--json", type=Path, metavar="FILE", help="write one object per row of the table")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="N",
+        help="instead: profile N in-person bookings in this process (cProfile) and print where the CPU goes",
+    )
     args = parser.parse_args()
     if args.compare and not (args.compare / ".venv" / "bin" / "gunicorn").exists():
         parser.error(f"--compare {args.compare}: no .venv/bin/gunicorn there (symlink this checkout's .venv)")
@@ -675,6 +779,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     print_header(__doc__.splitlines()[0])
+    if args.profile:
+        print(profile_bookings(args.profile))
+        return
     print(
         f"PostgreSQL {postgres_version()} at 127.0.0.1:5432; "
         f"gunicorn gevent, WEB_CONCURRENCY={args.processes}"

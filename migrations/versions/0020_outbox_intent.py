@@ -21,7 +21,6 @@ def upgrade():
 
 
 def downgrade():
-    # A message still pending as an intent has no body to send without it: render it first
-    # (`flask send-due`) or accept that it goes out empty.
+    # An appointment e-mail still pending has no body without its intent: send what is due first.
     with op.batch_alter_table("outbox_message") as batch_op:
         batch_op.drop_column("intent")
