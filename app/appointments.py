@@ -104,6 +104,9 @@ class BookingRequest:
     language: str = "es"
     licence_number: str | None = None
     documents: list[UploadedPdf] = field(default_factory=list)
+    # The bookable slot at `start` when the caller has just found it (the API's validation has):
+    # book_appointment then does not look for it again. Capacity is decided by the database anyway.
+    slot: scheduling.Slot | None = None
 
 
 @dataclass
@@ -173,7 +176,8 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
     now = now or utcnow()
     service = request.service
     _check_documents(service, request.documents)
-    slot = scheduling.find_slot(service, request.office, request.start, now=now)
+    slot = request.slot if _is_slot_at(request.slot, request) else None
+    slot = slot or scheduling.find_slot(service, request.office, request.start, now=now)
     if slot is None:
         raise BookingError(
             "slot_unavailable",
@@ -184,10 +188,14 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
     join_token, join_hash = new_token() if service.mode == "video" else (None, None)
     manage_token, manage_hash = new_token()
     email = citizen_email(request.email)
+    today = scheduling.today_for(service, now)
     appointment = Appointment(
         reference=new_reference(service.agency.slug),
         service=service,
-        office=request.office,
+        # The ids as well (the office by its id alone): the write lock below ends the read
+        # transaction, and with it what the session had loaded; the rules under it need only these.
+        service_id=service.id,
+        office_id=request.office.id,
         start_at=slot.start,
         end_at=slot.end,
         status="booked",
@@ -202,11 +210,9 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
     # Stored before the write lock (a large file takes a while); the rows are written under it.
     with stored_until_committed(*(document.data for document in request.documents)) as stored_keys:
         write_transaction()
-        _release_finished_citizen_places(service.id, email, now)
-        _claim_seats(appointment, service, now)
-        full = claim_daily_places(
-            service, scheduling.today_for(service, now), email=email, phone=request.phone
-        )
+        _release_finished_citizen_places(appointment.service_id, email, now)
+        _claim_seats(appointment, service, request.office, now)
+        full = claim_daily_places(service, today, email=email, phone=request.phone)
         if full:
             raise DailyCapReached(full, email)
         for document, key in zip(request.documents, stored_keys, strict=True):
@@ -215,6 +221,10 @@ def book_appointment(request: BookingRequest, *, now: dt.datetime | None = None)
         notifications.queue_appointment_messages(appointment, links["join_url"], links["manage_url"])
         db.session.commit()
     return BookingResult(appointment=appointment, join_token=join_token, manage_token=manage_token)
+
+
+def _is_slot_at(slot: scheduling.Slot | None, request: BookingRequest) -> bool:
+    return slot is not None and slot.start == request.start and slot.office_id == request.office.id
 
 
 def _check_documents(service: Service, documents: list[UploadedPdf]) -> None:
@@ -248,18 +258,18 @@ def _release_finished_citizen_places(service_id: int, email: str, now: dt.dateti
     )
 
 
-def _claim_seats(appointment: Appointment, service: Service, now: dt.datetime) -> None:
+def _claim_seats(appointment: Appointment, service: Service, office: Office, now: dt.datetime) -> None:
     """Insert the appointment holding a free slot seat and a free citizen place, or raise."""
     limit = current_app.config["MAX_ACTIVE_APPOINTMENTS_PER_SERVICE"]
     for _attempt in range(service.capacity_per_slot + limit + 5):
         seat = _first_free(_used_seats(appointment), service.capacity_per_slot)
         if seat is None:
             raise SlotFull(
-                scheduling.nearest_free_slots(
-                    service, appointment.start_at, office=appointment.office, now=now
-                )
+                scheduling.nearest_free_slots(service, appointment.start_at, office=office, now=now)
             )
-        citizen_seat = _first_free(_used_citizen_seats(service.id, appointment.citizen_email), limit)
+        citizen_seat = _first_free(
+            _used_citizen_seats(appointment.service_id, appointment.citizen_email), limit
+        )
         if citizen_seat is None:
             raise CitizenLimitReached()
         appointment.seat, appointment.citizen_seat = seat, citizen_seat
@@ -269,9 +279,7 @@ def _claim_seats(appointment: Appointment, service: Service, now: dt.datetime) -
             return
         except sa.exc.IntegrityError:
             continue  # someone took that seat or place between our read and our insert
-    raise SlotFull(
-        scheduling.nearest_free_slots(service, appointment.start_at, office=appointment.office, now=now)
-    )
+    raise SlotFull(scheduling.nearest_free_slots(service, appointment.start_at, office=office, now=now))
 
 
 def _first_free(used: set[int], limit: int) -> int | None:
@@ -286,8 +294,8 @@ def _used_seats(appointment: Appointment) -> set[int]:
     return set(
         db.session.scalars(
             sa.select(Appointment.seat).where(
-                Appointment.service_id == appointment.service.id,
-                Appointment.office_id == appointment.office.id,
+                Appointment.service_id == appointment.service_id,
+                Appointment.office_id == appointment.office_id,
                 Appointment.start_at == appointment.start_at,
                 Appointment.seat.is_not(None),
             )

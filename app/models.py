@@ -758,6 +758,9 @@ class OutboxMessage(db.Model):
     body_text: Mapped[str] = mapped_column(sa.Text)
     body_html: Mapped[str | None] = mapped_column(sa.Text)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    # An appointment e-mail is queued as what to say (links, reason, the appointment's time, office
+    # and calendar sequence as they were) and rendered when sent; scrubbed with the bodies.
+    intent: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
     # Every cancel, reschedule and outcome looks up the appointment's pending messages.
     appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id"), index=True)

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from app import scheduling
 from app.extensions import db
 from app.models import Agency, Appointment, Closure, Office, OpeningHours, OutboxMessage
+from app.notifications import rendered
 from app.opening_hours import office_week
 from tests.support.admin import (
     DTOP_ADMIN,
@@ -92,6 +93,7 @@ def office_of(app, booked) -> str:
 def cancellation_emails(app) -> dict[str, OutboxMessage]:
     with app.app_context():
         rows = list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "cancellation")))
+        rows = [rendered(row) for row in rows]  # as the sender writes them
         db.session.expunge_all()
         return {row.recipient: row for row in rows}
 

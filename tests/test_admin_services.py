@@ -17,6 +17,7 @@ from app import service_admin
 from app.administration import StaleVersion
 from app.extensions import db
 from app.models import Appointment, Document, DocumentRequirement, OutboxMessage, Service, Staff
+from app.notifications import rendered
 from tests.support.admin import (
     DTOP_ADMIN,
     DTOP_CLERK,
@@ -95,6 +96,7 @@ def appointment(app, appointment_id) -> Appointment:
 def cancellation_emails(app) -> dict[str, OutboxMessage]:
     with app.app_context():
         rows = list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "cancellation")))
+        rows = [rendered(row) for row in rows]  # as the sender writes them
         db.session.expunge_all()
         return {row.recipient: row for row in rows}
 

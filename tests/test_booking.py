@@ -498,3 +498,27 @@ def test_a_new_date_and_time_from_the_review_keeps_everything_else(app, client, 
     with app.app_context():
         appointment = db.session.scalar(sa.select(Appointment))
         assert appointment.start_at == later.start and len(appointment.documents) == 2
+
+
+def test_a_slot_handed_to_book_appointment_for_another_time_is_not_taken_on_trust(app, seeded):
+    """The API hands over the slot its validation found; one that is not the asked time (or office)
+    is looked for again, so the booking is at the time the citizen asked for."""
+    from app.appointments import BookingRequest, book_appointment
+
+    in_person = "renovacion-licencia"
+    asked, other = booking.free_slots(app, in_person)[:2]
+    assert (other.start, other.office_id) != (asked.start, asked.office_id)
+    with app.test_request_context():
+        service = booking.service_named(in_person)
+        office = next(office for office in service.offices if office.id == asked.office_id)
+        request = BookingRequest(
+            service=service,
+            office=office,
+            start=asked.start,
+            name="Ana Rivera",
+            email="ana@example.com",
+            phone="+17875550100",
+            slot=other,
+        )
+        result = book_appointment(request)
+        assert (result.appointment.start_at, result.appointment.office_id) == (asked.start, asked.office_id)

@@ -22,7 +22,7 @@ from app.appointments import cancel_appointment, reschedule_appointment
 from app.demo import seed_demo
 from app.extensions import db
 from app.models import Appointment, OutboxMessage
-from app.notifications import build_email
+from app.notifications import build_email, rendered
 from tests.support import booking
 
 
@@ -42,6 +42,7 @@ def calendar_of(app, reference: str, kind: str):
             .where(Appointment.reference == reference, OutboxMessage.kind == kind)
             .order_by(OutboxMessage.id.desc())
         )
+        message = rendered(message)  # as the sender writes it
         (part,) = list(build_email(message, "Ventanilla <citas@example.pr>").iter_attachments())
         return base64.b64decode(message.attachments[0]["content_base64"]), part
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from app.extensions import db
 from app.models import Appointment, Office, OutboxMessage
+from app.notifications import rendered
 from tests.support.admin import DTOP_ADMIN, audit_events, sign_in
 from tests.support.booking import book_directly, free_slots
 from tests.test_admin import office_form
@@ -44,6 +45,7 @@ def office_active(app, office_id) -> bool:
 def cancellation_emails(app) -> list[OutboxMessage]:
     with app.app_context():
         rows = list(db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "cancellation")))
+        rows = [rendered(row) for row in rows]  # as the sender writes them
         db.session.expunge_all()
         return rows
 

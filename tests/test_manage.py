@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from app.closing import close_appointment
 from app.extensions import db
 from app.models import Appointment, OutboxMessage, Staff
+from app.notifications import rendered
 from tests.support import booking
 from tests.support.apps import demo_app
 
@@ -136,8 +137,10 @@ FOUND = "Si los datos coinciden con una cita"
 def links_messages(app) -> list[OutboxMessage]:
     with app.app_context():
         messages = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "links")).all()
+        messages = [rendered(message) for message in messages]  # as the sender writes them
         for message in messages:
-            db.session.expunge(message)
+            if message in db.session:
+                db.session.expunge(message)
         return messages
 
 
@@ -170,6 +173,7 @@ def test_find_my_appointment_emails_fresh_links_and_never_shows_them(app, client
                 OutboxMessage.kind.like("reminder%"), OutboxMessage.status == "pending"
             )
         ).all()
+        reminders = [rendered(m) for m in reminders]
         assert reminders and all(manage_path in m.body_text and call_path in m.body_text for m in reminders)
 
 

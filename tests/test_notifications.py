@@ -4,6 +4,7 @@ The appointments start at START, a fixed Tuesday; the clock is frozen three days
 the confirmation is due and neither reminder is yet.
 """
 
+import base64
 import datetime as dt
 import json
 import re
@@ -29,6 +30,7 @@ from app.notifications import (
     cancel_pending,
     queue_appointment_messages,
     queue_cancellation,
+    rendered,
     send_due,
     senders,
     start_background_sender,
@@ -70,10 +72,13 @@ def make_appointment(slug="certificacion-individuo", *, start=START, language="e
 
 
 def outbox(**filters) -> list[OutboxMessage]:
+    """The matching messages as each would be sent now (an appointment e-mail queued as its intent
+    rendered, as the sender does; the others as stored)."""
     db.session.expire_all()
-    return db.session.scalars(
+    rows = db.session.scalars(
         sa.select(OutboxMessage).filter_by(**filters).order_by(OutboxMessage.send_after)
-    ).all()
+    )
+    return [rendered(row) for row in rows]
 
 
 def plain(text: str) -> str:
@@ -271,7 +276,7 @@ def test_cancel_pending_cancels_and_scrubs_only_the_reminders(any_demo):
 def test_cancellation_email_has_no_links_and_drops_reminders(demo):
     appointment = make_appointment(language="en")
     queue_appointment_messages(appointment, JOIN, MANAGE)
-    message = queue_cancellation(appointment)
+    message = rendered(queue_cancellation(appointment))
     db.session.commit()
     assert message.kind == "cancellation"
     assert message.subject == f"Appointment cancelled: {appointment.reference}"
@@ -282,6 +287,103 @@ def test_cancellation_email_has_no_links_and_drops_reminders(demo):
         "cancellation",
     }
     assert queue_cancellation(appointment) is None
+
+
+# --- Queued as the intent, written when sent -----------------------------------------------------
+
+
+def written_at_queueing(appointment, kind, *, join_url=None, manage_url=None, reason=None, method=None):
+    """(subject, text, html, .ics or None) as the outbox wrote them into the row before intents."""
+    subject, text, html = notifications.render_email(
+        appointment, kind, join_url=join_url, manage_url=manage_url, reason=reason
+    )
+    ics = None
+    if method:
+        links = {} if method == "CANCEL" else {"join_url": join_url, "manage_url": manage_url}
+        ics = appointment_ics(
+            appointment,
+            links.get("join_url"),
+            appointment.language,
+            manage_url=links.get("manage_url"),
+            method=method,
+        )
+    return subject, text, html, ics
+
+
+def as_sent(message):
+    ics = message.attachments[0]["content_base64"] if message.attachments else None
+    return message.subject, message.body_text, message.body_html, ics and base64.b64decode(ics)
+
+
+@pytest.mark.parametrize("slug, language", [("certificacion-individuo", "es"), ("renovacion-licencia", "en")])
+def test_every_appointment_email_is_written_at_sending_as_it_was_at_queueing(demo, slug, language):
+    appointment = make_appointment(slug, language=language)
+    join = JOIN if slug == "certificacion-individuo" else None
+    queue_appointment_messages(appointment, join, MANAGE)
+    expected = {
+        kind: written_at_queueing(
+            appointment,
+            kind,
+            join_url=join,
+            manage_url=MANAGE,
+            method="REQUEST" if kind == "confirmation" else None,
+        )
+        for kind in ("confirmation", "reminder_24h", "reminder_1h")
+    }
+    db.session.commit()
+    queued = {m.kind: m for m in db.session.scalars(sa.select(OutboxMessage))}
+    assert all(m.body_text == "" and m.intent for m in queued.values())  # nothing written yet
+    for kind, message in queued.items():
+        assert as_sent(rendered(message)) == expected[kind], kind
+
+    cancellation = queue_cancellation(appointment, reason="Cerramos por inventario.")
+    expected = written_at_queueing(
+        appointment, "cancellation", reason="Cerramos por inventario.", method="CANCEL"
+    )
+    db.session.commit()
+    assert as_sent(rendered(cancellation)) == expected
+
+
+def test_a_confirmation_sent_after_a_cancellation_still_says_what_it_said_when_queued(demo):
+    appointment = make_appointment(language="en")
+    queue_appointment_messages(appointment, JOIN, MANAGE)
+    expected = written_at_queueing(
+        appointment, "confirmation", join_url=JOIN, manage_url=MANAGE, method="REQUEST"
+    )
+    db.session.commit()
+    move(appointment, START + dt.timedelta(days=2))  # what a later change may do to the row
+    appointment.calendar_sequence = 1
+    db.session.commit()
+
+    (confirmation,) = outbox(kind="confirmation")
+    assert as_sent(confirmation) == expected
+
+
+def test_the_intent_and_its_links_are_scrubbed_once_sent_and_never_logged(demo, caplog):
+    appointment = make_appointment()
+    queue_appointment_messages(appointment, JOIN, MANAGE)
+    db.session.commit()
+    sender = MimeRecordingSender()
+    with caplog.at_level("DEBUG"):
+        assert send_due(email_sender=sender).sent == 1
+    db.session.expire_all()
+    row = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "confirmation"))
+    assert row.status == "sent" and row.intent is None and row.body_text == ""
+    assert "join-token-123" not in caplog.text and "manage-token-456" not in caplog.text
+    pending = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.status == "pending")).all()
+    assert all(JOIN in m.intent["join_url"] for m in pending)  # kept until each is sent
+
+
+def test_an_email_whose_appointment_is_gone_is_retried_like_a_failed_send(demo):
+    appointment = make_appointment()
+    queue_appointment_messages(appointment, JOIN, MANAGE)
+    db.session.commit()
+    db.session.execute(
+        sa.update(OutboxMessage).where(OutboxMessage.kind == "confirmation").values(appointment_id=None)
+    )
+    db.session.commit()
+    report = send_due(email_sender=MimeRecordingSender())
+    assert (report.sent, report.retried) == (0, 1)
 
 
 def move(appointment, start):

@@ -81,12 +81,12 @@ def parse_booking_form(form: MultiDict, files: MultiDict) -> BookingRequest:
             _("There is no service with that name.") if form.get("service") else _("Choose a service.")
         )
     office = _booking_office(service, form.get("office"), fields) if service else None
-    start = parse_start(form.get("start"))
+    start, slot = parse_start(form.get("start")), None
     if start is None:
         fields["start"] = _(
             "Enter the start time in ISO 8601 with its UTC offset, for example 2031-03-04T09:00:00-04:00."
         )
-    elif office is not None and scheduling.find_slot(service, office, start) is None:
+    elif office is not None and (slot := scheduling.find_slot(service, office, start)) is None:
         fields["start"] = _("That time is not available for booking. Please choose another one.")
 
     name = _contact(form, "name", clean_name, _("Enter your full name."), fields)
@@ -108,6 +108,7 @@ def parse_booking_form(form: MultiDict, files: MultiDict) -> BookingRequest:
         language=language,
         licence_number=licence_number or None,
         documents=documents,
+        slot=slot,
     )
 
 
@@ -186,7 +187,8 @@ def _contact(
 
 def _documents(service: Service, files: MultiDict, fields: dict[str, str]) -> list[UploadedPdf]:
     """Every requirement's file checked (all of them, so each refusal is reported at once)."""
-    requirements = requirement_specs(service)  # ends the transaction before the PDF checks
+    # Ends the transaction before the PDF checks (a form with no file has none to wait for).
+    requirements = requirement_specs(service, checks_follow=any(files.values()))
     codes = {requirement.code for requirement in requirements}
     for name in files:
         if name not in codes:

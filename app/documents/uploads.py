@@ -70,13 +70,15 @@ class RequirementSpec:
         )
 
 
-def requirement_specs(service) -> list[RequirementSpec]:
+def requirement_specs(service, *, checks_follow: bool = True) -> list[RequirementSpec]:
     """The service's requirements as plain values, read before the PDFs are checked.
 
-    Ends the current read transaction (a commit), so no connection is held during the checks.
+    Ends the current read transaction (a commit), so no connection is held during the checks;
+    with `checks_follow=False` (no file was sent, nothing to check) the transaction goes on.
     """
     specs = [RequirementSpec.of(requirement) for requirement in service.requirements]
-    db.session.commit()
+    if checks_follow:
+        db.session.commit()
     return specs
 
 

@@ -4,12 +4,14 @@ Messages are queued in the same transaction as the change that causes them (a bo
 time, a cancellation, a turn that moved up or is being called) and sent later by `send_due`
 (`flask send-due`, or the background sender).
 
-Citizen links carry tokens that the database keeps only as hashes, so the links are rendered into
-the bodies when a message is queued. Once a message is finished — sent, failed for good, or
-cancelled — its bodies and attachments are scrubbed (subject, recipient, kind, status and times
-stay), so the tokens do not linger in the database.
+Citizen links carry tokens that the database keeps only as hashes, so a message holds its links
+from when it is queued: an appointment e-mail as its intent (the links and what else it needs,
+rendered when it is sent), any other message as its rendered body. Once a message is finished —
+sent, failed for good, or cancelled — its intent, bodies and attachments are scrubbed (subject,
+recipient, kind, status and times stay), so the tokens do not linger in the database.
 
 - `content`: what a message says, in the citizen's language.
+- `intents`: appointment e-mails queued as what to say, and `rendered` when sent.
 - `outbox`: queueing; adds to the caller's session, never commits.
 - `senders`: SMTP, .eml files, SMS webhook or log; they deliver one message or raise.
 - `worker`: `send_due`, which claims, sends, retries and scrubs, committing as it goes.
@@ -29,6 +31,7 @@ from app.notifications.content import (
     render_staff_email,
     turn_sms_text,
 )
+from app.notifications.intents import rendered
 from app.notifications.outbox import (
     SCRUBBED,
     cancel_pending,
@@ -103,6 +106,7 @@ __all__ = [
     "render_email",
     "render_running_late",
     "render_staff_email",
+    "rendered",
     "saved_emails",
     "send_due",
     "sms_sender_from_config",

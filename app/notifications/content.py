@@ -53,8 +53,9 @@ def appointment_ics(
     *,
     manage_url: str | None = None,
     method: str = "REQUEST",
+    stamp: dt.datetime | None = None,
 ) -> bytes:
-    """The appointment as an iCalendar event, its text in `lang`. Read-only.
+    """The appointment as an iCalendar event, its text in `lang`, made at `stamp` (now). Read-only.
 
     `method="REQUEST"` (a booking or a new time) or `"CANCEL"`: one UID per appointment and its
     `calendar_sequence`, with the site's sending address as ORGANIZER and the citizen as ATTENDEE,
@@ -81,7 +82,7 @@ def appointment_ics(
         event.add("uid", f"{appointment.reference}@ventanilla")
         event.add("sequence", appointment.calendar_sequence or 0)
         event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-        event.add("dtstamp", utcnow())
+        event.add("dtstamp", stamp or utcnow())
         event.add("dtstart", appointment.start_at)
         event.add("dtend", appointment.end_at)
         event.add("summary", summary)
@@ -149,6 +150,12 @@ def render_email(
         text = render_template(f"email/{template}.txt", **context)
         html = render_template(f"email/{template}.html", **context)
     return context["subject"], text, html
+
+
+def email_subject(kind: str, reference: str, lang: str) -> str:
+    """The subject of an appointment e-mail in `lang`. Read-only."""
+    with force_locale(lang):
+        return _subject(kind, reference)
 
 
 def _subject(kind: str, reference: str) -> str:

@@ -8,7 +8,6 @@ news is not queued twice.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 
 import sqlalchemy as sa
@@ -21,17 +20,16 @@ from app.models import Appointment, Document, OutboxMessage, Staff, Turn, utcnow
 from app.notifications.content import (
     REMINDER_KINDS,
     REMINDERS,
-    appointment_ics,
-    calendar_content_type,
+    email_subject,
     follow_up_notice_text,
     render_after_call_email,
-    render_email,
     render_running_late,
     turn_sms_text,
 )
+from app.notifications.intents import appointment_intent
 
 # What a finished message keeps: its bodies and attachments carry the citizen's links.
-SCRUBBED = {"body_text": "", "body_html": None, "attachments": []}
+SCRUBBED = {"body_text": "", "body_html": None, "attachments": [], "intent": None}
 
 
 # --- Appointment e-mails ------------------------------------------------------------------------
@@ -42,8 +40,9 @@ def queue_appointment_messages(
 ) -> list[OutboxMessage]:
     """Queue the e-mail sent now (with the .ics) and the reminders 24 h and 1 h before.
 
-    The links are rendered into the bodies now, since their tokens are stored only hashed; the
-    bodies are scrubbed once each message is finished (see the package docstring).
+    Each is queued as its intent (see `appointment_intent`) and rendered when it is sent; the
+    links ride along until then, since their tokens are stored only hashed, and are scrubbed once
+    the message is finished (see the package docstring).
     Adds to the session without committing: the caller commits with the booking. Reminders
     whose time has passed are skipped; a message whose `dedupe_key` is already queued is not
     queued again. `kind="rescheduled"` (a new time) and `kind="links"` (fresh links asked for
@@ -55,16 +54,24 @@ def queue_appointment_messages(
     if kind != "confirmation":
         _cancel_pending_kinds(appointment, REMINDER_KINDS + ("confirmation", "rescheduled", "links"))
     now = utcnow()
-    attachment = _calendar_attachment(appointment, "REQUEST", join_url=join_url, manage_url=manage_url)
-    plan = [(kind, now, [attachment])] + [
-        (reminder, appointment.start_at - before, [])
+    plan = [(kind, now, "REQUEST")] + [
+        (reminder, appointment.start_at - before, None)
         for reminder, before in REMINDERS
         if appointment.start_at - before > now
     ]
+    if appointment.id is None:
+        db.session.flush()
+    existing = _queued_by_key(appointment, [message_kind for message_kind, _after, _method in plan])
     queued = []
-    for message_kind, send_after, attachments in plan:
+    for message_kind, send_after, calendar in plan:
         message = _queue_email(
-            appointment, message_kind, send_after, attachments, join_url=join_url, manage_url=manage_url
+            appointment,
+            message_kind,
+            send_after,
+            calendar,
+            existing,
+            join_url=join_url,
+            manage_url=manage_url,
         )
         if message is not None:
             queued.append(message)
@@ -76,7 +83,7 @@ def queue_manage_link(appointment: Appointment, manage_url: str) -> OutboxMessag
 
     Adds to the session; the caller commits.
     """
-    return _queue_email(appointment, "links", utcnow(), [], manage_url=manage_url)
+    return _queue_email(appointment, "links", utcnow(), None, manage_url=manage_url)
 
 
 def queue_cancellation(appointment: Appointment, *, reason: str | None = None) -> OutboxMessage | None:
@@ -87,19 +94,7 @@ def queue_cancellation(appointment: Appointment, *, reason: str | None = None) -
     Adds to the session; the caller commits.
     """
     cancel_pending(appointment)
-    attachments = [_calendar_attachment(appointment, "CANCEL")]
-    return _queue_email(appointment, "cancellation", utcnow(), attachments, reason=reason)
-
-
-def _calendar_attachment(
-    appointment: Appointment, method: str, *, join_url: str | None = None, manage_url: str | None = None
-) -> dict[str, str]:
-    ics = appointment_ics(appointment, join_url, appointment.language, manage_url=manage_url, method=method)
-    return {
-        "filename": f"{appointment.reference}.ics",
-        "content_type": calendar_content_type(method),
-        "content_base64": base64.b64encode(ics).decode("ascii"),
-    }
+    return _queue_email(appointment, "cancellation", utcnow(), "CANCEL", reason=reason)
 
 
 def cancel_pending(appointment: Appointment) -> int:
@@ -125,11 +120,23 @@ def _cancel_pending_kinds(appointment: Appointment, kinds: tuple[str, ...]) -> i
     return result.rowcount
 
 
+def _dedupe_key(appointment: Appointment, kind: str) -> str:
+    return f"appt:{appointment.id}:{kind}:{appointment.start_at.isoformat()}"
+
+
+def _queued_by_key(appointment: Appointment, kinds: list[str]) -> dict[str, OutboxMessage]:
+    """The appointment's messages already queued under these kinds' keys, in one query."""
+    keys = [_dedupe_key(appointment, kind) for kind in kinds]
+    rows = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key.in_(keys)))
+    return {row.dedupe_key: row for row in rows}
+
+
 def _queue_email(
     appointment: Appointment,
     kind: str,
     send_after: dt.datetime,
-    attachments: list[dict[str, str]],
+    calendar: str | None,
+    existing: dict[str, OutboxMessage] | None = None,
     *,
     join_url: str | None = None,
     manage_url: str | None = None,
@@ -137,24 +144,26 @@ def _queue_email(
 ) -> OutboxMessage | None:
     if appointment.id is None:
         db.session.flush()
-    key = f"appt:{appointment.id}:{kind}:{appointment.start_at.isoformat()}"
-    message = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.dedupe_key == key))
+    key = _dedupe_key(appointment, kind)
+    if existing is None:
+        existing = _queued_by_key(appointment, [kind])
+    message = existing.get(key)
     # A cancelled message comes back when the appointment returns to that time; and every
     # move is news (with a new join link), even back to a time already announced once, as is
     # every set of fresh links.
     if message is not None and message.status != "cancelled" and kind not in ("rescheduled", "links"):
         return None
-    subject, text, html = render_email(
-        appointment, kind, join_url=join_url, manage_url=manage_url, reason=reason
-    )
     if message is None:
         message = OutboxMessage(dedupe_key=key, channel="email", appointment_id=appointment.id)
         db.session.add(message)
     message.recipient = appointment.citizen_email
     message.language = appointment.language
     message.kind = kind
-    message.subject = subject[:200]
-    message.body_text, message.body_html, message.attachments = text, html, attachments
+    message.subject = email_subject(kind, appointment.reference, appointment.language)[:200]
+    message.body_text, message.body_html, message.attachments = "", None, []
+    message.intent = appointment_intent(
+        appointment, calendar=calendar, join_url=join_url, manage_url=manage_url, reason=reason
+    )
     message.send_after, message.status, message.attempts = send_after, "pending", 0
     message.last_error, message.sent_at = None, None
     return message

@@ -17,6 +17,7 @@ from flask import Flask, current_app
 
 from app.extensions import db, socketio, write_transaction
 from app.models import OutboxMessage, utcnow
+from app.notifications.intents import rendered
 from app.notifications.outbox import SCRUBBED
 from app.notifications.senders import EmailSender, SmsSender, email_sender_from_config, sms_sender_from_config
 
@@ -76,8 +77,8 @@ def send_due(
         if message is None:
             continue  # another sender has it, or it was cancelled meanwhile
         try:
-            senders[message.channel].send(message)
-        except Exception as error:  # any failure of the transport is retried
+            senders[message.channel].send(rendered(message))
+        except Exception as error:  # any failure of the transport (or of the rendering) is retried
             logger.warning(
                 "Outbox message %s (%s) not sent, attempt %s: %r",
                 message.id,
