@@ -1,7 +1,7 @@
 """outbox_message.intent: appointment e-mails are queued as what to say and rendered when sent
 
-Revision ID: 0020
-Revises: 0019
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-03 09:00:00
 
 """
@@ -9,8 +9,8 @@ Create Date: 2026-12-03 09:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0020"
-down_revision = "0019"
+revision = "0021"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
