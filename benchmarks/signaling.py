@@ -1303,6 +1303,11 @@ class LevelResult:
     notes: list[str] = field(default_factory=list)
     idle_sockets: int = 0
     kb_per_idle_socket: float = math.nan
+    idle_connect_seconds: float = math.nan
+
+
+def idle_connect_cap(args) -> float:
+    return max(args.connect_seconds, 0.1 * args.idle_sockets)
 
 
 def make_pair(bench: Bench, mode: str, index: int, setup: Setup, cookie: str | None) -> tuple[Peer, Peer]:
@@ -1377,7 +1382,11 @@ async def run_level(
     idle = [make_idle(bench, mode, n, setup) for n in range(args.idle_sockets)]
     if idle:
         rss_before = server.rss_kb()
-        await bench.connect_idle(idle, args.connect_concurrency, args.connect_seconds)
+        started = time.perf_counter()
+        # Each waiting citizen costs the server a token lookup and a database commit (~30 ms on
+        # PostgreSQL here): 5,000 of them need more than the rooms' cap.
+        await bench.connect_idle(idle, args.connect_concurrency, idle_connect_cap(args))
+        result.idle_connect_seconds = time.perf_counter() - started
         await asyncio.sleep(2.0)
         result.idle_sockets = sum(1 for peer in idle if peer.alive)
         if result.idle_sockets:
@@ -1458,6 +1467,7 @@ def run_one(
             + args.saturation_seconds
             + RAMP_SECONDS
             + 2 * args.drain_seconds
+            + (idle_connect_cap(args) if args.idle_sockets else 0)
             + (30 if profile_dir else 0)
             + 60
         )
@@ -1561,6 +1571,11 @@ def details(results: list[LevelResult]) -> list[str]:
             f"{fmt(_sat(r, 'rate'), 0)} msgs/s at {fmt(_sat(r, 'server_cpu_share') * 100, 0)} % of a core",
             f"light delivered {fmt(r.light_rate, 0)} msgs/s",
         ]
+        if r.idle_sockets:
+            parts.append(
+                f"{r.idle_sockets} idle sockets connected in {fmt(r.idle_connect_seconds, 0)} s, "
+                f"{fmt(r.kb_per_idle_socket, 1)} KB each"
+            )
         if not math.isnan(_sat(r, "redis_cpu_us")):
             parts.append(
                 f"Redis server CPU {fmt(_sat(r, 'redis_cpu_us'), 0)} µs/msg (not in the server column)"
@@ -1711,6 +1726,22 @@ PROFILE_KEYS = [
     ),
     ("simple_websocket/ws.py:Base._thread", "simple-websocket reader greenlet (frames in)"),
     ("wsproto/", "wsproto, the pure-Python WebSocket protocol (in and out)"),
+    # the candidate relay (benchmarks/relay_asyncio.py, asyncio mode)
+    ("socketio/async_server.py:AsyncServer._handle_eio_message", "python-socketio (async): one message in"),
+    ("benchmarks/relay_asyncio.py:build_relay.<locals>.relay_signal", "  the candidate's `signal` handler"),
+    ("socketio/async_server.py:AsyncServer.emit", "    emit to the room (skipping the sender)"),
+    (
+        "engineio/async_socket.py:AsyncSocket._websocket_handler.<locals>.websocket_wait",
+        "Engine.IO: read a frame",
+    ),
+    (
+        "engineio/async_socket.py:AsyncSocket._websocket_handler.<locals>.writer",
+        "Engine.IO writer task (frames out)",
+    ),
+    ("engineio/async_drivers/asgi.py:WebSocket.send", "  ASGI websocket send"),
+    ("websockets/", "websockets library (uvicorn's WebSocket protocol)"),
+    ("uvicorn/", "uvicorn"),
+    ("aiohttp/", "aiohttp"),
     ("itsdangerous/", "itsdangerous (signed cookie)"),
     ("json/", "json (stdlib), anywhere"),
     ("gevent/_socketcommon.py:SocketMixin.send", "gevent socket send (the syscall)"),
@@ -1821,9 +1852,13 @@ def main() -> None:
         serve_threading(args.serve_threading)
         return
 
-    # 1,000 client sockets here and as many in the server (inherits the limit).
+    # One descriptor per client socket here and one per socket in the server (which inherits the
+    # limit), plus files, database and Redis connections.
+    needed = 2 * max(args.rooms) + args.idle_sockets + 1024
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, needed, 8192)), hard))
+    if hard < needed:
+        print(f"warning: open files limited to {hard} (`ulimit -Hn`), {needed} needed", file=sys.stderr)
 
     print_header(__doc__.splitlines()[0])
     print(
