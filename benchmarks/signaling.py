@@ -25,6 +25,12 @@ clerk socket. Then, for each mode and room count, a fresh server on a free port 
   pair two sockets by a key, `emit("signal", data, to=other)`, same `async_handlers=False`), under the
   same gunicorn command and gevent worker. It is PERFORMANCE.md's "Flask-SocketIO, gevent" row,
   measured in the same run, so ratios against it are like-for-like;
+- `asyncio`: the candidate dedicated relay, benchmarks/relay_asyncio.py: a python-socketio
+  AsyncServer under aiohttp on uvloop (`--relay-server uvicorn` for uvicorn), with /call's connect
+  authentication (the Flask app's code, once per socket, in a thread), server-assigned rooms of
+  two, and per `signal` the same token bucket, valid_signal and signal_size checks; one process;
+- `asyncio2`: two such processes on one Redis database (AsyncRedisManager, the room directory in
+  Redis), citizens on the first and clerks on the second, as `gevent2`;
 - `peerjs`: the PeerJS server (npm `peer`, pinned in package.json's devDependencies, installed by
   `make test`'s `npm ci`) under Node.js, `--key peerjs --path /`: what a WebRTC developer would pick
   instead. Driven by the same client, payload mix and phases, in its own wire protocol
@@ -61,7 +67,7 @@ Phases per level, each with a hard time cap:
    measured: messages/s delivered, latency p50/p99, server CPU (user+system from /proc of every server
    process) per delivered message; an in-flight message unanswered for 10 s is written off (its slot
    refilled). Then a drain of up to `--drain-seconds`; lost = sent − received, over light + saturation.
-5. `--profile` (gevent and baseline, first round only): one more saturation phase, not counted above,
+5. `--profile` (gevent, baseline and asyncio, first round only): one more saturation phase, not counted above,
    with a sampling profiler inside the worker (SIGPROF every 1 ms of CPU; the handler records the
    running greenlet's stack) and a gc callback timing every collection over the worker's life; prints
    where the worker's CPU goes and how long its full collections stop the relay. (That round's gevent
@@ -167,6 +173,8 @@ _SCRUB = (
     "CALL_SIGNAL_BURST",
     "WORKER_CONNECTIONS",
     "BENCH_PROFILE_DIR",
+    "RELAY_SERVER",
+    "RELAY_WS",
 )
 
 
@@ -1450,6 +1458,7 @@ def run_one(
         profile_dir = tmp / f"profile-{mode}-{rooms}-{port}"
         profile_dir.mkdir()
     env = server_env(tmp, port, setup.database_url, mode, 2 * rooms + 2 + args.idle_sockets, profile_dir)
+    env["RELAY_SERVER"] = args.relay_server
     server = start_servers(mode, env, tmp, profile_dir, args)
     result = LevelResult(mode=mode, rooms=rooms, round=round_number)
     try:
@@ -1834,6 +1843,12 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole plan, modes interleaved")
     parser.add_argument("--json", metavar="FILE", help="also write one object per mode and room count")
+    parser.add_argument(
+        "--relay-server",
+        choices=("aiohttp", "uvicorn"),
+        default="aiohttp",
+        help="asyncio/asyncio2: the server under the python-socketio AsyncServer (uvicorn: not pinned)",
+    )
     parser.add_argument(
         "--redis-db",
         type=int,
