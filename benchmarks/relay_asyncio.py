@@ -44,6 +44,7 @@ import re
 import signal
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -187,9 +188,8 @@ def build_relay(app, async_mode: str) -> socketio.AsyncServer:
     queue = os.environ.get("SOCKETIO_MESSAGE_QUEUE")
     manager = None
     if queue:  # a channel of its own: Redis pub/sub channels are shared by every database number
-        manager = socketio.AsyncRedisManager(
-            queue, channel=f"ventanilla-relay-bench-{queue.rsplit('/', 1)[1]}"
-        )
+        database = urlparse(queue).path.strip("/") or "0"
+        manager = socketio.AsyncRedisManager(queue, channel=f"ventanilla-relay-bench-{database}")
     sio = socketio.AsyncServer(
         async_mode=async_mode,
         client_manager=manager,

@@ -647,7 +647,11 @@ def start_servers(mode: str, env: dict[str, str], tmp: Path, profile_dir: Path |
     if mode not in TWO_PROCESS_MODES:
         port = int(env["BIND"].rsplit(":", 1)[1])
         return ServerGroup([Server(mode, env, tmp, port, profile=profile_dir is not None)])
-    queue = f"redis://{HOST}:6379/{args.redis_db}"
+    # redis-py 8 caps a client's connection pool at 100 connections and raises MaxConnectionsError
+    # past it; a gevent worker relaying for 1,000 sockets has more greenlets talking to Redis at
+    # once, and python-socketio then drops the message and reconnects its pub/sub (messages lost).
+    # The URL's query sets the pool's size for every client the app makes from it.
+    queue = f"redis://{HOST}:6379/{args.redis_db}?max_connections={max(1000, int(env['WORKER_CONNECTIONS']))}"
     flush_redis(queue)
     servers = []
     for _ in range(2):
