@@ -1,7 +1,7 @@
 """How the /call signaling relay holds up: relay latency, messages/s at saturation, CPU and memory.
 
     .venv/bin/python benchmarks/signaling.py [--modes threading gevent gevent2 baseline asyncio
-        asyncio2 peerjs] [--redis-db 13]
+        asyncio2 peerjs] [--redis-db 13] [--relay-server aiohttp|uvicorn] [--gc-threshold N]
         [--rooms 10 100 500] [--light-rate 100] [--light-seconds 10] [--saturation-seconds 15]
         [--inflight 64] [--sdp-every 8] [--db sqlite|postgres] [--deflate] [--profile] [--rounds 1]
         [--json FILE] [--idle-sockets N]
@@ -175,6 +175,8 @@ _SCRUB = (
     "BENCH_PROFILE_DIR",
     "RELAY_SERVER",
     "RELAY_WS",
+    "RELAY_GC_THRESHOLD",
+    "BENCH_GC_THRESHOLD",
 )
 
 
@@ -354,6 +356,10 @@ def __getattr__(name: str):
         from wsgi import app
     if os.environ.get("BENCH_PROFILE_DIR"):
         _start_sampler(Path(os.environ["BENCH_PROFILE_DIR"]))
+    if os.environ.get("BENCH_GC_THRESHOLD"):  # `--gc-threshold`: the young generation's
+        import gc
+
+        gc.set_threshold(int(os.environ["BENCH_GC_THRESHOLD"]), *gc.get_threshold()[1:])
     globals()[name] = app
     return app
 
@@ -496,7 +502,7 @@ class Server:
                 "benchmarks.signaling:naive_app"
                 if mode == "baseline"
                 else "benchmarks.signaling:profiled_app"
-                if profile
+                if profile or env.get("BENCH_GC_THRESHOLD")
                 else "wsgi:app"
             )
             args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", target]
@@ -1463,6 +1469,8 @@ def run_one(
         profile_dir.mkdir()
     env = server_env(tmp, port, setup.database_url, mode, 2 * rooms + 2 + args.idle_sockets, profile_dir)
     env["RELAY_SERVER"] = args.relay_server
+    if args.gc_threshold:
+        env["BENCH_GC_THRESHOLD"] = env["RELAY_GC_THRESHOLD"] = str(args.gc_threshold)
     server = start_servers(mode, env, tmp, profile_dir, args)
     result = LevelResult(mode=mode, rooms=rooms, round=round_number)
     try:
@@ -1852,6 +1860,13 @@ def main() -> None:
         choices=("aiohttp", "uvicorn"),
         default="aiohttp",
         help="asyncio/asyncio2: the server under the python-socketio AsyncServer (uvicorn: not pinned)",
+    )
+    parser.add_argument(
+        "--gc-threshold",
+        type=int,
+        metavar="N",
+        help="gevent, gevent2, baseline, asyncio: the servers' young-generation GC threshold "
+        "(gc.set_threshold(N, ...); Python's default is 700, the asyncio relay's 50,000)",
     )
     parser.add_argument(
         "--redis-db",
