@@ -16,8 +16,13 @@ from log_redaction import RedactingFilter, redact  # noqa: E402  (beside this fi
 # Listen on every interface inside the container; PaaS hosts hand the port in $PORT.
 bind = os.environ.get("BIND") or f"0.0.0.0:{os.environ.get('PORT', '8000')}"
 
-# Flask-SocketIO runs in gevent mode (SOCKETIO_ASYNC_MODE=gevent): one greenlet per connection, so
-# one process holds ~1,000 long-lived WebSockets (shared/PERFORMANCE.md). Needs `packaging` at boot.
+# Flask-SocketIO runs in gevent mode (SOCKETIO_ASYNC_MODE=gevent): one greenlet per connection, and
+# each open WebSocket holds one of the worker's WORKER_CONNECTIONS for its whole life, so this is the
+# process's ceiling of sockets plus page requests (past it gunicorn stops accepting: the next page
+# waits). The default suits ~900 sockets (SOCKET_MAX_CONNECTIONS' default). For N sockets per process
+# set SOCKET_MAX_CONNECTIONS=N, WORKER_CONNECTIONS=N+100 (page requests always find a slot), an
+# open-files limit above N+200 (`ulimit -n`; compose's `ulimits: nofile`) and memory for ~75 KB per
+# idle socket (5,000: ~370 MB; benchmarks/signaling.py --idle-sockets). Needs `packaging` at boot.
 worker_class = "gevent"
 worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
 

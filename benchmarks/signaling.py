@@ -1,6 +1,7 @@
 """How the /call signaling relay holds up: relay latency, messages/s at saturation, CPU and memory.
 
-    .venv/bin/python benchmarks/signaling.py [--modes threading gevent baseline peerjs]
+    .venv/bin/python benchmarks/signaling.py [--modes threading gevent gevent2 baseline asyncio
+        asyncio2 peerjs] [--redis-db 13] [--relay-server aiohttp|uvicorn] [--gc-threshold N]
         [--rooms 10 100 500] [--light-rate 100] [--light-seconds 10] [--saturation-seconds 15]
         [--inflight 64] [--sdp-every 8] [--db sqlite|postgres] [--deflate] [--profile] [--rounds 1]
         [--json FILE] [--idle-sockets N]
@@ -15,10 +16,21 @@ clerk socket. Then, for each mode and room count, a fresh server on a free port 
   started by this script (`--serve-threading PORT`), SOCKETIO_ASYNC_MODE=threading;
 - `gevent`: `gunicorn -c gunicorn.conf.py wsgi:app` (the production server: gevent worker, one
   process, WORKER_CONNECTIONS raised when the room count needs it);
+- `gevent2`: two such gunicorn processes (one gevent worker each, each its own port) sharing
+  SOCKETIO_MESSAGE_QUEUE=redis://127.0.0.1:6379/<--redis-db> (flushed before each level), every
+  citizen on the first and every clerk on the second, so every relayed message crosses Redis: the
+  multi-process deployment's worst case. CPU is both processes'; the Redis server's own CPU per
+  message is reported beside it (it is shared with anything else using that Redis);
 - `baseline`: a naive Flask-SocketIO relay defined in this file (`benchmarks.signaling:naive_app`:
   pair two sockets by a key, `emit("signal", data, to=other)`, same `async_handlers=False`), under the
   same gunicorn command and gevent worker. It is PERFORMANCE.md's "Flask-SocketIO, gevent" row,
   measured in the same run, so ratios against it are like-for-like;
+- `asyncio`: the candidate dedicated relay, benchmarks/relay_asyncio.py: a python-socketio
+  AsyncServer under aiohttp on uvloop (`--relay-server uvicorn` for uvicorn), with /call's connect
+  authentication (the Flask app's code, once per socket, in a thread), server-assigned rooms of
+  two, and per `signal` the same token bucket, valid_signal and signal_size checks; one process;
+- `asyncio2`: two such processes on one Redis database (AsyncRedisManager, the room directory in
+  Redis), citizens on the first and clerks on the second, as `gevent2`;
 - `peerjs`: the PeerJS server (npm `peer`, pinned in package.json's devDependencies, installed by
   `make test`'s `npm ci`) under Node.js, `--key peerjs --path /`: what a WebRTC developer would pick
   instead. Driven by the same client, payload mix and phases, in its own wire protocol
@@ -55,7 +67,7 @@ Phases per level, each with a hard time cap:
    measured: messages/s delivered, latency p50/p99, server CPU (user+system from /proc of every server
    process) per delivered message; an in-flight message unanswered for 10 s is written off (its slot
    refilled). Then a drain of up to `--drain-seconds`; lost = sent − received, over light + saturation.
-5. `--profile` (gevent and baseline, first round only): one more saturation phase, not counted above,
+5. `--profile` (gevent, baseline and asyncio, first round only): one more saturation phase, not counted above,
    with a sampling profiler inside the worker (SIGPROF every 1 ms of CPU; the handler records the
    running greenlet's stack) and a gc callback timing every collection over the worker's life; prints
    where the worker's CPU goes and how long its full collections stop the relay. (That round's gevent
@@ -119,7 +131,13 @@ SIGNAL_LIMIT = "1000000"  # CALL_SIGNAL_RATE and CALL_SIGNAL_BURST for the bench
 CANDIDATE_BYTES = 200
 SDP_BYTES = 4096
 PHASE_WARMUP, PHASE_LIGHT, PHASE_SATURATION, PHASE_PROFILE = 0, 1, 2, 3
-MODES = ("threading", "gevent", "baseline", "peerjs")
+MODES = ("threading", "gevent", "gevent2", "baseline", "asyncio", "asyncio2", "peerjs")
+# Two server processes sharing a Redis message queue: citizens on the first, clerks on the second.
+TWO_PROCESS_MODES = ("gevent2", "asyncio2")
+# The candidate dedicated relay (benchmarks/relay_asyncio.py): a python-socketio AsyncServer.
+ASYNCIO_MODES = ("asyncio", "asyncio2")
+# `--profile` samples these (one server process each).
+PROFILED_MODES = ("gevent", "baseline", "asyncio")
 PEERJS_KEY = "peerjs"
 PEERJS_HEARTBEAT_SECONDS = 5  # what the PeerJS client library sends
 
@@ -155,6 +173,10 @@ _SCRUB = (
     "CALL_SIGNAL_BURST",
     "WORKER_CONNECTIONS",
     "BENCH_PROFILE_DIR",
+    "RELAY_SERVER",
+    "RELAY_WS",
+    "RELAY_GC_THRESHOLD",
+    "BENCH_GC_THRESHOLD",
 )
 
 
@@ -334,6 +356,10 @@ def __getattr__(name: str):
         from wsgi import app
     if os.environ.get("BENCH_PROFILE_DIR"):
         _start_sampler(Path(os.environ["BENCH_PROFILE_DIR"]))
+    if os.environ.get("BENCH_GC_THRESHOLD"):  # `--gc-threshold`: the young generation's
+        import gc
+
+        gc.set_threshold(int(os.environ["BENCH_GC_THRESHOLD"]), *gc.get_threshold()[1:])
     globals()[name] = app
     return app
 
@@ -434,7 +460,8 @@ def server_env(
         SOCKET_INBOUND_BURST_BYTES=str(1 << 30),
         SOCKET_UNAUTHENTICATED_PER_ADDRESS=str(sockets + 100),
         SOCKET_MAX_CONNECTIONS=str(max(1000, sockets + 100)),
-        SOCKETIO_ASYNC_MODE="threading" if mode == "threading" else "gevent",
+        # The asyncio relay loads the Flask app only to authenticate (in threads): threading mode.
+        SOCKETIO_ASYNC_MODE="threading" if mode in ("threading", *ASYNCIO_MODES) else "gevent",
         INSTANCE_DIR=str(instance),
         UPLOAD_DIR=str(instance / "uploads"),
         OUTBOX_DIR=str(instance / "outbox"),
@@ -461,6 +488,8 @@ class Server:
             args = [sys.executable, str(Path(__file__).resolve()), "--serve-threading", str(port)]
         elif mode == "boot":  # the container's entry point: migrations, then gunicorn
             args = ["./boot.sh"]
+        elif mode in ASYNCIO_MODES:  # the candidate dedicated relay, a python-socketio AsyncServer
+            args = [sys.executable, "-m", "benchmarks.relay_asyncio"]
         elif mode == "peerjs":  # npm `peer` (a devDependency), its own CLI, one Node.js process
             args = [
                 "node",
@@ -473,7 +502,7 @@ class Server:
                 "benchmarks.signaling:naive_app"
                 if mode == "baseline"
                 else "benchmarks.signaling:profiled_app"
-                if profile
+                if profile or env.get("BENCH_GC_THRESHOLD")
                 else "wsgi:app"
             )
             args = [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", target]
@@ -550,6 +579,120 @@ class Server:
             pass
 
 
+class ServerGroup:
+    """The server processes of one level, seen as one server: CPU, memory and threads summed over
+    every process. One process, or two sharing a Redis message queue (TWO_PROCESS_MODES), where
+    the first gets every citizen and the second every clerk, so each relayed message crosses Redis."""
+
+    def __init__(self, servers: list[Server], queue: str | None = None):
+        self.servers, self.queue = servers, queue
+        self.mode, self.base_url = servers[0].mode, servers[0].base_url
+        self.ports = [server.port for server in servers]
+
+    def wait_healthy(self) -> None:
+        for server in self.servers:
+            server.wait_healthy()
+
+    def logs(self) -> str:
+        return "".join(server.logs() for server in self.servers)
+
+    def running(self) -> bool:
+        return all(server.proc.poll() is None for server in self.servers)
+
+    def exit_codes(self) -> list[int | None]:
+        return [server.proc.poll() for server in self.servers]
+
+    def cpu_seconds(self) -> float:
+        return sum(server.cpu_seconds() for server in self.servers)
+
+    def rss_kb(self) -> int:
+        return sum(server.rss_kb() for server in self.servers)
+
+    def threads(self) -> int:
+        return sum(server.threads() for server in self.servers)
+
+    def redis_cpu_seconds(self) -> float:
+        """The Redis server's own CPU (user + system, INFO cpu) when the processes share a queue;
+        NaN otherwise. Redis is shared with anything else on the machine using it."""
+        if self.queue is None:
+            return math.nan
+        import redis
+
+        client = redis.Redis.from_url(self.queue)
+        try:
+            info = client.info("cpu")
+        finally:
+            client.close()
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.stop()
+
+    def stderr(self) -> str:
+        return "".join(
+            server.stderr_path.read_text(errors="replace")
+            for server in self.servers
+            if server.stderr_path.exists()
+        )
+
+
+def flush_redis(url: str) -> None:
+    """Empty the benchmark's own Redis database (room directories left by an earlier level)."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.flushdb()
+    finally:
+        client.close()
+
+
+def start_servers(mode: str, env: dict[str, str], tmp: Path, profile_dir: Path | None, args) -> ServerGroup:
+    """A fresh server for one level: one process, or two on one Redis database (flushed first)."""
+    if mode not in TWO_PROCESS_MODES:
+        port = int(env["BIND"].rsplit(":", 1)[1])
+        return ServerGroup([Server(mode, env, tmp, port, profile=profile_dir is not None)])
+    # redis-py 8 caps a client's connection pool at 100 connections and raises MaxConnectionsError
+    # past it; a gevent worker relaying for 1,000 sockets has more greenlets talking to Redis at
+    # once, and python-socketio then drops the message and reconnects its pub/sub (messages lost).
+    # The URL's query sets the pool's size for every client the app makes from it.
+    queue = f"redis://{HOST}:6379/{args.redis_db}?max_connections={max(1000, int(env['WORKER_CONNECTIONS']))}"
+    flush_redis(queue)
+    servers = []
+    for _ in range(2):
+        port = free_port()
+        servers.append(
+            Server(
+                mode,
+                {
+                    **env,
+                    "BIND": f"{HOST}:{port}",
+                    "PUBLIC_BASE_URL": f"http://{HOST}:{port}",
+                    "SOCKETIO_MESSAGE_QUEUE": queue,
+                },
+                tmp,
+                port,
+                profile=False,
+            )
+        )
+    return ServerGroup(servers, queue)
+
+
+def relay_clerk_cookie(base_url: str, password: str) -> str:
+    """The asyncio relay signs the demo clerk in through its Flask app (a bench-only route)."""
+    import requests
+
+    response = requests.post(
+        f"{base_url}/bench/clerk-cookie",
+        json={"email": CLERK, "password": password, "user_agent": USER_AGENT},
+        timeout=60,
+    )
+    if response.status_code != 200:
+        raise SystemExit(f"relay clerk login failed: {response.status_code} {response.text[:300]}")
+    return response.text
+
+
 def clerk_cookie(base_url: str, password: str) -> str:
     """Log the demo clerk in (CSRF token from the form); the Cookie header for its sockets."""
     import re
@@ -608,7 +751,7 @@ class SocketIOConnection(asyncio.Protocol):
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [
             f"GET {self.target()} HTTP/1.1",
-            f"Host: {HOST}:{self.peer.bench.port}",
+            f"Host: {HOST}:{self.peer.port}",
             "Upgrade: websocket",
             "Connection: Upgrade",
             f"Sec-WebSocket-Key: {key}",
@@ -886,6 +1029,7 @@ class Peer:
         "alive",
         "window",
         "templates",
+        "port",
     )
 
     def __init__(self, bench: Bench, room: int, role: str, auth: dict, cookie: str | None):
@@ -900,6 +1044,7 @@ class Peer:
         self.alive = False
         self.window = 1
         self.templates = bench.candidate, bench.description  # PeerJS: per peer (the packet names dst)
+        self.port = bench.clerk_port if role == "clerk" else bench.citizen_port
 
     def on_signal(self, body: str) -> None:
         start = body.find("bench=") + 6
@@ -930,8 +1075,11 @@ class Peer:
 class Bench:
     """The client side of one level: every peer on one event loop."""
 
-    def __init__(self, port: int, deflate: bool, sdp_every: int, mode: str = "gevent"):
-        self.port, self.deflate, self.sdp_every, self.mode = port, deflate, sdp_every, mode
+    def __init__(self, ports: list[int], deflate: bool, sdp_every: int, mode: str = "gevent"):
+        # Citizens connect to the first server process, clerks to the last (the same one but in
+        # the two-process modes).
+        self.citizen_port, self.clerk_port = ports[0], ports[-1]
+        self.deflate, self.sdp_every, self.mode = deflate, sdp_every, mode
         self.connection = PeerJSConnection if mode == "peerjs" else SocketIOConnection
         self.stats: dict[int, PhaseStats] = {}
         self.closed_loop_phase: int | None = None
@@ -948,7 +1096,7 @@ class Bench:
         loop = asyncio.get_running_loop()
         _transport, conn = await asyncio.wait_for(
             loop.create_connection(
-                lambda: self.connection(peer, peer.auth, peer.cookie, self.deflate), HOST, self.port
+                lambda: self.connection(peer, peer.auth, peer.cookie, self.deflate), HOST, peer.port
             ),
             CONNECT_TIMEOUT,
         )
@@ -1068,7 +1216,7 @@ class Bench:
         senders: list[Peer],
         window: int,
         seconds: float,
-        server: Server,
+        server: ServerGroup,
         profile_dir: Path | None = None,
     ) -> dict:
         stats = self.stats.setdefault(phase, PhaseStats())
@@ -1082,6 +1230,7 @@ class Bench:
             (profile_dir / "profile.on").touch()
         received0, latencies0 = stats.received, len(stats.latencies)
         cpu0, client0, t0 = server.cpu_seconds(), _own_cpu(), time.perf_counter()
+        redis0 = server.redis_cpu_seconds()
         for _ in range(int(seconds * 4) + 4):  # bounded: a quarter-second tick
             remaining = seconds - (time.perf_counter() - t0)
             if remaining <= 0:
@@ -1091,6 +1240,7 @@ class Bench:
         wall = time.perf_counter() - t0
         received1, latencies1 = stats.received, len(stats.latencies)
         cpu1, client1 = server.cpu_seconds(), _own_cpu()
+        redis1 = server.redis_cpu_seconds()
         if profile_dir is not None:
             (profile_dir / "profile.on").unlink()
         self.closed_loop_phase = None
@@ -1102,6 +1252,7 @@ class Bench:
             "cpu_us": (cpu1 - cpu0) * 1e6 / delivered if delivered else math.nan,
             "server_cpu_share": (cpu1 - cpu0) / wall if wall else math.nan,
             "client_cpu_us": (client1 - client0) * 1e6 / delivered if delivered else math.nan,
+            "redis_cpu_us": (redis1 - redis0) * 1e6 / delivered if delivered else math.nan,
             "latencies": stats.latencies[latencies0:latencies1],
         }
 
@@ -1170,6 +1321,11 @@ class LevelResult:
     notes: list[str] = field(default_factory=list)
     idle_sockets: int = 0
     kb_per_idle_socket: float = math.nan
+    idle_connect_seconds: float = math.nan
+
+
+def idle_connect_cap(args) -> float:
+    return max(args.connect_seconds, 0.1 * args.idle_sockets)
 
 
 def make_pair(bench: Bench, mode: str, index: int, setup: Setup, cookie: str | None) -> tuple[Peer, Peer]:
@@ -1200,11 +1356,11 @@ def make_idle(bench: Bench, mode: str, index: int, setup: Setup) -> Peer:
 
 
 async def run_level(
-    result: LevelResult, server: Server, setup: Setup, cookie: str | None, args, profile_dir: Path | None
+    result: LevelResult, server: ServerGroup, setup: Setup, cookie: str | None, args, profile_dir: Path | None
 ) -> None:
     """Fills `result` as it goes, so a level abandoned at its time cap still reports what it saw."""
     mode, rooms = result.mode, result.rooms
-    bench = Bench(server.port, args.deflate, args.sdp_every, mode)
+    bench = Bench(server.ports, args.deflate, args.sdp_every, mode)
     if mode == "peerjs":
         pulse = asyncio.ensure_future(bench.heartbeats(bench.peers))
         pulse.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -1244,7 +1400,11 @@ async def run_level(
     idle = [make_idle(bench, mode, n, setup) for n in range(args.idle_sockets)]
     if idle:
         rss_before = server.rss_kb()
-        await bench.connect_idle(idle, args.connect_concurrency, args.connect_seconds)
+        started = time.perf_counter()
+        # Each waiting citizen costs the server a token lookup and a database commit (~30 ms on
+        # PostgreSQL here): 5,000 of them need more than the rooms' cap.
+        await bench.connect_idle(idle, args.connect_concurrency, idle_connect_cap(args))
+        result.idle_connect_seconds = time.perf_counter() - started
         await asyncio.sleep(2.0)
         result.idle_sockets = sum(1 for peer in idle if peer.alive)
         if result.idle_sockets:
@@ -1277,7 +1437,7 @@ async def run_level(
         result.written_off += stats.written_off
 
     # 5. profiled saturation, not counted
-    if profile_dir is not None and mode != "threading" and server.proc.poll() is None:
+    if profile_dir is not None and server.running():
         alive = [peer for peer in senders if peer.alive]
         await bench.saturate(
             PHASE_PROFILE, alive, result.window, min(10.0, args.saturation_seconds), server, profile_dir
@@ -1294,8 +1454,8 @@ async def run_level(
     result.send_failures = bench.send_failures
     bench.close_all([p for pair in pairs for p in pair] + idle)
     await asyncio.sleep(0.5)
-    if server.proc.poll() is not None:
-        result.notes.append(f"server exited during the level (code {server.proc.returncode})")
+    if not server.running():
+        result.notes.append(f"server exited during the level (codes {server.exit_codes()})")
 
 
 def run_one(
@@ -1304,15 +1464,22 @@ def run_one(
     """One level against a fresh server, within a hard time cap."""
     port = free_port()
     profile_dir = None
-    if profile and mode != "threading":
+    if profile and mode in PROFILED_MODES:
         profile_dir = tmp / f"profile-{mode}-{rooms}-{port}"
         profile_dir.mkdir()
     env = server_env(tmp, port, setup.database_url, mode, 2 * rooms + 2 + args.idle_sockets, profile_dir)
-    server = Server(mode, env, tmp, port, profile=profile_dir is not None)
+    env["RELAY_SERVER"] = args.relay_server
+    if args.gc_threshold:
+        env["BENCH_GC_THRESHOLD"] = env["RELAY_GC_THRESHOLD"] = str(args.gc_threshold)
+    server = start_servers(mode, env, tmp, profile_dir, args)
     result = LevelResult(mode=mode, rooms=rooms, round=round_number)
     try:
         server.wait_healthy()
-        cookie = None if mode in ("baseline", "peerjs") else clerk_cookie(server.base_url, setup.password)
+        cookie = None
+        if mode in ASYNCIO_MODES:  # the relay has no login page: the Flask app inside it signs in
+            cookie = relay_clerk_cookie(server.base_url, setup.password)
+        elif mode not in ("baseline", "peerjs"):
+            cookie = clerk_cookie(server.base_url, setup.password)
         level_cap = (
             60
             + 10
@@ -1321,6 +1488,7 @@ def run_one(
             + args.saturation_seconds
             + RAMP_SECONDS
             + 2 * args.drain_seconds
+            + (idle_connect_cap(args) if args.idle_sockets else 0)
             + (30 if profile_dir else 0)
             + 60
         )
@@ -1333,9 +1501,10 @@ def run_one(
         return result
     finally:
         server.stop()
-        text = server.stderr_path.read_text(errors="replace") if server.stderr_path.exists() else ""
         result.server_errors = Counter(
-            line.strip()[:140] for line in text.splitlines() if "Error" in line and not line.startswith(" ")
+            line.strip()[:140]
+            for line in server.stderr().splitlines()
+            if "Error" in line and not line.startswith(" ")
         )
 
 
@@ -1423,6 +1592,15 @@ def details(results: list[LevelResult]) -> list[str]:
             f"{fmt(_sat(r, 'rate'), 0)} msgs/s at {fmt(_sat(r, 'server_cpu_share') * 100, 0)} % of a core",
             f"light delivered {fmt(r.light_rate, 0)} msgs/s",
         ]
+        if r.idle_sockets:
+            parts.append(
+                f"{r.idle_sockets} idle sockets connected in {fmt(r.idle_connect_seconds, 0)} s, "
+                f"{fmt(r.kb_per_idle_socket, 1)} KB each"
+            )
+        if not math.isnan(_sat(r, "redis_cpu_us")):
+            parts.append(
+                f"Redis server CPU {fmt(_sat(r, 'redis_cpu_us'), 0)} µs/msg (not in the server column)"
+            )
         if r.light_latencies:
             parts.append(
                 f"light max {fmt(max(r.light_latencies) * 1000, 0)} ms, "
@@ -1533,6 +1711,7 @@ def json_rows(results: list[LevelResult]) -> list[dict]:
                 "kb_per_idle_socket": median([r.kb_per_idle_socket for r in runs]),
                 "sent": sum(r.sent for r in runs),
                 "lost": sum(r.sent - r.received for r in runs),
+                "redis_cpu_us_per_msg": median([_sat(r, "redis_cpu_us") for r in runs]),
             }
         )
     return rows
@@ -1568,6 +1747,22 @@ PROFILE_KEYS = [
     ),
     ("simple_websocket/ws.py:Base._thread", "simple-websocket reader greenlet (frames in)"),
     ("wsproto/", "wsproto, the pure-Python WebSocket protocol (in and out)"),
+    # the candidate relay (benchmarks/relay_asyncio.py, asyncio mode)
+    ("socketio/async_server.py:AsyncServer._handle_eio_message", "python-socketio (async): one message in"),
+    ("benchmarks/relay_asyncio.py:build_relay.<locals>.relay_signal", "  the candidate's `signal` handler"),
+    ("socketio/async_server.py:AsyncServer.emit", "    emit to the room (skipping the sender)"),
+    (
+        "engineio/async_socket.py:AsyncSocket._websocket_handler.<locals>.websocket_wait",
+        "Engine.IO: read a frame",
+    ),
+    (
+        "engineio/async_socket.py:AsyncSocket._websocket_handler.<locals>.writer",
+        "Engine.IO writer task (frames out)",
+    ),
+    ("engineio/async_drivers/asgi.py:WebSocket.send", "  ASGI websocket send"),
+    ("websockets/", "websockets library (uvicorn's WebSocket protocol)"),
+    ("uvicorn/", "uvicorn"),
+    ("aiohttp/", "aiohttp"),
     ("itsdangerous/", "itsdangerous (signed cookie)"),
     ("json/", "json (stdlib), anywhere"),
     ("gevent/_socketcommon.py:SocketMixin.send", "gevent socket send (the syscall)"),
@@ -1661,6 +1856,25 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole plan, modes interleaved")
     parser.add_argument("--json", metavar="FILE", help="also write one object per mode and room count")
     parser.add_argument(
+        "--relay-server",
+        choices=("aiohttp", "uvicorn"),
+        default="aiohttp",
+        help="asyncio/asyncio2: the server under the python-socketio AsyncServer (uvicorn: not pinned)",
+    )
+    parser.add_argument(
+        "--gc-threshold",
+        type=int,
+        metavar="N",
+        help="gevent, gevent2, baseline, asyncio: the servers' young-generation GC threshold "
+        "(gc.set_threshold(N, ...); Python's default is 700, the asyncio relay's 50,000)",
+    )
+    parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=13,
+        help="gevent2/asyncio2: the Redis database (on 127.0.0.1:6379) of their message queue; flushed",
+    )
+    parser.add_argument(
         "--idle-sockets",
         type=int,
         default=0,
@@ -1672,9 +1886,13 @@ def main() -> None:
         serve_threading(args.serve_threading)
         return
 
-    # 1,000 client sockets here and as many in the server (inherits the limit).
+    # One descriptor per client socket here and one per socket in the server (which inherits the
+    # limit), plus files, database and Redis connections.
+    needed = 2 * max(args.rooms) + args.idle_sockets + 1024
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, 8192)), hard))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, max(soft, needed, 8192)), hard))
+    if hard < needed:
+        print(f"warning: open files limited to {hard} (`ulimit -Hn`), {needed} needed", file=sys.stderr)
 
     print_header(__doc__.splitlines()[0])
     print(
