@@ -6,8 +6,8 @@ Not part of the app: the measurement that decides whether a dedicated python-soc
 building. A python-socketio AsyncServer (the same Socket.IO 5 / Engine.IO 4 protocol as /call)
 under aiohttp's own server on uvloop (both pinned in requirements-dev.txt), doing per connection
 and per message what app/call/events.py does. RELAY_SERVER=uvicorn runs it under uvicorn instead
-(ASGI, uvloop, httptools, RELAY_WS=websockets or websockets-sansio; not pinned: `pip install
-uvicorn==0.54.0 websockets==17.4 httptools==0.9.0`); measured at 100 rooms, aiohttp took ~0.5× the
+(ASGI, uvloop, httptools, RELAY_WS=websockets or websockets-sansio; pinned in requirements-dev.txt
+too); measured at 100 rooms, aiohttp took ~0.5× the
 CPU per message and ~0.7× the memory per socket of uvicorn with either WebSocket implementation.
 
 - connect: the socket is authenticated once, by the Flask app's own code run in a thread (a

@@ -1859,7 +1859,7 @@ def main() -> None:
         "--relay-server",
         choices=("aiohttp", "uvicorn"),
         default="aiohttp",
-        help="asyncio/asyncio2: the server under the python-socketio AsyncServer (uvicorn: not pinned)",
+        help="asyncio/asyncio2: the server under the python-socketio AsyncServer ",
     )
     parser.add_argument(
         "--gc-threshold",
