@@ -65,14 +65,60 @@ def ratio_to_peerjs(key: str, mode: str, rooms: int = 500) -> Callable[[dict], f
     return measure
 
 
-def field_of(mode: str, *path: str, rooms: int = 500) -> Callable[[dict], float | None]:
+def field_of(
+    mode: str, *path: str, rooms: int = 500, step: str = "signaling"
+) -> Callable[[dict], float | None]:
     def measure(results: dict) -> float | None:
-        value = one(results["signaling"], mode=mode, rooms=rooms)
+        value = one(results[step], mode=mode, rooms=rooms)
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
         return value
 
     return measure
+
+
+def relay_targets(mode: str, label: str) -> list[Target]:
+    return [
+        Target(
+            f"{label}, 500 rooms: msgs/s vs PeerJS",
+            "≥ 0.5×",
+            ratio_to_peerjs("msgs_per_s", mode),
+            lambda v: v >= 0.5,
+            "×",
+            2,
+        ),
+        Target(
+            "… server CPU per message vs PeerJS",
+            "≤ 4×",
+            ratio_to_peerjs("cpu_us_per_msg", mode),
+            lambda v: v <= 4,
+            "×",
+            1,
+        ),
+        Target("… memory per socket", "≤ 30 KB", field_of(mode, "kb_per_socket"), lambda v: v <= 30, " KB"),
+        Target("… messages lost", "0", field_of(mode, "lost"), lambda v: v == 0),
+    ]
+
+
+def booking(service: str, key: str) -> Callable[[dict], float | None]:
+    """booking_throughput.py's JSON: the row of `service` (each of its steps runs one level)."""
+
+    def measure(results: dict) -> float | None:
+        for step in ("booking_throughput:video", "booking_throughput:in-person"):
+            row = one(results.get(step) or [], service=service)
+            if row:
+                return row[key]
+        return None
+
+    return measure
+
+
+def bookings_lost(results: dict) -> float | None:
+    rows = [
+        *(results.get("booking_throughput:video") or []),
+        *(results.get("booking_throughput:in-person") or []),
+    ]
+    return sum(row["status_other"] for row in rows) if len(rows) == 2 else None
 
 
 def availability_ms(appointments: int, what: str = "function") -> Callable[[dict], float | None]:
@@ -126,34 +172,84 @@ def p50_of(key: str) -> Callable[[dict], float | None]:
 STEPS = [
     Step(
         "signaling",
-        ["--modes", "peerjs", "gevent", "--rooms", "500", "--light-seconds", "5", "--saturation-seconds", "8"]
-        + ["--db", "postgres"],
+        ["--modes", "peerjs", "gevent", "gevent2", "asyncio", "--rooms", "500", "--db", "postgres"]
+        + ["--light-seconds", "5", "--saturation-seconds", "8"],
         [
+            *relay_targets("gevent", "relay (`/call`), one process"),
             Target(
-                "relay, 500 rooms, one process: msgs/s vs PeerJS",
-                "≥ 0.5×",
-                ratio_to_peerjs("msgs_per_s", "gevent"),
-                lambda v: v >= 0.5,
+                "relay (`/call`), two processes sharing Redis: msgs/s vs PeerJS",
+                "≥ 0.25×",
+                ratio_to_peerjs("msgs_per_s", "gevent2"),
+                lambda v: v >= 0.25,
                 "×",
                 2,
             ),
+            Target("… messages lost", "0", field_of("gevent2", "lost"), lambda v: v == 0),
+            *relay_targets("asyncio", "candidate dedicated relay (benchmarks/relay_asyncio.py, not served)"),
+        ],
+    ),
+    Step(
+        "signaling:idle",
+        ["--modes", "peerjs", "gevent", "--rooms", "500", "--idle-sockets", "5000", "--db", "postgres"]
+        + ["--light-seconds", "10", "--saturation-seconds", "5"],
+        [
             Target(
-                "relay: server CPU per message vs PeerJS",
-                "≤ 4×",
-                ratio_to_peerjs("cpu_us_per_msg", "gevent"),
-                lambda v: v <= 4,
-                "×",
+                "relay with 5,000 idle sockets in the same process: light-load p99",
+                "≤ 50 ms",
+                field_of("gevent", "latency_ms_light", "p99", step="signaling:idle"),
+                lambda v: v <= 50,
+                " ms",
                 1,
             ),
             Target(
-                "relay: memory per socket",
+                "… memory per idle socket",
                 "≤ 30 KB",
-                field_of("gevent", "kb_per_socket"),
+                field_of("gevent", "kb_per_idle_socket", step="signaling:idle"),
                 lambda v: v <= 30,
                 " KB",
-                0,
+                1,
             ),
-            Target("relay: messages lost", "0", field_of("gevent", "lost"), lambda v: v == 0),
+        ],
+    ),
+    Step(
+        "booking_throughput:video",
+        ["--levels", "32", "--no-document-levels", "--processes", "1", "--bookings", "300"],
+        [
+            Target(
+                "video bookings with a 1-page PDF, one process, 32 clients",
+                "≥ 30/s",
+                booking("video", "bookings_per_s"),
+                lambda v: v >= 30,
+                "/s",
+                1,
+            ),
+        ],
+    ),
+    Step(
+        "booking_throughput:in-person",
+        ["--levels", "--no-document-levels", "32", "--processes", "2", "--bookings", "600"],
+        [
+            Target(
+                "in-person bookings, PostgreSQL, two processes, 32 clients",
+                "≥ 150/s",
+                booking("in person", "bookings_per_s"),
+                lambda v: v >= 150,
+                "/s",
+                1,
+            ),
+            Target(
+                "… their p99",
+                "≤ 200 ms",
+                booking("in person", "p99_ms"),
+                lambda v: v <= 200,
+                " ms",
+            ),
+            Target(
+                "bookings lost (neither 201 nor 409), both runs",
+                "0",
+                bookings_lost,
+                lambda v: v == 0,
+            ),
         ],
     ),
     Step(
