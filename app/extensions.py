@@ -1,6 +1,8 @@
 """Flask extensions, created here unbound and bound to the app in create_app()."""
 
+import logging
 import sqlite3
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask_babel import Babel
@@ -95,6 +97,28 @@ def _remember_flushed_writes(session, _flush_context):
 @sa.event.listens_for(Session, "after_rollback")
 def _forget_flushed_writes(session):
     session.info.pop("flushed_writes", None)
+
+
+def after_commit(callback: Callable[[], None]) -> None:
+    """Run `callback` once the session's current transaction commits (not if it rolls back): for
+    what must only be said of committed changes, such as a live push to the pages watching them.
+    It runs without a transaction, so it must not touch the database; if it raises, the error is
+    logged and the commit stands."""
+    db.session.info.setdefault("after_commit", []).append(callback)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _run_after_commit(session):
+    for callback in session.info.pop("after_commit", []):
+        try:
+            callback()
+        except Exception:
+            logging.getLogger(__name__).exception("After commit: %r failed", callback)
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _drop_after_commit(session):
+    session.info.pop("after_commit", None)
 
 
 def _refuse_pending_writes(what: str) -> None:

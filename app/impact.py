@@ -31,6 +31,7 @@ from app import audit, notifications
 from app.appointments import mark_cancelled
 from app.extensions import db
 from app.models import Agency, Appointment, Service, Staff, Turn, utcnow
+from app.queue.changes import lines_changed, take_out_of_line
 from app.queue.line import ACTIVE_STATUSES, LINE_ORDER
 
 KEEP, CANCEL = "keep", "cancel"
@@ -128,15 +129,18 @@ def settle(
     if decision is None or decision.previewed != frozenset(map(preview_key, affected)):
         raise ChoiceNeeded(affected)
     now = now or utcnow()
-    cancelled = 0
+    cancelled, turns_cancelled = 0, []
     for item in affected:
         if isinstance(item, Turn):
-            cancelled += _settle_turn(item, decision, actor, change, now)
+            if _settle_turn(item, decision, actor, change, now):
+                turns_cancelled.append(item)
         elif decision.action == KEEP:
             audit.record_for_appointment("appointment.kept_after_change", item, actor, change=change)
         else:
             cancelled += _cancel(item, decision, actor, change, now)
-    return cancelled
+    if turns_cancelled:
+        lines_changed(turns_cancelled, now)
+    return cancelled + len(turns_cancelled)
 
 
 def _cancel(appointment: Appointment, decision: Decision, actor: Staff, change: str, now: dt.datetime) -> int:
@@ -155,13 +159,7 @@ def _settle_turn(turn: Turn, decision: Decision, actor: Staff, change: str, now:
     if decision.action == KEEP:
         audit.record("turn.kept_after_change", **about, change=change)
         return 0
-    cancelled = db.session.execute(
-        sa.update(Turn)
-        .where(Turn.id == turn.id, Turn.status.in_(ACTIVE_STATUSES))
-        .values(status="cancelled", active_phone=None, finished_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if cancelled.rowcount != 1:
+    if not take_out_of_line(turn, now):
         return 0  # attended or left since the preview, under the caller's lock: nothing to tell
     db.session.refresh(turn)
     message = decision.message_for(turn.language)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from app.extensions import PendingWrites, db, end_read_transaction, write_transaction
+from app.extensions import PendingWrites, after_commit, db, end_read_transaction, write_transaction
 from app.models import Agency
 
 
@@ -67,3 +67,20 @@ def test_an_assignment_that_changes_nothing_is_not_a_pending_write(app):
         row.name_en = row.name_en
         write_transaction()
         db.session.rollback()
+
+
+def test_after_commit_runs_once_on_commit_never_on_rollback_and_a_failure_keeps_the_commit(app, caplog):
+    said = []
+    with app.app_context():
+        write_transaction()
+        db.session.add(agency("descartada"))
+        after_commit(lambda: said.append("rolled back"))
+        db.session.rollback()
+        write_transaction()
+        db.session.add(agency())
+        after_commit(lambda: said.append("committed"))
+        after_commit(lambda: 1 / 0)
+        db.session.commit()
+        db.session.commit()  # a later commit does not repeat it
+        assert said == ["committed"] and agencies() == ["prueba"]
+    assert "ZeroDivisionError" in caplog.text

@@ -5,16 +5,17 @@ commit, the live push), and the citizen's own changes (leave the line, move back
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from app import notifications
-from app.extensions import db, write_transaction
+from app.extensions import after_commit, db, write_transaction
 from app.models import Turn, utcnow
 from app.queue.errors import TurnError, TurnNotActive
 from app.queue.line import ACTIVE_STATUSES, LINE_ORDER, in_line_clauses
-from app.queue.live import publish_turn_change
+from app.queue.live import publish_queue_change, publish_turn_change
 
 
 def notify_second_in_line(service_id: int, office_id: int | None, day: dt.date, now: dt.datetime) -> None:
@@ -54,16 +55,32 @@ def cancel_turn(turn: Turn, *, now: dt.datetime | None = None) -> None:
     if turn.status == "cancelled":
         return
     write_transaction()
+    if not take_out_of_line(turn, now):
+        db.session.rollback()
+        raise TurnNotActive()
+    after_change(turn, now)
+
+
+def take_out_of_line(turn: Turn, now: dt.datetime) -> bool:
+    """Cancel `turn` if it is still in line (one conditional UPDATE, in the caller's write
+    transaction; never commits): False when it was attended, missed or cancelled meanwhile."""
     result = db.session.execute(
         sa.update(Turn)
         .where(Turn.id == turn.id, Turn.status.in_(ACTIVE_STATUSES))
         .values(status="cancelled", active_phone=None, finished_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise TurnNotActive()
-    after_change(turn, now)
+    return result.rowcount == 1
+
+
+def lines_changed(turns: list[Turn], now: dt.datetime) -> None:
+    """The tail of an agency's change to several turns at once, inside the caller's transaction
+    (never commits): whoever is second in each line now is told once, and the lines' live pages
+    (and each turn's own) hear of it when the caller commits."""
+    for service_id, office_id, day in {(turn.service_id, turn.office_id, turn.day) for turn in turns}:
+        notify_second_in_line(service_id, office_id, day, now)
+    for turn in turns:
+        after_commit(partial(publish_queue_change, turn.service_id, turn.office_id, turn.id, turn.status))
 
 
 def can_move_back(turn: Turn) -> bool:
