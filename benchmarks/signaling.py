@@ -1866,7 +1866,7 @@ def main() -> None:
         type=int,
         metavar="N",
         help="gevent, gevent2, baseline, asyncio: the servers' young-generation GC threshold "
-        "(gc.set_threshold(N, ...); Python's default is 700, the asyncio relay's 50,000)",
+        "(gc.set_threshold(N, ...); Python's default is 700, wsgi.py's and the asyncio relay's 50,000)",
     )
     parser.add_argument(
         "--redis-db",
