@@ -149,40 +149,34 @@ def test_closing_the_office_lists_its_turns(app, retiro_admin):
     assert "1 same-day turn still in line today" in response.get_data(as_text=True)
 
 
-def test_the_cancelled_turns_pages_hear_it_live_once_the_closure_is_saved(app, retiro_admin):
+@pytest.fixture
+def status_page(app):
+    """A turn taken now, and its citizen's status page connected to /turns: (turn id, socket)."""
+    from app.extensions import socketio
+    from app.turns.events import NAMESPACE
+
+    with app.test_request_context():
+        taken = give_turn("787-555-0101")
+        turn_id = taken.turn.id
+    page = socketio.test_client(app, namespace=NAMESPACE, auth={"token": taken.token})
+    page.get_received(NAMESPACE)
+    yield turn_id, lambda: [(event["name"], event["args"]) for event in page.get_received(NAMESPACE)]
+    page.disconnect(NAMESPACE)
+
+
+def test_the_cancelled_turns_pages_hear_it_live_once_the_closure_is_saved(app, retiro_admin, status_page):
     """The citizen's status page and the line's pages are pushed the change, as when a clerk
     calls a turn, but only once it is committed: the preview (409) pushes nothing."""
-    from app.extensions import socketio
-    from app.turns.events import NAMESPACE
-
-    with app.test_request_context():
-        taken = give_turn("787-555-0101")
-        turn_id = taken.turn.id
-    page = socketio.test_client(app, namespace=NAMESPACE, auth={"token": taken.token})
-    page.get_received(NAMESPACE)
-    try:
-        assert close_today(retiro_admin, app).status_code == 409
-        assert page.get_received(NAMESPACE) == []
-        cancel = dict(impact_action="cancel", impact_message_es="Llame mañana.", impact_message_en="Sorry.")
-        assert close_today(retiro_admin, app, impact_previewed=f"t{turn_id}", **cancel).status_code == 302
-        pushed = [(event["name"], event["args"]) for event in page.get_received(NAMESPACE)]
-        assert sorted(pushed) == [("queue-updated", [{}]), ("turn-updated", [{"status": "cancelled"}])]
-    finally:
-        page.disconnect(NAMESPACE)
+    turn_id, pushed = status_page
+    assert close_today(retiro_admin, app).status_code == 409
+    assert pushed() == []
+    cancel = dict(impact_action="cancel", impact_message_es="Llame mañana.", impact_message_en="Sorry.")
+    assert close_today(retiro_admin, app, impact_previewed=f"t{turn_id}", **cancel).status_code == 302
+    assert sorted(pushed()) == [("queue-updated", [{}]), ("turn-updated", [{"status": "cancelled"}])]
 
 
-def test_keeping_the_turns_pushes_nothing(app, retiro_admin):
-    from app.extensions import socketio
-    from app.turns.events import NAMESPACE
-
-    with app.test_request_context():
-        taken = give_turn("787-555-0101")
-        turn_id = taken.turn.id
-    page = socketio.test_client(app, namespace=NAMESPACE, auth={"token": taken.token})
-    page.get_received(NAMESPACE)
-    try:
-        response = close_today(retiro_admin, app, impact_previewed=f"t{turn_id}", impact_action="keep")
-        assert response.status_code == 302
-        assert page.get_received(NAMESPACE) == []
-    finally:
-        page.disconnect(NAMESPACE)
+def test_keeping_the_turns_pushes_nothing(app, retiro_admin, status_page):
+    turn_id, pushed = status_page
+    response = close_today(retiro_admin, app, impact_previewed=f"t{turn_id}", impact_action="keep")
+    assert response.status_code == 302
+    assert pushed() == []
