@@ -16,10 +16,12 @@ import hmac
 import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import pytest
 from aioice import stun
 from aioice.turn import create_turn_endpoint
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from app import create_app
 from app.calls.ice import ice_server_list
@@ -48,6 +50,31 @@ SELECTED_PAIR = """async () => {
 }"""
 
 
+# Each side's peer connection states and the candidates it gathered, for a call that did not connect.
+ICE_STATE = """async () => {
+  const pc = window.ventanillaCall && window.ventanillaCall.pc;
+  if (!pc) return 'no peer connection';
+  const candidates = [];
+  (await pc.getStats()).forEach((r) => {
+    if (r.type === 'local-candidate' || r.type === 'remote-candidate') {
+      candidates.push(`${r.type} ${r.candidateType} ${r.address}:${r.port}`);
+    }
+  });
+  return {connection: pc.connectionState, ice: pc.iceConnectionState,
+          gathering: pc.iceGatheringState, signaling: pc.signalingState, candidates};
+}"""
+
+
+@contextmanager
+def what_ice_saw(turn: TurnServer, **pages):
+    """A call that did not connect fails with each page's ICE state and coturn's log, not a bare timeout."""
+    try:
+        yield
+    except PlaywrightTimeout as timeout:
+        states = {name: page.evaluate(ICE_STATE) for name, page in pages.items()}
+        raise AssertionError(f"{timeout}\npages: {states}\ncoturn: {turn.logs()}") from timeout
+
+
 @pytest.fixture
 def turn(tmp_path):
     server = TurnServer(tmp_path, SECRET)
@@ -73,8 +100,9 @@ def test_a_call_with_relay_only_goes_through_coturn_with_the_apps_credentials(
         enter_waiting_room(citizen, live_server.url, token)
         citizen.get_by_role("heading", name="Su funcionario le admitirá en breve").wait_for(timeout=TIMEOUT)
         admit(clerk, live_server.url, reference, CLERK, seeded[CLERK])
-        wait_for_media(citizen)
-        wait_for_media(clerk)
+        with what_ice_saw(turn, citizen=citizen, clerk=clerk):
+            wait_for_media(citizen)
+            wait_for_media(clerk)
         for page in (citizen, clerk):
             pair = page.evaluate(SELECTED_PAIR)
             assert pair == {"local": "relay", "remote": "relay", "policy": "relay"}, pair

@@ -10,6 +10,7 @@ import contextlib
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -239,14 +240,16 @@ class TurnServer:
         self._wait_listening()
 
     def _wait_listening(self) -> None:
+        """Until coturn answers a STUN Binding request on its port: a bound socket alone could be
+        another process's that took the port between `free_udp_port()` and coturn's start."""
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"turnserver exited: {self.logs()}")
-            if f"127.0.0.1:{self.port}" in _udp_listeners():
+            if stun_answers("127.0.0.1", self.port):
                 return
             time.sleep(0.1)  # the poll interval of a deadline-bound wait
-        raise AssertionError(f"turnserver not listening after {STARTUP_SECONDS}s: {self.logs()}")
+        raise AssertionError(f"turnserver not answering STUN after {STARTUP_SECONDS}s: {self.logs()}")
 
     def logs(self) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -262,14 +265,19 @@ def free_udp_port() -> int:
         return sock.getsockname()[1]
 
 
-def _udp_listeners() -> set[str]:
-    """The IPv4 UDP sockets bound on this machine, as "address:port" (from /proc/net/udp)."""
-    found = set()
-    for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
-        address, port = line.split()[1].split(":")
-        octets = [str(int(address[i : i + 2], 16)) for i in (6, 4, 2, 0)]
-        found.add(f"{'.'.join(octets)}:{int(port, 16)}")
-    return found
+def stun_answers(host: str, port: int, wait: float = 0.5) -> bool:
+    """Whether a STUN server at host:port answers a Binding request (RFC 5389) within `wait`
+    seconds with a Binding success response to the same transaction."""
+    transaction = os.urandom(12)
+    request = struct.pack("!HHI", 0x0001, 0, 0x2112A442) + transaction
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(wait)
+        try:
+            sock.sendto(request, (host, port))
+            answer = sock.recv(2048)
+        except OSError:  # nothing there yet: a timeout, or ICMP port unreachable
+            return False
+    return answer[:2] == b"\x01\x01" and answer[8:20] == transaction
 
 
 # --- nginx ---------------------------------------------------------------------------------------
