@@ -145,6 +145,12 @@ class Config:
     SOCKETIO_ASYNC_MODE = os.environ.get("SOCKETIO_ASYNC_MODE", "threading")
     SOCKETIO_MESSAGE_QUEUE = os.environ.get("SOCKETIO_MESSAGE_QUEUE") or None
     REDIS_URL = os.environ.get("REDIS_URL") or None
+    # What this deployment's keys on a shared Redis start with (call rooms, staff sockets, rate limits)
+    # and its Socket.IO channel's name. Unset: "ventanilla-" and a digest of the database it uses
+    # (address and name, not the password), so every process of one deployment agrees while two
+    # deployments on one Redis (staging beside production, two agencies) never see each other's rooms,
+    # socket messages or rate limits. Set it when processes reach one database by different addresses.
+    REDIS_PREFIX = os.environ.get("REDIS_PREFIX") or None
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
     RATELIMIT_ENABLED = _env_bool("RATELIMIT_ENABLED", True)
     LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute")

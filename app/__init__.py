@@ -40,7 +40,16 @@ from app.call import routes as call_routes
 from app.call.events import init_call_events
 from app.call.survey import bp as survey_bp
 from app.calls.live import NAMESPACE as CALL_NAMESPACE
-from app.extensions import csrf, database_engine_options, db, limiter, login_manager, migrate, socketio
+from app.extensions import (
+    csrf,
+    database_engine_options,
+    db,
+    limiter,
+    login_manager,
+    migrate,
+    redis_prefix,
+    socketio,
+)
 from app.i18n import init_i18n
 from app.main import routes as main_routes
 from app.manage import routes as manage_routes
@@ -129,6 +138,9 @@ def _prepare_sqlite_dir(uri: str) -> None:
 
 def _init_extensions(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = database_engine_options(app.config)
+    # One name for this deployment's state on a shared Redis: the limiter's keys start with it too.
+    app.config["REDIS_PREFIX"] = redis_prefix(app.config)
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", app.config["REDIS_PREFIX"])
     db.init_app(app)
     migrate.init_app(
         app,
@@ -149,6 +161,7 @@ def _init_extensions(app: Flask) -> None:
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["SOCKETIO_MESSAGE_QUEUE"],
+        **_message_queue_channel(app.config),
         # Relayed messages must keep their order per connection (shared/BROWSER-TESTING.md).
         async_handlers=False,
         manage_session=False,
@@ -160,6 +173,11 @@ def _init_extensions(app: Flask) -> None:
     @login_manager.user_loader
     def load_staff(session_id: str):
         return web.staff_of_session(session_id)
+
+
+def _message_queue_channel(config) -> dict:
+    """The deployment's own Socket.IO channel on a shared Redis (only with a message queue)."""
+    return {"channel": f"{config['REDIS_PREFIX']}:socketio"} if config["SOCKETIO_MESSAGE_QUEUE"] else {}
 
 
 def _register_blueprints(app: Flask) -> None:

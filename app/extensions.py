@@ -1,5 +1,6 @@
 """Flask extensions, created here unbound and bound to the app in create_app()."""
 
+import hashlib
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -36,6 +37,18 @@ csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address)
+
+
+def redis_prefix(config) -> str:
+    """REDIS_PREFIX, or one derived from the database: the same for every process that uses the same
+    database (its address and name; the user's password does not count), another for another."""
+    if config.get("REDIS_PREFIX"):
+        return config["REDIS_PREFIX"]
+    url = sa.engine.make_url(config["SQLALCHEMY_DATABASE_URI"])
+    where = f"{url.get_backend_name()}://{url.username or ''}@{url.host or ''}:{url.port or ''}"
+    where += f"/{url.database or ''}"
+    digest = hashlib.sha256(where.encode()).hexdigest()
+    return f"ventanilla-{digest[:12]}"
 
 
 def database_engine_options(config) -> dict:

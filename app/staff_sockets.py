@@ -45,12 +45,12 @@ class RedisConnections:
 
     TTL_SECONDS = 24 * 3600  # a process that died never removes its sockets; they fade out
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, prefix: str):
         self._redis = redis.Redis.from_url(url, decode_responses=True)
+        self._prefix = prefix
 
-    @staticmethod
-    def _key(staff_id: int) -> str:
-        return f"ventanilla:staff-sockets:{staff_id}"
+    def _key(self, staff_id: int) -> str:
+        return f"{self._prefix}:staff-sockets:{staff_id}"
 
     def add(self, staff_id: int, namespace: str, sid: str) -> None:
         key = self._key(staff_id)
@@ -70,10 +70,11 @@ class StaffConnections:
         self.by_sid: dict[tuple[str, str], int] = {}  # this process's sockets → staff id
         self.directory: MemoryConnections | RedisConnections = MemoryConnections()
 
-    def use_message_queue(self, queue_url: str | None) -> None:
-        """Share the directory through Redis when processes share a Redis message queue."""
+    def use_message_queue(self, queue_url: str | None, prefix: str = "ventanilla") -> None:
+        """Share the directory through Redis when processes share a Redis message queue, under the
+        deployment's REDIS_PREFIX."""
         shared = (queue_url or "").startswith(("redis://", "rediss://"))
-        self.directory = RedisConnections(queue_url) if shared else MemoryConnections()
+        self.directory = RedisConnections(queue_url, prefix) if shared else MemoryConnections()
 
     def opened(self, staff_id: int, namespace: str, sid: str) -> None:
         """A staff member's socket joined `namespace` (call at connect, once accepted)."""

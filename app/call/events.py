@@ -308,5 +308,6 @@ def init_call_events(app) -> None:
     message queue."""
     if not any(handler.namespace == NAMESPACE for handler in socketio.namespace_handlers):
         socketio.on_namespace(CallNamespace(NAMESPACE))
-    rooms.use_message_queue(app.config.get("SOCKETIO_MESSAGE_QUEUE"))
-    staff_connections.use_message_queue(app.config.get("SOCKETIO_MESSAGE_QUEUE"))
+    queue, prefix = app.config.get("SOCKETIO_MESSAGE_QUEUE"), app.config["REDIS_PREFIX"]
+    rooms.use_message_queue(queue, prefix)
+    staff_connections.use_message_queue(queue, prefix)

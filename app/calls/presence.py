@@ -103,14 +103,14 @@ class RedisDirectory:
         " redis.call('HSET', KEYS[1], ARGV[1] .. ':peer', ARGV[3]) end"
     )
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, prefix: str):
         self._redis = redis.Redis.from_url(url, decode_responses=True)
         self._release = self._redis.register_script(self.RELEASE)
         self._set_peer = self._redis.register_script(self.SET_PEER)
+        self._prefix = prefix
 
-    @staticmethod
-    def _key(appointment_id: int) -> str:
-        return f"ventanilla:call:{appointment_id}"
+    def _key(self, appointment_id: int) -> str:
+        return f"{self._prefix}:call:{appointment_id}"
 
     def claim(self, appointment_id: int, role: str, sid: str, peer: str = "none") -> str | None:
         key = self._key(appointment_id)
@@ -140,10 +140,11 @@ class Rooms:
         self.standby: dict[str, int] = {}
         self.directory: MemoryDirectory | RedisDirectory = MemoryDirectory()
 
-    def use_message_queue(self, queue_url: str | None) -> None:
-        """Share membership through Redis when processes share a Redis message queue."""
+    def use_message_queue(self, queue_url: str | None, prefix: str = "ventanilla") -> None:
+        """Share membership through Redis when processes share a Redis message queue, under the
+        deployment's REDIS_PREFIX."""
         shared = (queue_url or "").startswith(("redis://", "rediss://"))
-        self.directory = RedisDirectory(queue_url) if shared else MemoryDirectory()
+        self.directory = RedisDirectory(queue_url, prefix) if shared else MemoryDirectory()
 
     def join(self, participant: Participant) -> str | None:
         """Add; returns the sid this one replaces (a second tab of the same side), if any."""
