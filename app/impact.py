@@ -2,7 +2,8 @@
 
 A closure, shorter hours, fewer seats, or a service or office taken out of service can leave booked
 appointments outside what the agency now offers; a closure from today, or a phone-turn service or
-an office taken out of service, also leaves today's same-day turns still in line. Such a change is
+an office taken out of service, also leaves today's same-day turns still in line, and hours that
+close today earlier leave those whose estimated call falls after the new closing. Such a change is
 saved only with the admin's decision about exactly the appointments and turns it affects, as they
 stand inside the write transaction:
 

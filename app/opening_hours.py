@@ -22,7 +22,8 @@ from app import audit, impact, scheduling
 from app.administration import StaleVersion
 from app.extensions import db, write_transaction
 from app.i18n import regional_locale
-from app.models import Appointment, Office, OpeningHours, Service, Staff, service_office
+from app.models import Appointment, Office, OpeningHours, Service, Staff, Turn, service_office, utcnow
+from app.queue.estimate import view_turn
 
 Interval = tuple[dt.time, dt.time]
 Week = dict[int, list[Interval | None]]
@@ -175,16 +176,51 @@ def save_opening_hours(
 
 
 def no_longer_open(
-    office: Office, old: dict[int, list[Interval]], new: dict[int, list[Interval]]
-) -> list[Appointment]:
+    office: Office,
+    old: dict[int, list[Interval]],
+    new: dict[int, list[Interval]],
+    now: dt.datetime | None = None,
+) -> list[Appointment | Turn]:
     """The office's booked appointments ahead that lay inside the `old` hours and do not lie inside
-    the `new` ones (an appointment kept after an earlier change is not asked about again). Read-only."""
+    the `new` ones (an appointment kept after an earlier change is not asked about again), then
+    today's turns the new closing time leaves unserved (`_turns_past_closing`). Read-only."""
     zone = ZoneInfo(office.agency.timezone)
-    return [
+    appointments = [
         appointment
         for appointment in impact.booked_ahead(office.agency_id, Appointment.office_id == office.id)
         if _inside(old, appointment, zone) and not _inside(new, appointment, zone)
     ]
+    return appointments + _turns_past_closing(office, old, new, zone, now or utcnow())
+
+
+def _turns_past_closing(
+    office: Office,
+    old: dict[int, list[Interval]],
+    new: dict[int, list[Interval]],
+    zone: ZoneInfo,
+    now: dt.datetime,
+) -> list[Turn]:
+    """When the new hours end today (agency time) earlier than the old ones, before the old closing
+    time has passed: the turns in line at the office whose estimated call (the status page's
+    estimate) falls at or after the new closing — all of them when the office is no longer open
+    today. A turn being called now is being served, so it is not listed."""
+    local = now.astimezone(zone)
+    old_closing, new_closing = _last_closing(old, local), _last_closing(new, local)
+    if old_closing is None or local.time() >= old_closing:
+        return []
+    if new_closing is not None and new_closing >= old_closing:
+        return []
+    closes = dt.datetime.combine(local.date(), new_closing, zone) if new_closing else now
+    return [
+        turn
+        for turn in impact.in_line_today(office.agency_id, Turn.office_id == office.id, now=now)
+        if (estimate := view_turn(turn, now).estimate) is not None
+        and now + dt.timedelta(minutes=estimate.minutes) >= closes
+    ]
+
+
+def _last_closing(week: dict[int, list[Interval]], local: dt.datetime) -> dt.time | None:
+    return max((closes for _opens, closes in week.get(local.weekday(), [])), default=None)
 
 
 def _inside(week: dict[int, list[Interval]], appointment: Appointment, zone: ZoneInfo) -> bool:

@@ -2,9 +2,13 @@
 or a phone-turn service or an office taken out of service, lists the turns still in line beside the
 booked appointments; nothing is saved until the admin chooses; "keep" leaves them in line, "cancel"
 takes them out of it and tells each citizen by SMS, in their language, with the admin's message.
+Hours that close today earlier list the turns whose estimated call falls after the new closing.
 The clock is the suite's frozen Wednesday 5 March 2031, 10:00 in Puerto Rico (the line is open)."""
 
 from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -15,11 +19,13 @@ from tests.support.admin import RETIRO_ADMIN, agency_id, audit_events, sign_in
 from tests.support.clock import WEDNESDAY_10AM
 from tests.support.turns import SERVICE, give_turn
 from tests.test_admin import office_form
+from tests.test_admin_hours import hours_url, stored_week, week_form
 from tests.test_admin_services import save, stored_service
 
 pytestmark = pytest.mark.clock(at=WEDNESDAY_10AM)
 TODAY = "2031-03-05"
 ENGLISH = {"Accept-Language": "en"}
+PUERTO_RICO = ZoneInfo("America/Puerto_Rico")
 
 
 @pytest.fixture
@@ -180,3 +186,70 @@ def test_keeping_the_turns_pushes_nothing(app, retiro_admin, status_page):
     response = close_today(retiro_admin, app, impact_previewed=f"t{turn_id}", impact_action="keep")
     assert response.status_code == 302
     assert pushed() == []
+
+
+# --- Shorter hours today --------------------------------------------------------------------------------
+# Wednesday is day 2 of the hours form; the clock says 10:00 there.
+
+
+def shorten_wednesday(client, app, closes: str, **extra):
+    slug = stored_service(app, SERVICE).offices[0].slug
+    form = week_form(app, slug, day2=[("08:00", closes)], **extra)
+    return client.post(hours_url(app, slug), data=form, headers=ENGLISH)
+
+
+def wednesday_hours(app) -> list[str]:
+    return stored_week(app, stored_service(app, SERVICE).offices[0].slug)[2]
+
+
+def test_hours_that_close_the_office_before_now_list_todays_line_and_save_nothing(app, retiro_admin):
+    first, second = in_line(app, ("787-555-0101", "es"), ("787-555-0102", "en"))
+    before = wednesday_hours(app)
+    response = shorten_wednesday(retiro_admin, app, "09:30")
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "2 same-day turns still in line today" in page
+    assert f'value="t{first.id},t{second.id}"' in page
+    assert wednesday_hours(app) == before
+    assert set(statuses(app).values()) == {"waiting"}
+
+    cancel = dict(
+        impact_action="cancel", impact_message_es="Cerramos hoy.", impact_message_en="Closed today."
+    )
+    response = shorten_wednesday(
+        retiro_admin, app, "09:30", impact_previewed=f"t{first.id},t{second.id}", **cancel
+    )
+    assert response.status_code == 302
+    assert wednesday_hours(app) == ["08:00-09:30"]
+    assert set(statuses(app).values()) == {"cancelled"}
+    assert cancellation_sms(app)[second.citizen_phone].endswith("was cancelled. Closed today.")
+
+
+def test_an_earlier_closing_lists_only_the_turns_it_leaves_unserved(app, retiro_admin):
+    """One clerk, no call finished yet: each turn's estimate is the service's slot length times
+    the people ahead of it, so a closing two slots from now leaves the third turn and after."""
+    slot = stored_service(app, SERVICE).slot_minutes
+    turns = in_line(app, *[(f"787-555-010{n}", "es") for n in range(1, 5)])
+    closes = (WEDNESDAY_10AM + dt.timedelta(minutes=2 * slot)).astimezone(PUERTO_RICO)
+    response = shorten_wednesday(retiro_admin, app, f"{closes:%H:%M}")
+    assert response.status_code == 409
+    assert f'value="t{turns[2].id},t{turns[3].id}"' in response.get_data(as_text=True)
+    keep = shorten_wednesday(
+        retiro_admin,
+        app,
+        f"{closes:%H:%M}",
+        impact_previewed=f"t{turns[2].id},t{turns[3].id}",
+        impact_action="keep",
+    )
+    assert keep.status_code == 302
+    assert set(statuses(app).values()) == {"waiting"}
+    assert [e.object_id for e in audit_events(app, "turn.kept_after_change")] == [turns[2].id, turns[3].id]
+
+
+def test_hours_that_still_serve_the_line_or_change_another_day_need_no_choice(app, retiro_admin):
+    in_line(app, ("787-555-0101", "es"), ("787-555-0102", "es"))
+    assert shorten_wednesday(retiro_admin, app, "16:00").status_code == 302
+    slug = stored_service(app, SERVICE).offices[0].slug
+    thursday_closed = week_form(app, slug, day3=[])
+    assert retiro_admin.post(hours_url(app, slug), data=thursday_closed).status_code == 302
+    assert set(statuses(app).values()) == {"waiting"}
