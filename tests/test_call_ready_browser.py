@@ -184,3 +184,30 @@ def test_a_ready_screen_left_open_prepares_its_connection_again_with_fresh_turn_
     finally:
         citizen.context.close()
         clerk.context.close()
+
+
+def test_a_ready_screen_signed_out_meanwhile_offers_a_sign_in_that_comes_back_to_it(
+    app, seeded, live_server, browser, clock
+):
+    """The screen sat open past the idle time: Admit says so and links to the sign-in, which returns
+    to the same call screen, ready again."""
+    reference, _token = make_appointment(app)
+    clerk = open_page(browser)
+    try:
+        open_ready_screen(clerk, live_server.url, reference, seeded[CLERK])
+        sign_in_link = clerk.locator("#admit-sign-in")
+        assert sign_in_link.is_hidden()
+        clock.advance(minutes=31)  # no request since the screen opened (STAFF_IDLE_MINUTES is 30)
+        clerk.get_by_role("button", name="Admitir").click()
+        clerk.locator("#admit-error").wait_for(state="visible", timeout=TIMEOUT)
+        assert "Inicie sesión de nuevo" in clerk.locator("#admit-error").inner_text()
+        sign_in_link.click()
+        clerk.get_by_label("Correo electrónico").fill(CLERK)
+        clerk.get_by_label("Contraseña").fill(seeded[CLERK])
+        clerk.get_by_role("button", name="Iniciar sesión").click()
+        clerk.wait_for_url(f"{live_server.url}/staff/call/{reference}")
+        clerk.wait_for_function(STANDBY, timeout=TIMEOUT)
+        assert clerk.locator("#ready").is_visible() and sign_in_link.is_hidden()
+        assert clerk.errors == []
+    finally:
+        clerk.context.close()

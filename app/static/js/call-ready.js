@@ -24,8 +24,9 @@ export function wireReady({ socket, reference, texts, onAdmitted }) {
   });
 
   const error = $("admit-error");
-  const showError = (text) => {
+  const showError = (text, signedOut = false) => {
     $("admit-error-text").textContent = text;
+    $("admit-sign-in").hidden = !signedOut;
     error.hidden = false;
     error.focus();
   };
@@ -43,7 +44,7 @@ export function wireReady({ socket, reference, texts, onAdmitted }) {
         onAdmitted();
         return;
       }
-      showError(answer?.message || texts.admit_no_answer);
+      showError(answer?.message || texts.admit_no_answer, answer?.error === "signed_out");
     });
   });
 }
