@@ -227,7 +227,7 @@ STEPS = [
     ),
     Step(
         "booking_throughput:in-person",
-        ["--levels", "--no-document-levels", "32", "--processes", "2", "--bookings", "600"],
+        ["--levels", "--no-document-levels", "32", "--processes", "2", "--bookings", "2000"],
         [
             Target(
                 "in-person bookings, PostgreSQL, two processes, 32 clients",
