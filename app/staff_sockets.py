@@ -70,7 +70,7 @@ class StaffConnections:
         self.by_sid: dict[tuple[str, str], int] = {}  # this process's sockets → staff id
         self.directory: MemoryConnections | RedisConnections = MemoryConnections()
 
-    def use_message_queue(self, queue_url: str | None, prefix: str = "ventanilla") -> None:
+    def use_message_queue(self, queue_url: str | None, prefix: str) -> None:
         """Share the directory through Redis when processes share a Redis message queue, under the
         deployment's REDIS_PREFIX."""
         shared = (queue_url or "").startswith(("redis://", "rediss://"))

@@ -160,14 +160,18 @@ class MemoryRooms:
 
 
 class RedisRooms:
-    def __init__(self, url: str):
+    def __init__(self, url: str, prefix: str):
         import redis.asyncio
 
         self.redis = redis.asyncio.Redis.from_url(url, decode_responses=True)
         self._release = self.redis.register_script(RedisDirectory.RELEASE)
+        self._prefix = prefix
+
+    def _key(self, appointment_id: int) -> str:
+        return RedisDirectory.key_for(self._prefix, appointment_id)
 
     async def claim(self, appointment_id: int, role: str, sid: str, peer: str) -> str | None:
-        key = RedisDirectory._key(appointment_id)
+        key = self._key(appointment_id)
         pipe = self.redis.pipeline()
         pipe.hget(key, role).hset(key, mapping={role: sid, f"{role}:peer": peer})
         pipe.expire(key, RedisDirectory.TTL_SECONDS)
@@ -175,10 +179,10 @@ class RedisRooms:
         return previous if previous != sid else None
 
     async def release(self, appointment_id: int, role: str, sid: str) -> None:
-        await self._release(keys=[RedisDirectory._key(appointment_id)], args=[role, sid])
+        await self._release(keys=[self._key(appointment_id)], args=[role, sid])
 
     async def entries(self, appointment_id: int) -> dict[str, str]:
-        return await self.redis.hgetall(RedisDirectory._key(appointment_id))
+        return await self.redis.hgetall(self._key(appointment_id))
 
 
 # --- the relay -----------------------------------------------------------------------------------
@@ -197,7 +201,7 @@ def build_relay(app, async_mode: str) -> socketio.AsyncServer:
         namespaces=[NAMESPACE],
         cors_allowed_origins=None,  # same origin only, as the app
     )
-    directory = RedisRooms(queue) if queue else MemoryRooms()
+    directory = RedisRooms(queue, app.config["REDIS_PREFIX"]) if queue else MemoryRooms()
     participants: dict[str, Participant] = {}
     rate, burst = app.config["CALL_SIGNAL_RATE"], app.config["CALL_SIGNAL_BURST"]
 

@@ -459,8 +459,8 @@ def test_with_a_message_queue_the_sockets_of_every_process_are_closed(app, redis
     from app.extensions import socketio as server
 
     process_a, process_b = StaffConnections(), StaffConnections()
-    process_a.use_message_queue(redis_url)
-    process_b.use_message_queue(redis_url)
+    process_a.use_message_queue(redis_url, "ventanilla-test")
+    process_b.use_message_queue(redis_url, "ventanilla-test")
     process_a.opened(4242, "/call", "sid-on-a")
     process_a.opened(4242, "/turns", "sid-on-a-turns")
     process_a.opened(77, "/call", "someone-else")

@@ -109,8 +109,13 @@ class RedisDirectory:
         self._set_peer = self._redis.register_script(self.SET_PEER)
         self._prefix = prefix
 
+    @staticmethod
+    def key_for(prefix: str, appointment_id: int) -> str:
+        """The Redis hash of an appointment's room, under the deployment's REDIS_PREFIX."""
+        return f"{prefix}:call:{appointment_id}"
+
     def _key(self, appointment_id: int) -> str:
-        return f"{self._prefix}:call:{appointment_id}"
+        return self.key_for(self._prefix, appointment_id)
 
     def claim(self, appointment_id: int, role: str, sid: str, peer: str = "none") -> str | None:
         key = self._key(appointment_id)
@@ -140,7 +145,7 @@ class Rooms:
         self.standby: dict[str, int] = {}
         self.directory: MemoryDirectory | RedisDirectory = MemoryDirectory()
 
-    def use_message_queue(self, queue_url: str | None, prefix: str = "ventanilla") -> None:
+    def use_message_queue(self, queue_url: str | None, prefix: str) -> None:
         """Share membership through Redis when processes share a Redis message queue, under the
         deployment's REDIS_PREFIX."""
         shared = (queue_url or "").startswith(("redis://", "rediss://"))
