@@ -1,7 +1,8 @@
 """How the /call signaling relay holds up: relay latency, messages/s at saturation, CPU and memory.
 
     .venv/bin/python benchmarks/signaling.py [--modes threading gevent gevent2 baseline asyncio
-        asyncio2 peerjs] [--redis-db 13] [--relay-server aiohttp|uvicorn] [--gc-threshold N]
+        asyncio2 peerjs] [--redis-db 13] [--placement split|together] [--relay-server aiohttp|uvicorn]
+        [--gc-threshold N]
         [--rooms 10 100 500] [--light-rate 100] [--light-seconds 10] [--saturation-seconds 15]
         [--inflight 64] [--sdp-every 8] [--db sqlite|postgres] [--deflate] [--profile] [--rounds 1]
         [--json FILE] [--idle-sockets N]
@@ -20,7 +21,9 @@ clerk socket. Then, for each mode and room count, a fresh server on a free port 
   SOCKETIO_MESSAGE_QUEUE=redis://127.0.0.1:6379/<--redis-db> (flushed before each level), every
   citizen on the first and every clerk on the second, so every relayed message crosses Redis: the
   multi-process deployment's worst case. CPU is both processes'; the Redis server's own CPU per
-  message is reported beside it (it is shared with anything else using that Redis);
+  message is reported beside it (it is shared with anything else using that Redis).
+  `--placement together` puts both sides of each call on one process instead (even rooms on the
+  first, odd on the second): what a proxy that routes a call's sockets together would give;
 - `baseline`: a naive Flask-SocketIO relay defined in this file (`benchmarks.signaling:naive_app`:
   pair two sockets by a key, `emit("signal", data, to=other)`, same `async_handlers=False`), under the
   same gunicorn command and gevent worker. It is PERFORMANCE.md's "Flask-SocketIO, gevent" row,
@@ -1044,7 +1047,10 @@ class Peer:
         self.alive = False
         self.window = 1
         self.templates = bench.candidate, bench.description  # PeerJS: per peer (the packet names dst)
-        self.port = bench.clerk_port if role == "clerk" else bench.citizen_port
+        if bench.together:
+            self.port = bench.ports[room % len(bench.ports)]
+        else:
+            self.port = bench.clerk_port if role == "clerk" else bench.citizen_port
 
     def on_signal(self, body: str) -> None:
         start = body.find("bench=") + 6
@@ -1075,9 +1081,12 @@ class Peer:
 class Bench:
     """The client side of one level: every peer on one event loop."""
 
-    def __init__(self, ports: list[int], deflate: bool, sdp_every: int, mode: str = "gevent"):
+    def __init__(
+        self, ports: list[int], deflate: bool, sdp_every: int, mode: str = "gevent", together: bool = False
+    ):
         # Citizens connect to the first server process, clerks to the last (the same one but in
-        # the two-process modes).
+        # the two-process modes); `together`: both sides of a room on one process, rooms alternating.
+        self.ports, self.together = ports, together
         self.citizen_port, self.clerk_port = ports[0], ports[-1]
         self.deflate, self.sdp_every, self.mode = deflate, sdp_every, mode
         self.connection = PeerJSConnection if mode == "peerjs" else SocketIOConnection
@@ -1360,7 +1369,7 @@ async def run_level(
 ) -> None:
     """Fills `result` as it goes, so a level abandoned at its time cap still reports what it saw."""
     mode, rooms = result.mode, result.rooms
-    bench = Bench(server.ports, args.deflate, args.sdp_every, mode)
+    bench = Bench(server.ports, args.deflate, args.sdp_every, mode, together=args.placement == "together")
     if mode == "peerjs":
         pulse = asyncio.ensure_future(bench.heartbeats(bench.peers))
         pulse.add_done_callback(lambda f: f.cancelled() or f.exception())
@@ -1867,6 +1876,13 @@ def main() -> None:
         metavar="N",
         help="gevent, gevent2, baseline, asyncio: the servers' young-generation GC threshold "
         "(gc.set_threshold(N, ...); Python's default is 700, wsgi.py's and the asyncio relay's 50,000)",
+    )
+    parser.add_argument(
+        "--placement",
+        choices=("split", "together"),
+        default="split",
+        help="gevent2/asyncio2: every citizen on the first process and every clerk on the second "
+        "(split, the worst case), or both sides of each call on one process (together)",
     )
     parser.add_argument(
         "--redis-db",

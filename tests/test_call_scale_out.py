@@ -51,3 +51,51 @@ def test_citizen_and_clerk_on_different_processes_are_paired_and_relayed(two_ser
     finally:
         citizen.close()
         clerk.close()
+
+
+def published(listener, seconds: float) -> bytes:
+    """Everything published on the Redis server's channels for `seconds` (pub/sub ignores db numbers)."""
+    import time
+
+    seen, deadline = b"", time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = listener.get_message(timeout=0.1)
+        if message and message["type"] == "pmessage":
+            seen += message["data"]
+    return seen
+
+
+def test_a_call_whose_two_sides_are_on_one_process_relays_its_signals_without_redis(
+    two_servers, pg_url, redis_url, tmp_path
+):
+    """Both on process A: a signal is delivered there and never published for B to decode; a chat
+    message (through the queue, as before) shows the listener hears what is published."""
+    import redis
+
+    (server_a, _server_b), credentials = two_servers
+    reference, token = make_appointment(build_app(tmp_path, pg_url), status="in_call", clerk_email=CLERK)
+    listener = redis.Redis.from_url(redis_url).pubsub()
+    listener.psubscribe("*socketio*")
+    citizen = Peer(server_a.base_url, {"token": token})
+    clerk = Peer(
+        server_a.base_url,
+        {"appointment": reference},
+        cookie=staff_cookie(server_a.base_url, CLERK, credentials[CLERK]),
+    )
+    try:
+        clerk.wait_for("start")
+        citizen.wait_for("peer-joined")
+        published(listener, 0.5)  # what pairing published
+        offer = {"description": {"type": "offer", "sdp": "v=0 same process"}}
+        assert clerk.call("signal", offer) == {"ok": True}
+        assert citizen.wait_for("signal") == offer
+        assert citizen.call("chat", {"text": "hola por la cola"}) == {"ok": True}
+        assert clerk.wait_for("chat") == {"from": "citizen", "text": "hola por la cola"}
+        seen = published(listener, 1.0)
+        assert b"hola por la cola" in seen and b"same process" not in seen
+    except AssertionError as error:
+        raise AssertionError(f"{error}{server_a.logs()}") from error
+    finally:
+        listener.close()
+        citizen.close()
+        clerk.close()

@@ -205,8 +205,13 @@ class CallNamespace(Namespace):
             return {"ok": False}
         other = rooms.other(participant)
         if other:
+            # The other side on this process: delivered here, not published to the message queue
+            # for every process to decode (nothing to skip without a queue).
+            here = other in rooms.by_sid
             with contextlib.suppress(SocketIsClosedError):
-                self.socketio.server.emit("signal", data, to=other, namespace=self.namespace)
+                self.socketio.server.emit(
+                    "signal", data, to=other, namespace=self.namespace, ignore_queue=here
+                )
         return {"ok": True}
 
     def on_chat(self, data=None):
